@@ -1,0 +1,17 @@
+find_package(Git QUIET)
+set(GIT_HASH "unknown")
+if(GIT_FOUND)
+  execute_process(COMMAND ${GIT_EXECUTABLE} -C ${GIT_DIR} rev-parse --short=12 HEAD
+    OUTPUT_VARIABLE GIT_HASH OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR GIT_HASH STREQUAL "")
+    set(GIT_HASH "unknown")
+  else()
+    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${GIT_DIR} status --porcelain --untracked-files=no
+      OUTPUT_VARIABLE dirty OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    if(NOT dirty STREQUAL "")
+      set(GIT_HASH "${GIT_HASH}-dirty")
+    endif()
+  endif()
+endif()
+configure_file(${SRC} ${DST}.tmp @ONLY)
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${DST}.tmp ${DST})

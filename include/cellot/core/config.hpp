@@ -1,0 +1,113 @@
+#pragma once
+// The configuration contract (DESIGN.md 'Config'): INI sections read by Boost.Program_options,
+// every key also a `--section.key` flag that overrides the file. Unknown keys are errors.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boost::program_options {
+class options_description;
+class variables_map;
+}  // namespace boost::program_options
+
+namespace cellot {
+
+struct DataConfig {
+  std::string path;
+  std::string condition_key = "condition";
+  std::string control = "control";
+  std::string perturbations = "all";  // comma list or "all"
+  std::string preprocess = "none";    // none | 4i
+  std::string split = "train_val_test";  // train_val_test | kfold | holdout
+  double test_fraction = 0.2;
+  double val_fraction = 0.1;
+  int folds = 5;
+  int fold = 0;  // which fold is the test fold when split = kfold (screens iterate over it)
+  std::string holdout_key;
+  std::string holdout_value;
+  std::string stratify_key;  // optional obs column to stratify splits by (e.g. cell line)
+};
+
+struct ModelConfig {
+  std::string name = "cellot";  // cellot | scgen | cae | identity | observed | mean_shift
+  std::string hidden = "64,64,64,64";  // ICNN widths
+  int width = 32;   // autoencoder hidden width
+  int depth = 2;    // autoencoder hidden layers
+  int latent = 8;
+  double dropout = 0.05;
+  bool grid = false;  // autoencoders: grid search selected on the validation split
+};
+
+struct TrainingConfig {
+  std::int64_t iters = 100000;   // optimiser outer iterations (cellot) / steps
+  std::int64_t epochs = 0;       // autoencoders: epochs instead of iters when > 0
+  std::optional<int> batch_size;  // default: 256 (cellot), 128 (autoencoders)
+  int inner_iters = 10;
+  std::optional<double> lr;      // default: 1e-4 (cellot, cae), 1e-3 (scgen)
+  double beta1 = 0.5;
+  double beta2 = 0.9;
+  double g_penalty = 1.0;
+  std::int64_t eval_every = 1000;
+  std::int64_t checkpoint_every = 10000;
+  std::uint64_t seed = 0;
+  int threads = 0;  // 0: SLURM_CPUS_PER_TASK, else cores / ranks on the node
+};
+
+struct ScreenConfig {
+  std::string models = "cellot";
+  std::string seeds = "0";  // comma list
+  int folds = 1;            // how many folds of the split rule to run (kfold: 1..data.folds)
+  int ranks_per_task = 1;
+  std::string store = "results.h5";
+  bool save_predictions = false;
+};
+
+struct MetricsConfig {
+  std::string names = "all";
+  std::string mmd_gammas = "2,1,0.5,0.1,0.01,0.005";
+  double epsilon = 0.5;
+  std::int64_t max_cells = 0;  // 0: no subsampling
+  int bootstrap = 0;           // number of resamples (0: none)
+  std::string knn_k = "50,100";
+};
+
+struct Config {
+  DataConfig data;
+  ModelConfig model;
+  TrainingConfig training;
+  ScreenConfig screen;
+  MetricsConfig metrics;
+
+  // Resolved values with model-dependent defaults.
+  int batch_size() const;
+  double lr() const;
+
+  // The resolved configuration as INI text (every key, file values and overrides applied);
+  // stored with trained models and in the results store, and parseable by parse_ini_text().
+  std::string to_ini() const;
+};
+
+// Registers every `section.key` option on `desc`, bound to the fields of `cfg`.
+void add_config_options(boost::program_options::options_description& desc, Config& cfg);
+
+// Parses an INI file (unknown keys or bad values throw InputError naming file, key and value).
+// Values already present in `vm` (command line) win over the file.
+void apply_config_file(const std::string& path, const boost::program_options::options_description& desc,
+                       boost::program_options::variables_map& vm);
+
+// Parses INI text (e.g. a config stored in a model directory or results store).
+Config parse_ini_text(const std::string& text, const std::string& origin);
+
+// Validates values that Boost cannot (enumerations, ranges); throws InputError naming `origin`.
+void validate(const Config& cfg, const std::string& origin);
+
+// Helpers for comma lists.
+std::vector<std::string> split_list(const std::string& text);
+std::vector<int> parse_int_list(const std::string& text, const std::string& where, const std::string& key);
+std::vector<double> parse_double_list(const std::string& text, const std::string& where, const std::string& key);
+
+// FNV-1a 64-bit hash as 16 hex digits (plan and config hashes).
+std::string hash_hex(const std::string& text);
+
+}  // namespace cellot

@@ -1,0 +1,317 @@
+#include "cellot/core/config.hpp"
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace cellot {
+
+namespace {
+
+// Optional scalars are declared as strings for Boost and converted at notify time, so that an
+// unset value stays "model default" rather than a number that must be guessed.
+template <class T>
+void parse_optional(const std::string& text, std::optional<T>& out, const char* key) {
+  if (text.empty() || text == "auto") {
+    out.reset();
+    return;
+  }
+  std::istringstream is(text);
+  T v{};
+  is >> v;
+  if (!is || !is.eof()) throw InputError("config", key, text, "not a number");
+  out = v;
+}
+
+std::string fmt_double(double v) {
+  std::ostringstream os;
+  os << std::setprecision(17) << v;
+  return os.str();
+}
+
+}  // namespace
+
+int Config::batch_size() const {
+  if (training.batch_size) return *training.batch_size;
+  return (model.name == "scgen" || model.name == "cae") ? 128 : 256;
+}
+
+double Config::lr() const {
+  if (training.lr) return *training.lr;
+  return model.name == "scgen" ? 1e-3 : 1e-4;
+}
+
+void add_config_options(po::options_description& desc, Config& c) {
+  // clang-format off
+  desc.add_options()
+    ("data.path", po::value(&c.data.path), "input .h5ad")
+    ("data.condition_key", po::value(&c.data.condition_key)->default_value(c.data.condition_key), "obs column naming the condition")
+    ("data.control", po::value(&c.data.control)->default_value(c.data.control), "control label")
+    ("data.perturbations", po::value(&c.data.perturbations)->default_value(c.data.perturbations), "comma list or 'all'")
+    ("data.preprocess", po::value(&c.data.preprocess)->default_value(c.data.preprocess), "none | 4i")
+    ("data.split", po::value(&c.data.split)->default_value(c.data.split), "train_val_test | kfold | holdout")
+    ("data.test_fraction", po::value(&c.data.test_fraction)->default_value(c.data.test_fraction), "test fraction per condition")
+    ("data.val_fraction", po::value(&c.data.val_fraction)->default_value(c.data.val_fraction), "validation fraction per condition")
+    ("data.folds", po::value(&c.data.folds)->default_value(c.data.folds), "k for kfold")
+    ("data.fold", po::value(&c.data.fold)->default_value(c.data.fold), "test fold index for kfold")
+    ("data.holdout_key", po::value(&c.data.holdout_key), "obs column for out-of-sample holdout")
+    ("data.holdout_value", po::value(&c.data.holdout_value), "held-out value of holdout_key")
+    ("data.stratify_key", po::value(&c.data.stratify_key), "obs column to stratify splits by")
+    ("model.name", po::value(&c.model.name)->default_value(c.model.name), "cellot | scgen | cae | identity | observed | mean_shift")
+    ("model.hidden", po::value(&c.model.hidden)->default_value(c.model.hidden), "ICNN hidden widths")
+    ("model.width", po::value(&c.model.width)->default_value(c.model.width), "autoencoder width")
+    ("model.depth", po::value(&c.model.depth)->default_value(c.model.depth), "autoencoder depth")
+    ("model.latent", po::value(&c.model.latent)->default_value(c.model.latent), "autoencoder latent size")
+    ("model.dropout", po::value(&c.model.dropout)->default_value(c.model.dropout), "autoencoder dropout")
+    ("model.grid", po::value(&c.model.grid)->default_value(c.model.grid), "autoencoder grid search on validation")
+    ("training.iters", po::value(&c.training.iters)->default_value(c.training.iters), "outer iterations")
+    ("training.epochs", po::value(&c.training.epochs)->default_value(c.training.epochs), "autoencoder epochs (overrides iters when > 0)")
+    ("training.batch_size", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.batch_size, "training.batch_size"); }), "batch size (auto: model default)")
+    ("training.inner_iters", po::value(&c.training.inner_iters)->default_value(c.training.inner_iters), "g steps per f step")
+    ("training.lr", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.lr, "training.lr"); }), "learning rate (auto: model default)")
+    ("training.beta1", po::value(&c.training.beta1)->default_value(c.training.beta1), "Adam beta1")
+    ("training.beta2", po::value(&c.training.beta2)->default_value(c.training.beta2), "Adam beta2")
+    ("training.g_penalty", po::value(&c.training.g_penalty)->default_value(c.training.g_penalty), "penalty on negative W of g")
+    ("training.eval_every", po::value(&c.training.eval_every)->default_value(c.training.eval_every), "validation every N iterations")
+    ("training.checkpoint_every", po::value(&c.training.checkpoint_every)->default_value(c.training.checkpoint_every), "checkpoint every N iterations")
+    ("training.seed", po::value(&c.training.seed)->default_value(c.training.seed), "seed")
+    ("training.threads", po::value(&c.training.threads)->default_value(c.training.threads), "torch threads per rank (0: auto)")
+    ("screen.models", po::value(&c.screen.models)->default_value(c.screen.models), "comma list of models")
+    ("screen.seeds", po::value(&c.screen.seeds)->default_value(c.screen.seeds), "comma list of seeds")
+    ("screen.folds", po::value(&c.screen.folds)->default_value(c.screen.folds), "number of folds to run")
+    ("screen.ranks_per_task", po::value(&c.screen.ranks_per_task)->default_value(c.screen.ranks_per_task), "ranks per task group")
+    ("screen.store", po::value(&c.screen.store)->default_value(c.screen.store), "results store")
+    ("screen.save_predictions", po::value(&c.screen.save_predictions)->default_value(c.screen.save_predictions), "keep predictions in the store")
+    ("metrics.names", po::value(&c.metrics.names)->default_value(c.metrics.names), "comma list or 'all'")
+    ("metrics.mmd_gammas", po::value(&c.metrics.mmd_gammas)->default_value(c.metrics.mmd_gammas), "RBF gammas")
+    ("metrics.epsilon", po::value(&c.metrics.epsilon)->default_value(c.metrics.epsilon), "entropic regularisation")
+    ("metrics.max_cells", po::value(&c.metrics.max_cells)->default_value(c.metrics.max_cells), "subsample to at most N cells (0: all)")
+    ("metrics.bootstrap", po::value(&c.metrics.bootstrap)->default_value(c.metrics.bootstrap), "bootstrap resamples (0: none)")
+    ("metrics.knn_k", po::value(&c.metrics.knn_k)->default_value(c.metrics.knn_k), "k for knn_mix");
+  // clang-format on
+}
+
+void apply_config_file(const std::string& path, const po::options_description& desc, po::variables_map& vm) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, "--config", path, "cannot open config file");
+  try {
+    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+  } catch (const po::unknown_option& e) {
+    throw InputError(path, e.get_option_name(), "", "unknown config key");
+  } catch (const po::invalid_option_value& e) {
+    throw InputError(path, e.get_option_name(), e.what(), "invalid value");
+  } catch (const po::error& e) {
+    throw InputError(path, "", "", e.what());
+  }
+}
+
+std::string Config::to_ini() const {
+  std::ostringstream os;
+  os << "[data]\n"
+     << "path = " << data.path << "\n"
+     << "condition_key = " << data.condition_key << "\n"
+     << "control = " << data.control << "\n"
+     << "perturbations = " << data.perturbations << "\n"
+     << "preprocess = " << data.preprocess << "\n"
+     << "split = " << data.split << "\n"
+     << "test_fraction = " << fmt_double(data.test_fraction) << "\n"
+     << "val_fraction = " << fmt_double(data.val_fraction) << "\n"
+     << "folds = " << data.folds << "\n"
+     << "fold = " << data.fold << "\n"
+     << "holdout_key = " << data.holdout_key << "\n"
+     << "holdout_value = " << data.holdout_value << "\n"
+     << "stratify_key = " << data.stratify_key << "\n"
+     << "\n[model]\n"
+     << "name = " << model.name << "\n"
+     << "hidden = " << model.hidden << "\n"
+     << "width = " << model.width << "\n"
+     << "depth = " << model.depth << "\n"
+     << "latent = " << model.latent << "\n"
+     << "dropout = " << fmt_double(model.dropout) << "\n"
+     << "grid = " << (model.grid ? "true" : "false") << "\n"
+     << "\n[training]\n"
+     << "iters = " << training.iters << "\n"
+     << "epochs = " << training.epochs << "\n"
+     << "batch_size = " << (training.batch_size ? std::to_string(*training.batch_size) : "auto") << "\n"
+     << "inner_iters = " << training.inner_iters << "\n"
+     << "lr = " << (training.lr ? fmt_double(*training.lr) : "auto") << "\n"
+     << "beta1 = " << fmt_double(training.beta1) << "\n"
+     << "beta2 = " << fmt_double(training.beta2) << "\n"
+     << "g_penalty = " << fmt_double(training.g_penalty) << "\n"
+     << "eval_every = " << training.eval_every << "\n"
+     << "checkpoint_every = " << training.checkpoint_every << "\n"
+     << "seed = " << training.seed << "\n"
+     << "threads = " << training.threads << "\n"
+     << "\n[screen]\n"
+     << "models = " << screen.models << "\n"
+     << "seeds = " << screen.seeds << "\n"
+     << "folds = " << screen.folds << "\n"
+     << "ranks_per_task = " << screen.ranks_per_task << "\n"
+     << "store = " << screen.store << "\n"
+     << "save_predictions = " << (screen.save_predictions ? "true" : "false") << "\n"
+     << "\n[metrics]\n"
+     << "names = " << metrics.names << "\n"
+     << "mmd_gammas = " << metrics.mmd_gammas << "\n"
+     << "epsilon = " << fmt_double(metrics.epsilon) << "\n"
+     << "max_cells = " << metrics.max_cells << "\n"
+     << "bootstrap = " << metrics.bootstrap << "\n"
+     << "knn_k = " << metrics.knn_k << "\n";
+  return os.str();
+}
+
+Config parse_ini_text(const std::string& text, const std::string& origin) {
+  Config cfg;
+  po::options_description desc;
+  add_config_options(desc, cfg);
+  po::variables_map vm;
+  std::istringstream in(text);
+  try {
+    po::store(po::parse_config_file(in, desc, false), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    throw InputError(origin, e.get_option_name(), "", "unknown config key");
+  } catch (const po::error& e) {
+    throw InputError(origin, "", "", e.what());
+  }
+  validate(cfg, origin);
+  return cfg;
+}
+
+namespace {
+void require_one_of(const std::string& origin, const char* key, const std::string& value,
+                    std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed)
+    if (value == a) return;
+  std::string list;
+  for (const char* a : allowed) list += std::string(list.empty() ? "" : "|") + a;
+  throw InputError(origin, key, value, "must be one of " + list);
+}
+}  // namespace
+
+void validate(const Config& c, const std::string& origin) {
+  require_one_of(origin, "data.preprocess", c.data.preprocess, {"none", "4i"});
+  require_one_of(origin, "data.split", c.data.split, {"train_val_test", "kfold", "holdout"});
+  for (const auto& m : split_list(c.screen.models))
+    require_one_of(origin, "screen.models", m, {"cellot", "scgen", "cae", "identity", "observed", "mean_shift"});
+  require_one_of(origin, "model.name", c.model.name, {"cellot", "scgen", "cae", "identity", "observed", "mean_shift"});
+  auto frac = [&](const char* key, double v) {
+    if (!(v >= 0.0 && v < 1.0)) throw InputError(origin, key, fmt_double(v), "must be in [0, 1)");
+  };
+  frac("data.test_fraction", c.data.test_fraction);
+  frac("data.val_fraction", c.data.val_fraction);
+  if (c.data.test_fraction + c.data.val_fraction >= 1.0)
+    throw InputError(origin, "data.val_fraction", fmt_double(c.data.val_fraction),
+                     "test_fraction + val_fraction must be < 1");
+  if (c.data.folds < 2 && c.data.split == "kfold")
+    throw InputError(origin, "data.folds", std::to_string(c.data.folds), "kfold needs at least 2 folds");
+  if (c.data.fold < 0 || (c.data.split == "kfold" && c.data.fold >= c.data.folds))
+    throw InputError(origin, "data.fold", std::to_string(c.data.fold), "must be in [0, data.folds)");
+  if (c.data.split == "holdout" && (c.data.holdout_key.empty() || c.data.holdout_value.empty()))
+    throw InputError(origin, "data.holdout_key", c.data.holdout_key, "split = holdout needs holdout_key and holdout_value");
+  if (c.training.iters < 0) throw InputError(origin, "training.iters", std::to_string(c.training.iters), "must be >= 0");
+  if (c.training.epochs < 0) throw InputError(origin, "training.epochs", std::to_string(c.training.epochs), "must be >= 0");
+  if (c.training.batch_size && *c.training.batch_size <= 0)
+    throw InputError(origin, "training.batch_size", std::to_string(*c.training.batch_size), "must be > 0");
+  if (c.training.inner_iters <= 0)
+    throw InputError(origin, "training.inner_iters", std::to_string(c.training.inner_iters), "must be > 0");
+  if (c.training.lr && !(*c.training.lr > 0))
+    throw InputError(origin, "training.lr", fmt_double(*c.training.lr), "must be > 0");
+  if (!(c.training.beta1 >= 0 && c.training.beta1 < 1))
+    throw InputError(origin, "training.beta1", fmt_double(c.training.beta1), "must be in [0, 1)");
+  if (!(c.training.beta2 >= 0 && c.training.beta2 < 1))
+    throw InputError(origin, "training.beta2", fmt_double(c.training.beta2), "must be in [0, 1)");
+  if (c.training.eval_every < 0)
+    throw InputError(origin, "training.eval_every", std::to_string(c.training.eval_every), "must be >= 0");
+  if (c.training.checkpoint_every < 0)
+    throw InputError(origin, "training.checkpoint_every", std::to_string(c.training.checkpoint_every), "must be >= 0");
+  if (c.training.threads < 0)
+    throw InputError(origin, "training.threads", std::to_string(c.training.threads), "must be >= 0");
+  if (c.screen.ranks_per_task < 1)
+    throw InputError(origin, "screen.ranks_per_task", std::to_string(c.screen.ranks_per_task), "must be >= 1");
+  if (c.screen.folds < 1)
+    throw InputError(origin, "screen.folds", std::to_string(c.screen.folds), "must be >= 1");
+  if (!(c.metrics.epsilon > 0))
+    throw InputError(origin, "metrics.epsilon", fmt_double(c.metrics.epsilon), "must be > 0");
+  if (c.metrics.max_cells < 0)
+    throw InputError(origin, "metrics.max_cells", std::to_string(c.metrics.max_cells), "must be >= 0");
+  if (c.metrics.bootstrap < 0)
+    throw InputError(origin, "metrics.bootstrap", std::to_string(c.metrics.bootstrap), "must be >= 0");
+  if (!(c.model.dropout >= 0 && c.model.dropout < 1))
+    throw InputError(origin, "model.dropout", fmt_double(c.model.dropout), "must be in [0, 1)");
+  for (int w : parse_int_list(c.model.hidden, origin, "model.hidden"))
+    if (w <= 0) throw InputError(origin, "model.hidden", c.model.hidden, "widths must be > 0");
+  parse_int_list(c.screen.seeds, origin, "screen.seeds");
+  parse_double_list(c.metrics.mmd_gammas, origin, "metrics.mmd_gammas");
+  for (int k : parse_int_list(c.metrics.knn_k, origin, "metrics.knn_k"))
+    if (k <= 0) throw InputError(origin, "metrics.knn_k", c.metrics.knn_k, "k must be > 0");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    const auto b = cur.find_first_not_of(" \t");
+    const auto e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+    cur.clear();
+  };
+  for (char ch : text) {
+    if (ch == ',') flush();
+    else cur += ch;
+  }
+  flush();
+  return out;
+}
+
+std::vector<int> parse_int_list(const std::string& text, const std::string& where, const std::string& key) {
+  std::vector<int> out;
+  for (const auto& item : split_list(text)) {
+    std::size_t pos = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != item.size() || item.empty()) throw InputError(where, key, text, "not a comma list of integers");
+    out.push_back(v);
+  }
+  if (out.empty()) throw InputError(where, key, text, "empty list");
+  return out;
+}
+
+std::vector<double> parse_double_list(const std::string& text, const std::string& where, const std::string& key) {
+  std::vector<double> out;
+  for (const auto& item : split_list(text)) {
+    std::size_t pos = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != item.size() || !std::isfinite(v)) throw InputError(where, key, text, "not a comma list of numbers");
+    out.push_back(v);
+  }
+  if (out.empty()) throw InputError(where, key, text, "empty list");
+  return out;
+}
+
+std::string hash_hex(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : text) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace cellot

@@ -1,0 +1,21 @@
+// Torch threading hook for cellot::Runtime: called once, before any torch work.
+#include <ATen/Parallel.h>
+
+#include "cellot/core/runtime.hpp"
+
+namespace cellot::detail {
+
+void torch_set_threads(int n) {
+  at::set_num_threads(n);
+  at::set_num_interop_threads(1);
+}
+
+}  // namespace cellot::detail
+
+#include <torch/version.h>
+
+#include <string>
+
+namespace cellot {
+std::string torch_version() { return TORCH_VERSION; }
+}  // namespace cellot
