@@ -1,0 +1,81 @@
+#pragma once
+// The model interface shared by CellOT and the baselines: train on a (control, perturbed) pair,
+// predict perturbed states of control cells, and expose named parameters so any prediction can
+// be remade from a store or a model directory.
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cellot/core/config.hpp"
+#include "cellot/core/matrix.hpp"
+
+namespace cellot::models {
+
+struct TrainInput {
+  std::string perturbation;
+  Matrix source_train, target_train;  // control / perturbed cells of the training split
+  Matrix source_val, target_val;      // validation split (model selection, curves)
+};
+
+struct TrainContext {
+  const Config* config = nullptr;
+  MPI_Comm comm = MPI_COMM_SELF;  // the rank group training this model (data-parallel)
+  std::uint64_t seed = 0;         // task seed, already derived from (seed, task key)
+  bool progress = false;          // print progress lines (group root, not quiet)
+  std::string checkpoint_path;    // empty: no checkpoints
+  bool resume = false;            // continue from checkpoint_path if it exists
+  // Called between iterations; returning true asks the trainer to checkpoint and stop
+  // (preemption). The trainer then throws Interrupted.
+  std::function<bool()> should_stop;
+};
+
+// Thrown when training stopped on request after writing a checkpoint.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown when training diverged (NaN/Inf): the task's status says so.
+struct Diverged : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A named float32 tensor, row-major.
+struct NamedTensor {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  std::vector<float> values;
+};
+
+// Training curves: one row per logged step, columns named.
+struct Curves {
+  std::vector<std::string> columns;  // e.g. step, g_loss, f_loss, w2, val_mmd
+  std::vector<std::vector<double>> rows;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string name() const = 0;
+  virtual void train(const TrainInput& input, const TrainContext& ctx) = 0;
+  // Predicted perturbed states of `source` cells (row i pairs with source row i). `t` in [0, 1]
+  // interpolates (1-t) x + t T(x) (dosage); models without a map ignore t < 1 only if documented.
+  virtual Matrix predict(const Matrix& source, double t = 1.0) const = 0;
+  virtual std::vector<NamedTensor> parameters() const = 0;
+  virtual void set_parameters(const std::vector<NamedTensor>& params) = 0;
+  virtual const Curves& curves() const { return curves_; }
+
+ protected:
+  Curves curves_;
+};
+
+// Creates an untrained model of cfg.model.name (InputError for an unknown name).
+std::unique_ptr<Model> make_model(const Config& cfg, std::int64_t n_features);
+
+// Registration hook: each model's translation unit provides its factory (see model_registry.cpp).
+using ModelFactory = std::unique_ptr<Model> (*)(const Config& cfg, std::int64_t n_features);
+
+}  // namespace cellot::models
