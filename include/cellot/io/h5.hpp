@@ -1,0 +1,84 @@
+#pragma once
+// Thin RAII over the HDF5 C API. Every call that returns herr_t/hid_t goes through
+// CELLOT_H5_CHECK / check_id, so a failure becomes an exception naming the call and the file.
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cellot::io::h5 {
+
+// Error from the HDF5 library (RuntimeError semantics: exit 1) unless the caller converts it.
+[[noreturn]] void fail(const std::string& what, const std::string& context);
+
+// Owns one hid_t and closes it with the right H5*close for its type.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  ~Handle() { reset(); }
+  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)) {}
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = std::exchange(o.id_, H5I_INVALID_HID);
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  hid_t get() const { return id_; }
+  operator hid_t() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset();  // closes (H5Fclose/H5Gclose/H5Dclose/H5Aclose/H5Sclose/H5Tclose/H5Pclose by type)
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+// Wraps a hid_t-returning call: throws when negative.
+hid_t check_id(hid_t id, const char* call, const std::string& context);
+void check(herr_t rc, const char* call, const std::string& context);
+
+// Silences HDF5's own error stack printing for the lifetime of the object (we report ourselves).
+class QuietErrors {
+ public:
+  QuietErrors();
+  ~QuietErrors();
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// Small helpers used by the h5ad and store layers.
+bool exists(hid_t loc, const std::string& path);  // link exists (every intermediate group too)
+bool is_hdf5(const std::string& path);
+
+Handle open_file(const std::string& path, unsigned flags, MPI_Comm comm = MPI_COMM_NULL);
+Handle create_file(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);  // truncates
+Handle open_group(hid_t loc, const std::string& path, const std::string& context);
+Handle create_group(hid_t loc, const std::string& path, const std::string& context);  // with parents
+
+// Attributes (scalar string / numeric) on any object.
+void write_attr_string(hid_t obj, const std::string& name, const std::string& value, const std::string& context);
+void write_attr_strings(hid_t obj, const std::string& name, const std::vector<std::string>& values,
+                        const std::string& context);
+void write_attr_double(hid_t obj, const std::string& name, double value, const std::string& context);
+void write_attr_int(hid_t obj, const std::string& name, std::int64_t value, const std::string& context);
+bool has_attr(hid_t obj, const std::string& name);
+std::string read_attr_string(hid_t obj, const std::string& name, const std::string& context);
+std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name, const std::string& context);
+double read_attr_double(hid_t obj, const std::string& name, const std::string& context);
+std::int64_t read_attr_int(hid_t obj, const std::string& name, const std::string& context);
+
+// Variable-length UTF-8 string type (as anndata writes strings).
+Handle vlen_string_type();
+
+}  // namespace cellot::io::h5
+
+#define CELLOT_H5_CHECK(call, context) ::cellot::io::h5::check((call), #call, (context))

@@ -1,0 +1,203 @@
+#include "cellot/io/h5.hpp"
+
+#include <sys/stat.h>
+
+#include "cellot/core/error.hpp"
+
+namespace cellot::io::h5 {
+
+void fail(const std::string& what, const std::string& context) {
+  throw RuntimeError(context + ": HDF5: " + what);
+}
+
+void Handle::reset() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE: H5Fclose(id_); break;
+    case H5I_GROUP: H5Gclose(id_); break;
+    case H5I_DATASET: H5Dclose(id_); break;
+    case H5I_ATTR: H5Aclose(id_); break;
+    case H5I_DATASPACE: H5Sclose(id_); break;
+    case H5I_DATATYPE: H5Tclose(id_); break;
+    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    default: H5Idec_ref(id_); break;
+  }
+  id_ = H5I_INVALID_HID;
+}
+
+hid_t check_id(hid_t id, const char* call, const std::string& context) {
+  if (id < 0) fail(std::string(call) + " failed", context);
+  return id;
+}
+
+void check(herr_t rc, const char* call, const std::string& context) {
+  if (rc < 0) fail(std::string(call) + " failed", context);
+}
+
+QuietErrors::QuietErrors() {
+  H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+
+bool exists(hid_t loc, const std::string& path) {
+  QuietErrors quiet;
+  std::string::size_type pos = 0;
+  while (true) {
+    pos = path.find('/', pos + 1);
+    const std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && prefix != "/" && H5Lexists(loc, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (pos == std::string::npos) return true;
+  }
+}
+
+bool is_hdf5(const std::string& path) {
+  QuietErrors quiet;
+  return H5Fis_hdf5(path.c_str()) > 0;
+}
+
+namespace {
+Handle file_access(MPI_Comm comm, const std::string& path) {
+  Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path));
+  if (comm != MPI_COMM_NULL) CELLOT_H5_CHECK(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), path);
+  return fapl;
+}
+}  // namespace
+
+Handle open_file(const std::string& path, unsigned flags, MPI_Comm comm) {
+  Handle fapl = file_access(comm, path);
+  QuietErrors quiet;
+  hid_t id = H5Fopen(path.c_str(), flags, fapl);
+  if (id < 0) fail("cannot open file", path);
+  return Handle(id);
+}
+
+Handle create_file(const std::string& path, MPI_Comm comm) {
+  Handle fapl = file_access(comm, path);
+  QuietErrors quiet;
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (id < 0) fail("cannot create file", path);
+  return Handle(id);
+}
+
+Handle open_group(hid_t loc, const std::string& path, const std::string& context) {
+  return Handle(check_id(H5Gopen2(loc, path.c_str(), H5P_DEFAULT), "H5Gopen2", context + ":" + path));
+}
+
+Handle create_group(hid_t loc, const std::string& path, const std::string& context) {
+  Handle lcpl(check_id(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate", context));
+  CELLOT_H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), context);
+  return Handle(check_id(H5Gcreate2(loc, path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2",
+                         context + ":" + path));
+}
+
+Handle vlen_string_type() {
+  Handle t(check_id(H5Tcopy(H5T_C_S1), "H5Tcopy", "string type"));
+  CELLOT_H5_CHECK(H5Tset_size(t, H5T_VARIABLE), "string type");
+  CELLOT_H5_CHECK(H5Tset_cset(t, H5T_CSET_UTF8), "string type");
+  return t;
+}
+
+namespace {
+void replace_attr(hid_t obj, const std::string& name, const std::string& context) {
+  QuietErrors quiet;
+  if (H5Aexists(obj, name.c_str()) > 0) CELLOT_H5_CHECK(H5Adelete(obj, name.c_str()), context);
+}
+}  // namespace
+
+void write_attr_string(hid_t obj, const std::string& name, const std::string& value, const std::string& context) {
+  replace_attr(obj, name, context);
+  Handle type = vlen_string_type();
+  Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate", context));
+  Handle attr(check_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2",
+                       context + "@" + name));
+  const char* ptr = value.c_str();
+  CELLOT_H5_CHECK(H5Awrite(attr, type, &ptr), context + "@" + name);
+}
+
+void write_attr_strings(hid_t obj, const std::string& name, const std::vector<std::string>& values,
+                        const std::string& context) {
+  replace_attr(obj, name, context);
+  Handle type = vlen_string_type();
+  const hsize_t n = values.size();
+  Handle space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", context));
+  Handle attr(check_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2",
+                       context + "@" + name));
+  std::vector<const char*> ptrs;
+  for (const auto& s : values) ptrs.push_back(s.c_str());
+  if (n > 0) CELLOT_H5_CHECK(H5Awrite(attr, type, ptrs.data()), context + "@" + name);
+}
+
+void write_attr_double(hid_t obj, const std::string& name, double value, const std::string& context) {
+  replace_attr(obj, name, context);
+  Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate", context));
+  Handle attr(check_id(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                       "H5Acreate2", context + "@" + name));
+  CELLOT_H5_CHECK(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), context + "@" + name);
+}
+
+void write_attr_int(hid_t obj, const std::string& name, std::int64_t value, const std::string& context) {
+  replace_attr(obj, name, context);
+  Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate", context));
+  Handle attr(check_id(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                       "H5Acreate2", context + "@" + name));
+  CELLOT_H5_CHECK(H5Awrite(attr, H5T_NATIVE_INT64, &value), context + "@" + name);
+}
+
+bool has_attr(hid_t obj, const std::string& name) {
+  QuietErrors quiet;
+  return H5Aexists(obj, name.c_str()) > 0;
+}
+
+std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name, const std::string& context) {
+  const std::string where = context + "@" + name;
+  Handle attr(check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "H5Aopen", where));
+  Handle ftype(check_id(H5Aget_type(attr), "H5Aget_type", where));
+  if (H5Tget_class(ftype) != H5T_STRING) fail("attribute is not a string", where);
+  Handle space(check_id(H5Aget_space(attr), "H5Aget_space", where));
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0) fail("bad attribute space", where);
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(ftype) > 0) {
+    Handle mtype = vlen_string_type();
+    std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+    if (n > 0) CELLOT_H5_CHECK(H5Aread(attr, mtype, ptrs.data()), where);
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    if (n > 0) H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, ptrs.data());
+  } else {
+    const std::size_t size = H5Tget_size(ftype);
+    std::vector<char> buf(size * static_cast<std::size_t>(n) + 1, '\0');
+    Handle mtype(check_id(H5Tcopy(ftype), "H5Tcopy", where));
+    if (n > 0) CELLOT_H5_CHECK(H5Aread(attr, mtype, buf.data()), where);
+    for (hssize_t i = 0; i < n; ++i) {
+      std::string s(buf.data() + static_cast<std::size_t>(i) * size, size);
+      s.erase(s.find_last_not_of('\0') + 1);
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+std::string read_attr_string(hid_t obj, const std::string& name, const std::string& context) {
+  auto v = read_attr_strings(obj, name, context);
+  if (v.size() != 1) fail("attribute is not a scalar string", context + "@" + name);
+  return v[0];
+}
+
+double read_attr_double(hid_t obj, const std::string& name, const std::string& context) {
+  const std::string where = context + "@" + name;
+  Handle attr(check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "H5Aopen", where));
+  double v = 0;
+  CELLOT_H5_CHECK(H5Aread(attr, H5T_NATIVE_DOUBLE, &v), where);
+  return v;
+}
+
+std::int64_t read_attr_int(hid_t obj, const std::string& name, const std::string& context) {
+  const std::string where = context + "@" + name;
+  Handle attr(check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "H5Aopen", where));
+  std::int64_t v = 0;
+  CELLOT_H5_CHECK(H5Aread(attr, H5T_NATIVE_INT64, &v), where);
+  return v;
+}
+
+}  // namespace cellot::io::h5
