@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct TrainContext {
   // Called between iterations; returning true asks the trainer to checkpoint and stop
   // (preemption). The trainer then throws Interrupted.
   std::function<bool()> should_stop;
+  // Validation metric for curves and model selection (lower is better), e.g. MMD from
+  // cellot::metrics; computed on (predicted validation controls, observed validation treated).
+  // Unset: the trainer keeps the last iterate and logs no validation metric.
+  std::function<double(const Matrix& predicted, const Matrix& observed)> validation_metric;
 };
 
 // Thrown when training stopped on request after writing a checkpoint.
