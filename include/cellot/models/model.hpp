@@ -20,6 +20,10 @@ struct TrainInput {
   std::string perturbation;
   Matrix source_train, target_train;  // control / perturbed cells of the training split
   Matrix source_val, target_val;      // validation split (model selection, curves)
+  // Perturbed cells of the TEST split. Read only by the `observed` baseline (its prediction
+  // half, see models/observed.hpp); every trained model ignores it. Fill it for model.name =
+  // observed, and evaluate that model against observed_halves(target_test, ctx.seed).reference.
+  Matrix target_test;
 };
 
 struct TrainContext {
