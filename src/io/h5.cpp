@@ -74,10 +74,20 @@ Handle open_file(const std::string& path, unsigned flags, MPI_Comm comm) {
 
 Handle create_file(const std::string& path, MPI_Comm comm) {
   Handle fapl = file_access(comm, path);
+  Handle fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", path));
+  CELLOT_H5_CHECK(H5Pset_obj_track_times(fcpl, false), path);
   QuietErrors quiet;
-  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
   if (id < 0) fail("cannot create file", path);
   return Handle(id);
+}
+
+void close_file(Handle& file, const std::string& context) {
+  if (!file.valid()) return;
+  CELLOT_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL), context);
+  // Release ownership first so a failed close is not retried by the destructor.
+  const hid_t id = file.release();
+  CELLOT_H5_CHECK(H5Fclose(id), context);
 }
 
 Handle open_group(hid_t loc, const std::string& path, const std::string& context) {
@@ -87,14 +97,51 @@ Handle open_group(hid_t loc, const std::string& path, const std::string& context
 Handle create_group(hid_t loc, const std::string& path, const std::string& context) {
   Handle lcpl(check_id(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate", context));
   CELLOT_H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), context);
-  return Handle(check_id(H5Gcreate2(loc, path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2",
+  Handle gcpl(check_id(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate", context));
+  CELLOT_H5_CHECK(H5Pset_obj_track_times(gcpl, false), context);
+  return Handle(check_id(H5Gcreate2(loc, path.c_str(), lcpl, gcpl, H5P_DEFAULT), "H5Gcreate2",
                          context + ":" + path));
+}
+
+Handle open_dataset(hid_t loc, const std::string& path, const std::string& context) {
+  return Handle(check_id(H5Dopen2(loc, path.c_str(), H5P_DEFAULT), "H5Dopen2", context + ":" + path));
+}
+
+Handle create_dataset(hid_t loc, const std::string& path, hid_t file_type, const std::vector<hsize_t>& dims,
+                      const std::string& context) {
+  const std::string where = context + ":" + path;
+  Handle space(dims.empty() ? check_id(H5Screate(H5S_SCALAR), "H5Screate", where)
+                            : check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                                       "H5Screate_simple", where));
+  Handle lcpl(check_id(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate", where));
+  CELLOT_H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), where);
+  Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", where));
+  CELLOT_H5_CHECK(H5Pset_obj_track_times(dcpl, false), where);
+  return Handle(check_id(H5Dcreate2(loc, path.c_str(), file_type, space, lcpl, dcpl, H5P_DEFAULT), "H5Dcreate2",
+                         where));
+}
+
+std::vector<hsize_t> dataset_dims(hid_t dset, const std::string& context) {
+  Handle space(check_id(H5Dget_space(dset), "H5Dget_space", context));
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0) fail("H5Sget_simple_extent_ndims failed", context);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) CELLOT_H5_CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr), context);
+  return dims;
 }
 
 Handle vlen_string_type() {
   Handle t(check_id(H5Tcopy(H5T_C_S1), "H5Tcopy", "string type"));
   CELLOT_H5_CHECK(H5Tset_size(t, H5T_VARIABLE), "string type");
   CELLOT_H5_CHECK(H5Tset_cset(t, H5T_CSET_UTF8), "string type");
+  return t;
+}
+
+Handle bool_enum_type() {
+  Handle t(check_id(H5Tenum_create(H5T_NATIVE_INT8), "H5Tenum_create", "bool type"));
+  const std::int8_t f = 0, tr = 1;
+  CELLOT_H5_CHECK(H5Tenum_insert(t, "FALSE", &f), "bool type");
+  CELLOT_H5_CHECK(H5Tenum_insert(t, "TRUE", &tr), "bool type");
   return t;
 }
 

@@ -34,6 +34,7 @@ class Handle {
   hid_t get() const { return id_; }
   operator hid_t() const { return id_; }
   bool valid() const { return id_ >= 0; }
+  hid_t release() { return std::exchange(id_, H5I_INVALID_HID); }  // caller closes
   void reset();  // closes (H5Fclose/H5Gclose/H5Dclose/H5Aclose/H5Sclose/H5Tclose/H5Pclose by type)
 
  private:
@@ -59,10 +60,21 @@ class QuietErrors {
 bool exists(hid_t loc, const std::string& path);  // link exists (every intermediate group too)
 bool is_hdf5(const std::string& path);
 
+// Files, groups and datasets we create carry no modification times (H5Pset_obj_track_times
+// off), so that the same content gives a bit-identical file (reproducible synthetic data).
 Handle open_file(const std::string& path, unsigned flags, MPI_Comm comm = MPI_COMM_NULL);
 Handle create_file(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);  // truncates
 Handle open_group(hid_t loc, const std::string& path, const std::string& context);
 Handle create_group(hid_t loc, const std::string& path, const std::string& context);  // with parents
+Handle open_dataset(hid_t loc, const std::string& path, const std::string& context);
+// Contiguous dataset of `file_type` with the given dimensions (empty dims: scalar).
+Handle create_dataset(hid_t loc, const std::string& path, hid_t file_type, const std::vector<hsize_t>& dims,
+                      const std::string& context);
+// Dimensions of a dataset's dataspace (empty for a scalar).
+std::vector<hsize_t> dataset_dims(hid_t dset, const std::string& context);
+// Closes a file checking the return code (Handle::reset ignores it; a failed close of a file we
+// wrote means lost data).
+void close_file(Handle& file, const std::string& context);
 
 // Attributes (scalar string / numeric) on any object.
 void write_attr_string(hid_t obj, const std::string& name, const std::string& value, const std::string& context);
@@ -78,6 +90,8 @@ std::int64_t read_attr_int(hid_t obj, const std::string& name, const std::string
 
 // Variable-length UTF-8 string type (as anndata writes strings).
 Handle vlen_string_type();
+// The enum h5py uses for numpy bool (int8 base, FALSE = 0, TRUE = 1).
+Handle bool_enum_type();
 
 }  // namespace cellot::io::h5
 

@@ -3,8 +3,18 @@
 // or sparse X (csr_matrix/csc_matrix), obs/var dataframes (_index, categorical and string
 // columns, numeric columns), obsm arrays, uns scalars and strings. Files we write open in python
 // anndata unchanged. Reading a subset of rows never loads the whole matrix.
+//
+// Layout written (what anndata 0.8 writes, checked with h5dump): root attrs encoding-type
+// "anndata" / encoding-version "0.1.0"; every element carries encoding-type/encoding-version
+// attrs ("array" 0.2.0, "string-array" 0.2.0, "csr_matrix" 0.1.0 with a shape attr,
+// "dataframe" 0.2.0 with _index and column-order attrs, "categorical" 0.2.0 with an h5py bool
+// "ordered" attr, "dict" 0.1.0, "string" / "numeric-scalar" 0.2.0 for uns scalars); strings are
+// variable-length UTF-8.
+#include <mpi.h>
+
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,10 +38,15 @@ struct Column {
   std::string value(std::int64_t row) const;  // any kind as text ("" for a missing category)
   Column select_rows(const std::vector<std::int64_t>& rows) const;
 
+  // Categories in order of first appearance.
   static Column make_categorical(std::string name, const std::vector<std::string>& values);
+  // Categories as given (may include categories without cells); every value must be one of them.
+  static Column make_categorical(std::string name, const std::vector<std::string>& values,
+                                 std::vector<std::string> categories);
   static Column make_strings(std::string name, std::vector<std::string> values);
   static Column make_floats(std::string name, std::vector<double> values);
   static Column make_ints(std::string name, std::vector<std::int64_t> values);
+  static Column make_bools(std::string name, std::vector<std::int64_t> values);
 };
 
 struct DataFrame {
@@ -58,7 +73,14 @@ struct AnnData {
     std::vector<double> data;
   };
   std::map<std::string, Array> uns_arrays;
+  std::map<std::string, std::vector<std::string>> uns_string_arrays;  // 1-d string arrays
   bool x_float64 = false;  // write X as float64 (default float32, as anndata does for our data)
+  // How write_h5ad stores X: "array" (dense), "csr_matrix" or "csc_matrix" (zeros dropped).
+  // read_h5ad sets it to the file's encoding.
+  std::string x_encoding = "array";
+
+  std::int64_t n_obs() const { return X.rows; }
+  std::int64_t n_vars() const { return X.cols; }
 };
 
 // Reads a whole file. Errors are InputErrors naming the file and the field.
@@ -67,12 +89,22 @@ AnnData read_h5ad(const std::string& path);
 // Writes atomically (to path + ".tmp", then rename) so a failure never corrupts an existing file.
 void write_h5ad(const std::string& path, const AnnData& data);
 
-// Row-selective reader: obs and var are read at open; X rows on request (hyperslab reads for
-// dense X, indptr-guided reads for CSR; CSC reads column slices). Opens with the MPI-IO driver
-// when `comm` is given so that many ranks can read one file.
+// Row-selective reader: obs and var are read at open; X rows on request. Cost of read_rows:
+//  dense X: the requested rows are sorted, coalesced into runs (runs separated by small gaps are
+//    merged: reading a few unwanted rows is cheaper than another seek) and read with one
+//    hyperslab-union selection; I/O ~ the selected rows.
+//  CSR: indptr (n_obs + 1 integers) is read once and cached; then only the data/indices ranges
+//    of the selected rows (one union selection each); I/O ~ the selected non-zeros.
+//  CSC: rows are not contiguous, so every column slice is read (in blocks of columns) and the
+//    selected rows picked out: I/O ~ all non-zeros of X per call, memory ~ the result plus one
+//    block. Convert big CSC files to CSR or dense when they are read repeatedly.
+// Opens with the MPI-IO driver when `comm` is given (the open is collective over `comm`; reads
+// are independent, so ranks may read different rows at different times).
+// Errors opening (missing file, not HDF5, not AnnData, no X, inconsistent shapes) are
+// InputErrors naming the file, the element and the value.
 class H5adReader {
  public:
-  explicit H5adReader(const std::string& path);
+  explicit H5adReader(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);
   ~H5adReader();
   H5adReader(const H5adReader&) = delete;
   H5adReader& operator=(const H5adReader&) = delete;
@@ -82,16 +114,21 @@ class H5adReader {
   std::int64_t n_vars() const;
   const DataFrame& obs() const { return obs_; }
   const DataFrame& var() const { return var_; }
-  // Rows of X in the given order (indices need not be sorted). Non-finite values are InputErrors.
+  std::string x_encoding() const;  // "array", "csr_matrix" or "csc_matrix"
+  std::string x_dtype() const;     // "float32", "float64", "int32", ... of the stored values
+  // Rows of X in the given order (indices need not be sorted, may repeat). Non-finite values in
+  // the selected rows are InputError(file, "X", "<value> at row r col c", "non-finite value").
   Matrix read_rows(const std::vector<std::int64_t>& rows) const;
   bool has_obsm(const std::string& key) const;
+  std::vector<std::string> obsm_keys() const;
   Matrix read_obsm_rows(const std::string& key, const std::vector<std::int64_t>& rows) const;
-  // Everything under uns (small): strings, numbers, arrays.
+  // Everything under uns (small): strings, numbers, arrays, string arrays; nested dict groups
+  // give slash keys ("cellot_synth/maps/Imatinib/scale"). Other encodings are skipped.
   void read_uns(AnnData& into) const;
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
   std::string path_;
   DataFrame obs_, var_;
 };
