@@ -64,7 +64,7 @@ local_slurm_dump_logs() {
 local_slurm_start() {
   local dir="$1"
   LOCAL_SLURM_DIR="$dir"
-  mkdir -p "$dir"/{munge,state,spool,log,run}
+  mkdir -p "$dir"/{munge,state,spool,log,pid,pmix,tmp}
   # Clients (slurmstepd, srun) connect to munged's socket: the directories must be searchable.
   chmod 755 "$dir" "$dir/munge"
 
@@ -83,7 +83,7 @@ local_slurm_start() {
   chmod 400 "$dir/munge/munge.key"
   local sock="$dir/munge/munge.socket"
   "$(local_slurm_sbin munged)" --foreground --force \
-    --socket="$sock" --key-file="$dir/munge/munge.key" --pid-file="$dir/run/munged.pid" \
+    --socket="$sock" --key-file="$dir/munge/munge.key" --pid-file="$dir/pid/munged.pid" \
     --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munged.seed" \
     >"$dir/log/munged.stdout" 2>&1 &
   LOCAL_SLURM_PIDS+=($!)
@@ -108,8 +108,9 @@ CredType=cred/munge
 AuthInfo=socket=${sock}
 StateSaveLocation=${dir}/state
 SlurmdSpoolDir=${dir}/spool
-SlurmctldPidFile=${dir}/run/slurmctld.pid
-SlurmdPidFile=${dir}/run/slurmd.pid
+TmpFS=${dir}/tmp
+SlurmctldPidFile=${dir}/pid/slurmctld.pid
+SlurmdPidFile=${dir}/pid/slurmd.pid
 SlurmctldLogFile=${dir}/log/slurmctld.log
 SlurmdLogFile=${dir}/log/slurmd.log
 SlurmctldDebug=info
@@ -134,6 +135,11 @@ InactiveLimit=0
 Waittime=0
 NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${real_mem} State=UNKNOWN
 PartitionName=test Nodes=${host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+EOF
+  # PMIx's per-step directories default to /tmp/spmix_appdir_<uid>_<job>.<step>; job ids restart
+  # at 1 in every fresh cluster, so a directory left by an earlier run makes step launches fail.
+  cat >"$dir/mpi.conf" <<EOF
+PMIxCliTmpDirBase=${dir}/pmix
 EOF
   export SLURM_CONF="$dir/slurm.conf"
 
