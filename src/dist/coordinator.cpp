@@ -1,0 +1,226 @@
+#include "cellot/dist/coordinator.hpp"
+
+#include <mpi.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "cellot/core/error.hpp"
+
+namespace cellot::dist {
+
+namespace {
+
+constexpr int kTagToCoordinator = 101;
+constexpr int kTagReply = 102;
+constexpr std::int64_t kRequest = 0, kReport = 1, kLeave = 2;
+constexpr std::int64_t kNoMoreTasks = -1, kStopped = -2;
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Waiting loops sleep between polls (50 us, backing off to 1 ms) instead of spinning: on an
+// oversubscribed node a spinning rank steals the core of a rank that is training.
+class Backoff {
+ public:
+  void pause() {
+    timespec ts{0, static_cast<long>(ns_)};
+    nanosleep(&ts, nullptr);
+    ns_ = std::min<long long>(ns_ * 2, 1000000);
+  }
+  void reset() { ns_ = 50000; }
+
+ private:
+  long long ns_ = 50000;
+};
+
+}  // namespace
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::done: return "done";
+    case Outcome::failed: return "failed";
+    case Outcome::diverged: return "diverged";
+    case Outcome::interrupted: return "interrupted";
+    case Outcome::skipped: return "skipped";
+  }
+  return "unknown";
+}
+
+Coordinator::Coordinator(const Groups& groups, std::vector<std::int64_t> order, bool prefetch)
+    : groups_(groups), prefetch_(prefetch) {
+  if (groups_.world_rank() == 0) queue_.assign(order.begin(), order.end());
+  clients_left_ = groups_.n_groups() - 1;
+}
+
+bool Coordinator::check_stop() {
+  if (!stopping_ && external_stop && external_stop()) stopping_ = true;
+  return stopping_;
+}
+
+std::int64_t Coordinator::take() {
+  if (check_stop()) return kStopped;
+  if (queue_.empty()) return kNoMoreTasks;
+  const std::int64_t t = queue_.front();
+  queue_.pop_front();
+  return t;
+}
+
+void Coordinator::record(std::int64_t task, Outcome outcome, int group) {
+  if (outcome == Outcome::skipped) return;
+  if (outcome == Outcome::interrupted) stopping_ = true;  // one group preempted: the job is going down
+  if (outcome == Outcome::done) {
+    ++done_;
+    if (stop_after_ >= 0 && done_ >= stop_after_) stopping_ = true;
+  }
+  if (on_finished) on_finished(task, outcome, group);
+}
+
+void Coordinator::handle(const std::int64_t msg[4], int source) {
+  ++stats_.messages;
+  switch (msg[0]) {
+    case kRequest: {
+      const std::int64_t reply = take();
+      MPI_Send(&reply, 1, MPI_INT64_T, source, kTagReply, groups_.control());
+      break;
+    }
+    case kReport: record(msg[1], static_cast<Outcome>(msg[2]), static_cast<int>(msg[3])); break;
+    case kLeave: --clients_left_; break;
+    default: throw InternalError(__FILE__, __LINE__, "unknown scheduler message");
+  }
+}
+
+void Coordinator::poll() {
+  if (groups_.world_rank() != 0 || in_poll_) return;
+  in_poll_ = true;
+  const double t0 = now();
+  while (true) {
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, groups_.control(), &flag, &st);
+    if (!flag) break;
+    std::int64_t msg[4];
+    MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
+    handle(msg, st.MPI_SOURCE);
+  }
+  stats_.serve_seconds += now() - t0;
+  in_poll_ = false;
+}
+
+std::int64_t Coordinator::wait_reply(void* request) {
+  auto* req = static_cast<MPI_Request*>(request);
+  const double t0 = now();
+  Backoff backoff;
+  int flag = 0;
+  while (true) {
+    MPI_Test(req, &flag, MPI_STATUS_IGNORE);
+    if (flag) break;
+    backoff.pause();
+  }
+  stats_.wait_seconds += now() - t0;
+  return 0;
+}
+
+void Coordinator::run(const std::function<Outcome(std::int64_t)>& run) {
+  if (groups_.world_rank() == 0)
+    run_coordinator(run);
+  else if (groups_.is_group_root())
+    run_client_root(run);
+  else
+    run_member(run);
+}
+
+void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& run) {
+  while (true) {
+    poll();
+    std::int64_t task = take();
+    if (groups_.group_size() > 1) MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
+    if (task < 0) break;
+    const Outcome o = run(task);
+    ++stats_.tasks_run;
+    record(task, o, groups_.group_index());
+  }
+  // Group 0 is done: serve the other groups until each has left.
+  const double t0 = now();
+  Backoff backoff;
+  while (clients_left_ > 0) {
+    check_stop();
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, groups_.control(), &flag, &st);
+    if (!flag) {
+      backoff.pause();
+      continue;
+    }
+    backoff.reset();
+    std::int64_t msg[4];
+    MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
+    handle(msg, st.MPI_SOURCE);
+  }
+  stats_.idle_seconds += now() - t0;
+}
+
+void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& run) {
+  const MPI_Comm ctl = groups_.control();
+  const int me = groups_.group_index();
+  auto send = [&](std::int64_t kind, std::int64_t task, Outcome o) {
+    const std::int64_t msg[4] = {kind, task, static_cast<std::int64_t>(o), me};
+    MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, ctl);
+  };
+  // Posts a request and the receive of its reply; the reply lands in `slot`.
+  std::int64_t slot = kNoMoreTasks;
+  MPI_Request pending = MPI_REQUEST_NULL;
+  auto ask = [&] {
+    MPI_Irecv(&slot, 1, MPI_INT64_T, 0, kTagReply, ctl, &pending);
+    send(kRequest, -1, Outcome::done);
+  };
+  auto answer = [&]() -> std::int64_t {
+    wait_reply(&pending);
+    return slot;
+  };
+
+  std::int64_t task = kNoMoreTasks;
+  if (!check_stop()) {
+    ask();
+    task = answer();
+  }
+  while (true) {
+    if (task >= 0 && check_stop()) {
+      send(kReport, task, Outcome::skipped);
+      task = kStopped;
+    }
+    if (groups_.group_size() > 1) MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
+    if (task < 0) break;
+    const bool prefetched = prefetch_ && !check_stop();
+    if (prefetched) ask();
+    const Outcome o = run(task);
+    ++stats_.tasks_run;
+    if (o == Outcome::interrupted) stopping_ = true;
+    send(kReport, task, o);
+    if (prefetched) {
+      task = answer();
+    } else if (!check_stop()) {
+      ask();
+      task = answer();
+    } else {
+      task = kStopped;
+    }
+  }
+  send(kLeave, -1, Outcome::done);
+}
+
+void Coordinator::run_member(const std::function<Outcome(std::int64_t)>& run) {
+  while (true) {
+    std::int64_t task = 0;
+    const double t0 = now();
+    MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
+    stats_.wait_seconds += now() - t0;
+    if (task < 0) break;
+    run(task);
+    ++stats_.tasks_run;
+  }
+}
+
+}  // namespace cellot::dist

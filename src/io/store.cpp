@@ -1,0 +1,928 @@
+// The results store (docs/STORE.md). Which calls are collective:
+//   collective over the store communicator: create, open, write_provenance_*, write_merged_from,
+//     close (structure and attributes are metadata: every rank must make the same calls with
+//     the same arguments);
+//   independent: write_row, write_state, read_* (raw data of preallocated datasets only).
+#include "cellot/io/store.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+#include "cellot/io/h5.hpp"
+
+namespace cellot::io {
+
+using h5::check_id;
+using h5::Handle;
+
+const char* state_name(TaskState s) {
+  switch (s) {
+    case TaskState::pending: return "pending";
+    case TaskState::running: return "running";
+    case TaskState::done: return "done";
+    case TaskState::failed: return "failed";
+    case TaskState::diverged: return "diverged";
+  }
+  return "unknown";
+}
+
+std::vector<std::string> state_names() { return {"pending", "running", "done", "failed", "diverged"}; }
+
+const std::vector<std::string>& phase_names() {
+  static const std::vector<std::string> names = {"load", "train", "predict", "metrics", "write"};
+  return names;
+}
+
+const ParamLayout* StoreSpec::param_layout(const std::string& model) const {
+  for (const auto& p : params)
+    if (p.model == model) return &p;
+  return nullptr;
+}
+
+std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string format_layout(const std::vector<std::string>& names, const std::vector<std::vector<std::int64_t>>& shapes) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ';';
+    out += names[i] + ':';
+    const auto& s = shapes[i];
+    for (std::size_t k = 0; k < s.size(); ++k) out += (k ? "x" : "") + std::to_string(s[k]);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kModelLen = 16, kMessageLen = 256, kHostLen = 64, kTimeLen = 32, kColumnsLen = 256,
+                      kLayoutLen = 1024;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+Handle fixed_string_type(std::size_t n, const std::string& ctx) {
+  Handle t(check_id(H5Tcopy(H5T_C_S1), "H5Tcopy", ctx));
+  CELLOT_H5_CHECK(H5Tset_size(t, n), ctx);
+  CELLOT_H5_CHECK(H5Tset_strpad(t, H5T_STR_NULLPAD), ctx);
+  return t;
+}
+
+std::size_t max_len(const std::vector<std::string>& v) {
+  std::size_t n = 1;
+  for (const auto& s : v) n = std::max(n, s.size() + 1);
+  return n;
+}
+
+// Packs strings into a fixed-width, NUL-padded buffer (truncating: messages may be long).
+std::vector<char> pack(const std::vector<std::string>& v, std::size_t width) {
+  std::vector<char> buf(v.size() * width, '\0');
+  for (std::size_t i = 0; i < v.size(); ++i) std::memcpy(buf.data() + i * width, v[i].data(), std::min(v[i].size(), width));
+  return buf;
+}
+
+std::vector<std::string> unpack(const std::vector<char>& buf, std::size_t width) {
+  std::vector<std::string> out;
+  if (width == 0) return out;
+  for (std::size_t i = 0; i < buf.size() / width; ++i) {
+    const char* p = buf.data() + i * width;
+    out.emplace_back(p, strnlen(p, width));
+  }
+  return out;
+}
+
+// A preallocated, contiguous dataset: early allocation makes later independent raw writes
+// metadata-free; fill values are never written (the creator initialises what must read as
+// pending, the rest of a row is meaningful only once its done flag is set).
+Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
+                    const std::string& ctx) {
+  const std::string where = ctx + ":" + name;
+  Handle space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple", where));
+  Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", where));
+  CELLOT_H5_CHECK(H5Pset_layout(dcpl, H5D_CONTIGUOUS), where);
+  CELLOT_H5_CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), where);
+  CELLOT_H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), where);
+  return Handle(check_id(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2", where));
+}
+
+std::vector<hsize_t> dims_of(hid_t dset, const std::string& ctx) {
+  Handle space(check_id(H5Dget_space(dset), "H5Dget_space", ctx));
+  const int nd = H5Sget_simple_extent_ndims(space);
+  if (nd < 0) h5::fail("H5Sget_simple_extent_ndims failed", ctx);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(nd));
+  if (nd > 0) CELLOT_H5_CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr), ctx);
+  return dims;
+}
+
+// Rows [row, row + nrows) of a dataset (all of every other dimension) to / from `buf`.
+void slab_io(bool write, hid_t dset, hid_t memtype, hsize_t row, hsize_t nrows, void* buf, const std::string& ctx) {
+  if (nrows == 0) return;
+  auto dims = dims_of(dset, ctx);
+  if (dims.empty() || row + nrows > dims[0]) h5::fail("row range out of bounds", ctx);
+  Handle fspace(check_id(H5Dget_space(dset), "H5Dget_space", ctx));
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = row;
+  count[0] = nrows;
+  CELLOT_H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), ctx);
+  Handle mspace(check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple", ctx));
+  if (write)
+    CELLOT_H5_CHECK(H5Dwrite(dset, memtype, mspace, fspace, H5P_DEFAULT, buf), ctx);
+  else
+    CELLOT_H5_CHECK(H5Dread(dset, memtype, mspace, fspace, H5P_DEFAULT, buf), ctx);
+}
+
+template <class T>
+std::vector<T> read_all(hid_t dset, hid_t memtype, const std::string& ctx) {
+  auto dims = dims_of(dset, ctx);
+  std::size_t n = 1;
+  for (auto d : dims) n *= d;
+  std::vector<T> out(n);
+  if (n > 0) CELLOT_H5_CHECK(H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), ctx);
+  return out;
+}
+
+std::vector<std::string> read_strings(hid_t dset, const std::string& ctx) {
+  Handle ftype(check_id(H5Dget_type(dset), "H5Dget_type", ctx));
+  const std::size_t width = H5Tget_size(ftype);
+  if (width == 0) h5::fail("bad string width", ctx);
+  Handle mtype = fixed_string_type(width, ctx);
+  auto dims = dims_of(dset, ctx);
+  std::vector<char> raw(dims.empty() ? 0 : dims[0] * width);
+  if (!raw.empty()) CELLOT_H5_CHECK(H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()), ctx);
+  return unpack(raw, width);
+}
+
+std::size_t string_width(hid_t dset, const std::string& ctx) {
+  Handle ftype(check_id(H5Dget_type(dset), "H5Dget_type", ctx));
+  return H5Tget_size(ftype);
+}
+
+// The byte images of one task's row, exactly as stored: the checksum is computed over these at
+// write time and recomputed from the file when a done flag is to be trusted.
+struct RowImage {
+  std::vector<double> value, sd;
+  std::vector<std::int32_t> iterations;
+  std::vector<double> curves;  // P x C
+  std::int32_t curve_count = 0;
+  std::vector<char> curve_columns;  // kColumnsLen
+  std::vector<float> params;        // max_size (empty: model has no params group)
+  std::int64_t params_count = 0;
+  std::vector<char> layout;         // kLayoutLen
+  std::vector<float> predictions;   // count x d
+  std::vector<std::int64_t> cells;
+  std::int64_t prediction_count = 0;
+
+  std::uint64_t checksum() const {
+    std::uint64_t h = fnv1a(value.data(), value.size() * sizeof(double));
+    h = fnv1a(sd.data(), sd.size() * sizeof(double), h);
+    h = fnv1a(iterations.data(), iterations.size() * sizeof(std::int32_t), h);
+    h = fnv1a(curves.data(), curves.size() * sizeof(double), h);
+    h = fnv1a(&curve_count, sizeof curve_count, h);
+    h = fnv1a(curve_columns.data(), curve_columns.size(), h);
+    h = fnv1a(params.data(), params.size() * sizeof(float), h);
+    h = fnv1a(&params_count, sizeof params_count, h);
+    h = fnv1a(layout.data(), layout.size(), h);
+    h = fnv1a(predictions.data(), predictions.size() * sizeof(float), h);
+    h = fnv1a(cells.data(), cells.size() * sizeof(std::int64_t), h);
+    h = fnv1a(&prediction_count, sizeof prediction_count, h);
+    return h;
+  }
+};
+
+std::string join(const std::vector<std::string>& v, char sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(1, sep) : "") + v[i];
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  std::string path;
+  StoreSpec spec;
+  MPI_Comm comm = MPI_COMM_NULL;
+  bool writable = false;
+  Handle file;
+  std::map<std::string, Handle> dsets;
+  std::vector<std::int64_t> params_row, pred_offset;
+  std::size_t key_len = 0, pert_len = 0;
+
+  hid_t d(const std::string& name) const {
+    auto it = dsets.find(name);
+    if (it == dsets.end()) throw InternalError(__FILE__, __LINE__, "store dataset not open: " + name);
+    return it->second.get();
+  }
+  bool has(const std::string& name) const { return dsets.count(name) > 0; }
+  std::string ctx(const std::string& what) const { return path + ":" + what; }
+
+  void open_dataset(const std::string& name) {
+    dsets[name] = Handle(check_id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2", ctx(name)));
+  }
+
+  std::int64_t d_features() const { return static_cast<std::int64_t>(spec.features.size()); }
+
+  RowImage encode(std::int64_t task, const TaskRow& row, std::string& notes) const;
+  RowImage read_image(std::int64_t task) const;
+  void write_image(std::int64_t task, const RowImage& img) const;
+};
+
+Store::Store() = default;
+Store::~Store() {
+  try {
+    if (impl_ && impl_->file.valid()) impl_->file.reset();
+  } catch (...) {
+  }
+}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+
+const std::string& Store::path() const { return impl_->path; }
+const StoreSpec& Store::spec() const { return impl_->spec; }
+
+namespace {
+
+std::vector<std::string> dataset_names(const StoreSpec& spec) {
+  std::vector<std::string> names = {
+      "/plan/key",          "/plan/perturbation", "/plan/model",     "/plan/fold",        "/plan/seed",
+      "/plan/task_seed",    "/plan/cost",         "/plan/n_control", "/plan/n_treated",   "/plan/owned",
+      "/plan/params_row",   "/status/state",      "/status/message", "/status/wall_time", "/status/phase_time",
+      "/status/group",      "/status/rank",       "/status/host",    "/status/finished_at", "/status/checksum",
+      "/metrics/value",     "/metrics/sd",        "/metrics/iterations", "/curves/values", "/curves/count",
+      "/curves/columns"};
+  for (const auto& p : spec.params)
+    for (const char* n : {"values", "count", "task", "layout"}) names.push_back("/params/" + p.model + "/" + n);
+  if (spec.save_predictions)
+    for (const char* n : {"values", "cell", "offset", "capacity", "count"}) names.push_back(std::string("/predictions/") + n);
+  return names;
+}
+
+void compute_rows(const StoreSpec& spec, std::vector<std::int64_t>& params_row, std::vector<std::int64_t>& pred_offset,
+                  std::map<std::string, std::int64_t>& per_model, std::int64_t& n_pred) {
+  params_row.assign(spec.tasks.size(), -1);
+  pred_offset.assign(spec.tasks.size(), 0);
+  n_pred = 0;
+  for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
+    const auto& task = spec.tasks[t];
+    if (spec.param_layout(task.model)) params_row[t] = per_model[task.model]++;
+    pred_offset[t] = n_pred;
+    n_pred += task.prediction_capacity;
+  }
+}
+
+}  // namespace
+
+Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm comm) {
+  if (spec.tasks.empty()) throw InputError(path, "plan", "0 tasks", "the plan has no tasks");
+  if (spec.metric_names.empty()) throw InputError(path, "metrics.names", "", "no metrics selected");
+  if (!spec.owned.empty() && spec.owned.size() != spec.tasks.size())
+    throw InternalError(__FILE__, __LINE__, "owned mask size differs from the plan");
+  Store s;
+  s.impl_ = std::make_unique<Impl>();
+  Impl& m = *s.impl_;
+  m.path = path;
+  m.spec = spec;
+  if (m.spec.owned.empty()) m.spec.owned.assign(spec.tasks.size(), 1);
+  m.comm = comm;
+  m.writable = true;
+  int rank = 0;
+  if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
+  m.file = h5::create_file(path, comm);
+  const std::string c = path;
+
+  const hsize_t T = spec.tasks.size();
+  const hsize_t M = spec.metric_names.size();
+  std::vector<std::string> keys, perts, models;
+  for (const auto& t : spec.tasks) {
+    keys.push_back(t.key);
+    perts.push_back(t.perturbation);
+    models.push_back(t.model);
+  }
+  m.key_len = max_len(keys);
+  m.pert_len = max_len(perts);
+  for (const auto& name : models)
+    if (name.size() >= kModelLen) throw InputError(path, "model", name, "model name too long for the store");
+
+  {
+    Handle root(check_id(H5Gopen2(m.file, "/", H5P_DEFAULT), "H5Gopen2", c));
+    h5::write_attr_string(root, "format", "cellot-store", c);
+    h5::write_attr_int(root, "format_version", 1, c);
+  }
+  Handle plan = h5::create_group(m.file, "/plan", c);
+  Handle status = h5::create_group(m.file, "/status", c);
+  Handle metrics = h5::create_group(m.file, "/metrics", c);
+  Handle curves = h5::create_group(m.file, "/curves", c);
+  Handle params = h5::create_group(m.file, "/params", c);
+  Handle prov = h5::create_group(m.file, "/provenance", c);
+
+  Handle key_t = fixed_string_type(m.key_len, c), pert_t = fixed_string_type(m.pert_len, c),
+         model_t = fixed_string_type(kModelLen, c), msg_t = fixed_string_type(kMessageLen, c),
+         host_t = fixed_string_type(kHostLen, c), time_t_ = fixed_string_type(kTimeLen, c),
+         cols_t = fixed_string_type(kColumnsLen, c), layout_t = fixed_string_type(kLayoutLen, c);
+
+  auto mk = [&](const std::string& name, hid_t type, std::vector<hsize_t> dims) {
+    m.dsets[name] = make_dataset(m.file, name, type, dims, c);
+  };
+  mk("/plan/key", key_t, {T});
+  mk("/plan/perturbation", pert_t, {T});
+  mk("/plan/model", model_t, {T});
+  mk("/plan/fold", H5T_STD_I32LE, {T});
+  mk("/plan/seed", H5T_STD_U64LE, {T});
+  mk("/plan/task_seed", H5T_STD_U64LE, {T});
+  mk("/plan/cost", H5T_IEEE_F64LE, {T});
+  mk("/plan/n_control", H5T_STD_I64LE, {T});
+  mk("/plan/n_treated", H5T_STD_I64LE, {T});
+  mk("/plan/owned", H5T_STD_U8LE, {T});
+  mk("/plan/params_row", H5T_STD_I64LE, {T});
+  mk("/status/state", H5T_STD_I8LE, {T});
+  mk("/status/message", msg_t, {T});
+  mk("/status/wall_time", H5T_IEEE_F64LE, {T});
+  mk("/status/phase_time", H5T_IEEE_F64LE, {T, static_cast<hsize_t>(kPhases)});
+  mk("/status/group", H5T_STD_I32LE, {T});
+  mk("/status/rank", H5T_STD_I32LE, {T});
+  mk("/status/host", host_t, {T});
+  mk("/status/finished_at", time_t_, {T});
+  mk("/status/checksum", H5T_STD_U64LE, {T});
+  mk("/metrics/value", H5T_IEEE_F64LE, {T, M});
+  mk("/metrics/sd", H5T_IEEE_F64LE, {T, M});
+  mk("/metrics/iterations", H5T_STD_I32LE, {T, M});
+  mk("/curves/values", H5T_IEEE_F64LE,
+     {T, static_cast<hsize_t>(spec.curve_points), static_cast<hsize_t>(spec.curve_columns)});
+  mk("/curves/count", H5T_STD_I32LE, {T});
+  mk("/curves/columns", cols_t, {T});
+
+  std::map<std::string, std::int64_t> per_model;
+  std::int64_t n_pred = 0;
+  compute_rows(m.spec, m.params_row, m.pred_offset, per_model, n_pred);
+  for (const auto& p : spec.params) {
+    const hsize_t rows = static_cast<hsize_t>(per_model[p.model]);
+    const std::string g = "/params/" + p.model;
+    Handle grp = h5::create_group(m.file, g, c);
+    mk(g + "/values", H5T_IEEE_F32LE, {rows, static_cast<hsize_t>(std::max<std::int64_t>(p.max_size, 1))});
+    mk(g + "/count", H5T_STD_I64LE, {rows});
+    mk(g + "/task", H5T_STD_I64LE, {rows});
+    mk(g + "/layout", layout_t, {rows});
+    h5::write_attr_strings(grp, "names", p.names, c);
+    std::vector<std::string> shapes;
+    for (const auto& sh : p.shapes) shapes.push_back(format_layout({""}, {sh}).substr(1));
+    h5::write_attr_strings(grp, "shapes", shapes, c);
+    h5::write_attr_int(grp, "max_size", p.max_size, c);
+  }
+  if (spec.save_predictions) {
+    Handle grp = h5::create_group(m.file, "/predictions", c);
+    const hsize_t d = std::max<hsize_t>(spec.features.size(), 1);
+    mk("/predictions/values", H5T_IEEE_F32LE, {static_cast<hsize_t>(std::max<std::int64_t>(n_pred, 1)), d});
+    mk("/predictions/cell", H5T_STD_I64LE, {static_cast<hsize_t>(std::max<std::int64_t>(n_pred, 1))});
+    mk("/predictions/offset", H5T_STD_I64LE, {T});
+    mk("/predictions/capacity", H5T_STD_I64LE, {T});
+    mk("/predictions/count", H5T_STD_I64LE, {T});
+    h5::write_attr_strings(grp, "features", spec.features, c);
+  }
+
+  // Attributes: identical on every rank (collective).
+  h5::write_attr_string(plan, "config", spec.config_ini, c);
+  h5::write_attr_string(plan, "plan_hash", spec.plan_hash, c);
+  h5::write_attr_string(plan, "plan_text", spec.plan_text, c);
+  h5::write_attr_strings(plan, "perturbations", spec.perturbations, c);
+  h5::write_attr_strings(plan, "models", spec.models, c);
+  h5::write_attr_strings(plan, "folds", spec.folds, c);
+  h5::write_attr_strings(plan, "seeds", spec.seeds, c);
+  h5::write_attr_strings(plan, "features", spec.features, c);
+  h5::write_attr_int(plan, "n_features", static_cast<std::int64_t>(spec.features.size()), c);
+  h5::write_attr_string(plan, "shard", spec.shard, c);
+  h5::write_attr_string(plan, "split_rule", spec.split_rule, c);
+  h5::write_attr_strings(status, "state_names", state_names(), c);
+  h5::write_attr_strings(status, "phase_columns", phase_names(), c);
+  h5::write_attr_strings(metrics, "names", spec.metric_names, c);
+  h5::write_attr_int(curves, "max_points", spec.curve_points, c);
+  h5::write_attr_int(curves, "max_columns", spec.curve_columns, c);
+  h5::write_attr_string(prov, "end_time", "", c);
+  h5::write_attr_strings(prov, "history", {}, c);
+
+  // The plan table and the initial status are written by rank 0 alone (raw data).
+  if (rank == 0) {
+    std::vector<std::int32_t> fold;
+    std::vector<std::uint64_t> seed, tseed;
+    std::vector<double> cost;
+    std::vector<std::int64_t> nc, nt;
+    for (const auto& t : spec.tasks) {
+      fold.push_back(t.fold);
+      seed.push_back(t.seed);
+      tseed.push_back(t.task_seed);
+      cost.push_back(t.cost);
+      nc.push_back(t.n_control);
+      nt.push_back(t.n_treated);
+    }
+    auto kb = pack(keys, m.key_len), pb = pack(perts, m.pert_len), mb = pack(models, kModelLen);
+    slab_io(true, m.d("/plan/key"), key_t, 0, T, kb.data(), c);
+    slab_io(true, m.d("/plan/perturbation"), pert_t, 0, T, pb.data(), c);
+    slab_io(true, m.d("/plan/model"), model_t, 0, T, mb.data(), c);
+    slab_io(true, m.d("/plan/fold"), H5T_NATIVE_INT32, 0, T, fold.data(), c);
+    slab_io(true, m.d("/plan/seed"), H5T_NATIVE_UINT64, 0, T, seed.data(), c);
+    slab_io(true, m.d("/plan/task_seed"), H5T_NATIVE_UINT64, 0, T, tseed.data(), c);
+    slab_io(true, m.d("/plan/cost"), H5T_NATIVE_DOUBLE, 0, T, cost.data(), c);
+    slab_io(true, m.d("/plan/n_control"), H5T_NATIVE_INT64, 0, T, nc.data(), c);
+    slab_io(true, m.d("/plan/n_treated"), H5T_NATIVE_INT64, 0, T, nt.data(), c);
+    slab_io(true, m.d("/plan/owned"), H5T_NATIVE_UINT8, 0, T, m.spec.owned.data(), c);
+    slab_io(true, m.d("/plan/params_row"), H5T_NATIVE_INT64, 0, T, m.params_row.data(), c);
+
+    std::vector<std::int8_t> state(T, 0);
+    std::vector<std::int32_t> minus(T, -1), zero_i(T, 0);
+    std::vector<double> zero_d(T, 0.0), zero_ph(T * kPhases, 0.0);
+    std::vector<std::uint64_t> zero_u(T, 0);
+    std::vector<std::string> empty(T);
+    auto msg = pack(empty, kMessageLen), host = pack(empty, kHostLen), fin = pack(empty, kTimeLen),
+         cols = pack(empty, kColumnsLen);
+    slab_io(true, m.d("/status/state"), H5T_NATIVE_INT8, 0, T, state.data(), c);
+    slab_io(true, m.d("/status/message"), msg_t, 0, T, msg.data(), c);
+    slab_io(true, m.d("/status/wall_time"), H5T_NATIVE_DOUBLE, 0, T, zero_d.data(), c);
+    slab_io(true, m.d("/status/phase_time"), H5T_NATIVE_DOUBLE, 0, T, zero_ph.data(), c);
+    slab_io(true, m.d("/status/group"), H5T_NATIVE_INT32, 0, T, minus.data(), c);
+    slab_io(true, m.d("/status/rank"), H5T_NATIVE_INT32, 0, T, minus.data(), c);
+    slab_io(true, m.d("/status/host"), host_t, 0, T, host.data(), c);
+    slab_io(true, m.d("/status/finished_at"), time_t_, 0, T, fin.data(), c);
+    slab_io(true, m.d("/status/checksum"), H5T_NATIVE_UINT64, 0, T, zero_u.data(), c);
+    slab_io(true, m.d("/curves/count"), H5T_NATIVE_INT32, 0, T, zero_i.data(), c);
+    slab_io(true, m.d("/curves/columns"), cols_t, 0, T, cols.data(), c);
+    for (const auto& p : spec.params) {
+      const std::string g = "/params/" + p.model;
+      std::vector<std::int64_t> task_of_row, zero;
+      for (std::size_t t = 0; t < spec.tasks.size(); ++t)
+        if (spec.tasks[t].model == p.model) task_of_row.push_back(static_cast<std::int64_t>(t));
+      zero.assign(task_of_row.size(), 0);
+      std::vector<std::string> no_layout(task_of_row.size());
+      auto lb = pack(no_layout, kLayoutLen);
+      slab_io(true, m.d(g + "/task"), H5T_NATIVE_INT64, 0, task_of_row.size(), task_of_row.data(), c);
+      slab_io(true, m.d(g + "/count"), H5T_NATIVE_INT64, 0, zero.size(), zero.data(), c);
+      slab_io(true, m.d(g + "/layout"), layout_t, 0, task_of_row.size(), lb.data(), c);
+    }
+    if (spec.save_predictions) {
+      std::vector<std::int64_t> cap, zero(T, 0);
+      for (const auto& t : spec.tasks) cap.push_back(t.prediction_capacity);
+      slab_io(true, m.d("/predictions/offset"), H5T_NATIVE_INT64, 0, T, m.pred_offset.data(), c);
+      slab_io(true, m.d("/predictions/capacity"), H5T_NATIVE_INT64, 0, T, cap.data(), c);
+      slab_io(true, m.d("/predictions/count"), H5T_NATIVE_INT64, 0, T, zero.data(), c);
+    }
+  }
+  // Structure and the plan table reach the file before any task row is written, so a job
+  // killed later leaves a store that opens (H5Fflush is collective with the MPI-IO driver).
+  CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
+  if (comm != MPI_COMM_NULL) MPI_Barrier(comm);
+  return s;
+}
+
+Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
+  if (!h5::is_hdf5(path)) throw InputError(path, "--store", path, "not an HDF5 file (or missing)");
+  Store s;
+  s.impl_ = std::make_unique<Impl>();
+  Impl& m = *s.impl_;
+  m.path = path;
+  m.comm = comm;
+  m.writable = writable;
+  m.file = h5::open_file(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, comm);
+  const std::string c = path;
+  {
+    Handle root(check_id(H5Gopen2(m.file, "/", H5P_DEFAULT), "H5Gopen2", c));
+    if (!h5::has_attr(root, "format") || h5::read_attr_string(root, "format", c) != "cellot-store")
+      throw InputError(path, "format", "", "not a cellot results store");
+    const auto v = h5::read_attr_int(root, "format_version", c);
+    if (v != 1) throw InputError(path, "format_version", std::to_string(v), "unsupported store format version");
+  }
+  StoreSpec& spec = m.spec;
+  Handle plan = h5::open_group(m.file, "/plan", c);
+  spec.config_ini = h5::read_attr_string(plan, "config", c);
+  spec.plan_hash = h5::read_attr_string(plan, "plan_hash", c);
+  spec.plan_text = h5::read_attr_string(plan, "plan_text", c);
+  spec.perturbations = h5::read_attr_strings(plan, "perturbations", c);
+  spec.models = h5::read_attr_strings(plan, "models", c);
+  spec.folds = h5::read_attr_strings(plan, "folds", c);
+  spec.seeds = h5::read_attr_strings(plan, "seeds", c);
+  spec.features = h5::read_attr_strings(plan, "features", c);
+  spec.shard = h5::read_attr_string(plan, "shard", c);
+  spec.split_rule = h5::read_attr_string(plan, "split_rule", c);
+  {
+    Handle metrics = h5::open_group(m.file, "/metrics", c);
+    spec.metric_names = h5::read_attr_strings(metrics, "names", c);
+    Handle curves = h5::open_group(m.file, "/curves", c);
+    spec.curve_points = static_cast<int>(h5::read_attr_int(curves, "max_points", c));
+    spec.curve_columns = static_cast<int>(h5::read_attr_int(curves, "max_columns", c));
+  }
+  for (const auto& model : spec.models) {
+    const std::string g = "/params/" + model;
+    if (!h5::exists(m.file, g)) continue;
+    Handle grp = h5::open_group(m.file, g, c);
+    ParamLayout p;
+    p.model = model;
+    p.names = h5::read_attr_strings(grp, "names", c);
+    for (const auto& sh : h5::read_attr_strings(grp, "shapes", c)) {
+      std::vector<std::int64_t> dims;
+      for (const auto& x : split(sh, 'x'))
+        if (!x.empty()) dims.push_back(std::stoll(x));
+      p.shapes.push_back(dims);
+    }
+    p.max_size = h5::read_attr_int(grp, "max_size", c);
+    spec.params.push_back(p);
+  }
+  spec.save_predictions = h5::exists(m.file, "/predictions");
+  for (const auto& name : dataset_names(spec)) m.open_dataset(name);
+
+  auto keys = read_strings(m.d("/plan/key"), c), perts = read_strings(m.d("/plan/perturbation"), c),
+       models = read_strings(m.d("/plan/model"), c);
+  m.key_len = string_width(m.d("/plan/key"), c);
+  m.pert_len = string_width(m.d("/plan/perturbation"), c);
+  auto fold = read_all<std::int32_t>(m.d("/plan/fold"), H5T_NATIVE_INT32, c);
+  auto seed = read_all<std::uint64_t>(m.d("/plan/seed"), H5T_NATIVE_UINT64, c);
+  auto tseed = read_all<std::uint64_t>(m.d("/plan/task_seed"), H5T_NATIVE_UINT64, c);
+  auto cost = read_all<double>(m.d("/plan/cost"), H5T_NATIVE_DOUBLE, c);
+  auto nc = read_all<std::int64_t>(m.d("/plan/n_control"), H5T_NATIVE_INT64, c);
+  auto nt = read_all<std::int64_t>(m.d("/plan/n_treated"), H5T_NATIVE_INT64, c);
+  spec.owned = read_all<std::uint8_t>(m.d("/plan/owned"), H5T_NATIVE_UINT8, c);
+  m.params_row = read_all<std::int64_t>(m.d("/plan/params_row"), H5T_NATIVE_INT64, c);
+  std::vector<std::int64_t> cap;
+  if (spec.save_predictions) {
+    cap = read_all<std::int64_t>(m.d("/predictions/capacity"), H5T_NATIVE_INT64, c);
+    m.pred_offset = read_all<std::int64_t>(m.d("/predictions/offset"), H5T_NATIVE_INT64, c);
+  }
+  for (std::size_t t = 0; t < keys.size(); ++t) {
+    PlanRow r;
+    r.key = keys[t];
+    r.perturbation = perts[t];
+    r.model = models[t];
+    r.fold = fold[t];
+    r.seed = seed[t];
+    r.task_seed = tseed[t];
+    r.cost = cost[t];
+    r.n_control = nc[t];
+    r.n_treated = nt[t];
+    r.prediction_capacity = spec.save_predictions ? cap[t] : 0;
+    spec.tasks.push_back(r);
+  }
+  if (!spec.save_predictions) m.pred_offset.assign(spec.tasks.size(), 0);
+  return s;
+}
+
+RowImage Store::Impl::encode(std::int64_t task, const TaskRow& row, std::string& notes) const {
+  const auto& plan = spec.tasks.at(static_cast<std::size_t>(task));
+  RowImage img;
+  const std::size_t M = spec.metric_names.size();
+  img.value = row.value;
+  img.sd = row.sd;
+  img.iterations = row.iterations;
+  img.value.resize(M, kNaN);
+  img.sd.resize(M, kNaN);
+  img.iterations.resize(M, 0);
+
+  const std::size_t P = static_cast<std::size_t>(spec.curve_points), C = static_cast<std::size_t>(spec.curve_columns);
+  img.curves.assign(P * C, kNaN);
+  std::vector<std::string> cols = row.curve_columns;
+  if (cols.size() > C) {
+    notes += "curve columns beyond " + std::to_string(C) + " dropped; ";
+    cols.resize(C);
+  }
+  const std::size_t n = row.curve_rows.size();
+  // Thin evenly to P rows, keeping the first and the last.
+  std::vector<std::size_t> pick;
+  if (n <= P) {
+    for (std::size_t i = 0; i < n; ++i) pick.push_back(i);
+  } else {
+    for (std::size_t i = 0; i < P; ++i) pick.push_back(P == 1 ? n - 1 : (i * (n - 1)) / (P - 1));
+  }
+  for (std::size_t i = 0; i < pick.size(); ++i) {
+    const auto& r = row.curve_rows[pick[i]];
+    for (std::size_t k = 0; k < std::min(C, r.size()); ++k) img.curves[i * C + k] = r[k];
+  }
+  img.curve_count = static_cast<std::int32_t>(pick.size());
+  img.curve_columns = pack({join(cols, ',')}, kColumnsLen);
+  if (join(cols, ',').size() > kColumnsLen) notes += "curve column names truncated; ";
+
+  if (const ParamLayout* p = spec.param_layout(plan.model)) {
+    img.params.assign(static_cast<std::size_t>(std::max<std::int64_t>(p->max_size, 1)), 0.0f);
+    const auto have = static_cast<std::int64_t>(row.params.size());
+    if (have > p->max_size) {
+      img.params_count = -1;
+      notes += "parameters (" + std::to_string(have) + " floats) exceed the reserved " +
+               std::to_string(p->max_size) + " and were not stored; ";
+    } else {
+      std::copy(row.params.begin(), row.params.end(), img.params.begin());
+      img.params_count = have;
+      if (row.param_layout.size() >= kLayoutLen) notes += "parameter layout truncated; ";
+      img.layout = pack({row.param_layout}, kLayoutLen);
+    }
+    if (img.layout.empty()) img.layout = pack({""}, kLayoutLen);
+  }
+
+  if (spec.save_predictions) {
+    const std::int64_t d = d_features();
+    const std::int64_t rows = d > 0 ? static_cast<std::int64_t>(row.predictions.size()) / d : 0;
+    if (rows > plan.prediction_capacity) {
+      img.prediction_count = -1;
+      notes += "predictions (" + std::to_string(rows) + " cells) exceed the reserved " +
+               std::to_string(plan.prediction_capacity) + " and were not stored; ";
+    } else if (rows > 0) {
+      img.predictions = row.predictions;
+      img.predictions.resize(static_cast<std::size_t>(rows * d));
+      img.cells = row.prediction_cells;
+      img.cells.resize(static_cast<std::size_t>(rows), -1);
+      img.prediction_count = rows;
+    }
+  }
+  return img;
+}
+
+void Store::Impl::write_image(std::int64_t task, const RowImage& img) const {
+  const auto t = static_cast<hsize_t>(task);
+  const std::string c = ctx("task " + std::to_string(task));
+  slab_io(true, d("/metrics/value"), H5T_NATIVE_DOUBLE, t, 1, const_cast<double*>(img.value.data()), c);
+  slab_io(true, d("/metrics/sd"), H5T_NATIVE_DOUBLE, t, 1, const_cast<double*>(img.sd.data()), c);
+  slab_io(true, d("/metrics/iterations"), H5T_NATIVE_INT32, t, 1, const_cast<std::int32_t*>(img.iterations.data()), c);
+  slab_io(true, d("/curves/values"), H5T_NATIVE_DOUBLE, t, 1, const_cast<double*>(img.curves.data()), c);
+  slab_io(true, d("/curves/count"), H5T_NATIVE_INT32, t, 1, const_cast<std::int32_t*>(&img.curve_count), c);
+  {
+    Handle type = fixed_string_type(kColumnsLen, c);
+    slab_io(true, d("/curves/columns"), type, t, 1, const_cast<char*>(img.curve_columns.data()), c);
+  }
+  const auto& plan = spec.tasks.at(static_cast<std::size_t>(task));
+  if (spec.param_layout(plan.model)) {
+    const std::string g = "/params/" + plan.model;
+    const auto r = static_cast<hsize_t>(params_row.at(static_cast<std::size_t>(task)));
+    slab_io(true, d(g + "/values"), H5T_NATIVE_FLOAT, r, 1, const_cast<float*>(img.params.data()), c);
+    slab_io(true, d(g + "/count"), H5T_NATIVE_INT64, r, 1, const_cast<std::int64_t*>(&img.params_count), c);
+    Handle type = fixed_string_type(kLayoutLen, c);
+    slab_io(true, d(g + "/layout"), type, r, 1, const_cast<char*>(img.layout.data()), c);
+  }
+  if (spec.save_predictions) {
+    const auto off = static_cast<hsize_t>(pred_offset.at(static_cast<std::size_t>(task)));
+    if (img.prediction_count > 0) {
+      const auto rows = static_cast<hsize_t>(img.prediction_count);
+      slab_io(true, d("/predictions/values"), H5T_NATIVE_FLOAT, off, rows, const_cast<float*>(img.predictions.data()), c);
+      slab_io(true, d("/predictions/cell"), H5T_NATIVE_INT64, off, rows, const_cast<std::int64_t*>(img.cells.data()), c);
+    }
+    slab_io(true, d("/predictions/count"), H5T_NATIVE_INT64, t, 1, const_cast<std::int64_t*>(&img.prediction_count), c);
+  }
+}
+
+RowImage Store::Impl::read_image(std::int64_t task) const {
+  const auto t = static_cast<hsize_t>(task);
+  const std::string c = ctx("task " + std::to_string(task));
+  RowImage img;
+  const std::size_t M = spec.metric_names.size();
+  img.value.resize(M);
+  img.sd.resize(M);
+  img.iterations.resize(M);
+  slab_io(false, d("/metrics/value"), H5T_NATIVE_DOUBLE, t, 1, img.value.data(), c);
+  slab_io(false, d("/metrics/sd"), H5T_NATIVE_DOUBLE, t, 1, img.sd.data(), c);
+  slab_io(false, d("/metrics/iterations"), H5T_NATIVE_INT32, t, 1, img.iterations.data(), c);
+  img.curves.resize(static_cast<std::size_t>(spec.curve_points) * static_cast<std::size_t>(spec.curve_columns));
+  slab_io(false, d("/curves/values"), H5T_NATIVE_DOUBLE, t, 1, img.curves.data(), c);
+  slab_io(false, d("/curves/count"), H5T_NATIVE_INT32, t, 1, &img.curve_count, c);
+  {
+    img.curve_columns.resize(kColumnsLen);
+    Handle type = fixed_string_type(kColumnsLen, c);
+    slab_io(false, d("/curves/columns"), type, t, 1, img.curve_columns.data(), c);
+  }
+  const auto& plan = spec.tasks.at(static_cast<std::size_t>(task));
+  if (const ParamLayout* p = spec.param_layout(plan.model)) {
+    const std::string g = "/params/" + plan.model;
+    const auto r = static_cast<hsize_t>(params_row.at(static_cast<std::size_t>(task)));
+    img.params.resize(static_cast<std::size_t>(std::max<std::int64_t>(p->max_size, 1)));
+    slab_io(false, d(g + "/values"), H5T_NATIVE_FLOAT, r, 1, img.params.data(), c);
+    slab_io(false, d(g + "/count"), H5T_NATIVE_INT64, r, 1, &img.params_count, c);
+    img.layout.resize(kLayoutLen);
+    Handle type = fixed_string_type(kLayoutLen, c);
+    slab_io(false, d(g + "/layout"), type, r, 1, img.layout.data(), c);
+  }
+  if (spec.save_predictions) {
+    slab_io(false, d("/predictions/count"), H5T_NATIVE_INT64, t, 1, &img.prediction_count, c);
+    const auto off = static_cast<hsize_t>(pred_offset.at(static_cast<std::size_t>(task)));
+    if (img.prediction_count > 0 && img.prediction_count <= plan.prediction_capacity) {
+      const auto rows = static_cast<hsize_t>(img.prediction_count);
+      img.predictions.resize(rows * static_cast<std::size_t>(d_features()));
+      img.cells.resize(rows);
+      slab_io(false, d("/predictions/values"), H5T_NATIVE_FLOAT, off, rows, img.predictions.data(), c);
+      slab_io(false, d("/predictions/cell"), H5T_NATIVE_INT64, off, rows, img.cells.data(), c);
+    }
+  }
+  return img;
+}
+
+void Store::write_row(std::int64_t task, const TaskRow& row) {
+  Impl& m = *impl_;
+  if (!m.writable) throw InternalError(__FILE__, __LINE__, "store opened read-only");
+  CELLOT_CHECK(task >= 0 && task < size(), "task index out of range");
+  CELLOT_CHECK(row.state != TaskState::pending && row.state != TaskState::running, "write_row needs a final state");
+  const auto t = static_cast<hsize_t>(task);
+  const std::string c = m.ctx("task " + std::to_string(task));
+  std::string notes;
+  const RowImage img = m.encode(task, row, notes);
+  m.write_image(task, img);
+
+  std::string message = row.message;
+  if (!notes.empty()) message = message.empty() ? notes : message + " | " + notes;
+  auto msg = pack({message}, kMessageLen), host = pack({row.host}, kHostLen), fin = pack({row.finished_at}, kTimeLen);
+  Handle msg_t = fixed_string_type(kMessageLen, c), host_t = fixed_string_type(kHostLen, c),
+         time_t_ = fixed_string_type(kTimeLen, c);
+  slab_io(true, m.d("/status/message"), msg_t, t, 1, msg.data(), c);
+  double wall = row.wall_time;
+  slab_io(true, m.d("/status/wall_time"), H5T_NATIVE_DOUBLE, t, 1, &wall, c);
+  auto phases = row.phase_time;
+  slab_io(true, m.d("/status/phase_time"), H5T_NATIVE_DOUBLE, t, 1, phases.data(), c);
+  std::int32_t group = row.group, rank = row.rank;
+  slab_io(true, m.d("/status/group"), H5T_NATIVE_INT32, t, 1, &group, c);
+  slab_io(true, m.d("/status/rank"), H5T_NATIVE_INT32, t, 1, &rank, c);
+  slab_io(true, m.d("/status/host"), host_t, t, 1, host.data(), c);
+  slab_io(true, m.d("/status/finished_at"), time_t_, t, 1, fin.data(), c);
+  std::uint64_t sum = img.checksum();
+  slab_io(true, m.d("/status/checksum"), H5T_NATIVE_UINT64, t, 1, &sum, c);
+  // The flag last: every write above has been handed to the file system before it (MPI-IO
+  // independent writes are not cached by HDF5), and the checksum catches a file system that
+  // persisted the flag but not the row (node failure).
+  write_state(task, row.state);
+}
+
+void Store::write_state(std::int64_t task, TaskState state) {
+  Impl& m = *impl_;
+  if (!m.writable) throw InternalError(__FILE__, __LINE__, "store opened read-only");
+  CELLOT_CHECK(task >= 0 && task < size(), "task index out of range");
+  auto s = static_cast<std::int8_t>(state);
+  slab_io(true, m.d("/status/state"), H5T_NATIVE_INT8, static_cast<hsize_t>(task), 1, &s,
+          m.ctx("task " + std::to_string(task)));
+}
+
+TaskRow Store::read_row(std::int64_t task) const {
+  const Impl& m = *impl_;
+  CELLOT_CHECK(task >= 0 && task < size(), "task index out of range");
+  const auto t = static_cast<hsize_t>(task);
+  const std::string c = m.ctx("task " + std::to_string(task));
+  const RowImage img = m.read_image(task);
+  TaskRow row;
+  std::int8_t s = 0;
+  slab_io(false, m.d("/status/state"), H5T_NATIVE_INT8, t, 1, &s, c);
+  row.state = static_cast<TaskState>(s);
+  std::vector<char> msg(kMessageLen), host(kHostLen), fin(kTimeLen);
+  Handle msg_t = fixed_string_type(kMessageLen, c), host_t = fixed_string_type(kHostLen, c),
+         time_t_ = fixed_string_type(kTimeLen, c);
+  slab_io(false, m.d("/status/message"), msg_t, t, 1, msg.data(), c);
+  slab_io(false, m.d("/status/host"), host_t, t, 1, host.data(), c);
+  slab_io(false, m.d("/status/finished_at"), time_t_, t, 1, fin.data(), c);
+  row.message = unpack(msg, kMessageLen).at(0);
+  row.host = unpack(host, kHostLen).at(0);
+  row.finished_at = unpack(fin, kTimeLen).at(0);
+  slab_io(false, m.d("/status/wall_time"), H5T_NATIVE_DOUBLE, t, 1, &row.wall_time, c);
+  slab_io(false, m.d("/status/phase_time"), H5T_NATIVE_DOUBLE, t, 1, row.phase_time.data(), c);
+  std::int32_t group = 0, rank = 0;
+  slab_io(false, m.d("/status/group"), H5T_NATIVE_INT32, t, 1, &group, c);
+  slab_io(false, m.d("/status/rank"), H5T_NATIVE_INT32, t, 1, &rank, c);
+  row.group = group;
+  row.rank = rank;
+  slab_io(false, m.d("/status/checksum"), H5T_NATIVE_UINT64, t, 1, &row.checksum, c);
+
+  row.value = img.value;
+  row.sd = img.sd;
+  row.iterations = img.iterations;
+  row.curve_columns = split(unpack(img.curve_columns, kColumnsLen).at(0), ',');
+  const std::size_t C = static_cast<std::size_t>(m.spec.curve_columns);
+  for (std::int32_t i = 0; i < img.curve_count; ++i) {
+    std::vector<double> r(img.curves.begin() + static_cast<std::ptrdiff_t>(i * C),
+                          img.curves.begin() + static_cast<std::ptrdiff_t>(i * C + C));
+    r.resize(std::min(C, row.curve_columns.size()));
+    row.curve_rows.push_back(r);
+  }
+  row.params_count = img.params_count;
+  if (img.params_count > 0) row.params.assign(img.params.begin(), img.params.begin() + img.params_count);
+  if (!img.layout.empty()) row.param_layout = unpack(img.layout, kLayoutLen).at(0);
+  row.predictions = img.predictions;
+  row.prediction_cells = img.cells;
+  return row;
+}
+
+std::vector<TaskState> Store::read_states() const {
+  const Impl& m = *impl_;
+  auto raw = read_all<std::int8_t>(m.d("/status/state"), H5T_NATIVE_INT8, m.ctx("/status/state"));
+  std::vector<TaskState> out;
+  for (auto s : raw) out.push_back(s >= 0 && s <= 4 ? static_cast<TaskState>(s) : TaskState::pending);
+  return out;
+}
+
+std::vector<bool> Store::trusted_done() const {
+  const Impl& m = *impl_;
+  const auto states = read_states();
+  auto sums = read_all<std::uint64_t>(m.d("/status/checksum"), H5T_NATIVE_UINT64, m.ctx("/status/checksum"));
+  std::vector<bool> out(states.size(), false);
+  for (std::size_t t = 0; t < states.size(); ++t) {
+    if (states[t] != TaskState::done && states[t] != TaskState::failed && states[t] != TaskState::diverged) continue;
+    out[t] = m.read_image(static_cast<std::int64_t>(t)).checksum() == sums[t];
+  }
+  // Failed and diverged rows are final too; callers that need "done" check the state as well.
+  return out;
+}
+
+StoreSummary Store::summary() const {
+  const Impl& m = *impl_;
+  StoreSummary s;
+  s.path = m.path;
+  s.spec = m.spec;
+  s.state = read_states();
+  s.trusted = trusted_done();
+  const std::string c = m.path;
+  s.message = read_strings(m.d("/status/message"), c);
+  s.host = read_strings(m.d("/status/host"), c);
+  s.finished_at = read_strings(m.d("/status/finished_at"), c);
+  s.wall_time = read_all<double>(m.d("/status/wall_time"), H5T_NATIVE_DOUBLE, c);
+  s.group = read_all<std::int32_t>(m.d("/status/group"), H5T_NATIVE_INT32, c);
+  const std::size_t M = m.spec.metric_names.size(), T = m.spec.tasks.size();
+  auto v = read_all<double>(m.d("/metrics/value"), H5T_NATIVE_DOUBLE, c);
+  auto sd = read_all<double>(m.d("/metrics/sd"), H5T_NATIVE_DOUBLE, c);
+  s.value.assign(T, std::vector<double>(M));
+  s.sd.assign(T, std::vector<double>(M));
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t k = 0; k < M; ++k) {
+      s.value[t][k] = v[t * M + k];
+      s.sd[t][k] = sd[t * M + k];
+    }
+  Handle prov = h5::open_group(m.file, "/provenance", c);
+  for (const char* key : {"version", "git_hash", "library_versions", "command_line", "start_time", "end_time"})
+    if (h5::has_attr(prov, key)) s.provenance[key] = h5::read_attr_string(prov, key, c);
+  for (const char* key : {"world_size", "ranks_per_task", "groups"})
+    if (h5::has_attr(prov, key)) s.provenance[key] = std::to_string(h5::read_attr_int(prov, key, c));
+  if (h5::has_attr(prov, "history")) s.history = h5::read_attr_strings(prov, "history", c);
+  if (h5::has_attr(prov, "hostnames")) s.hostnames = h5::read_attr_strings(prov, "hostnames", c);
+  if (h5::has_attr(prov, "merged_from")) s.merged_from = h5::read_attr_strings(prov, "merged_from", c);
+  return s;
+}
+
+void Store::write_provenance_start(const Provenance& p) {
+  Impl& m = *impl_;
+  const std::string c = m.path;
+  Handle prov = h5::open_group(m.file, "/provenance", c);
+  h5::write_attr_string(prov, "version", p.version, c);
+  h5::write_attr_string(prov, "git_hash", p.git_hash, c);
+  h5::write_attr_string(prov, "library_versions", p.library_versions, c);
+  h5::write_attr_string(prov, "command_line", p.command_line, c);
+  h5::write_attr_string(prov, "start_time", p.start_time, c);
+  h5::write_attr_string(prov, "end_time", "", c);
+  h5::write_attr_int(prov, "world_size", p.world_size, c);
+  h5::write_attr_int(prov, "ranks_per_task", p.ranks_per_task, c);
+  h5::write_attr_int(prov, "groups", p.groups, c);
+  h5::write_attr_strings(prov, "hostnames", p.hostnames, c);
+  CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
+}
+
+void Store::write_provenance_end(const std::string& end_time, const std::string& outcome) {
+  Impl& m = *impl_;
+  const std::string c = m.path;
+  Handle prov = h5::open_group(m.file, "/provenance", c);
+  h5::write_attr_string(prov, "end_time", end_time, c);
+  std::vector<std::string> history;
+  if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
+  auto get = [&](const char* key) { return h5::has_attr(prov, key) ? h5::read_attr_string(prov, key, c) : std::string(); };
+  auto geti = [&](const char* key) { return h5::has_attr(prov, key) ? h5::read_attr_int(prov, key, c) : 0; };
+  std::ostringstream line;
+  line << get("start_time") << " .. " << end_time << " | world " << geti("world_size") << " ranks_per_task "
+       << geti("ranks_per_task") << " | " << outcome << " | " << get("command_line");
+  history.push_back(line.str());
+  h5::write_attr_strings(prov, "history", history, c);
+  CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
+}
+
+void Store::write_merged_from(const std::vector<std::string>& sources) {
+  Impl& m = *impl_;
+  Handle prov = h5::open_group(m.file, "/provenance", m.path);
+  h5::write_attr_strings(prov, "merged_from", sources, m.path);
+}
+
+void Store::close() {
+  if (!impl_) return;
+  impl_->dsets.clear();
+  if (impl_->file.valid()) {
+    // The flush is the checked step (it writes all metadata); closing afterwards only releases.
+    if (impl_->writable) CELLOT_H5_CHECK(H5Fflush(impl_->file, H5F_SCOPE_GLOBAL), impl_->path);
+    impl_->file.reset();
+  }
+}
+
+}  // namespace cellot::io

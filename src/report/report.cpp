@@ -1,0 +1,451 @@
+#include "cellot/report/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+
+namespace cellot::report {
+
+Better better(const std::string& metric) {
+  if (metric == "r_means" || metric == "r_stds" || metric == "spearman_pair") return Better::higher;
+  if (metric.rfind("knn_mix", 0) == 0) return Better::half;
+  return Better::lower;
+}
+
+const char* better_text(Better b) {
+  switch (b) {
+    case Better::lower: return "lower is better";
+    case Better::higher: return "higher is better";
+    case Better::half: return "best at 0.5";
+  }
+  return "";
+}
+
+bool is_reference_model(const std::string& model) { return model == "observed"; }
+
+namespace {
+
+Stat stat_of(const std::vector<double>& v) {
+  Stat s;
+  s.n = static_cast<int>(v.size());
+  if (v.empty()) return s;
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / static_cast<double>(v.size());
+  if (v.size() < 2) {
+    s.sd = 0;
+    return s;
+  }
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.sd = std::sqrt(ss / static_cast<double>(v.size() - 1));  // sample sd over seeds x folds
+  return s;
+}
+
+double badness(Better b, double mean) {
+  switch (b) {
+    case Better::lower: return mean;
+    case Better::higher: return -mean;
+    case Better::half: return std::fabs(mean - 0.5);
+  }
+  return mean;
+}
+
+// Marks the best (and tied best) of `rows` per metric, ignoring reference models and NaN.
+void mark_best(std::vector<Row*>& rows, const std::vector<std::string>& metrics) {
+  for (std::size_t k = 0; k < metrics.size(); ++k) {
+    const Better b = better(metrics[k]);
+    double best = INFINITY;
+    for (Row* r : rows) {
+      if (is_reference_model(r->model) || !std::isfinite(r->stats[k].mean)) continue;
+      best = std::min(best, badness(b, r->stats[k].mean));
+    }
+    for (Row* r : rows)
+      r->best[k] = !is_reference_model(r->model) && std::isfinite(r->stats[k].mean) && std::isfinite(best) &&
+                   badness(b, r->stats[k].mean) == best;
+  }
+}
+
+std::vector<std::size_t> metric_columns(const io::StoreSummary& s, const std::vector<std::string>& metrics) {
+  std::vector<std::size_t> cols;
+  for (const auto& m : metrics) {
+    const auto it = std::find(s.spec.metric_names.begin(), s.spec.metric_names.end(), m);
+    if (it == s.spec.metric_names.end()) throw InputError(s.path, "--metrics", m, "metric not in the store");
+    cols.push_back(static_cast<std::size_t>(it - s.spec.metric_names.begin()));
+  }
+  return cols;
+}
+
+bool usable(const io::StoreSummary& s, std::size_t t) {
+  return s.state[t] == io::TaskState::done && s.trusted[t];
+}
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string tex_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '_': out += "\\_"; break;
+      case '&': out += "\\&"; break;
+      case '%': out += "\\%"; break;
+      case '#': out += "\\#"; break;
+      case '$': out += "\\$"; break;
+      case '{': out += "\\{"; break;
+      case '}': out += "\\}"; break;
+      case '|': out += "\\textbar{}"; break;
+      case '@': out += "@"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> select_metrics(const io::StoreSummary& s, const std::vector<std::string>& wanted) {
+  if (wanted.empty()) return s.spec.metric_names;
+  metric_columns(s, wanted);  // validates
+  return wanted;
+}
+
+Table summarize(const io::StoreSummary& s, const std::vector<std::string>& metrics) {
+  const auto cols = metric_columns(s, metrics);
+  Table table;
+  table.metrics = metrics;
+  // Per perturbation x model, in plan order.
+  std::map<std::pair<std::string, std::string>, std::vector<std::vector<double>>> values;
+  std::vector<std::pair<std::string, std::string>> order;
+  for (std::size_t t = 0; t < s.spec.tasks.size(); ++t) {
+    const auto key = std::make_pair(s.spec.tasks[t].perturbation, s.spec.tasks[t].model);
+    auto it = values.find(key);
+    if (it == values.end()) {
+      order.push_back(key);
+      it = values.emplace(key, std::vector<std::vector<double>>(metrics.size())).first;
+    }
+    if (!usable(s, t)) continue;
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      const double v = s.value[t][cols[k]];
+      if (std::isfinite(v)) it->second[k].push_back(v);
+    }
+  }
+  for (const auto& key : order) {
+    Row r;
+    r.perturbation = key.first;
+    r.model = key.second;
+    for (const auto& v : values[key]) r.stats.push_back(stat_of(v));
+    r.best.assign(metrics.size(), false);
+    table.rows.push_back(std::move(r));
+  }
+  std::map<std::string, std::vector<Row*>> by_pert;
+  for (auto& r : table.rows) by_pert[r.perturbation].push_back(&r);
+  for (auto& [p, rows] : by_pert) mark_best(rows, metrics);
+
+  // Mean over perturbations of the per-perturbation means (each perturbation weighs the same).
+  std::vector<std::string> models;
+  for (const auto& r : table.rows)
+    if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
+  for (const auto& m : models) {
+    Row mr;
+    mr.perturbation = "(all)";
+    mr.model = m;
+    for (std::size_t k = 0; k < metrics.size(); ++k) {
+      std::vector<double> means;
+      for (const auto& r : table.rows)
+        if (r.model == m && r.stats[k].n > 0 && std::isfinite(r.stats[k].mean)) means.push_back(r.stats[k].mean);
+      mr.stats.push_back(stat_of(means));
+    }
+    mr.best.assign(metrics.size(), false);
+    table.model_means.push_back(std::move(mr));
+  }
+  std::vector<Row*> all;
+  for (auto& r : table.model_means) all.push_back(&r);
+  mark_best(all, metrics);
+  return table;
+}
+
+std::vector<CvRow> reproducibility(const io::StoreSummary& s, const std::vector<std::string>& metrics) {
+  const auto cols = metric_columns(s, metrics);
+  // (perturbation, model, fold) -> per metric, values over seeds.
+  std::map<std::tuple<std::string, std::string, int>, std::vector<std::vector<double>>> groups;
+  std::vector<std::string> models;
+  for (std::size_t t = 0; t < s.spec.tasks.size(); ++t) {
+    const auto& task = s.spec.tasks[t];
+    if (std::find(models.begin(), models.end(), task.model) == models.end()) models.push_back(task.model);
+    if (!usable(s, t)) continue;
+    auto& g = groups[{task.perturbation, task.model, task.fold}];
+    g.resize(metrics.size());
+    for (std::size_t k = 0; k < cols.size(); ++k) {
+      const double v = s.value[t][cols[k]];
+      if (std::isfinite(v)) g[k].push_back(v);
+    }
+  }
+  std::vector<CvRow> out;
+  for (const auto& m : models) {
+    CvRow row;
+    row.model = m;
+    row.cv.assign(metrics.size(), NAN);
+    row.n.assign(metrics.size(), 0);
+    std::vector<double> sum(metrics.size(), 0.0);
+    for (const auto& [key, g] : groups) {
+      if (std::get<1>(key) != m) continue;
+      for (std::size_t k = 0; k < metrics.size(); ++k) {
+        if (g[k].size() < 2) continue;
+        const Stat st = stat_of(g[k]);
+        if (st.mean == 0) continue;  // CV undefined
+        sum[k] += st.sd / std::fabs(st.mean);
+        ++row.n[k];
+      }
+    }
+    for (std::size_t k = 0; k < metrics.size(); ++k)
+      if (row.n[k] > 0) row.cv[k] = sum[k] / row.n[k];
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummary& b, const std::vector<std::string>& metrics) {
+  const auto ca = metric_columns(a, metrics);
+  const auto cb = metric_columns(b, metrics);
+  std::map<std::string, std::size_t> index_b;
+  for (std::size_t t = 0; t < b.spec.tasks.size(); ++t) index_b[b.spec.tasks[t].key] = t;
+  std::vector<CompareRow> out(metrics.size());
+  for (std::size_t k = 0; k < metrics.size(); ++k) out[k].metric = metrics[k];
+  for (std::size_t t = 0; t < a.spec.tasks.size(); ++t) {
+    if (!usable(a, t)) continue;
+    const auto it = index_b.find(a.spec.tasks[t].key);
+    if (it == index_b.end() || !usable(b, it->second)) continue;
+    for (std::size_t k = 0; k < metrics.size(); ++k) {
+      const double x = a.value[t][ca[k]], y = b.value[it->second][cb[k]];
+      if (std::isnan(x) && std::isnan(y)) continue;
+      CompareRow& r = out[k];
+      ++r.n;
+      const double diff = (std::isnan(x) || std::isnan(y)) ? INFINITY : std::fabs(x - y);
+      const double scale = std::max(std::fabs(x), std::fabs(y));
+      const double rel = diff == 0 ? 0.0 : (scale > 0 ? diff / scale : INFINITY);
+      if (diff > r.max_abs || r.worst_abs_key.empty()) {
+        r.max_abs = diff;
+        r.worst_abs_key = a.spec.tasks[t].key;
+      }
+      if (rel > r.max_rel || r.worst_rel_key.empty()) {
+        r.max_rel = rel;
+        r.worst_rel_key = a.spec.tasks[t].key;
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct Counts {
+  std::int64_t done = 0, failed = 0, diverged = 0, pending = 0, owned = 0;
+};
+
+Counts count(const io::StoreSummary& s) {
+  Counts c;
+  for (std::size_t t = 0; t < s.state.size(); ++t) {
+    if (s.spec.owned.empty() || s.spec.owned[t]) ++c.owned;
+    if (usable(s, t))
+      ++c.done;
+    else if (s.state[t] == io::TaskState::failed && s.trusted[t])
+      ++c.failed;
+    else if (s.state[t] == io::TaskState::diverged && s.trusted[t])
+      ++c.diverged;
+    else
+      ++c.pending;
+  }
+  return c;
+}
+
+std::string md_cell(const Stat& st, bool best) {
+  if (st.n == 0) return "–";
+  std::string v = fmt(st.mean) + " ± " + fmt(st.sd);
+  return best ? "**" + v + "**" : v;
+}
+
+std::string tex_cell(const Stat& st, bool best) {
+  if (st.n == 0) return "--";
+  std::string v = fmt(st.mean) + " $\\pm$ " + fmt(st.sd);
+  return best ? "\\textbf{" + v + "}" : v;
+}
+
+std::string render_md(const io::StoreSummary& s, const Table& table, const std::vector<CvRow>& cv,
+                      const std::vector<CompareRow>* cmp, const io::StoreSummary* other) {
+  std::ostringstream os;
+  const Counts c = count(s);
+  os << "# cellot report: " << s.path << "\n\n";
+  os << "Plan " << s.spec.plan_hash << ": " << s.spec.size() << " tasks (" << s.spec.perturbations.size()
+     << " perturbations x " << s.spec.models.size() << " models x " << s.spec.folds.size() << " folds x "
+     << s.spec.seeds.size() << " seeds); done " << c.done << ", failed " << c.failed << ", diverged " << c.diverged
+     << ", not finished " << c.pending << ".\n\n";
+  auto header = [&](const char* first) {
+    os << "| " << first << " | model | n |";
+    for (const auto& m : table.metrics) os << " " << m << " |";
+    os << "\n|---|---|---|";
+    for (std::size_t k = 0; k < table.metrics.size(); ++k) os << "---|";
+    os << "\n";
+  };
+  os << "## Results\n\nMean ± sd over seeds and folds of the test-split metrics; **bold**: best per perturbation "
+        "(observed, the sampling floor, is not ranked). ";
+  os << "Directions:";
+  for (const auto& m : table.metrics) os << " " << m << " (" << better_text(better(m)) << ")";
+  os << ".\n\n";
+  header("perturbation");
+  for (const auto& r : table.rows) {
+    int n = 0;
+    for (const auto& st : r.stats) n = std::max(n, st.n);
+    os << "| " << r.perturbation << " | " << r.model << " | " << n << " |";
+    for (std::size_t k = 0; k < r.stats.size(); ++k) os << " " << md_cell(r.stats[k], r.best[k]) << " |";
+    os << "\n";
+  }
+  os << "\n## Mean over perturbations\n\nMean ± sd across perturbations of the per-perturbation means; **bold**: best.\n\n";
+  header("over");
+  for (const auto& r : table.model_means) {
+    int n = 0;
+    for (const auto& st : r.stats) n = std::max(n, st.n);
+    os << "| " << r.perturbation << " | " << r.model << " | " << n << " |";
+    for (std::size_t k = 0; k < r.stats.size(); ++k) os << " " << md_cell(r.stats[k], r.best[k]) << " |";
+    os << "\n";
+  }
+  os << "\n## Reproducibility\n\nCoefficient of variation (sd / |mean|) of each metric across seeds, averaged over "
+        "(perturbation, fold) pairs with at least two finished seeds (n = such pairs).\n\n";
+  os << "| model | n |";
+  for (const auto& m : table.metrics) os << " " << m << " |";
+  os << "\n|---|---|";
+  for (std::size_t k = 0; k < table.metrics.size(); ++k) os << "---|";
+  os << "\n";
+  for (const auto& r : cv) {
+    int n = 0;
+    for (int x : r.n) n = std::max(n, x);
+    os << "| " << r.model << " | " << n << " |";
+    for (double v : r.cv) os << " " << (std::isnan(v) ? std::string("–") : fmt(v)) << " |";
+    os << "\n";
+  }
+  if (cmp && other) {
+    os << "\n## Comparison with " << other->path << "\n\nPlan hashes: " << s.spec.plan_hash << " vs "
+       << other->spec.plan_hash << (s.spec.plan_hash == other->spec.plan_hash ? " (same plan)" : " (DIFFERENT plans)")
+       << ". Tasks done in both stores, matched by key.\n\n";
+    os << "| metric | tasks | max abs diff | max rel diff | task (abs) |\n|---|---|---|---|---|\n";
+    for (const auto& r : *cmp)
+      os << "| " << r.metric << " | " << r.n << " | " << fmt(r.max_abs) << " | " << fmt(r.max_rel) << " | "
+         << (r.worst_abs_key.empty() ? "–" : r.worst_abs_key) << " |\n";
+  }
+  return os.str();
+}
+
+std::string render_csv(const Table& table, const std::vector<CvRow>& cv, const std::vector<CompareRow>* cmp) {
+  std::ostringstream os;
+  os << "table,perturbation,model,metric,mean,sd,n,best,cv,max_abs_diff,max_rel_diff,worst_task\n";
+  auto emit = [&](const char* name, const std::vector<Row>& rows) {
+    for (const auto& r : rows)
+      for (std::size_t k = 0; k < table.metrics.size(); ++k) {
+        const Stat& st = r.stats[k];
+        os << name << "," << csv_field(r.perturbation) << "," << csv_field(r.model) << "," << csv_field(table.metrics[k])
+           << "," << (st.n ? fmt(st.mean) : "") << "," << (st.n ? fmt(st.sd) : "") << "," << st.n << ","
+           << (r.best[k] ? 1 : 0) << ",,,,\n";
+      }
+  };
+  emit("results", table.rows);
+  emit("mean_over_perturbations", table.model_means);
+  for (const auto& r : cv)
+    for (std::size_t k = 0; k < table.metrics.size(); ++k)
+      os << "cv,," << csv_field(r.model) << "," << csv_field(table.metrics[k]) << ",,," << r.n[k] << ",,"
+         << (std::isnan(r.cv[k]) ? "" : fmt(r.cv[k])) << ",,,\n";
+  if (cmp)
+    for (const auto& r : *cmp)
+      os << "compare,,," << csv_field(r.metric) << ",,," << r.n << ",,," << fmt(r.max_abs) << "," << fmt(r.max_rel)
+         << "," << csv_field(r.worst_abs_key) << "\n";
+  return os.str();
+}
+
+std::string render_tex(const io::StoreSummary& s, const Table& table, const std::vector<CvRow>& cv,
+                       const std::vector<CompareRow>* cmp) {
+  std::ostringstream os;
+  const std::size_t M = table.metrics.size();
+  auto begin_table = [&](const std::string& caption, const char* first, bool with_pert) {
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{" << caption << "}\n\\begin{tabular}{"
+       << (with_pert ? "ll" : "l") << "r" << std::string(M, 'r') << "}\n\\toprule\n";
+    os << first;
+    if (with_pert) os << " & model";
+    os << " & n";
+    for (const auto& m : table.metrics) os << " & " << tex_escape(m);
+    os << " \\\\\n\\midrule\n";
+  };
+  auto end_table = [&] { os << "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n"; };
+  auto rows_out = [&](const std::vector<Row>& rows) {
+    std::string last;
+    for (const auto& r : rows) {
+      int n = 0;
+      for (const auto& st : r.stats) n = std::max(n, st.n);
+      os << (r.perturbation == last ? std::string() : tex_escape(r.perturbation)) << " & " << tex_escape(r.model)
+         << " & " << n;
+      for (std::size_t k = 0; k < M; ++k) os << " & " << tex_cell(r.stats[k], r.best[k]);
+      os << " \\\\\n";
+      last = r.perturbation;
+    }
+  };
+  os << "% cellot report: " << tex_escape(s.path) << ", plan " << s.spec.plan_hash << "\n";
+  os << "% requires \\usepackage{booktabs}\n";
+  begin_table("Mean $\\pm$ sd over seeds and folds; bold: best per perturbation (observed not ranked).", "perturbation",
+              true);
+  rows_out(table.rows);
+  end_table();
+  begin_table("Mean over perturbations; bold: best.", "over", true);
+  rows_out(table.model_means);
+  end_table();
+  os << "\\begin{table}[ht]\n\\centering\n\\caption{Coefficient of variation across seeds.}\n\\begin{tabular}{lr"
+     << std::string(M, 'r') << "}\n\\toprule\nmodel & n";
+  for (const auto& m : table.metrics) os << " & " << tex_escape(m);
+  os << " \\\\\n\\midrule\n";
+  for (const auto& r : cv) {
+    int n = 0;
+    for (int x : r.n) n = std::max(n, x);
+    os << tex_escape(r.model) << " & " << n;
+    for (double v : r.cv) os << " & " << (std::isnan(v) ? std::string("--") : fmt(v));
+    os << " \\\\\n";
+  }
+  end_table();
+  if (cmp) {
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{Largest differences between matching tasks of two stores.}\n"
+          "\\begin{tabular}{lrrr}\n\\toprule\nmetric & tasks & max abs & max rel \\\\\n\\midrule\n";
+    for (const auto& r : *cmp)
+      os << tex_escape(r.metric) << " & " << r.n << " & " << fmt(r.max_abs) << " & " << fmt(r.max_rel) << " \\\\\n";
+    end_table();
+  }
+  return os.str();
+}
+
+}  // namespace
+
+std::string render(const std::string& format, const io::StoreSummary& s, const std::vector<std::string>& metrics,
+                   const io::StoreSummary* other) {
+  if (format != "md" && format != "csv" && format != "tex")
+    throw InputError("command line", "--format", format, "must be one of md|csv|tex");
+  const Table table = summarize(s, metrics);
+  const auto cv = reproducibility(s, metrics);
+  std::vector<CompareRow> cmp;
+  if (other) cmp = compare(s, *other, metrics);
+  if (format == "md") return render_md(s, table, cv, other ? &cmp : nullptr, other);
+  if (format == "csv") return render_csv(table, cv, other ? &cmp : nullptr);
+  return render_tex(s, table, cv, other ? &cmp : nullptr);
+}
+
+}  // namespace cellot::report
