@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The jobs/ scripts on a real (throw-away, single-node) Slurm cluster:
+#   1. jobs/submit-screen: a job array of 4 shards, then merge and report chained with
+#      --dependency=afterok; the merged store must be complete and its metrics equal to a run of
+#      the same screen without Slurm (mpiexec), and the reports must be written.
+#   2. jobs/screen.sbatch: one MPI job of 2 tasks launched with `srun --mpi=pmix` (mpirun inside
+#      the job when this Slurm has no pmix plugin, announced loudly); same store check.
+#   3. preemption: jobs/screen.sbatch gets the batch signal (SIGUSR1, as --signal=B:USR1@120
+#      sends before a time limit) while it trains; it must checkpoint, requeue itself, restart with
+#      --resume and end with a complete store equal to the reference.
+# Needs root (slurmd, munged) and the slurm-wlm + munge packages; otherwise SKIPPED (exit 77).
+# Environment (from ctest): CELLOT_BIN, CELLOT_SOURCE_DIR, CELLOT_PYTHON, CELLOT_MPIEXEC(_FLAGS).
+set -euo pipefail
+
+src="${CELLOT_SOURCE_DIR:?}"
+bin="${CELLOT_BIN:?}"
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
+# shellcheck source=tests/slurm/local_slurm.sh
+source "$src/tests/slurm/local_slurm.sh"
+
+skip() {
+  echo "=====================================================================" >&2
+  echo "SKIPPED: slurm test: $*" >&2
+  echo "=====================================================================" >&2
+  exit 77
+}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+why="$(local_slurm_check)" || skip "$why"
+[ -x "$bin" ] || fail "CELLOT_BIN='$bin' is not executable"
+
+work="$(mktemp -d /tmp/cellot-slurm-test.XXXXXX)"
+chmod 755 "$work"
+cleanup() {
+  local rc=$?
+  if [ $rc -ne 0 ] && [ -n "$LOCAL_SLURM_DIR" ]; then
+    echo "----- job logs -----" >&2
+    for f in "$work"/*.out "$work"/run/logs/*.out; do
+      [ -f "$f" ] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }
+    done
+    local_slurm_dump_logs
+  fi
+  local_slurm_stop
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cd "$work"
+
+# --- data and config: a tiny screen (2 perturbations x 3 models = 6 tasks) ----------------------
+"$bin" synth --preset 4i --out "$work/data.h5ad" --seed 3 --scale 0.05 >/dev/null
+cat >"$work/screen.ini" <<EOF
+[data]
+path = $work/data.h5ad
+perturbations = Erlotinib,Trametinib
+preprocess = 4i
+
+[training]
+iters = 30
+epochs = 2
+eval_every = 10
+checkpoint_every = 10
+
+[screen]
+models = cellot,scgen,identity
+seeds = 0
+
+[metrics]
+max_cells = 300
+EOF
+
+# --- reference: the same screen without Slurm -----------------------------------------------------
+# shellcheck disable=SC2086
+"${CELLOT_MPIEXEC:-mpiexec}" ${CELLOT_MPIEXEC_FLAGS:-} -n 2 "$bin" screen --config "$work/screen.ini" \
+  --store "$work/reference.h5" >"$work/reference.log" 2>&1 || { cat "$work/reference.log" >&2; fail "reference screen"; }
+
+# --- the cluster -----------------------------------------------------------------------------------
+local_slurm_start "$work/slurm" || fail "local Slurm did not start"
+# task/none in this cluster: no binding support; a real cluster keeps the default (cores).
+export CELLOT_CPU_BIND=none
+
+launcher=srun
+if ! srun --mpi=list 2>&1 | grep -qw pmix; then
+  launcher=mpirun
+  echo "#####################################################################" >&2
+  echo "WARNING: this Slurm has no pmix MPI plugin: testing the jobs with" >&2
+  echo "WARNING: CELLOT_LAUNCHER=mpirun (mpirun inside sbatch) instead of srun" >&2
+  echo "#####################################################################" >&2
+fi
+
+# 1. array of shards + merge + report
+submit_out="$("$src/jobs/submit-screen" --config "$work/screen.ini" --out "$work/run" --shards 4 \
+  --launcher "$launcher" --bin "$bin")" || fail "submit-screen"
+echo "$submit_out"
+array_id="$(awk '$1 == "array" {print $2}' <<<"$submit_out")"
+merge_id="$(awk '$1 == "merge" {print $2}' <<<"$submit_out")"
+report_id="$(awk '$1 == "report" {print $2}' <<<"$submit_out")"
+[[ "$array_id" =~ ^[0-9]+$ && "$merge_id" =~ ^[0-9]+$ && "$report_id" =~ ^[0-9]+$ ]] ||
+  fail "submit-screen printed no job ids"
+scontrol show job "$merge_id" | grep -q "Dependency=afterok:${array_id}" || fail "merge job does not depend on the array"
+
+# 2. one MPI job of 2 tasks
+mpi_id="$(CELLOT_CONFIG="$work/screen.ini" CELLOT_BIN="$bin" CELLOT_STORE="$work/single.h5" \
+  CELLOT_LAUNCHER="$launcher" sbatch --parsable --ntasks=2 --output="$work/single-%j.out" \
+  "$src/jobs/screen.sbatch")" || fail "sbatch screen.sbatch"
+mpi_id="${mpi_id%%;*}"
+
+local_slurm_wait 900 "$array_id" "$merge_id" "$report_id" "$mpi_id" || fail "jobs did not finish"
+
+for id in "$array_id" "$merge_id" "$report_id" "$mpi_id"; do
+  states="$(scontrol show job "$id" | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 | sort -u | tr '\n' ' ')"
+  [ "$states" = "COMPLETED " ] || fail "job $id ended in state(s) $states"
+done
+[ "$(ls "$work"/run/shards/shard-*.h5 | wc -l)" -eq 4 ] || fail "expected 4 shard stores"
+grep -q "srun --mpi=pmix" "$work"/single-*.out || [ "$launcher" = mpirun ] || fail "the MPI job did not use srun --mpi=pmix"
+for fmt in md csv tex; do
+  [ -s "$work/run/report.$fmt" ] || fail "report.$fmt missing or empty"
+done
+
+# Stores: every task done, plan hash and metrics equal to the reference (bit for bit: a task's
+# randomness depends on (seed, task key) only, not on the shard, group or world size).
+"$py" - "$work/reference.h5" "$work/run/results.h5" "$work/single.h5" <<'PY'
+import sys, h5py, numpy as np
+ref_path, *paths = sys.argv[1:]
+def load(p):
+    with h5py.File(p, "r") as f:
+        return dict(hash=f["plan"].attrs["plan_hash"], keys=f["plan/key"][:], state=f["status/state"][:],
+                    names=list(f["metrics"].attrs["names"]), value=f["metrics/value"][:])
+ref = load(ref_path)
+assert (ref["state"] == 2).all(), f"reference store incomplete: {ref['state']}"
+for p in paths:
+    s = load(p)
+    assert s["hash"] == ref["hash"], f"{p}: plan hash {s['hash']} != {ref['hash']}"
+    assert (s["keys"] == ref["keys"]).all(), f"{p}: task keys differ"
+    assert (s["state"] == 2).all(), f"{p}: not every task done: {s['state']}"
+    assert s["names"] == ref["names"], f"{p}: metric names differ"
+    same = np.array_equal(s["value"], ref["value"], equal_nan=True)
+    if not same:
+        diff = np.nanmax(np.abs(s["value"] - ref["value"]))
+        raise AssertionError(f"{p}: metrics differ from the run without Slurm (max abs diff {diff})")
+    print(f"{p}: {len(s['keys'])} tasks done, metrics equal to the reference")
+PY
+cmp <("$bin" report --store "$work/reference.h5" --format csv) "$work/run/report.csv" ||
+  fail "report.csv of the merged store differs from the reference's"
+
+# 3. preemption: the batch signal makes the job checkpoint, requeue itself and resume.
+cat "$work/screen.ini" >"$work/long.ini"
+sed -i 's/^iters = 30$/iters = 3000/' "$work/long.ini"
+"$py" - "$work/long.ini" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read().replace("models = cellot,scgen,identity", "models = cellot")
+open(p, "w").write(s)
+PY
+# shellcheck disable=SC2086
+"${CELLOT_MPIEXEC:-mpiexec}" ${CELLOT_MPIEXEC_FLAGS:-} -n 2 "$bin" screen --config "$work/long.ini" \
+  --store "$work/long-reference.h5" >"$work/long-reference.log" 2>&1 ||
+  { cat "$work/long-reference.log" >&2; fail "long reference screen"; }
+pre_id="$(CELLOT_CONFIG="$work/long.ini" CELLOT_BIN="$bin" CELLOT_STORE="$work/preempted.h5" \
+  CELLOT_LAUNCHER="$launcher" sbatch --parsable --ntasks=2 --output="$work/preempted-%j.out" \
+  "$src/jobs/screen.sbatch")" || fail "sbatch screen.sbatch (preemption)"
+pre_id="${pre_id%%;*}"
+# Signal once training is under way (the store exists and the log shows progress).
+for _ in $(seq 1 240); do
+  [ "$(local_slurm_job_state "$pre_id")" = RUNNING ] && [ -e "$work/preempted.h5" ] && break
+  sleep 0.5
+done
+sleep 3
+[ "$(local_slurm_job_state "$pre_id")" = RUNNING ] || fail "preemption job not running before the signal"
+scancel --batch --signal=USR1 "$pre_id"
+# The job requeues itself; Slurm holds a requeued job back for a while (BeginTime): release it.
+for _ in $(seq 1 120); do
+  restarts="$(scontrol show job "$pre_id" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)"
+  [ "${restarts:-0}" -ge 1 ] && break
+  sleep 0.5
+done
+[ "${restarts:-0}" -ge 1 ] || fail "the job did not requeue itself after SIGUSR1"
+scontrol update JobId="$pre_id" StartTime=now >/dev/null 2>&1 || true
+local_slurm_wait 600 "$pre_id" || fail "requeued job did not finish"
+[ "$(local_slurm_job_state "$pre_id")" = COMPLETED ] || fail "requeued job ended $(local_slurm_job_state "$pre_id")"
+grep -q -- "--resume" "$work"/preempted-*.out || fail "the restarted job did not pass --resume"
+"$py" - "$work/long-reference.h5" "$work/preempted.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+assert (b["status/state"][:] == 2).all(), f"preempted store incomplete: {b['status/state'][:]}"
+assert np.array_equal(a["metrics/value"][:], b["metrics/value"][:], equal_nan=True), \
+    "metrics after preemption + resume differ from an uninterrupted run"
+print("preempted store: complete, metrics equal to an uninterrupted run")
+PY
+
+echo "slurm test: array + merge + report, MPI job ($launcher), preemption + requeue + resume: OK"
