@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
@@ -188,6 +191,30 @@ TEST(Baselines, PaperDefaultsFromConfig) {
   cfg.model.width = 32;
   cfg.model.dropout = 1.0;
   EXPECT_THROW(make_model(cfg, kD), InputError);
+}
+
+// configs/scgen.ini and configs/cae.ini hold the paper's setting (App. C.1).
+TEST(Baselines, ShippedConfigsArePaperSetting) {
+  const char* src = std::getenv("CELLOT_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  for (const std::string name : {"scgen", "cae"}) {
+    const std::string path = std::string(src) + "/configs/" + name + ".ini";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    std::stringstream text;
+    text << in.rdbuf();
+    const Config cfg = parse_ini_text(text.str(), path);
+    EXPECT_EQ(cfg.model.name, name);
+    const AeHyper h = hyper_from_config(cfg);
+    EXPECT_EQ(h.width, 32);
+    EXPECT_EQ(h.depth, 2);
+    EXPECT_EQ(h.latent, 8);
+    EXPECT_DOUBLE_EQ(h.dropout, 0.05);
+    EXPECT_DOUBLE_EQ(h.lr, name == "scgen" ? 1e-3 : 1e-4);
+    EXPECT_EQ(cfg.batch_size(), 128);
+    EXPECT_EQ(cfg.training.epochs, 1024);
+    EXPECT_FALSE(cfg.model.grid);
+  }
 }
 
 TEST(Baselines, ParameterLayoutMatchesArchitecture) {
