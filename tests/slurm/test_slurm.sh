@@ -50,12 +50,11 @@ trap 'exit 130' INT TERM
 cd "$work"
 
 # --- data and config: a tiny screen (2 perturbations x 3 models = 6 tasks) ----------------------
-"$bin" synth --preset 4i --out "$work/data.h5ad" --seed 3 --scale 0.05 >/dev/null
+"$bin" synth --preset 4i --out "$work/data.h5ad" --seed 3 --cells-scale 0.05 >/dev/null
 cat >"$work/screen.ini" <<EOF
 [data]
 path = $work/data.h5ad
 perturbations = Erlotinib,Trametinib
-preprocess = 4i
 
 [training]
 iters = 30
