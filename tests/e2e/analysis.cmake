@@ -1,0 +1,4 @@
+# analysis/: the numerics inside analysis/figures against scipy, scikit-learn and anndata, and the
+# figures from a real store (e2e).
+cellot_add_script_test(NAME analysis_numerics SCRIPT ${CMAKE_CURRENT_LIST_DIR}/analysis_numerics.sh
+  LABELS e2e TIMEOUT 120)
