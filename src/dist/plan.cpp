@@ -112,13 +112,11 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
           t.n_treated = nt;
           const auto n_train = static_cast<std::int64_t>(std::llround(train_fraction * static_cast<double>(nc + nt)));
           t.cost = static_cast<double>(nc + nt) * model_iterations(cfg, model, n_train);
-          // The observed baseline "predicts" half of the perturbed test cells; every other model
-          // maps the test controls.
-          const bool observed = model == "observed";
-          const std::string& source = observed ? pert : cfg.data.control;
-          const std::int64_t n_source = observed ? nt : nc;
+          // Every model (the observed baseline too) predicts the test controls; the perturbed
+          // test size bounds the observed baseline's parameters (half of those cells).
           const std::uint64_t ss = split_seed(cfg, fold, seed);
-          t.prediction_capacity = in.test_count ? in.test_count(source, n_source, fold, ss) : n_source;
+          t.prediction_capacity = in.test_count ? in.test_count(cfg.data.control, nc, fold, ss) : nc;
+          t.n_treated_test = in.test_count ? in.test_count(pert, nt, fold, ss) : nt;
           plan.tasks.push_back(std::move(t));
         }
       }

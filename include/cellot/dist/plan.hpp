@@ -21,7 +21,8 @@ struct Task {
   std::uint64_t task_seed = 0;  // derive_seed(seed, key)
   double cost = 0;
   std::int64_t n_control = 0, n_treated = 0;
-  std::int64_t prediction_capacity = 0;  // test cells of the source condition (save_predictions)
+  std::int64_t prediction_capacity = 0;  // test controls (rows predicted; save_predictions)
+  std::int64_t n_treated_test = 0;       // perturbed test cells (bound: n_treated)
 };
 
 // What the plan needs to know about the data.

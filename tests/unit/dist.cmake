@@ -1,0 +1,4 @@
+# Batch system (engineer E): plan, results store, merge, report.
+cellot_add_test(NAME test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/plan_test.cpp LABELS unit)
+cellot_add_test(NAME test_store SOURCES ${CMAKE_CURRENT_LIST_DIR}/store_test.cpp LABELS unit)
+cellot_add_test(NAME test_report SOURCES ${CMAKE_CURRENT_LIST_DIR}/report_test.cpp LABELS unit)
