@@ -11,6 +11,7 @@ namespace cellot::cli {
 const std::vector<CommandEntry>& commands() {
   static const std::vector<CommandEntry> table = {
       {"synth", "synthetic data with known ground-truth responses", cmd_synth},
+      {"describe", "shape, X encoding and conditions of an .h5ad file, validated", cmd_describe},
       {"train", "train one model for one perturbation", cmd_train},
       {"predict", "map control cells (or all cells) through a trained model", cmd_predict},
       {"evaluate", "metrics of predictions against observed perturbed cells", cmd_evaluate},

@@ -54,6 +54,7 @@ int main(int argc, char** argv);
 
 // Subcommands, one translation unit each (src/cli/cmd_<name>.cpp).
 int cmd_synth(int argc, char** argv, Runtime& rt);
+int cmd_describe(int argc, char** argv, Runtime& rt);
 int cmd_train(int argc, char** argv, Runtime& rt);
 int cmd_predict(int argc, char** argv, Runtime& rt);
 int cmd_evaluate(int argc, char** argv, Runtime& rt);

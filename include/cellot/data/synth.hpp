@@ -1,0 +1,87 @@
+#pragma once
+// Synthetic perturbation data with known ground truth (DESIGN.md 'Data').
+//
+// Control cells: two cell lines (1:1), each a mixture of three subpopulations, every
+// subpopulation a Gaussian (diagonal plus rank-2 covariance) in d dimensions at O(1) scale, as
+// preprocessed 4i features are (use data.preprocess = none on these files).
+// Perturbation k: T_k = ∇φ_k with the convex potential
+//   φ_k(x) = ½ xᵀ diag(s_k) x + b_kᵀ x + Σ_m a_km softplus(u_kmᵀ x − t_km),   s_k > 0, a_km > 0,
+//   T_k(x) = s_k ⊙ x + b_k + Σ_m a_km σ(u_kmᵀ x − t_km) u_km,
+// so T_k is the Brenier (optimal transport) map from the control distribution to T_k#control.
+// Most gates m point at one subpopulation (u along its mean's offset from the mixture mean,
+// slightly rotated per perturbation, threshold between that subpopulation and the others), so
+// the response differs between subpopulations (a shift there, none elsewhere); a few gates are
+// graded responses over all cells; s_k changes spreads. Perturbed cells are T_k applied to fresh
+// control-distribution samples (unpaired with the stored control cells).
+//
+// Stored under uns/cellot_synth: family (string), preset (string), seed (string),
+// perturbations (string array, in file order) and maps/<perturbation>/{scale (d), shift (d),
+// u (gates x d), a (gates), t (gates)}. obs: condition, cell_line, subpopulation (categorical).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cellot/core/matrix.hpp"
+#include "cellot/io/h5ad.hpp"
+
+namespace cellot::data {
+
+struct SynthOptions {
+  std::string preset = "4i";  // 4i | screen
+  int perturbations = 200;    // screen only
+  int features = 48;          // screen only (the 4i preset always has its 48 named features)
+  std::uint64_t seed = 0;
+  double cells_scale = 1.0;   // multiplies every condition's cell count (at least one cell each)
+};
+
+// The 4i preset's 48 feature names: 22 morphological (Cell_* and Nuclei_* shape measures) and
+// 26 intensities (13 protein markers x {Nuclei, Cell}, e.g. Intensity_Nuclei_Sox9).
+std::vector<std::string> feature_names_4i();
+
+// Cell counts of the 4i preset (the paper's): control first, then the four drugs.
+std::vector<std::pair<std::string, std::int64_t>> counts_4i();
+
+// The whole synthetic dataset (X float32 on write; obs; var; uns ground truth). Deterministic
+// in the options: the same options give bit-identical files. InputError for bad options.
+io::AnnData make_synthetic(const SynthOptions& options);
+
+struct SynthMap {
+  std::vector<double> scale, shift;  // s_k, b_k (d)
+  Matrix u;                          // gates x d
+  std::vector<double> a, t;          // gates
+  std::int64_t dim() const { return static_cast<std::int64_t>(scale.size()); }
+  Matrix apply(const Matrix& x) const;      // T_k(x), row by row
+  double potential(const double* x) const;  // φ_k(x)
+};
+
+class SynthMaps {
+ public:
+  static constexpr const char* kFamily = "quadratic_softplus_gates";
+  static constexpr const char* kUnsRoot = "cellot_synth";
+
+  // From uns contents (io::AnnData filled by read_h5ad or H5adReader::read_uns). InputError
+  // naming `origin` when the ground truth is missing or malformed.
+  SynthMaps(const io::AnnData& uns, const std::string& origin);
+  static SynthMaps from_file(const std::string& path);
+  static bool present(const io::AnnData& uns);
+
+  bool has(const std::string& perturbation) const { return maps_.count(perturbation) > 0; }
+  const std::vector<std::string>& perturbations() const { return order_; }
+  const SynthMap& map(const std::string& perturbation) const;  // InputError when unknown
+  Matrix apply(const std::string& perturbation, const Matrix& x) const { return map(perturbation).apply(x); }
+  const std::string& preset() const { return preset_; }
+
+ private:
+  std::string origin_, preset_;
+  std::map<std::string, SynthMap> maps_;
+  std::vector<std::string> order_;
+};
+
+// The true response T*(x) of perturbation `perturbation` for cells x (rows), from a file's uns.
+Matrix true_map(const io::AnnData& uns, const std::string& perturbation, const Matrix& x);
+
+// Writes the map parameters into `into`'s uns (used by make_synthetic; exposed for tests).
+void store_map(io::AnnData& into, const std::string& perturbation, const SynthMap& map);
+
+}  // namespace cellot::data

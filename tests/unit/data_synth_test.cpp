@@ -1,0 +1,222 @@
+// Synthetic data: the presets' counts and names, determinism, and that each response is the
+// gradient of a convex potential (so the stored map is the true OT map) and differs by
+// subpopulation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "cellot/core/error.hpp"
+#include "cellot/core/rng.hpp"
+#include "cellot/data/dataset.hpp"
+#include "cellot/data/synth.hpp"
+
+using namespace cellot;
+
+namespace {
+
+std::map<std::string, std::int64_t> counts(const io::AnnData& a, const std::string& col) {
+  std::map<std::string, std::int64_t> out;
+  const auto* c = a.obs.find(col);
+  for (std::int64_t i = 0; i < c->size(); ++i) ++out[c->value(i)];
+  return out;
+}
+
+Matrix rows_of(const io::AnnData& a, const std::string& condition) {
+  std::vector<std::int64_t> rows;
+  const auto* c = a.obs.find("condition");
+  for (std::int64_t i = 0; i < c->size(); ++i)
+    if (c->value(i) == condition) rows.push_back(i);
+  return a.X.select_rows(rows);
+}
+
+}  // namespace
+
+TEST(Synth, FourIPresetHasThePapersCountsAndNames) {
+  data::SynthOptions o;
+  const auto a = data::make_synthetic(o);
+  EXPECT_EQ(a.n_obs(), 11526 + 2364 + 2650 + 2683 + 2417);
+  EXPECT_EQ(a.n_vars(), 48);
+  const auto c = counts(a, "condition");
+  EXPECT_EQ(c.at("control"), 11526);
+  EXPECT_EQ(c.at("Erlotinib"), 2364);
+  EXPECT_EQ(c.at("Imatinib"), 2650);
+  EXPECT_EQ(c.at("Trametinib"), 2683);
+  EXPECT_EQ(c.at("Trametinib+Erlotinib"), 2417);
+  const auto lines = counts(a, "cell_line");
+  EXPECT_EQ(lines.size(), 2u);
+  EXPECT_LE(std::abs(lines.at("CL1") - lines.at("CL2")), 4);  // 1:1 within every condition
+  EXPECT_EQ(counts(a, "subpopulation").size(), 6u);
+  const auto names = data::feature_names_4i();
+  EXPECT_EQ(a.var.index, names);
+  int morph = 0, intensity = 0;
+  for (const auto& n : names) (n.rfind("Intensity_", 0) == 0 ? intensity : morph)++;
+  EXPECT_EQ(morph, 22);
+  EXPECT_EQ(intensity, 26);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 48u);
+  EXPECT_EQ(std::set<std::string>(a.obs.index.begin(), a.obs.index.end()).size(), static_cast<std::size_t>(a.n_obs()));
+  EXPECT_EQ(a.obs.index.front(), "cell_000001");
+  // O(1) scale, as preprocessed features.
+  double sum_sq = 0;
+  for (double v : a.X.data) sum_sq += v * v;
+  const double rms = std::sqrt(sum_sq / static_cast<double>(a.X.data.size()));
+  EXPECT_GT(rms, 0.3);
+  EXPECT_LT(rms, 5.0);
+}
+
+TEST(Synth, ScreenPresetCountsAndScale) {
+  data::SynthOptions o;
+  o.preset = "screen";
+  o.perturbations = 30;
+  o.features = 10;
+  o.cells_scale = 0.5;
+  const auto a = data::make_synthetic(o);
+  EXPECT_EQ(a.n_vars(), 10);
+  EXPECT_EQ(a.var.index[3], "feature_003");
+  const auto c = counts(a, "condition");
+  EXPECT_EQ(c.size(), 31u);
+  EXPECT_EQ(c.at("control"), 2000);
+  std::set<std::int64_t> distinct;
+  for (int k = 0; k < 30; ++k) {
+    char name[16];
+    std::snprintf(name, sizeof name, "drug_%03d", k);
+    const auto n = c.at(name);
+    EXPECT_GE(n, 75);
+    EXPECT_LE(n, 750);
+    distinct.insert(n);
+  }
+  EXPECT_GT(distinct.size(), 20u);  // varying counts
+  EXPECT_EQ(data::SynthMaps(a, "mem").perturbations().size(), 30u);
+}
+
+TEST(Synth, DeterministicInSeed) {
+  data::SynthOptions o;
+  o.preset = "screen";
+  o.perturbations = 5;
+  o.cells_scale = 0.1;
+  const auto a = data::make_synthetic(o), b = data::make_synthetic(o);
+  EXPECT_EQ(a.X.data, b.X.data);
+  EXPECT_EQ(a.uns_arrays.size(), b.uns_arrays.size());
+  o.seed = 1;
+  EXPECT_NE(a.X.data, data::make_synthetic(o).X.data);
+}
+
+TEST(Synth, MapIsTheGradientOfAConvexPotential) {
+  data::SynthOptions o;
+  o.cells_scale = 0.05;
+  const auto a = data::make_synthetic(o);
+  const data::SynthMaps maps(a, "mem");
+  ASSERT_EQ(maps.perturbations().size(), 4u);
+  const Matrix x = rows_of(a, "control");
+  Rng rng(1);
+  for (const auto& p : maps.perturbations()) {
+    const auto& m = maps.map(p);
+    const Matrix y = m.apply(x);
+    // Finite-difference gradient of φ equals T at a few cells.
+    for (std::int64_t i = 0; i < 5; ++i) {
+      std::vector<double> xi(x.row(i), x.row(i) + x.cols);
+      for (std::int64_t j = 0; j < x.cols; j += 7) {
+        const double h = 1e-5;
+        auto plus = xi, minus = xi;
+        plus[static_cast<std::size_t>(j)] += h;
+        minus[static_cast<std::size_t>(j)] -= h;
+        const double g = (m.potential(plus.data()) - m.potential(minus.data())) / (2 * h);
+        EXPECT_NEAR(g, y(i, j), 1e-5 * (1 + std::abs(g))) << p;
+      }
+    }
+    // Monotone (cyclically monotone for a gradient of a convex function): <T(x)-T(x'), x-x'> > 0.
+    for (int k = 0; k < 200; ++k) {
+      const auto i = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(x.rows)));
+      const auto l = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(x.rows)));
+      if (i == l) continue;
+      double inner = 0;
+      for (std::int64_t j = 0; j < x.cols; ++j) inner += (y(i, j) - y(l, j)) * (x(i, j) - x(l, j));
+      EXPECT_GT(inner, 0.0) << p;
+    }
+  }
+}
+
+TEST(Synth, ResponseDiffersBetweenSubpopulations) {
+  data::SynthOptions o;
+  o.cells_scale = 0.2;
+  const auto a = data::make_synthetic(o);
+  const data::SynthMaps maps(a, "mem");
+  std::vector<std::int64_t> rows;
+  const auto* cond = a.obs.find("condition");
+  for (std::int64_t i = 0; i < a.n_obs(); ++i)
+    if (cond->value(i) == "control") rows.push_back(i);
+  const Matrix x = a.X.select_rows(rows);
+  const io::DataFrame obs = a.obs.select_rows(rows);
+  const io::Column* sub = obs.find("subpopulation");
+  for (const auto& p : maps.perturbations()) {
+    const Matrix y = maps.apply(p, x);
+    // Mean displacement per subpopulation; the largest pairwise difference between them must
+    // be a sizeable fraction of the mean displacement (not a global mean shift).
+    std::map<std::string, std::vector<double>> mean;
+    std::map<std::string, double> n;
+    for (std::int64_t i = 0; i < x.rows; ++i) {
+      auto& m = mean[sub->value(i)];
+      m.resize(static_cast<std::size_t>(x.cols), 0.0);
+      for (std::int64_t j = 0; j < x.cols; ++j) m[static_cast<std::size_t>(j)] += y(i, j) - x(i, j);
+      n[sub->value(i)] += 1;
+    }
+    double max_diff = 0;
+    for (const auto& [s1, m1] : mean)
+      for (const auto& [s2, m2] : mean) {
+        double d2 = 0;
+        for (std::size_t j = 0; j < m1.size(); ++j) {
+          const double dd = m1[j] / n[s1] - m2[j] / n[s2];
+          d2 += dd * dd;
+        }
+        max_diff = std::max(max_diff, std::sqrt(d2));
+      }
+    EXPECT_GT(max_diff, 0.5) << p;
+  }
+}
+
+TEST(Synth, MapsRoundTripThroughAFile) {
+  data::SynthOptions o;
+  o.preset = "screen";
+  o.perturbations = 3;
+  o.cells_scale = 0.05;
+  const auto a = data::make_synthetic(o);
+  const auto dir = std::filesystem::temp_directory_path() / ("cellot_synth_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "s.h5ad").string();
+  io::write_h5ad(path, a);
+  const auto from_file = data::SynthMaps::from_file(path);
+  const auto direct = data::SynthMaps(a, "mem");
+  EXPECT_EQ(from_file.preset(), "screen");
+  EXPECT_EQ(from_file.perturbations(), direct.perturbations());
+  const Matrix x = rows_of(a, "control");
+  EXPECT_EQ(from_file.apply("drug_001", x).data, direct.apply("drug_001", x).data);
+  EXPECT_EQ(data::true_map(a, "drug_002", x).data, direct.apply("drug_002", x).data);
+  EXPECT_THROW(from_file.map("drug_999"), InputError);
+  // A file without ground truth.
+  io::AnnData plain = a;
+  plain.uns_strings.clear();
+  plain.uns_arrays.clear();
+  plain.uns_string_arrays.clear();
+  io::write_h5ad(path, plain);
+  EXPECT_THROW(data::SynthMaps::from_file(path), InputError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Synth, BadOptionsAreInputErrors) {
+  data::SynthOptions o;
+  o.preset = "huge";
+  EXPECT_THROW(data::make_synthetic(o), InputError);
+  o.preset = "4i";
+  o.features = 20;
+  EXPECT_THROW(data::make_synthetic(o), InputError);
+  o = {};
+  o.cells_scale = 0;
+  EXPECT_THROW(data::make_synthetic(o), InputError);
+  o = {};
+  o.preset = "screen";
+  o.perturbations = 0;
+  EXPECT_THROW(data::make_synthetic(o), InputError);
+}
