@@ -52,8 +52,17 @@ struct Value {
 // Computes every metric of opts.names. Collective over opts.comm.
 std::vector<Value> compute(const Input& input, const Options& opts);
 
-// Individual metrics (collective over comm; float64).
+// Individual metrics (collective over comm; float64). Distributed convention: each rank passes
+// its slice of each cell set; the set is the concatenation of the slices in rank order (a rank
+// may hold none). With MPI_COMM_SELF a call is an ordinary serial evaluation. Pair work is
+// split over the ranks and reduced in a fixed order: every rank gets the same value, and MMD
+// and energy are bit-identical for any number of ranks.
+//
+// MMD: mean over gammas of mean K_XX + mean K_YY - 2 mean K_XY, K = exp(-gamma ||x - y||^2),
+// biased (V-statistic, diagonals included), as the reference CellOT evaluation.
 double mmd_rbf(const Matrix& x, const Matrix& y, const std::vector<double>& gammas, MPI_Comm comm);
+// Energy distance 2 E||x - y|| - E||x - x'|| - E||y - y'||, V-statistic (all pairs, the zero
+// diagonal included in the within-set means), as scipy/dcor's biased estimator.
 double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm);
 
 struct SinkhornResult {

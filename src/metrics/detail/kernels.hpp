@@ -1,0 +1,167 @@
+#pragma once
+// Kokkos building blocks shared by the metric kernels (internal; never included by torch code).
+//
+// Cells live on the device feature-major (Kokkos::LayoutLeft: x(i, k) with the cell index i
+// contiguous), padded to a multiple of kTile cells with zeros, so that tile loops over cells
+// are unit-stride, need no tail handling and vectorise. Squared norms are precomputed once.
+//
+// Every kernel produces per-row outputs (one or a few doubles per cell of the "row" set) by
+// streaming kTile-column tiles of the "column" set: memory is O((N + M) d), never N x M.
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <cstring>
+
+#include "cellot/core/matrix.hpp"
+
+namespace cellot::metrics::detail {
+
+using ExecSpace = Kokkos::DefaultExecutionSpace;
+using MemSpace = ExecSpace::memory_space;
+using CellView = Kokkos::View<double**, Kokkos::LayoutLeft, MemSpace>;
+using VecView = Kokkos::View<double*, MemSpace>;
+using IndexView = Kokkos::View<std::int64_t*, MemSpace>;
+using OutView = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>;  // rows x outputs
+using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
+using Member = TeamPolicy::member_type;
+
+constexpr int kTile = 64;   // cells per tile (rows of a block and columns of a tile)
+constexpr int kRows = 4;    // rows per register micro-kernel
+constexpr int kLanes = 8;   // columns per register block (one AVX-512 vector of doubles)
+constexpr int kGroups = kTile / kRows;  // micro-kernel row groups per block
+constexpr int kMaxOut = 8;  // outputs per row in one pass (gammas are processed in chunks)
+
+// Host-side x86 builds get AVX-512 / AVX2 clones of the hot tile routines, chosen at load time
+// from the CPU (the library itself is compiled for the baseline ISA so it runs everywhere).
+// Device builds (CUDA/HIP/SYCL) compile the plain version.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KOKKOS_ENABLE_CUDA) && \
+    !defined(KOKKOS_ENABLE_HIP) && !defined(KOKKOS_ENABLE_SYCL) && !defined(KOKKOS_ENABLE_OPENMPTARGET)
+#define CELLOT_METRICS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CELLOT_METRICS_CLONES
+#endif
+
+// exp(x) that the compiler can vectorise: range reduction x = n ln2 + r (|r| <= ln2/2),
+// a degree-12 Taylor polynomial for exp(r) (truncation < 2e-16 relative) and 2^n assembled in
+// the exponent bits. Arguments below -708 give 0 (negligible in every sum we form; avoids
+// subnormals), arguments above 709 are clamped (callers detect overflow on their sums).
+KOKKOS_FORCEINLINE_FUNCTION double fast_exp(double x) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__) || defined(__SYCL_DEVICE_ONLY__)
+  return x < -708.0 ? 0.0 : ::exp(x);
+#else
+  constexpr double kLog2e = 1.4426950408889634074;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52: rounds to an integer in the low bits
+  const double xc = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
+  const double t = xc * kLog2e + kShift;
+  const double n = t - kShift;
+  const double r = (xc - n * kLn2Hi) - n * kLn2Lo;
+  double p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  std::uint64_t bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  bits = (bits + 1023u) << 52;  // the shift's own bits leave through the top
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < -708.0 ? 0.0 : p * scale;
+#endif
+}
+
+// A set of cells on the device (see file comment).
+struct DeviceCells {
+  CellView x;       // padded x d, feature-major
+  VecView sqnorm;   // ||x_i||^2, 0 for padding
+  std::int64_t n = 0, padded = 0, d = 0;
+  std::int64_t tiles() const { return padded / kTile; }
+};
+
+DeviceCells upload(const Matrix& m);
+
+// Fixed-size output row for reductions over up to kMaxOut values.
+struct Outs {
+  double v[kMaxOut];
+  KOKKOS_INLINE_FUNCTION Outs() {
+    for (int i = 0; i < kMaxOut; ++i) v[i] = 0;
+  }
+  KOKKOS_INLINE_FUNCTION Outs& operator+=(const Outs& o) {
+    for (int i = 0; i < kMaxOut; ++i) v[i] += o.v[i];
+    return *this;
+  }
+};
+
+// Squared distances between rows r0..r0+kRows-1 of `a` and the kTile cells c0.. of `b`
+// into dist[kRows][kTile]. kDirect: sum of squared differences (exact for near-duplicates,
+// used where sqrt would amplify cancellation); otherwise ||a||^2 + ||b||^2 - 2 a.b (half the
+// flops; the clamp keeps rounding from going negative).
+template <bool kDirect>
+KOKKOS_FORCEINLINE_FUNCTION void sqdist_micro(const DeviceCells& a, std::int64_t r0, const DeviceCells& b,
+                                              std::int64_t c0, double (*dist)[kTile]) {
+  const std::int64_t d = a.d;
+  const double* ap = a.x.data() + r0;
+  const double* bp = b.x.data() + c0;
+  const std::int64_t as = a.padded, bs = b.padded;
+  for (int jc = 0; jc < kTile; jc += kLanes) {
+    double acc[kRows][kLanes];
+    for (int u = 0; u < kRows; ++u)
+      for (int l = 0; l < kLanes; ++l) acc[u][l] = 0.0;
+    for (std::int64_t k = 0; k < d; ++k) {
+      const double* bk = bp + k * bs + jc;
+      const double* ak = ap + k * as;
+      for (int u = 0; u < kRows; ++u) {
+        const double av = ak[u];
+        if constexpr (kDirect) {
+          for (int l = 0; l < kLanes; ++l) {
+            const double t = av - bk[l];
+            acc[u][l] += t * t;
+          }
+        } else {
+          for (int l = 0; l < kLanes; ++l) acc[u][l] += av * bk[l];
+        }
+      }
+    }
+    for (int u = 0; u < kRows; ++u) {
+      if constexpr (kDirect) {
+        for (int l = 0; l < kLanes; ++l) dist[u][jc + l] = acc[u][l];
+      } else {
+        const double na = a.sqnorm(r0 + u);
+        for (int l = 0; l < kLanes; ++l) {
+          const double v = na + b.sqnorm(c0 + jc + l) - 2.0 * acc[u][l];
+          dist[u][jc + l] = v > 0.0 ? v : 0.0;
+        }
+      }
+    }
+  }
+}
+
+// Sum of v[0..kTile) in a fixed order that vectorises (kLanes partial sums, then a fixed tree).
+KOKKOS_FORCEINLINE_FUNCTION double tile_sum(const double* v) {
+  double lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = v[l];
+  for (int j = kLanes; j < kTile; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += v[j + l];
+  return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+}
+
+KOKKOS_FORCEINLINE_FUNCTION double tile_max(const double* v) {
+  double lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = v[l];
+  for (int j = kLanes; j < kTile; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] = lane[l] > v[j + l] ? lane[l] : v[j + l];
+  double m = lane[0];
+  for (int l = 1; l < kLanes; ++l) m = m > lane[l] ? m : lane[l];
+  return m;
+}
+
+}  // namespace cellot::metrics::detail

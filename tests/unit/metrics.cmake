@@ -1,0 +1,3 @@
+cellot_add_test(NAME metrics_unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/metrics_test.cpp LABELS unit)
+# Internal kernels (fast_exp) are tested directly.
+target_include_directories(metrics_unit PRIVATE ${CMAKE_SOURCE_DIR}/src/metrics)
