@@ -69,6 +69,9 @@ std::int64_t Coordinator::take() {
 }
 
 void Coordinator::record(std::int64_t task, Outcome outcome, int group) {
+  // A task handed out but not finished goes back to the front of the queue: if only some
+  // groups were stopped, the others still run it in this job.
+  if (outcome == Outcome::skipped || outcome == Outcome::interrupted) queue_.push_front(task);
   if (outcome == Outcome::skipped) return;
   if (outcome == Outcome::interrupted) stopping_ = true;  // one group preempted: the job is going down
   if (outcome == Outcome::done) {
