@@ -1,0 +1,319 @@
+// The CellOT trainer on one rank: it equals a plain loop of the algorithm, learns the known OT
+// map between Gaussians, selects on the validation metric, resumes bit-identically, and reports
+// divergence.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "cellot/core/error.hpp"
+#include "cellot/core/rng.hpp"
+#include "cellot/models/cellot.hpp"
+#include "cellot/train/adam.hpp"
+#include "cellot/train/cellot_steps.hpp"
+#include "cellot/train/cellot_trainer.hpp"
+
+using cellot::Config;
+using cellot::Matrix;
+using cellot::Rng;
+namespace models = cellot::models;
+namespace train = cellot::train;
+
+namespace {
+
+// Rows x ~ N(mean, L L^T).
+Matrix gaussian(std::int64_t n, const std::vector<double>& mean, const at::Tensor& chol, Rng& rng) {
+  const std::int64_t d = static_cast<std::int64_t>(mean.size());
+  Matrix m(n, d);
+  const auto L = chol.accessor<double, 2>();
+  std::vector<double> z(static_cast<std::size_t>(d));
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (auto& v : z) v = rng.normal();
+    for (std::int64_t j = 0; j < d; ++j) {
+      double acc = mean[static_cast<std::size_t>(j)];
+      for (std::int64_t k = 0; k <= j; ++k) acc += L[j][k] * z[static_cast<std::size_t>(k)];
+      m(i, j) = acc;
+    }
+  }
+  return m;
+}
+
+at::Tensor sym_pow(const at::Tensor& s, double p) {
+  auto [evals, evecs] = at::linalg_eigh(s);
+  return evecs.matmul(at::diag(evals.pow(p))).matmul(evecs.t());
+}
+
+Config small_config(std::int64_t iters) {
+  Config cfg;
+  cfg.model.name = "cellot";
+  cfg.model.hidden = "16,16,16";
+  cfg.training.iters = iters;
+  cfg.training.batch_size = 32;
+  cfg.training.inner_iters = 3;
+  cfg.training.eval_every = 5;
+  cfg.training.checkpoint_every = 1000;
+  return cfg;
+}
+
+models::TrainInput small_input(std::int64_t d, std::uint64_t seed) {
+  Rng rng(seed);
+  models::TrainInput in;
+  in.perturbation = "drug";
+  auto fill = [&](std::int64_t n, double shift) {
+    Matrix m(n, d);
+    for (auto& v : m.data) v = rng.normal() + shift;
+    return m;
+  };
+  in.source_train = fill(200, 0);
+  in.target_train = fill(150, 1);
+  in.source_val = fill(40, 0);
+  in.target_val = fill(30, 1);
+  return in;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("cellot_trainer_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+}  // namespace
+
+TEST(CellotTrainer, EqualsPlainLoopOfTheAlgorithm) {
+  // One rank through the data-parallel trainer == the algorithm written out directly.
+  const Config cfg = small_config(7);
+  const auto in = small_input(4, 1);
+  const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 4);
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  ctx.seed = 42;
+  const auto res = train::train_cellot(shape, train::CellotHyper::from_config(cfg), in, ctx);
+
+  std::vector<float> f(static_cast<std::size_t>(shape.size())), g(f.size()), gf(f.size()), gg(f.size());
+  Rng init_f(42, "cellot/init/f"), init_g(42, "cellot/init/g"), batches(42, "cellot/batches");
+  shape.init(f.data(), init_f);
+  shape.init(g.data(), init_g);
+  std::vector<float> src, tgt;
+  for (double v : in.source_train.data) src.push_back(static_cast<float>(v));
+  for (double v : in.target_train.data) tgt.push_back(static_cast<float>(v));
+  const std::int64_t B = 32, d = 4;
+  std::vector<float> x(B * d), y(B * d);
+  auto draw = [&](const std::vector<float>& data, std::int64_t n, std::vector<float>& out) {
+    for (std::int64_t i = 0; i < B; ++i) {
+      const auto r = static_cast<std::int64_t>(batches.below(static_cast<std::uint64_t>(n)));
+      std::copy(data.begin() + r * d, data.begin() + (r + 1) * d, out.begin() + i * d);
+    }
+  };
+  train::Adam of(shape.size(), 1e-4, 0.5, 0.9), og(shape.size(), 1e-4, 0.5, 0.9);
+  train::CellotSteps<float> steps(shape, B);
+  for (int it = 0; it < 7; ++it) {
+    draw(tgt, 150, y);
+    for (int j = 0; j < 3; ++j) {
+      draw(src, 200, x);
+      steps.g_step(f.data(), g.data(), x.data(), B, 1.f / B, gg.data());
+      shape.add_w_penalty_grad(g.data(), 1.0, gg.data());
+      og.step(g.data(), gg.data());
+    }
+    draw(src, 200, x);
+    steps.f_step(f.data(), g.data(), y.data(), B, x.data(), B, 1.f / B, gf.data());
+    of.step(f.data(), gf.data());
+    shape.clamp_w(f.data());
+  }
+  EXPECT_EQ(res.f, f);
+  EXPECT_EQ(res.g, g);
+  EXPECT_EQ(res.steps, 7);
+  EXPECT_EQ(res.best_step, -1);  // no metric: last iterate
+  // Curves at steps 5 and 7 (the last step is always evaluated).
+  ASSERT_EQ(res.curves.rows.size(), 2u);
+  EXPECT_EQ(res.curves.rows[0][0], 5);
+  EXPECT_EQ(res.curves.rows[1][0], 7);
+  for (const auto& row : res.curves.rows) {
+    EXPECT_TRUE(std::isfinite(row[1]) && std::isfinite(row[2]) && std::isfinite(row[3]));
+    EXPECT_TRUE(std::isnan(row[4]));
+  }
+}
+
+TEST(CellotTrainer, SelectsOnTheValidationMetric) {
+  const Config cfg = small_config(20);
+  const auto in = small_input(3, 2);
+  const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 3);
+  const auto hp = train::CellotHyper::from_config(cfg);
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  ctx.seed = 3;
+  // Metric values per eval (steps 5, 10, 15, 20): the second is the best.
+  const std::vector<double> values = {0.5, 0.1, 0.3, 0.2};
+  std::size_t calls = 0;
+  ctx.validation_metric = [&](const Matrix& pred, const Matrix& obs) {
+    EXPECT_EQ(pred.rows, in.source_val.rows);
+    EXPECT_EQ(obs.rows, in.target_val.rows);
+    return values.at(calls++);
+  };
+  const auto res = train::train_cellot(shape, hp, in, ctx);
+  EXPECT_EQ(calls, 4u);
+  EXPECT_EQ(res.best_step, 10);
+  EXPECT_DOUBLE_EQ(res.best_metric, 0.1);
+  ASSERT_EQ(res.curves.rows.size(), 4u);
+  EXPECT_DOUBLE_EQ(res.curves.rows[1][4], 0.1);
+  // The selected parameters are the iterate of step 10.
+  Config cfg10 = cfg;
+  cfg10.training.iters = 10;
+  models::TrainContext plain;
+  plain.config = &cfg10;
+  plain.seed = 3;
+  const auto at10 = train::train_cellot(shape, train::CellotHyper::from_config(cfg10), in, plain);
+  EXPECT_EQ(res.f, at10.f);
+  EXPECT_EQ(res.g, at10.g);
+}
+
+TEST(CellotTrainer, ResumeIsBitIdentical) {
+  Config cfg = small_config(12);
+  cfg.training.checkpoint_every = 6;
+  const auto in = small_input(3, 4);
+  const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 3);
+  const auto hp = train::CellotHyper::from_config(cfg);
+  auto metric = [](const Matrix& pred, const Matrix&) {
+    double s = 0;
+    for (double v : pred.data) s += std::abs(std::sin(v));
+    return s;
+  };
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  ctx.seed = 9;
+  ctx.validation_metric = metric;
+  const auto full = train::train_cellot(shape, hp, in, ctx);
+
+  const std::string ckpt = temp_path("resume.h5");
+  std::filesystem::remove(ckpt);
+  models::TrainContext first = ctx;
+  first.checkpoint_path = ckpt;
+  int calls = 0;
+  first.should_stop = [&] { return ++calls == 8; };  // asked during iteration 8: stops after it
+  EXPECT_THROW(train::train_cellot(shape, hp, in, first), models::Interrupted);
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+  models::TrainContext second = ctx;
+  second.checkpoint_path = ckpt;
+  second.resume = true;
+  const auto resumed = train::train_cellot(shape, hp, in, second);
+  EXPECT_EQ(resumed.f, full.f);
+  EXPECT_EQ(resumed.g, full.g);
+  EXPECT_EQ(resumed.best_step, full.best_step);
+  EXPECT_EQ(resumed.curves.rows, full.curves.rows);
+  // A checkpoint of another problem is refused.
+  models::TrainContext other = second;
+  other.seed = 10;
+  EXPECT_THROW(train::train_cellot(shape, hp, in, other), cellot::InputError);
+  std::filesystem::remove(ckpt);
+}
+
+TEST(CellotTrainer, NonFiniteDataIsReportedAsDivergence) {
+  const Config cfg = small_config(3);
+  auto in = small_input(3, 5);
+  for (std::int64_t i = 0; i < in.source_train.rows; ++i) in.source_train(i, 1) = std::nan("");
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  try {
+    train::train_cellot(models::IcnnShape::from_config(cfg, 3), train::CellotHyper::from_config(cfg), in, ctx);
+    FAIL() << "no Diverged";
+  } catch (const models::Diverged& e) {
+    EXPECT_NE(std::string(e.what()).find("outer iteration 1 (g step 1)"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CellotModel, ParametersRoundTripAndPredictInterpolates) {
+  Config cfg = small_config(3);
+  auto model = models::make_cellot(cfg, 3);
+  EXPECT_EQ(model->name(), "cellot");
+  const auto in = small_input(3, 6);
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  model->train(in, ctx);
+  const auto params = model->parameters();
+  EXPECT_EQ(params.size(), 2u * (3u + 2u * 4u));
+  auto copy = models::make_cellot(cfg, 3);
+  copy->set_parameters(params);
+  const Matrix p1 = model->predict(in.source_val), p2 = copy->predict(in.source_val);
+  EXPECT_EQ(p1.data, p2.data);
+  const Matrix p0 = model->predict(in.source_val, 0.0), ph = model->predict(in.source_val, 0.5);
+  for (std::size_t i = 0; i < p1.data.size(); ++i) {
+    EXPECT_DOUBLE_EQ(p0.data[i], in.source_val.data[i]);
+    EXPECT_NEAR(ph.data[i], 0.5 * (in.source_val.data[i] + p1.data[i]), 1e-12);
+  }
+  EXPECT_THROW(model->predict(Matrix(2, 5)), cellot::InputError);
+}
+
+// Gaussian -> Gaussian: the OT map is affine and known,
+//   T(x) = m2 + A (x - m1),  A = S1^{-1/2} (S1^{1/2} S2 S1^{1/2})^{1/2} S1^{-1/2}.
+// The learned map's L2-UVP = 100 E|T^(x) - T(x)|^2 / tr(S2) is checked against a bound.
+TEST(CellotTrainer, LearnsTheGaussianOtMap) {
+  const char* env = std::getenv("CELLOT_GAUSS_ITERS");
+  // Default: a short run at 10x the paper's learning rate (CI); the `slow` test entry repeats it
+  // at the paper's learning rate with more iterations.
+  const std::int64_t iters = env ? std::atoll(env) : 400;
+  const char* env_lr = std::getenv("CELLOT_GAUSS_LR");
+  for (std::int64_t d : {2, 4}) {
+    Rng rng(100 + static_cast<std::uint64_t>(d));
+    auto spd = [&](double diag) {
+      at::Tensor b = at::empty({d, d}, at::kDouble);
+      for (std::int64_t i = 0; i < d * d; ++i) b.data_ptr<double>()[i] = rng.normal() * 0.5;
+      return b.matmul(b.t()) + diag * at::eye(d, at::kDouble);
+    };
+    const at::Tensor s1 = spd(0.5), s2 = spd(0.3);
+    std::vector<double> m1(static_cast<std::size_t>(d)), m2(m1.size());
+    for (std::int64_t j = 0; j < d; ++j) {
+      m1[static_cast<std::size_t>(j)] = rng.normal();
+      m2[static_cast<std::size_t>(j)] = rng.normal() + 1.0;
+    }
+    const at::Tensor l1 = at::linalg_cholesky(s1), l2 = at::linalg_cholesky(s2);
+    models::TrainInput in;
+    in.perturbation = "gauss";
+    in.source_train = gaussian(4000, m1, l1, rng);
+    in.target_train = gaussian(4000, m2, l2, rng);
+    in.source_val = gaussian(500, m1, l1, rng);
+    in.target_val = gaussian(500, m2, l2, rng);
+    const Matrix test = gaussian(2000, m1, l1, rng);
+
+    const at::Tensor r1 = sym_pow(s1, 0.5), ri1 = sym_pow(s1, -0.5);
+    const at::Tensor A = ri1.matmul(sym_pow(r1.matmul(s2).matmul(r1), 0.5)).matmul(ri1);
+    const auto a = A.accessor<double, 2>();
+
+    Config cfg;
+    cfg.training.iters = iters;
+    cfg.training.eval_every = iters;
+    if (env_lr) cfg.training.lr = std::atof(env_lr);
+    else cfg.training.lr = 1e-3;
+    auto model = models::make_cellot(cfg, d);
+    models::TrainContext ctx;
+    ctx.config = &cfg;
+    ctx.seed = 7;
+    model->train(in, ctx);
+    const Matrix pred = model->predict(test);
+    double err = 0, err_id = 0, err_shift = 0;
+    for (std::int64_t i = 0; i < test.rows; ++i) {
+      for (std::int64_t j = 0; j < d; ++j) {
+        double t = m2[static_cast<std::size_t>(j)];
+        for (std::int64_t k = 0; k < d; ++k) t += a[j][k] * (test(i, k) - m1[static_cast<std::size_t>(k)]);
+        err += (pred(i, j) - t) * (pred(i, j) - t);
+        err_id += (test(i, j) - t) * (test(i, j) - t);
+        const double shifted = test(i, j) - m1[static_cast<std::size_t>(j)] + m2[static_cast<std::size_t>(j)];
+        err_shift += (shifted - t) * (shifted - t);
+      }
+    }
+    const double var = s2.trace().item<double>();
+    const double uvp = 100 * err / static_cast<double>(test.rows) / var;
+    const double uvp_id = 100 * err_id / static_cast<double>(test.rows) / var;
+    const double uvp_shift = 100 * err_shift / static_cast<double>(test.rows) / var;
+    std::printf("[gaussian d=%lld] L2-UVP learned %.3f%%, exact mean shift %.1f%%, identity %.1f%% (%lld iterations, lr %g)\n",
+                static_cast<long long>(d), uvp, uvp_shift, uvp_id, static_cast<long long>(iters), cfg.lr());
+    RecordProperty("uvp_d" + std::to_string(d), std::to_string(uvp));
+    // Bound: 5% (measured 0.3-2.9% at this budget, see docs/BENCHMARKS.md); the exact mean shift
+    // (the best map that ignores the covariances) is far above it, so the bound needs the
+    // covariance part of the map to be learned too.
+    EXPECT_LT(uvp, 5.0);
+    EXPECT_LT(uvp, 0.25 * uvp_shift);
+  }
+}
