@@ -283,8 +283,11 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
   const std::string where = "command line";
   if (opt.preset != "4i" && opt.preset != "screen")
     throw InputError(where, "--preset", opt.preset, "unknown preset (4i | screen)");
-  if (!(opt.cells_scale > 0) || !std::isfinite(opt.cells_scale))
-    throw InputError(where, "--cells-scale", std::to_string(opt.cells_scale), "must be a positive number");
+  if (!(opt.cells_scale > 0) || !std::isfinite(opt.cells_scale)) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", opt.cells_scale);
+    throw InputError(where, "--cells-scale", buf, "must be a positive number");
+  }
   std::vector<std::pair<std::string, std::int64_t>> counts;
   std::vector<std::string> features;
   std::vector<double> strengths;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Bad data inputs through the CLI: every case must exit 2 with one error line naming the file,
+# the key and the value. Fixtures are made with h5py/anndata (Debian's python).
+set -euo pipefail
+bin="${CELLOT_BIN:?}"
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
+work="$(mktemp -d /tmp/cellot-data-errors.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+
+# expect_input_error "description" "needle1|needle2|..." -- command...
+# Exit code 2, exactly one 'cellot: error:' line on stderr, containing every needle.
+expect_input_error() {
+  local what="$1" needles="$2"
+  shift 3
+  local rc=0
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
+  if [ "$rc" -ne 2 ]; then
+    fail "$what: exit $rc (want 2); stderr: $(cat "$work/err")"
+    return
+  fi
+  local lines
+  lines=$(grep -c '^cellot: error: ' "$work/err" || true)
+  [ "$lines" -eq 1 ] || fail "$what: $lines error lines (want 1): $(cat "$work/err")"
+  local msg
+  msg=$(grep '^cellot: error: ' "$work/err" || true)
+  IFS='|' read -r -a parts <<<"$needles"
+  for n in "${parts[@]}"; do
+    [[ "$msg" == *"$n"* ]] || fail "$what: message lacks '$n': $msg"
+  done
+  echo "ok: $what -> $msg"
+}
+
+# ---- fixtures ----
+"$py" - "$work" <<'PY'
+import sys, warnings
+import h5py, numpy as np, pandas as pd, anndata
+warnings.filterwarnings("ignore")
+w = sys.argv[1]
+def make(n=12, X=None, categories=None):
+    cond = ["control" if i % 3 == 0 else ("DrugA" if i % 3 == 1 else "DrugB") for i in range(n)]
+    obs = pd.DataFrame({"condition": pd.Categorical(cond, categories=categories or ["control", "DrugA", "DrugB"])},
+                       index=[f"c{i}" for i in range(n)])
+    if X is None:
+        X = np.arange(n * 4, dtype=np.float32).reshape(n, 4)
+    return anndata.AnnData(X=X, obs=obs, var=pd.DataFrame(index=[f"f{j}" for j in range(4)]), dtype=X.dtype)
+make().write_h5ad(f"{w}/good.h5ad")
+# HDF5, but not AnnData.
+with h5py.File(f"{w}/plain.h5", "w") as f:
+    f.create_dataset("numbers", data=np.arange(3))
+# AnnData without X.
+make().write_h5ad(f"{w}/nox.h5ad")
+with h5py.File(f"{w}/nox.h5ad", "a") as f:
+    del f["X"]
+# A NaN in the DrugA row 4, column 1 (dense), and an inf in row 7 column 2 (CSR).
+X = np.arange(48, dtype=np.float32).reshape(12, 4)
+X[4, 1] = np.nan
+make(X=X).write_h5ad(f"{w}/nan.h5ad")
+import scipy.sparse as sp
+X = np.arange(48, dtype=np.float64).reshape(12, 4)
+X[7, 2] = np.inf
+a = make(X=X); a.X = sp.csr_matrix(X); a.write_h5ad(f"{w}/inf_csr.h5ad")
+# A category without cells.
+make(categories=["control", "DrugA", "DrugB", "Ghost"]).write_h5ad(f"{w}/ghost.h5ad")
+PY
+printf 'this is not an HDF5 file\n' >"$work/text.h5ad"
+
+# ---- cases ----
+expect_input_error "missing file" "$work/missing.h5ad|path|no such file" -- \
+  "$bin" describe --data "$work/missing.h5ad"
+expect_input_error "not HDF5" "$work/text.h5ad|path = '$work/text.h5ad'|not an HDF5 file" -- \
+  "$bin" describe --data "$work/text.h5ad"
+expect_input_error "HDF5 but not AnnData" "$work/plain.h5|X|not an AnnData file" -- \
+  "$bin" describe --data "$work/plain.h5"
+expect_input_error "missing X" "$work/nox.h5ad|X|no X matrix" -- \
+  "$bin" describe --data "$work/nox.h5ad"
+expect_input_error "missing condition key" "$work/good.h5ad|data.condition_key = 'drug'|no such obs column" -- \
+  "$bin" describe --data "$work/good.h5ad" --data.condition_key drug
+expect_input_error "unknown control label" "$work/good.h5ad|data.control = 'DMSO'|unknown condition" -- \
+  "$bin" describe --data "$work/good.h5ad" --data.control DMSO
+expect_input_error "unknown perturbation" "$work/good.h5ad|perturbation = 'DrugZ'|unknown condition" -- \
+  "$bin" describe --data "$work/good.h5ad" --perturbation DrugZ
+expect_input_error "unknown perturbation in a list" "$work/good.h5ad|data.perturbations = 'DrugZ'" -- \
+  "$bin" describe --data "$work/good.h5ad" --data.perturbations DrugA,DrugZ
+expect_input_error "non-finite value (dense)" "$work/nan.h5ad|X = 'nan at row 4 col 1'|non-finite value" -- \
+  "$bin" describe --data "$work/nan.h5ad"
+expect_input_error "non-finite value (csr, one perturbation)" "$work/inf_csr.h5ad|X = 'inf at row 7 col 2'|non-finite" -- \
+  "$bin" describe --data "$work/inf_csr.h5ad" --perturbation DrugA
+expect_input_error "perturbation with zero cells" "$work/ghost.h5ad|perturbation = 'Ghost'|zero cells" -- \
+  "$bin" describe --data "$work/ghost.h5ad" --perturbation Ghost
+expect_input_error "zero-cell perturbation in a list" "$work/ghost.h5ad|data.perturbations = 'Ghost'|zero cells" -- \
+  "$bin" describe --data "$work/ghost.h5ad" --data.perturbations DrugA,Ghost
+expect_input_error "control as perturbation" "$work/good.h5ad|data.perturbations = 'control'" -- \
+  "$bin" describe --data "$work/good.h5ad" --data.perturbations control
+expect_input_error "describe without --data" "--data|is required" -- \
+  "$bin" describe
+expect_input_error "synth: unknown preset" "command line|--preset = 'huge'|unknown preset" -- \
+  "$bin" synth --preset huge --out "$work/x.h5ad"
+expect_input_error "synth: output directory missing" "--out = '$work/no/such/dir/x.h5ad'|does not exist" -- \
+  "$bin" synth --preset 4i --out "$work/no/such/dir/x.h5ad"
+expect_input_error "synth: bad scale" "--cells-scale = '0'|must be a positive number" -- \
+  "$bin" synth --preset 4i --cells-scale 0 --out "$work/x.h5ad"
+expect_input_error "synth: no perturbations" "--perturbations = '0'" -- \
+  "$bin" synth --preset screen --perturbations 0 --out "$work/x.h5ad"
+expect_input_error "synth: --out missing" "--out|is required" -- \
+  "$bin" synth --preset 4i
+[ ! -e "$work/x.h5ad" ] || fail "a failed synth left $work/x.h5ad behind"
+
+# The valid fixtures pass (so the failures above are about the defect, not the fixture).
+"$bin" describe --data "$work/good.h5ad" >/dev/null || fail "good.h5ad rejected"
+"$bin" describe --data "$work/nan.h5ad" --perturbation DrugB >/dev/null || fail "nan.h5ad DrugB (finite rows) rejected"
+"$bin" describe --data "$work/ghost.h5ad" >"$work/out" || fail "ghost.h5ad rejected with all perturbations"
+grep -q 'Ghost .* 0  (no cells)' "$work/out" || fail "describe does not list the empty category: $(cat "$work/out")"
+
+[ "$failed" -eq 0 ] || exit 1
+echo "data_errors: all cases passed"
