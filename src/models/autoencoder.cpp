@@ -16,6 +16,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/metrics/metrics.hpp"
 #include "cellot/train/adam.hpp"
 #include "cellot/train/allreduce.hpp"
 
@@ -25,7 +26,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::int64_t kPredictChunk = 8192;
-constexpr std::int64_t kGridMmdCells = 1000;
 
 at::Tensor view(const float* p, at::IntArrayRef shape) {
   return at::from_blob(const_cast<float*>(p), shape, at::TensorOptions().dtype(at::kFloat));
@@ -289,30 +289,6 @@ AeData make_ae_data(const TrainInput& input) {
   return data;
 }
 
-double small_mmd(const Matrix& x, const Matrix& y, const std::vector<double>& gammas) {
-  CELLOT_CHECK(x.cols == y.cols, "mmd: feature counts differ");
-  if (x.rows == 0 || y.rows == 0) return kNaN;
-  auto mean_kernel = [&](const Matrix& a, const Matrix& b, std::vector<double>& acc) {
-    for (std::int64_t i = 0; i < a.rows; ++i)
-      for (std::int64_t j = 0; j < b.rows; ++j) {
-        double d2 = 0;
-        for (std::int64_t k = 0; k < a.cols; ++k) {
-          const double t = a(i, k) - b(j, k);
-          d2 += t * t;
-        }
-        for (std::size_t g = 0; g < gammas.size(); ++g) acc[g] += std::exp(-gammas[g] * d2);
-      }
-    for (auto& v : acc) v /= static_cast<double>(a.rows) * static_cast<double>(b.rows);
-  };
-  std::vector<double> kxx(gammas.size()), kyy(gammas.size()), kxy(gammas.size());
-  mean_kernel(x, x, kxx);
-  mean_kernel(y, y, kyy);
-  mean_kernel(x, y, kxy);
-  double total = 0;
-  for (std::size_t g = 0; g < gammas.size(); ++g) total += kxx[g] + kyy[g] - 2 * kxy[g];
-  return total / static_cast<double>(gammas.size());
-}
-
 // ---------------------------------------------------------------------------------------------
 // Model
 
@@ -442,18 +418,11 @@ double AutoencoderModel::score_on_validation(const TrainInput& input, const Trai
     if (ctx.validation_metric) {
       score = ctx.validation_metric(pred, input.target_val);
     } else {
-      // Same deterministic subsample for every candidate; prediction rows pair with source rows.
-      auto pick = [&](std::int64_t n, const char* key) {
-        std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
-        std::iota(idx.begin(), idx.end(), std::int64_t{0});
-        Rng rng(ctx.seed, key);
-        rng.shuffle(idx);
-        idx.resize(static_cast<std::size_t>(std::min(n, kGridMmdCells)));
-        return idx;
-      };
-      score = small_mmd(pred.select_rows(pick(pred.rows, "ae:grid-mmd:pred")),
-                        input.target_val.select_rows(pick(input.target_val.rows, "ae:grid-mmd:target")),
-                        {2, 1, 0.5, 0.1, 0.01, 0.005});
+      // The evaluation's MMD (collective over the group), with the configured gammas.
+      const std::vector<double> gammas =
+          ctx.config ? parse_double_list(ctx.config->metrics.mmd_gammas, "config", "metrics.mmd_gammas")
+                     : std::vector<double>{2, 1, 0.5, 0.1, 0.01, 0.005};
+      score = metrics::mmd_rbf(pred, input.target_val, gammas, ctx.comm);
     }
   }
   // The group acts on rank 0's value so that a selection can never differ across ranks.

@@ -14,6 +14,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/metrics/metrics.hpp"
 #include "cellot/models/autoencoder.hpp"
 #include "cellot/models/cae.hpp"
 #include "cellot/models/identity.hpp"
@@ -74,6 +75,23 @@ Synthetic make_data(std::uint64_t seed = 11) {
 }
 
 const std::vector<double> kGammas{2, 1, 0.5, 0.1, 0.01, 0.005};
+
+// Biased RBF MMD (mean over gammas of mean Kxx + mean Kyy - 2 mean Kxy), brute force in double.
+double small_mmd(const Matrix& x, const Matrix& y, const std::vector<double>& gammas) {
+  auto mean_kernel = [&](const Matrix& a, const Matrix& b, double gamma) {
+    double acc = 0;
+    for (std::int64_t i = 0; i < a.rows; ++i)
+      for (std::int64_t j = 0; j < b.rows; ++j) {
+        double d2 = 0;
+        for (std::int64_t k = 0; k < a.cols; ++k) d2 += (a(i, k) - b(j, k)) * (a(i, k) - b(j, k));
+        acc += std::exp(-gamma * d2);
+      }
+    return acc / (static_cast<double>(a.rows) * static_cast<double>(b.rows));
+  };
+  double total = 0;
+  for (double g : gammas) total += mean_kernel(x, x, g) + mean_kernel(y, y, g) - 2 * mean_kernel(x, y, g);
+  return total / static_cast<double>(gammas.size());
+}
 
 Config ae_config(const std::string& name, std::int64_t epochs) {
   Config cfg;
@@ -387,6 +405,24 @@ TEST(Baselines, GridSelectsOnValidationAndIsReproducible) {
   loaded.set_parameters(params);
   EXPECT_EQ(loaded.predict(s.control_test).data, model.predict(s.control_test).data);
   expect_same_parameters(loaded.parameters(), params);
+}
+
+// Without a caller-supplied metric the grid scores with metrics::mmd_rbf (the evaluation's MMD).
+TEST(Baselines, GridFallbackScoreIsTheEvaluationMmd) {
+  const Synthetic s = make_data();
+  Config cfg = ae_config("cae", 1);
+  cfg.model.grid = true;
+  Cae model(cfg, kD);
+  model.train(s.input, context(cfg));
+  const NamedTensor* sel = nullptr;
+  const auto params = model.parameters();
+  for (const auto& p : params)
+    if (p.name == "selection") sel = &p;
+  ASSERT_TRUE(sel);
+  const Matrix pred = model.predict(s.input.source_val);
+  const double expect = small_mmd(pred, s.input.target_val, kGammas);
+  EXPECT_NEAR(sel->values[2], expect, 1e-6 + 1e-5 * expect);
+  EXPECT_NEAR(metrics::mmd_rbf(pred, s.input.target_val, kGammas, MPI_COMM_SELF), expect, 1e-9);
 }
 
 TEST(Baselines, GridNeedsValidationCells) {

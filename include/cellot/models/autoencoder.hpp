@@ -39,8 +39,8 @@
 // the chosen hyperparameters with grid = false reproduces the chosen model bit for bit). A
 // candidate is scored by a DISTRIBUTION loss on the validation split — ctx.validation_metric
 // (predicted validation controls vs observed validation perturbed cells) or, when the caller
-// gives none, a built-in biased RBF MMD (gammas 2, 1, 0.5, 0.1, 0.01, 0.005; at most 1000
-// cells per side, subsampled deterministically). Not the reconstruction loss: it measures
+// gives none, metrics::mmd_rbf with the configured metrics.mmd_gammas (all validation cells,
+// collective over the group). Not the reconstruction loss: it measures
 // only how well the AE copies its input and decreases with capacity (it would always pick
 // width 32 / depth 3 / latent 8 / dropout 0), while the baselines are judged on the predicted
 // perturbed distribution. A diverged candidate scores +inf; the lowest score wins (first on
@@ -178,9 +178,5 @@ class AutoencoderModel : public Model {
   std::vector<float> selection_;  // best_step, best_val_loss, val_metric
   std::vector<float> grid_table_; // 96 x 6 when the grid ran
 };
-
-// Biased RBF MMD (mean over gammas of mean Kxx + mean Kyy - 2 mean Kxy), O(n m d) in double:
-// the grid's fallback validation score when the caller supplies no metric.
-double small_mmd(const Matrix& x, const Matrix& y, const std::vector<double>& gammas);
 
 }  // namespace cellot::models
