@@ -113,18 +113,22 @@ int cmd_describe(int argc, char** argv, Runtime& rt) {
     const bool is_control = c.name == cfg.data.control;
     const bool chosen = std::find(selected.begin(), selected.end(), c.name) != selected.end();
     n_perturbations += !is_control && c.cells > 0;
-    const char* role = is_control ? "control" : (c.cells == 0 ? "(no cells)" : (chosen ? "perturbation" : "perturbation (not selected)"));
+    const char* role = is_control
+                           ? "control"
+                           : (c.cells == 0 ? "(no cells)" : (chosen ? "perturbation" : "perturbation (not selected)"));
     std::snprintf(line, sizeof line, "%-*s %10lld  %s\n", static_cast<int>(width), c.name.c_str(),
                   static_cast<long long>(c.cells), role);
     os << line;
   }
-  os << "\n" << n_perturbations << " perturbations, " << selected.size() << " selected (data.perturbations = "
-     << cfg.data.perturbations << ")\n";
+  os << "\n"
+     << n_perturbations << " perturbations, " << selected.size()
+     << " selected (data.perturbations = " << cfg.data.perturbations << ")\n";
 
   if (!perturbation.empty()) {
     const data::PairData pair = ds.load_pair(perturbation, cfg.training.seed);
     auto sizes = [](const data::Split& s) {
-      return std::to_string(s.train.size()) + " / " + std::to_string(s.val.size()) + " / " + std::to_string(s.test.size());
+      return std::to_string(s.train.size()) + " / " + std::to_string(s.val.size()) + " / " +
+             std::to_string(s.test.size());
     };
     os << "pair " << perturbation << " (split " << cfg.data.split << ", seed " << cfg.training.seed
        << "): train / val / test  control " << sizes(pair.control_split) << ", treated " << sizes(pair.treated_split)
@@ -138,8 +142,8 @@ int cmd_describe(int argc, char** argv, Runtime& rt) {
     }
     std::sort(rows.begin(), rows.end());
     const std::int64_t n = scan(ds, rows);
-    os << "valid: " << n << " cells read (control and " << (perturbation.empty() ? "selected perturbations" : perturbation)
-       << "), all values finite\n";
+    os << "valid: " << n << " cells read (control and "
+       << (perturbation.empty() ? "selected perturbations" : perturbation) << "), all values finite\n";
   } else {
     os << "valid: structure and conditions (X not read)\n";
   }

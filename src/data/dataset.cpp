@@ -26,8 +26,9 @@ std::vector<std::string> column_names(const io::DataFrame& df) {
 const io::Column& obs_column(const io::H5adReader& r, const std::string& name, const std::string& cfg_key) {
   const io::Column* c = r.obs().find(name);
   if (!c)
-    throw InputError(r.path(), cfg_key, name,
-                     "no such obs column (have: " + (r.obs().columns.empty() ? "none" : join(column_names(r.obs()))) + ")");
+    throw InputError(
+        r.path(), cfg_key, name,
+        "no such obs column (have: " + (r.obs().columns.empty() ? "none" : join(column_names(r.obs()))) + ")");
   return *c;
 }
 
@@ -61,12 +62,14 @@ Dataset::Dataset(const DataConfig& cfg, MPI_Comm comm) : cfg_(cfg) {
   if (!cfg_.stratify_key.empty()) (void)obs_column(*reader_, cfg_.stratify_key, "data.stratify_key");
   if (cfg_.split == "holdout") {
     if (cfg_.holdout_key.empty())
-      throw InputError("config", "data.holdout_key", "", "split = holdout needs data.holdout_key and data.holdout_value");
+      throw InputError("config", "data.holdout_key", "",
+                       "split = holdout needs data.holdout_key and data.holdout_value");
     const io::Column& h = obs_column(*reader_, cfg_.holdout_key, "data.holdout_key");
     bool found = false;
     for (std::int64_t i = 0; i < n && !found; ++i) found = h.value(i) == cfg_.holdout_value;
     if (!found)
-      throw InputError(cfg_.path, "data.holdout_value", cfg_.holdout_value, "no cell has this value in obs/" + cfg_.holdout_key);
+      throw InputError(cfg_.path, "data.holdout_value", cfg_.holdout_value,
+                       "no cell has this value in obs/" + cfg_.holdout_key);
   }
 
   if (cfg_.preprocess == "4i") {

@@ -45,12 +45,13 @@ void preprocess_4i(Matrix& cells, const std::vector<double>& scale, const std::s
       const double x = s > 0 ? r[j] / s : r[j];
       if (!(x > -1.0)) {
         const std::string name = static_cast<std::size_t>(j) < features.size() ? features[static_cast<std::size_t>(j)]
-                                                                              : "col " + std::to_string(j);
+                                                                               : "col " + std::to_string(j);
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.9g", r[j]);
         throw InputError(origin, "data.preprocess", "4i",
-                         "feature " + name + " has value " + buf + " below minus its control 75th percentile: "
-                         "log1p undefined (is the data already preprocessed? then use data.preprocess = none)");
+                         "feature " + name + " has value " + buf +
+                             " below minus its control 75th percentile: "
+                             "log1p undefined (is the data already preprocessed? then use data.preprocess = none)");
       }
       r[j] = std::log1p(x);
     }

@@ -46,7 +46,7 @@ std::vector<std::int64_t> apportion(std::int64_t total, const std::vector<std::i
 
 // Members of each stratum (in order of first appearance of the label), each shuffled.
 std::vector<std::vector<std::int64_t>> shuffled_strata(const std::vector<std::int64_t>& cells,
-                                                        const std::vector<std::string>* strata, Rng& rng) {
+                                                       const std::vector<std::string>* strata, Rng& rng) {
   std::vector<std::vector<std::int64_t>> groups;
   if (!strata) {
     groups.push_back(cells);
@@ -134,7 +134,8 @@ Split make_split(std::int64_t n, const DataConfig& cfg, std::uint64_t seed, cons
     for (std::int64_t i = 0; i < n; ++i) ((*holdout_mask)[static_cast<std::size_t>(i)] ? s.test : rest).push_back(i);
     auto groups = shuffled_strata(rest, strata, rng);
     const auto m = static_cast<std::int64_t>(rest.size());
-    const std::int64_t n_val = std::min<std::int64_t>(part_size(m, cfg.val_fraction, m >= 2), std::max<std::int64_t>(m - 1, 0));
+    const std::int64_t n_val =
+        std::min<std::int64_t>(part_size(m, cfg.val_fraction, m >= 2), std::max<std::int64_t>(m - 1, 0));
     take_stratified(groups, n_val, s.val);
     for (auto& g : groups) s.train.insert(s.train.end(), g.begin(), g.end());
   } else {

@@ -72,7 +72,8 @@ struct Mixture {
   std::vector<double> mean() const {  // lines 1:1
     std::vector<double> m(static_cast<std::size_t>(d), 0.0);
     for (const auto& c : comps)
-      for (int j = 0; j < d; ++j) m[static_cast<std::size_t>(j)] += c.mean[static_cast<std::size_t>(j)] * c.weight / kLines;
+      for (int j = 0; j < d; ++j)
+        m[static_cast<std::size_t>(j)] += c.mean[static_cast<std::size_t>(j)] * c.weight / kLines;
     return m;
   }
 
@@ -169,7 +170,9 @@ SynthMap make_map(const Mixture& mix, const std::string& name, double strength, 
     const double size = strength * rng.uniform(0.8, 2.2);
     if (!respond[m]) continue;
     std::vector<double> e(static_cast<std::size_t>(d));
-    for (int j = 0; j < d; ++j) e[static_cast<std::size_t>(j)] = mix.comps[m].mean[static_cast<std::size_t>(j)] - center[static_cast<std::size_t>(j)];
+    for (int j = 0; j < d; ++j)
+      e[static_cast<std::size_t>(j)] =
+          mix.comps[m].mean[static_cast<std::size_t>(j)] - center[static_cast<std::size_t>(j)];
     normalize(e);
     auto separation = [&](const std::vector<double>& dir, double& threshold, double& sd) {
       const double own = dot(dir.data(), mix.comps[m].mean.data(), d);
@@ -226,11 +229,12 @@ std::int64_t scaled(std::int64_t n, double f) {
 
 std::vector<std::string> feature_names_4i() {
   std::vector<std::string> names;
-  const char* shapes[] = {"Area",  "Perimeter",       "Eccentricity",    "Solidity",    "Extent",     "MajorAxisLength",
-                          "MinorAxisLength", "FormFactor", "Compactness", "Orientation", "MeanRadius"};
+  const char* shapes[] = {"Area",        "Perimeter",       "Eccentricity",    "Solidity",
+                          "Extent",      "MajorAxisLength", "MinorAxisLength", "FormFactor",
+                          "Compactness", "Orientation",     "MeanRadius"};
   for (const char* object : {"Cell", "Nuclei"})
     for (const char* s : shapes) names.push_back(std::string(object) + "_" + s);
-  const char* markers[] = {"Sox9", "pERK", "MelA", "CD44",  "Ki67",     "p21", "pRB",
+  const char* markers[] = {"Sox9", "pERK",  "MelA", "CD44", "Ki67",     "p21", "pRB",
                            "MITF", "pEGFR", "cJun", "pMEK", "Vimentin", "pS6"};
   for (const char* m : markers)
     for (const char* object : {"Nuclei", "Cell"}) names.push_back(std::string("Intensity_") + object + "_" + m);
@@ -238,18 +242,23 @@ std::vector<std::string> feature_names_4i() {
 }
 
 std::vector<std::pair<std::string, std::int64_t>> counts_4i() {
-  return {{"control", 11526},   {"Erlotinib", 2364},           {"Imatinib", 2650},
-          {"Trametinib", 2683}, {"Trametinib+Erlotinib", 2417}};
+  return {{"control", 11526},
+          {"Erlotinib", 2364},
+          {"Imatinib", 2650},
+          {"Trametinib", 2683},
+          {"Trametinib+Erlotinib", 2417}};
 }
 
 Matrix SynthMap::apply(const Matrix& x) const {
   const std::int64_t d = dim();
-  CELLOT_CHECK(x.cols == d, "synthetic map has " + std::to_string(d) + " features, cells have " + std::to_string(x.cols));
+  CELLOT_CHECK(x.cols == d,
+               "synthetic map has " + std::to_string(d) + " features, cells have " + std::to_string(x.cols));
   Matrix y(x.rows, d);
   for (std::int64_t i = 0; i < x.rows; ++i) {
     const double* xi = x.row(i);
     double* yi = y.row(i);
-    for (std::int64_t j = 0; j < d; ++j) yi[j] = scale[static_cast<std::size_t>(j)] * xi[j] + shift[static_cast<std::size_t>(j)];
+    for (std::int64_t j = 0; j < d; ++j)
+      yi[j] = scale[static_cast<std::size_t>(j)] * xi[j] + shift[static_cast<std::size_t>(j)];
     for (std::int64_t m = 0; m < u.rows; ++m) {
       const double* um = u.row(m);
       const double w = a[static_cast<std::size_t>(m)] * sigmoid(dot(um, xi, d) - t[static_cast<std::size_t>(m)]);
@@ -341,7 +350,8 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     Rng rng(opt.seed, "synth/cells/" + name);
     Matrix x(n, d);
     std::vector<std::size_t> comp(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) comp[static_cast<std::size_t>(i)] = mix.sample(rng, static_cast<int>(i % kLines), x.row(i));
+    for (std::int64_t i = 0; i < n; ++i)
+      comp[static_cast<std::size_t>(i)] = mix.sample(rng, static_cast<int>(i % kLines), x.row(i));
     const Matrix y = control ? x : map.apply(x);
     std::copy(y.data.begin(), y.data.end(), out.X.row(row));
     for (std::int64_t i = 0; i < n; ++i) {
@@ -375,17 +385,17 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
 
 // ---- reading the ground truth back ----
 
-bool SynthMaps::present(const io::AnnData& uns) {
-  return uns.uns_strings.count(std::string(kUnsRoot) + "/family") > 0;
-}
+bool SynthMaps::present(const io::AnnData& uns) { return uns.uns_strings.count(std::string(kUnsRoot) + "/family") > 0; }
 
 SynthMaps::SynthMaps(const io::AnnData& uns, const std::string& origin) : origin_(origin) {
   const std::string root = kUnsRoot;
   auto fam = uns.uns_strings.find(root + "/family");
   if (fam == uns.uns_strings.end())
-    throw InputError(origin, "uns/" + root + "/family", "", "no synthetic ground truth in this file (not made by cellot synth)");
+    throw InputError(origin, "uns/" + root + "/family", "",
+                     "no synthetic ground truth in this file (not made by cellot synth)");
   if (fam->second != kFamily)
-    throw InputError(origin, "uns/" + root + "/family", fam->second, std::string("unknown map family (expected ") + kFamily + ")");
+    throw InputError(origin, "uns/" + root + "/family", fam->second,
+                     std::string("unknown map family (expected ") + kFamily + ")");
   if (auto p = uns.uns_strings.find(root + "/preset"); p != uns.uns_strings.end()) preset_ = p->second;
   auto list = uns.uns_string_arrays.find(root + "/perturbations");
   if (list == uns.uns_string_arrays.end())
@@ -411,9 +421,11 @@ SynthMaps::SynthMaps(const io::AnnData& uns, const std::string& origin) : origin
         u.shape[0] != static_cast<std::int64_t>(m.a.size()) || m.a.size() != m.t.size())
       throw InputError(origin, "uns/" + base, p, "map parameters have inconsistent shapes");
     for (double s : m.scale)
-      if (!(s > 0)) throw InputError(origin, "uns/" + base + "scale", std::to_string(s), "must be positive (convex potential)");
+      if (!(s > 0))
+        throw InputError(origin, "uns/" + base + "scale", std::to_string(s), "must be positive (convex potential)");
     for (double a : m.a)
-      if (!(a > 0)) throw InputError(origin, "uns/" + base + "a", std::to_string(a), "must be positive (convex potential)");
+      if (!(a > 0))
+        throw InputError(origin, "uns/" + base + "a", std::to_string(a), "must be positive (convex potential)");
     m.u = Matrix(u.shape[0], d);
     m.u.data = u.data;
     maps_.emplace(p, std::move(m));

@@ -54,8 +54,7 @@ void read_ranges(hid_t dset, int rank, hsize_t width, const std::vector<Range>& 
   for (const Range& r : ranges) {
     const hsize_t start[2] = {r.begin, 0};
     const hsize_t count[2] = {r.end - r.begin, width};
-    CELLOT_H5_CHECK(H5Sselect_hyperslab(fspace, first ? H5S_SELECT_SET : H5S_SELECT_OR, start, nullptr, count,
-                                        nullptr),
+    CELLOT_H5_CHECK(H5Sselect_hyperslab(fspace, first ? H5S_SELECT_SET : H5S_SELECT_OR, start, nullptr, count, nullptr),
                     context);
     first = false;
   }
@@ -145,7 +144,8 @@ Column read_column(hid_t frame, const std::string& name, const std::string& file
   if (type != H5I_DATASET) throw InputError(file, key, "", "listed in column-order but missing");
   Handle d = h5::open_dataset(frame, name, file);
   if (h5::has_attr(d, "categories"))
-    throw InputError(file, key, "", "categorical column in the pre-0.8 anndata layout: re-save the file with anndata >= 0.8");
+    throw InputError(file, key, "",
+                     "categorical column in the pre-0.8 anndata layout: re-save the file with anndata >= 0.8");
   Handle ftype(check_id(H5Dget_type(d), "H5Dget_type", file));
   switch (H5Tget_class(ftype)) {
     case H5T_STRING:
@@ -164,8 +164,7 @@ Column read_column(hid_t frame, const std::string& name, const std::string& file
       col.kind = Column::Kind::boolean;
       col.ints = detail::read_int64s(d, file, key);
       break;
-    default:
-      throw InputError(file, key, detail::dtype_name(d, file), "unsupported dataframe column type");
+    default: throw InputError(file, key, detail::dtype_name(d, file), "unsupported dataframe column type");
   }
   return col;
 }
@@ -212,8 +211,8 @@ void check_finite(const Matrix& m, const std::vector<std::int64_t>& rows, const 
     for (std::int64_t j = 0; j < m.cols; ++j)
       if (!std::isfinite(r[j]))
         throw InputError(file, key,
-                         format_value(r[j]) + " at row " + std::to_string(rows[static_cast<std::size_t>(i)]) +
-                             " col " + std::to_string(j),
+                         format_value(r[j]) + " at row " + std::to_string(rows[static_cast<std::size_t>(i)]) + " col " +
+                             std::to_string(j),
                          "non-finite value");
   }
 }
@@ -248,7 +247,8 @@ Matrix reorder(const Matrix& sorted, const RowPlan& p) {
 }
 
 // Rows `unique` (sorted) of a dense 2-d dataset with `cols` columns, in that order.
-Matrix read_dense_sorted(hid_t dset, hsize_t cols, const std::vector<std::int64_t>& unique, const std::string& context) {
+Matrix read_dense_sorted(hid_t dset, hsize_t cols, const std::vector<std::int64_t>& unique,
+                         const std::string& context) {
   Matrix out(static_cast<std::int64_t>(unique.size()), static_cast<std::int64_t>(cols));
   if (unique.empty() || cols == 0) return out;
   std::vector<Range> runs;
@@ -290,9 +290,9 @@ struct H5adReader::Impl {
   std::string encoding;  // array | csr_matrix | csc_matrix
   std::string dtype;
   std::int64_t n_obs = 0, n_vars = 0;
-  Handle x;                           // dataset (dense) or group (sparse)
-  Handle data, indices;               // sparse
-  std::vector<std::int64_t> indptr;   // sparse: n_obs + 1 (csr) or n_vars + 1 (csc)
+  Handle x;                          // dataset (dense) or group (sparse)
+  Handle data, indices;              // sparse
+  std::vector<std::int64_t> indptr;  // sparse: n_obs + 1 (csr) or n_vars + 1 (csc)
 };
 
 H5adReader::H5adReader(const std::string& path, MPI_Comm comm) : impl_(std::make_unique<Impl>()), path_(path) {
@@ -335,7 +335,8 @@ H5adReader::H5adReader(const std::string& path, MPI_Comm comm) : impl_(std::make
     impl_->encoding = enc;
     const auto shape = detail::read_attr_int64s(impl_->x, "shape", path, "X");
     if (shape.size() != 2 || shape[0] < 0 || shape[1] < 0)
-      throw InputError(path, "X@shape", std::to_string(shape.size()) + " values", "shape must be 2 non-negative integers");
+      throw InputError(path, "X@shape", std::to_string(shape.size()) + " values",
+                       "shape must be 2 non-negative integers");
     impl_->n_obs = shape[0];
     impl_->n_vars = shape[1];
     for (const char* part : {"data", "indices", "indptr"})
@@ -354,7 +355,8 @@ H5adReader::H5adReader(const std::string& path, MPI_Comm comm) : impl_(std::make
     if (static_cast<std::int64_t>(h5::dataset_dims(impl_->indices, path)[0]) != nnz)
       throw InputError(path, "X/indices", "", "length differs from X/data");
     if (impl_->indptr.front() != 0 || impl_->indptr.back() != nnz)
-      throw InputError(path, "X/indptr", std::to_string(impl_->indptr.back()), "must start at 0 and end at nnz = " + std::to_string(nnz));
+      throw InputError(path, "X/indptr", std::to_string(impl_->indptr.back()),
+                       "must start at 0 and end at nnz = " + std::to_string(nnz));
     for (std::size_t i = 1; i < impl_->indptr.size(); ++i)
       if (impl_->indptr[i] < impl_->indptr[i - 1])
         throw InputError(path, "X/indptr", "entry " + std::to_string(i), "not non-decreasing");
@@ -439,7 +441,8 @@ Matrix H5adReader::read_rows(const std::vector<std::int64_t>& rows) const {
   } else {  // csc_matrix: every column slice is read, selected rows picked out.
     sorted = Matrix(static_cast<std::int64_t>(plan.unique.size()), impl_->n_vars);
     std::vector<std::int64_t> slot_of(static_cast<std::size_t>(impl_->n_obs), -1);
-    for (std::size_t i = 0; i < plan.unique.size(); ++i) slot_of[static_cast<std::size_t>(plan.unique[i])] = static_cast<std::int64_t>(i);
+    for (std::size_t i = 0; i < plan.unique.size(); ++i)
+      slot_of[static_cast<std::size_t>(plan.unique[i])] = static_cast<std::int64_t>(i);
     std::vector<Range> col_ranges;
     for (std::int64_t j = 0; j < impl_->n_vars; ++j)
       col_ranges.push_back({static_cast<hsize_t>(impl_->indptr[static_cast<std::size_t>(j)]),
@@ -450,8 +453,9 @@ Matrix H5adReader::read_rows(const std::vector<std::int64_t>& rows) const {
     std::int64_t j0 = 0;
     while (j0 < impl_->n_vars) {
       std::int64_t j1 = j0 + 1;
-      while (j1 < impl_->n_vars && impl_->indptr[static_cast<std::size_t>(j1) + 1] - impl_->indptr[static_cast<std::size_t>(j0)] <=
-                                       static_cast<std::int64_t>(kMaxStagedValues))
+      while (j1 < impl_->n_vars &&
+             impl_->indptr[static_cast<std::size_t>(j1) + 1] - impl_->indptr[static_cast<std::size_t>(j0)] <=
+                 static_cast<std::int64_t>(kMaxStagedValues))
         ++j1;
       const auto lo = static_cast<hsize_t>(impl_->indptr[static_cast<std::size_t>(j0)]);
       const auto hi = static_cast<hsize_t>(impl_->indptr[static_cast<std::size_t>(j1)]);
@@ -464,7 +468,8 @@ Matrix H5adReader::read_rows(const std::vector<std::int64_t>& rows) const {
              k < static_cast<hsize_t>(impl_->indptr[static_cast<std::size_t>(j) + 1]); ++k) {
           const std::int64_t r = rws[static_cast<std::size_t>(k - lo)];
           if (r < 0 || r >= impl_->n_obs)
-            throw InputError(path_, "X/indices", std::to_string(r) + " in col " + std::to_string(j), "row index out of range");
+            throw InputError(path_, "X/indices", std::to_string(r) + " in col " + std::to_string(j),
+                             "row index out of range");
           const std::int64_t s = slot_of[static_cast<std::size_t>(r)];
           if (s >= 0) sorted(s, j) += vals[static_cast<std::size_t>(k - lo)];
         }

@@ -53,8 +53,8 @@ void write_attr_int64s(hid_t obj, const std::string& name, const std::vector<std
 void write_bool_attr(hid_t obj, const std::string& name, bool value, const std::string& ctx) {
   Handle type = h5::bool_enum_type();
   Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate", ctx));
-  Handle attr(check_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2",
-                       ctx + "@" + name));
+  Handle attr(
+      check_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", ctx + "@" + name));
   const std::int8_t v = value ? 1 : 0;
   CELLOT_H5_CHECK(H5Awrite(attr, type, &v), ctx + "@" + name);
 }
@@ -67,8 +67,8 @@ hid_t code_type(std::size_t n_categories) {
 }
 
 void write_column(hid_t frame, const Column& c, std::int64_t rows, const std::string& ctx) {
-  CELLOT_CHECK(c.size() == rows, "column '" + c.name + "' has " + std::to_string(c.size()) + " rows, index " +
-                                     std::to_string(rows));
+  CELLOT_CHECK(c.size() == rows,
+               "column '" + c.name + "' has " + std::to_string(c.size()) + " rows, index " + std::to_string(rows));
   const hsize_t n = static_cast<hsize_t>(rows);
   switch (c.kind) {
     case Column::Kind::categorical: {
@@ -132,7 +132,8 @@ void write_x(hid_t file, const AnnData& a, const std::string& ctx) {
     write_array(file, "X", value_type, H5T_NATIVE_DOUBLE, a.X.data.data(), {n, d}, ctx);
     return;
   }
-  CELLOT_CHECK(a.x_encoding == "csr_matrix" || a.x_encoding == "csc_matrix", "unknown X encoding '" + a.x_encoding + "'");
+  CELLOT_CHECK(a.x_encoding == "csr_matrix" || a.x_encoding == "csc_matrix",
+               "unknown X encoding '" + a.x_encoding + "'");
   const bool csr = a.x_encoding == "csr_matrix";
   const std::int64_t major = csr ? a.X.rows : a.X.cols, minor = csr ? a.X.cols : a.X.rows;
   std::vector<double> data;
@@ -152,7 +153,8 @@ void write_x(hid_t file, const AnnData& a, const std::string& ctx) {
   write_attr_int64s(g, "shape", {a.X.rows, a.X.cols}, ctx);
   // scipy's choice: 32-bit indices while they fit.
   const auto i32_max = static_cast<std::int64_t>(std::numeric_limits<std::int32_t>::max());
-  const hid_t index_type = (minor <= i32_max && static_cast<std::int64_t>(data.size()) <= i32_max) ? H5T_STD_I32LE : H5T_STD_I64LE;
+  const hid_t index_type =
+      (minor <= i32_max && static_cast<std::int64_t>(data.size()) <= i32_max) ? H5T_STD_I32LE : H5T_STD_I64LE;
   write_array(g, "data", value_type, H5T_NATIVE_DOUBLE, data.data(), {data.size()}, ctx);
   write_array(g, "indices", index_type, H5T_NATIVE_INT64, indices.data(), {indices.size()}, ctx);
   write_array(g, "indptr", index_type, H5T_NATIVE_INT64, indptr.data(), {indptr.size()}, ctx);
@@ -169,7 +171,8 @@ Handle uns_parent(hid_t uns, const std::string& key, std::set<std::string>& made
     if (slash == std::string::npos) break;
     prefix = key.substr(0, slash);
     if (made.insert(prefix).second) {
-      CELLOT_CHECK(detail::object_type(uns, prefix) == H5I_BADID, "uns key '" + prefix + "' is both a value and a group");
+      CELLOT_CHECK(detail::object_type(uns, prefix) == H5I_BADID,
+                   "uns key '" + prefix + "' is both a value and a group");
       dict_group(uns, prefix, ctx);
     }
     pos = slash + 1;
@@ -226,8 +229,8 @@ void write_contents(hid_t file, const AnnData& a, const std::string& ctx) {
   {
     Handle obsm = dict_group(file, "obsm", ctx);
     for (const auto& [key, m] : a.obsm) {
-      CELLOT_CHECK(m.rows == a.X.rows, "obsm '" + key + "' has " + std::to_string(m.rows) + " rows, X has " +
-                                           std::to_string(a.X.rows));
+      CELLOT_CHECK(m.rows == a.X.rows,
+                   "obsm '" + key + "' has " + std::to_string(m.rows) + " rows, X has " + std::to_string(a.X.rows));
       write_array(obsm, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, m.data.data(),
                   {static_cast<hsize_t>(m.rows), static_cast<hsize_t>(m.cols)}, ctx);
     }
@@ -239,8 +242,8 @@ void write_contents(hid_t file, const AnnData& a, const std::string& ctx) {
 }  // namespace
 
 void write_h5ad(const std::string& path, const AnnData& data) {
-  CELLOT_CHECK(data.obs.rows() == data.X.rows, "obs has " + std::to_string(data.obs.rows()) + " rows, X has " +
-                                                   std::to_string(data.X.rows));
+  CELLOT_CHECK(data.obs.rows() == data.X.rows,
+               "obs has " + std::to_string(data.obs.rows()) + " rows, X has " + std::to_string(data.X.rows));
   CELLOT_CHECK(data.var.rows() == data.X.cols, "var has " + std::to_string(data.var.rows()) + " rows, X has " +
                                                    std::to_string(data.X.cols) + " columns");
   CELLOT_CHECK(static_cast<std::int64_t>(data.X.data.size()) == data.X.rows * data.X.cols, "X data size");

@@ -121,7 +121,9 @@ io::AnnData sample(const std::string& encoding, bool f64) {
   a.X = Matrix(n, d);
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = 0; j < d; ++j)
-      a.X(i, j) = (i + j) % 3 == 0 ? 0.0 : (f64 ? std::sin(static_cast<double>(i * d + j)) : static_cast<double>(i) - 0.25 * static_cast<double>(j));
+      a.X(i, j) = (i + j) % 3 == 0 ? 0.0
+                                   : (f64 ? std::sin(static_cast<double>(i * d + j))
+                                          : static_cast<double>(i) - 0.25 * static_cast<double>(j));
   a.x_encoding = encoding;
   a.x_float64 = f64;
   std::vector<std::string> cond, note;
@@ -135,7 +137,8 @@ io::AnnData sample(const std::string& encoding, bool f64) {
     plate.push_back(i - 7);
     flag.push_back(i % 2);
   }
-  a.obs.columns.push_back(io::Column::make_categorical("condition", cond, {"control", "drug A", "Trametinib+Erlotinib", "unused"}));
+  a.obs.columns.push_back(
+      io::Column::make_categorical("condition", cond, {"control", "drug A", "Trametinib+Erlotinib", "unused"}));
   a.obs.columns.push_back(io::Column::make_strings("note", note));
   a.obs.columns.push_back(io::Column::make_floats("dose", dose));
   a.obs.columns.push_back(io::Column::make_ints("plate", plate));
@@ -182,8 +185,8 @@ int run(int argc, char** argv) {
     for (std::int64_t i = 0; i < r.n_obs() && static_cast<std::int64_t>(rows.size()) < n; ++i)
       if (cond->value(i) == "control") rows.push_back(i);
     const Matrix x = r.read_rows(rows);
-    std::cout << "{\"rows\":" << numbers(rows) << ",\"y\":" << matrix(data::SynthMaps::from_file(argv[2]).apply(argv[3], x))
-              << "}\n";
+    std::cout << "{\"rows\":" << numbers(rows)
+              << ",\"y\":" << matrix(data::SynthMaps::from_file(argv[2]).apply(argv[3], x)) << "}\n";
     return 0;
   }
   std::cerr << "usage: h5ad_tool write OUT ENC [f64] | dump IN | truemap IN P N\n";

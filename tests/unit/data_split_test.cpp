@@ -79,7 +79,8 @@ TEST(Split, StratificationKeepsRatios) {
   EXPECT_EQ(s.test.size(), 200u);
   EXPECT_EQ(s.val.size(), 100u);
   auto count = [&](const std::vector<std::int64_t>& part, const std::string& label) {
-    return std::count_if(part.begin(), part.end(), [&](std::int64_t i) { return strata[static_cast<std::size_t>(i)] == label; });
+    return std::count_if(part.begin(), part.end(),
+                         [&](std::int64_t i) { return strata[static_cast<std::size_t>(i)] == label; });
   };
   // Exactly proportional: 250 CL1 cells -> 50 test, 25 val.
   EXPECT_EQ(count(s.test, "CL1"), 50);
@@ -132,10 +133,8 @@ TEST(Split, HoldoutTestsTheMaskedCells) {
   expect_partition(s, n);
   ASSERT_EQ(s.test.size(), 10u);
   for (auto i : s.test) EXPECT_TRUE(mask[static_cast<std::size_t>(i)]);
-  EXPECT_EQ(s.val.size(), 4u);  // round(0.1 * 40)
+  EXPECT_EQ(s.val.size(), 4u);                                          // round(0.1 * 40)
   EXPECT_THROW(data::make_split(n, cfg, 1, "control"), InternalError);  // no mask given
 }
 
-TEST(Split, UnknownRuleIsInputError) {
-  EXPECT_THROW(data::make_split(10, config("random"), 1, "x"), InputError);
-}
+TEST(Split, UnknownRuleIsInputError) { EXPECT_THROW(data::make_split(10, config("random"), 1, "x"), InputError); }

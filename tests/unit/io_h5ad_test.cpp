@@ -34,8 +34,8 @@ struct TempDir {
 
 std::string temp_dir() {
   static TempDir dir{[] {
-    std::string tmpl = (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : std::string("/tmp")) +
-                       "/cellot_io_test_XXXXXX";
+    std::string tmpl =
+        (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : std::string("/tmp")) + "/cellot_io_test_XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     const char* d = mkdtemp(buf.data());
@@ -259,7 +259,8 @@ TEST(H5ad, WritesAreReproducibleAndAtomic) {
   // A write that fails half way (duplicate column, detected after X is written) leaves the
   // existing file untouched and no temporary behind.
   auto bad = a;
-  bad.obs.columns.push_back(io::Column::make_floats("dose", std::vector<double>(static_cast<std::size_t>(a.X.rows), 1.0)));
+  bad.obs.columns.push_back(
+      io::Column::make_floats("dose", std::vector<double>(static_cast<std::size_t>(a.X.rows), 1.0)));
   EXPECT_THROW(io::write_h5ad(p1, bad), InternalError);
   EXPECT_EQ(file_bytes(p1), bytes);
   EXPECT_FALSE(file_exists(p1 + ".tmp"));

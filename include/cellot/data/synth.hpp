@@ -32,7 +32,7 @@ struct SynthOptions {
   int perturbations = 200;    // screen only
   int features = 48;          // screen only (the 4i preset always has its 48 named features)
   std::uint64_t seed = 0;
-  double cells_scale = 1.0;   // multiplies every condition's cell count (at least one cell each)
+  double cells_scale = 1.0;  // multiplies every condition's cell count (at least one cell each)
 };
 
 // The 4i preset's 48 feature names: 22 morphological (Cell_* and Nuclei_* shape measures) and
