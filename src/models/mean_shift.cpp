@@ -16,6 +16,8 @@ std::vector<double> column_means(const Matrix& m) {
 
 MeanShiftModel::MeanShiftModel(std::int64_t n_features) : n_features_(n_features) {
   if (n_features <= 0) throw InputError("data", "n_features", std::to_string(n_features), "must be > 0");
+  // Untrained: a zero shift, so that parameters() has its final layout before training.
+  shift_.assign(static_cast<std::size_t>(n_features), 0.f);
 }
 
 void MeanShiftModel::train(const TrainInput& input, const TrainContext&) {

@@ -213,8 +213,8 @@ TEST(Baselines, PaperDefaultsFromConfig) {
 
 // configs/scgen.ini and configs/cae.ini hold the paper's setting (App. C.1).
 TEST(Baselines, ShippedConfigsArePaperSetting) {
-  const char* src = std::getenv("CELLOT_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
+  const char* env = std::getenv("CELLOT_SOURCE_DIR");
+  const char* src = env ? env : CELLOT_BASELINES_SOURCE_DIR;
   for (const std::string name : {"scgen", "cae"}) {
     const std::string path = std::string(src) + "/configs/" + name + ".ini";
     std::ifstream in(path);
@@ -531,6 +531,20 @@ TEST(Baselines, ObservedIsTheFloor) {
   Synthetic empty = make_data();
   empty.input.target_test = Matrix();
   EXPECT_THROW(make_model(cfg, kD)->train(empty.input, ctx), InputError);
+}
+
+// Untrained models already export their parameter layout (the store sizes /params from it):
+// every tensor's values match its shape.
+TEST(Baselines, UntrainedParameterLayoutsAreConsistent) {
+  for (const char* name : {"scgen", "cae", "identity", "observed", "mean_shift"}) {
+    Config cfg;
+    cfg.model.name = name;
+    for (const auto& p : make_model(cfg, kD)->parameters()) {
+      std::int64_t numel = 1;
+      for (auto s : p.shape) numel *= s;
+      EXPECT_EQ(static_cast<std::int64_t>(p.values.size()), numel) << name << " " << p.name;
+    }
+  }
 }
 
 TEST(Baselines, PredictBeforeTrainingOrWithWrongWidthFails) {
