@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <dlfcn.h>
 
+#include <atomic>
 #include <climits>
 
 #include "cellot/core/error.hpp"
@@ -29,6 +30,11 @@ DgemmFn dgemm_fn() {
 }
 
 bool force_aten = false;
+std::atomic<std::uint64_t> flop_count{0};
+
+void count(std::int64_t m, std::int64_t n, std::int64_t k) {
+  flop_count.fetch_add(static_cast<std::uint64_t>(2 * m * n * k), std::memory_order_relaxed);
+}
 
 template <class T>
 at::ScalarType scalar_type();
@@ -85,6 +91,7 @@ void gemm_blas(Fn fn, Op ta, Op tb, std::int64_t m, std::int64_t n, std::int64_t
 void gemm(Op ta, Op tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
           std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
   if (degenerate(m, n, k, beta, c, ldc)) return;
+  count(m, n, k);
   if (SgemmFn fn = sgemm_fn(); fn && !force_aten)
     gemm_blas(fn, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
@@ -94,11 +101,15 @@ void gemm(Op ta, Op tb, std::int64_t m, std::int64_t n, std::int64_t k, float al
 void gemm(Op ta, Op tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
           std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
   if (degenerate(m, n, k, beta, c, ldc)) return;
+  count(m, n, k);
   if (DgemmFn fn = dgemm_fn(); fn && !force_aten)
     gemm_blas(fn, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
     gemm_aten(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+std::uint64_t flops() { return flop_count.load(std::memory_order_relaxed); }
+void reset_flops() { flop_count.store(0, std::memory_order_relaxed); }
 
 const char* backend() { return (sgemm_fn() && dgemm_fn() && !force_aten) ? "blas" : "aten"; }
 

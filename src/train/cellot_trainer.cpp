@@ -239,8 +239,8 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
       gbuf[static_cast<std::size_t>(n_params)] =
           static_cast<float>(steps.g_step(f, g, xb.data(), local, scale, gbuf.data()));
       allreduce_sum(gbuf.data(), n_params + 1, ctx.comm);
-      shape.add_w_penalty_grad(g, hp.g_penalty, gbuf.data());
-      g_loss = gbuf[static_cast<std::size_t>(n_params)] + hp.g_penalty * shape.w_penalty(g);
+      const double penalty = shape.add_w_penalty_grad(g, hp.g_penalty, gbuf.data());
+      g_loss = gbuf[static_cast<std::size_t>(n_params)] + hp.g_penalty * penalty;
       check_step(gbuf.data(), n_params, g_loss, "g", st.step, j);
       opt_g.step(g, gbuf.data());
       st.sum_g += g_loss;

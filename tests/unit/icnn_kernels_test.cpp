@@ -259,7 +259,7 @@ TEST(IcnnShape, PenaltyIsPlainFrobeniusNorm) {
   w1[0] = w1[1] = 0.5;
   EXPECT_DOUBLE_EQ(s.w_penalty(p.data()), 5.0);
   std::vector<double> g(p.size(), 0.0);
-  s.add_w_penalty_grad(p.data(), 2.0, g.data());
+  EXPECT_DOUBLE_EQ(s.add_w_penalty_grad(p.data(), 2.0, g.data()), 5.0);
   EXPECT_DOUBLE_EQ(g[static_cast<std::size_t>(s.w_offset(0))], 2.0 * -3 / 5);
   EXPECT_DOUBLE_EQ(g[static_cast<std::size_t>(s.w_offset(0) + 2)], 2.0 * -4 / 5);
   EXPECT_DOUBLE_EQ(g[static_cast<std::size_t>(s.w_offset(0) + 1)], 0.0);

@@ -51,11 +51,12 @@ class IcnnShape {
   template <class T>
   void clamp_w(T* params) const;
   // sum_k ||relu(-W_k)||_F (plain Frobenius norm, as the reference), and grad += scale * its
-  // gradient -relu(-W_k)/||relu(-W_k)||_F (0 where the norm is 0, as torch's norm backward).
+  // gradient -relu(-W_k)/||relu(-W_k)||_F (0 where the norm is 0, as torch's norm backward);
+  // add_w_penalty_grad returns the penalty too (one pass).
   template <class T>
   double w_penalty(const T* params) const;
   template <class T>
-  void add_w_penalty_grad(const T* params, double scale, T* grad) const;
+  double add_w_penalty_grad(const T* params, double scale, T* grad) const;
 
   bool operator==(const IcnnShape& o) const { return dim_ == o.dim_ && hidden_ == o.hidden_; }
   bool operator!=(const IcnnShape& o) const { return !(*this == o); }

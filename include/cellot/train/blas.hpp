@@ -16,6 +16,11 @@ void gemm(Op ta, Op tb, std::int64_t m, std::int64_t n, std::int64_t k, float al
 void gemm(Op ta, Op tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
           std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc);
 
+// Floating-point operations (2 m n k per call) issued through gemm since the last reset: the
+// benchmark's GFLOP/s. A relaxed counter, negligible next to a product.
+std::uint64_t flops();
+void reset_flops();
+
 // "blas" (direct calls) or "aten" (fallback); set_force_aten(true) lets tests compare both paths.
 const char* backend();
 void set_force_aten(bool force);
