@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# cellot screen / inspect / report end to end on the tiny screen (2 ranks): every task done,
+# the store layout h5py sees, report rows and best marks in md, csv and tex, refusals (store
+# exists without --resume, another plan on --resume, bad ranks per task) with exit 2.
+source "$(dirname "$0")/screen_lib.sh"
+work="$(mktemp -d /tmp/cellot-screen-basic.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+"$bin" screen --help | contains '--ranks-per-task' || fail "screen --help"
+"$bin" synth --preset screen --perturbations 4 --features 8 --cells-scale 0.1 --out data.h5ad 2>/dev/null
+cfg="$src/configs/screen-tiny.ini"
+
+mpirun_n 2 screen --config "$cfg" --data.path data.h5ad --store s.h5 2>log.txt || { cat log.txt; fail "screen exited $?"; }
+grep -q "screen: plan [0-9a-f]\{16\}: 32 tasks (4 perturbations x 4 models x 1 folds x 2 seeds)" log.txt \
+  || { cat log.txt; fail "plan line"; }
+grep -q "overhead outside" log.txt || fail "no phase summary"
+
+"$bin" inspect --store s.h5 >inspect.txt
+grep -q "state: done 32, failed 0, diverged 0, running 0" inspect.txt || { cat inspect.txt; fail "inspect counts"; }
+grep -q "world_size: 2" inspect.txt || fail "provenance world size"
+grep -q "drug_000|cellot|fold0|seed1 \[" inspect.txt || fail "done task listed"
+
+# The layout as h5py (and the figure scripts) see it.
+"$py" - s.h5 <<'PY' || fail "layout"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+T = f["plan/key"].shape[0]
+assert T == 32, T
+assert (f["status/state"][()] == 2).all()
+names = list(f["metrics"].attrs["names"])
+assert names == ["mmd", "w2_eps", "l2_ds", "r_means", "energy", "knn_mix@50", "uvp"], names
+v = f["metrics/value"][()]
+model = f["plan/model"][()].astype(str)
+assert np.isfinite(v[:, names.index("mmd")]).all()
+# uvp from the synthetic ground truth, except for the observed baseline (no map).
+assert np.isfinite(v[model != "observed", names.index("uvp")]).all()
+assert np.isnan(v[model == "observed", names.index("uvp")]).all()
+# identity's uvp is that of doing nothing; mean_shift must be no worse on most tasks.
+assert f["curves/count"][()][model == "cellot"].min() >= 1
+rows = f["plan/params_row"][()]
+cnt = f["params/cellot/count"][()]
+assert (cnt > 0).all(), cnt
+assert (f["predictions/count"][()] == f["predictions/capacity"][()]).all()
+assert f["predictions/values"].shape[1] == 8
+PY
+
+"$bin" report --store s.h5 >r.md
+"$bin" report --store s.h5 --format csv --metrics mmd,r_means >r.csv
+"$bin" report --store s.h5 --format tex >r.tex
+for p in drug_000 drug_001 drug_002 drug_003; do
+  for m in cellot identity mean_shift observed; do
+    grep -q "^| $p | $m | 2 |" r.md || fail "md row $p $m"
+    grep -q "^results,$p,$m,mmd," r.csv || fail "csv row $p $m"
+  done
+done
+# One best mark per perturbation and metric (ties aside): 4 perturbations x 7 metrics in md
+# rows (bold), the csv flag column, \textbf in tex.
+nbold=$(grep "^| drug_" r.md | grep -o '\*\*[^*]*\*\*' | wc -l)
+[ "$nbold" -ge 28 ] || fail "md best marks: $nbold"
+nbest=$(grep -c '^results,drug_[0-9]*,[a-z_]*,mmd,[^,]*,[^,]*,2,1,' r.csv)
+[ "$nbest" -ge 4 ] || fail "csv best flags: $nbest"
+grep -q '\\textbf{' r.tex || fail "tex bold"
+grep -q '^## Reproducibility' r.md || fail "cv section"
+grep -q '^| cellot | 4 |' r.md || fail "cv row for cellot"
+"$bin" report --store s.h5 --compare s.h5 | contains "| mmd | 32 | 0 | 0 |" || fail "self-compare is not zero"
+
+# Refusals: exit 2 with one line naming the file, key and value.
+set +e
+mpirun_n 2 screen --config "$cfg" --data.path data.h5ad --store s.h5 2>err1.txt; rc=$?
+set -e
+[ $rc -eq 2 ] || { cat err1.txt; fail "existing store without --resume: exit $rc"; }
+grep -q "s.h5.*pass --resume" err1.txt || fail "existing-store message"
+set +e
+"$bin" screen --config "$cfg" --data.path data.h5ad --store s.h5 --resume --screen.seeds 0,2 2>err2.txt; rc=$?
+set -e
+[ $rc -eq 2 ] || { cat err2.txt; fail "plan mismatch: exit $rc"; }
+grep -q "s.h5: plan_hash = '[0-9a-f]\{16\} (store) vs [0-9a-f]\{16\} (this config)'" err2.txt || { cat err2.txt; fail "plan mismatch message"; }
+set +e
+mpirun_n 3 screen --config "$cfg" --data.path data.h5ad --store t.h5 --ranks-per-task 2 2>err3.txt; rc=$?
+set -e
+[ $rc -eq 2 ] || { cat err3.txt; fail "bad ranks per task: exit $rc"; }
+grep -q "screen.ranks_per_task = '2'" err3.txt || { cat err3.txt; fail "ranks per task message"; }
+# A resume of a complete store runs nothing and changes no result.
+cp s.h5 s0.h5
+"$bin" screen --config "$cfg" --data.path data.h5ad --store s.h5 --resume 2>log2.txt
+grep -q "0 to run (32 already done)" log2.txt || { cat log2.txt; fail "resume of a complete store"; }
+compare_stores s0.h5 s.h5 || fail "resume changed a complete store"
+echo "screen_basic: ok"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Crash consistency and resume: a screen stopped after a few tasks (--stop-after, exit 1) and a
+# screen killed with SIGKILL in the middle both resume (--resume) to the same final store as an
+# uninterrupted run; a preemption signal (SIGUSR1) checkpoints, closes the store and exits 1.
+source "$(dirname "$0")/screen_lib.sh"
+work="$(mktemp -d /tmp/cellot-screen-resume.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$bin" synth --preset screen --perturbations 4 --features 8 --cells-scale 0.1 --seed 3 --out data.h5ad 2>/dev/null
+cfg="$src/configs/screen-tiny.ini"
+args=(screen --config "$cfg" --data.path data.h5ad)
+
+mpirun_n 2 "${args[@]}" --store ref.h5 --quiet || fail "reference run"
+
+# 1. Graceful stop after 5 done tasks, then resume.
+set +e
+mpirun_n 2 "${args[@]}" --store a.h5 --stop-after 5 --quiet 2>stop.txt; rc=$?
+set -e
+[ $rc -eq 1 ] || { cat stop.txt; fail "--stop-after exit $rc"; }
+"$bin" inspect --store a.h5 >a1.txt
+done1=$(sed -n 's/^state: done \([0-9]*\),.*/\1/p' a1.txt)
+[ "$done1" -ge 5 ] && [ "$done1" -lt 32 ] || fail "stopped store has $done1 done tasks"
+grep -q "stopped with" a1.txt || fail "history line of the stopped run"
+mpirun_n 2 "${args[@]}" --store a.h5 --resume 2>resume.txt || { cat resume.txt; fail "resume"; }
+grep -q "$((32 - done1)) to run ($done1 already done)" resume.txt || { cat resume.txt; fail "resume ran the wrong tasks"; }
+compare_stores ref.h5 a.h5 || fail "stop + resume differs from the uninterrupted run"
+
+# 2. SIGKILL of the whole job once a few tasks are done (debug lines on rank 0 announce them).
+# The job runs in its own session so that every process of it (launcher and ranks) is killed.
+setsid "${mpi_cmd[@]}" -n 2 "$bin" "${args[@]}" --store b.h5 --verbose --training.iters 300 2>kill.txt &
+job=$!
+for _ in $(seq 1 600); do
+  n=$(grep -c ': done (group' kill.txt 2>/dev/null || true)
+  [ "${n:-0}" -ge 3 ] && break
+  kill -0 "$job" 2>/dev/null || break
+  sleep 0.05
+done
+pkill -KILL -s "$job" 2>/dev/null || true
+wait "$job" 2>/dev/null || true
+sleep 0.5
+"$bin" inspect --store b.h5 >b1.txt || { cat kill.txt; fail "killed store does not open"; }
+grep "^state:" b1.txt
+mpirun_n 2 "${args[@]}" --store b.h5 --resume --training.iters 300 --quiet || fail "resume after SIGKILL"
+mpirun_n 2 "${args[@]}" --store refb.h5 --training.iters 300 --quiet || fail "reference run (300 iterations)"
+compare_stores refb.h5 b.h5 || fail "kill + resume differs from the uninterrupted run"
+
+# 3. SIGUSR1 (as Slurm's --signal or jobs/*.sbatch send it): checkpoint, close, exit 1, resume.
+"$bin" "${args[@]}" --store c.h5 --training.iters 100000 --training.checkpoint_every 1000 \
+  --screen.models cellot 2>usr1.txt &
+job=$!
+for _ in $(seq 1 600); do
+  grep -q "screen: plan" usr1.txt 2>/dev/null && break
+  sleep 0.05
+done
+sleep 1
+kill -USR1 "$job"
+set +e
+wait "$job"; rc=$?
+set -e
+[ $rc -eq 1 ] || { cat usr1.txt; fail "SIGUSR1 exit $rc"; }
+grep -q "resume with --resume" usr1.txt || { cat usr1.txt; fail "no requeue message"; }
+"$bin" inspect --store c.h5 | contains "interrupted by signal" || fail "history does not record the interruption"
+ls c.h5.ckpt/*.ckpt >/dev/null 2>&1 || fail "no checkpoint written"
+echo "screen_resume: ok"
