@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "cellot/core/error.hpp"
@@ -35,7 +36,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 
-extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+// Internal linkage (a C++ function in an anonymous namespace is a valid handler): no clash
+// with other handlers of the program.
+void screen_stop_handler(int sig) { g_stop_signal = sig; }
 
 // Installs the preemption handlers for the lifetime of a screen and restores the old ones.
 class SignalGuard {
@@ -43,7 +46,7 @@ class SignalGuard {
   SignalGuard() {
     g_stop_signal = 0;
     struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = screen_stop_handler;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
@@ -313,7 +316,12 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   const std::string store_path = cfg.screen.store;
   if (store_path.empty()) throw InputError(opt.origin, "screen.store", "", "no results store path");
 
-  Groups groups(MPI_COMM_WORLD, cfg.screen.ranks_per_task, opt.origin);
+  std::optional<Groups> groups_holder;
+  {
+    PhaseTimer timer(ph.setup);
+    groups_holder.emplace(MPI_COMM_WORLD, cfg.screen.ranks_per_task, opt.origin);
+  }
+  const Groups& groups = *groups_holder;
   const bool root = groups.world_rank() == 0;
   const bool progress_on = root && !opt.quiet;
 
@@ -458,10 +466,61 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   }
 
   // Ground truth of synthetic data (uvp), on the raw feature scale only.
+  // Rank 0 reads uns (many small datasets) and broadcasts it: every rank reading it costs each
+  // rank a tenth of a second at start, which is most of a short screen's fixed overhead.
   std::unique_ptr<data::SynthMaps> truth;
   if (cfg.data.preprocess == "none") {
+    PhaseTimer timer(ph.setup);
     io::AnnData uns;
-    cache.get(0).reader().read_uns(uns);
+    Packer packer;
+    if (root) {
+      cache.get(0).reader().read_uns(uns);
+      packer.put(static_cast<std::int64_t>(uns.uns_strings.size()));
+      for (const auto& [k, v] : uns.uns_strings) {
+        packer.put(k);
+        packer.put(v);
+      }
+      packer.put(static_cast<std::int64_t>(uns.uns_numbers.size()));
+      for (const auto& [k, v] : uns.uns_numbers) {
+        packer.put(k);
+        packer.put(v);
+      }
+      packer.put(static_cast<std::int64_t>(uns.uns_string_arrays.size()));
+      for (const auto& [k, v] : uns.uns_string_arrays) {
+        packer.put(k);
+        packer.put_strings(v);
+      }
+      packer.put(static_cast<std::int64_t>(uns.uns_arrays.size()));
+      for (const auto& [k, a] : uns.uns_arrays) {
+        packer.put(k);
+        packer.put(static_cast<std::int64_t>(a.shape.size()));
+        for (auto x : a.shape) packer.put(x);
+        packer.put(static_cast<std::int64_t>(a.data.size()));
+        for (double x : a.data) packer.put(x);
+      }
+    }
+    packer.broadcast(groups.world(), 0);
+    if (!root) {
+      for (auto n = packer.get<std::int64_t>(); n > 0; --n) {
+        std::string k = packer.get_string();
+        uns.uns_strings[k] = packer.get_string();
+      }
+      for (auto n = packer.get<std::int64_t>(); n > 0; --n) {
+        std::string k = packer.get_string();
+        uns.uns_numbers[k] = packer.get<double>();
+      }
+      for (auto n = packer.get<std::int64_t>(); n > 0; --n) {
+        std::string k = packer.get_string();
+        uns.uns_string_arrays[k] = packer.get_strings();
+      }
+      for (auto n = packer.get<std::int64_t>(); n > 0; --n) {
+        std::string k = packer.get_string();
+        io::AnnData::Array a;
+        for (auto m = packer.get<std::int64_t>(); m > 0; --m) a.shape.push_back(packer.get<std::int64_t>());
+        for (auto m = packer.get<std::int64_t>(); m > 0; --m) a.data.push_back(packer.get<double>());
+        uns.uns_arrays[k] = std::move(a);
+      }
+    }
     if (data::SynthMaps::present(uns)) truth = std::make_unique<data::SynthMaps>(uns, cfg.data.path);
   }
 
@@ -507,7 +566,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       phase[static_cast<std::size_t>(k)] += dt;
       total += dt;
     };
-    if (group_root) store.write_state(t, io::TaskState::running);
+    if (group_root) timed(4, ph.write, [&] { store.write_state(t, io::TaskState::running); });
     io::TaskRow row;
     Outcome outcome = Outcome::done;
     std::string message;
@@ -527,8 +586,9 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
         in.target_test = pair.treated.select_rows(pair.treated_split.test);
         source_test = pair.control.select_rows(pair.control_split.test);
       });
-      auto model = models::make_model(tc, d);
+      std::unique_ptr<models::Model> model;
       timed(1, ph.train, [&] {
+        model = models::make_model(tc, d);
         models::TrainContext ctx;
         ctx.config = &tc;
         ctx.comm = group;
@@ -638,6 +698,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
 
   coordinator.run(run_task);
   ph.wait = coordinator.stats().wait_seconds;
+  ph.idle = coordinator.stats().idle_seconds;
 
   // ---- the end: agree on the outcome, close the store collectively ----
   const double t_fin = now();
@@ -674,32 +735,39 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     fs::remove(ckpt_dir, ec);  // empty once every task is done
   }
 
-  // Phase summary: work phases summed over group roots, against groups x wall.
-  double mine[10] = {ph.plan, ph.setup, ph.wait, ph.load, ph.train, ph.predict, ph.metrics, ph.write, ph.finish, ph.wall};
+  // Phase summary: every phase summed over group roots, against groups x wall. The overhead of
+  // the batch system is what lies outside the tasks' own work (load, train, predict, metrics,
+  // store write): plan, store setup, waiting for the coordinator, the idle tail, closing, and
+  // the remainder (bookkeeping between phases, imbalance at the end).
+  constexpr int kN = 11;
+  double mine[kN] = {ph.plan, ph.setup, ph.wait, ph.idle, ph.load, ph.train, ph.predict, ph.metrics, ph.write, ph.finish, ph.wall};
   if (!group_root) std::fill(std::begin(mine), std::end(mine), 0.0);
-  double sum[10] = {0};
-  MPI_Reduce(mine, sum, 10, MPI_DOUBLE, MPI_SUM, 0, groups.world());
+  double sum[kN] = {0};
+  MPI_Reduce(mine, sum, kN, MPI_DOUBLE, MPI_SUM, 0, groups.world());
   if (progress_on) {
     progress.finish(outcome_text);
     const double capacity = std::max(1e-12, static_cast<double>(groups.n_groups()) * ph.wall);
-    const char* names[9] = {"plan", "setup", "wait", "load", "train", "predict", "metrics", "write", "finish"};
+    const char* names[kN - 1] = {"plan", "setup", "wait", "idle", "load", "train", "predict", "metrics", "write", "finish"};
     std::string line = "screen: time over " + std::to_string(groups.n_groups()) + " groups x " +
                        log::format_duration(ph.wall) + " wall:";
-    char buf[96];
-    double work = 0;
-    for (int k = 0; k < 9; ++k) {
+    char buf[128];
+    double work = 0, accounted = 0;
+    for (int k = 0; k < kN - 1; ++k) {
       std::snprintf(buf, sizeof buf, " %s %.3fs (%.2f%%)", names[k], sum[k], 100.0 * sum[k] / capacity);
       line += buf;
-      if (k >= 3 && k <= 7) work += sum[k];
+      accounted += sum[k];
+      if (k >= 4 && k <= 8) work += sum[k];
     }
+    std::snprintf(buf, sizeof buf, " other %.3fs (%.2f%%)", capacity - accounted, 100.0 * (capacity - accounted) / capacity);
+    line += buf;
     log::info(line);
     const std::int64_t ran = counts[0] + counts[1] + counts[2];
-    const double strict = sum[4] + sum[6] + sum[7];
+    const double strict = sum[5] + sum[7] + sum[8];
     std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * (1.0 - work / capacity));
     std::string l2 = std::string("screen: overhead outside load/train/predict/metrics/write ") + buf;
     std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * (1.0 - strict / capacity));
     l2 += std::string(", outside train/metrics/write ") + buf;
-    std::snprintf(buf, sizeof buf, "%.3f ms", ran > 0 ? 1000.0 * sum[7] / static_cast<double>(ran) : 0.0);
+    std::snprintf(buf, sizeof buf, "%.3f ms", ran > 0 ? 1000.0 * sum[8] / static_cast<double>(ran) : 0.0);
     l2 += std::string("; store write per task ") + buf + " (" + std::to_string(ran) + " tasks)";
     log::info(l2);
   }

@@ -24,7 +24,9 @@ struct ScreenOptions {
 
 // Per-rank time in each phase of the screen (seconds).
 struct PhaseTimes {
-  double plan = 0, setup = 0, wait = 0, load = 0, train = 0, predict = 0, metrics = 0, write = 0, finish = 0;
+  // wait: for a task from the coordinator; idle: rank 0 serving the others after its own group
+  // ran out of tasks (the tail of the schedule).
+  double plan = 0, setup = 0, wait = 0, idle = 0, load = 0, train = 0, predict = 0, metrics = 0, write = 0, finish = 0;
   double wall = 0;
 };
 
