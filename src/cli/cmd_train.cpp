@@ -1,8 +1,151 @@
+// cellot train: one model for one perturbation, data-parallel over the ranks of the job.
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
+#include "cellot/core/rng.hpp"
+#include "cellot/data/dataset.hpp"
+#include "cellot/dist/plan.hpp"
+#include "cellot/metrics/metrics.hpp"
+#include "cellot/models/cellot.hpp"
+#include "cellot/models/model.hpp"
+#include "cellot/models/model_dir.hpp"
 
 namespace cellot::cli {
 
-int cmd_train(int, char**, Runtime&) { throw NotImplemented("cellot train is not built yet"); }
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.5g", v);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv, Runtime& rt) {
+  Config cfg;
+  CommandSpec spec;
+  spec.name = "train";
+  spec.usage = "cellot train --data F.h5ad --perturbation P --model NAME --out DIR [--config C.ini] [--resume]";
+  spec.description =
+      "Trains one model (cellot, scgen, cae, identity, observed, mean_shift) on the training split of the\n"
+      "(control, P) pair of F and selects it on the validation split (MMD). Writes DIR/model.h5 (weights),\n"
+      "DIR/config.ini (resolved config), DIR/curves.csv and, every training.checkpoint_every iterations,\n"
+      "DIR/checkpoint.h5. Under mpiexec all ranks train the one model data-parallel. The split and the\n"
+      "model's seed are those of a screen task with the same training.seed and data.fold.";
+  std::string data, perturbation, model_name, out;
+  std::int64_t stop_after = 0;
+  spec.options.add_options()
+    ("data", po::value(&data), "input .h5ad (sets data.path)")
+    ("perturbation,p", po::value(&perturbation), "perturbation (condition) to learn")
+    ("model,m", po::value(&model_name), "model name (shorthand for --model.name)")
+    ("out,o", po::value(&out), "output model directory")
+    ("resume", "continue from DIR/checkpoint.h5 when it exists (bit-identical to an uninterrupted run)")
+    ("stop-after", po::value(&stop_after), "checkpoint and exit 0 after N iterations of this run (tests, time slicing)");
+  auto cl = parse(spec, argc, argv, cfg, rt);
+  if (!cl) return kExitOk;
+  rt.set_threads(cfg.training.threads);  // before any torch work
+
+  if (!data.empty()) cfg.data.path = data;
+  if (!model_name.empty()) {
+    if (cl->has("model.name") && cfg.model.name != model_name)
+      throw InputError("command line", "--model", model_name, "conflicts with --model.name " + cfg.model.name);
+    cfg.model.name = model_name;
+  }
+  if (cfg.data.path.empty()) throw InputError("command line", "--data", "", "is required (or data.path in the config)");
+  if (out.empty()) throw InputError("command line", "--out", "", "is required");
+  if (perturbation.empty()) {
+    const auto listed = split_list(cfg.data.perturbations);
+    if (listed.size() != 1 || listed[0] == "all")
+      throw InputError("command line", "--perturbation", "", "is required (data.perturbations does not name exactly one)");
+    perturbation = listed[0];
+  }
+  if (stop_after < 0) throw InputError("command line", "--stop-after", std::to_string(stop_after), "must not be negative");
+  validate(cfg, cl->config_path.empty() ? "command line" : cl->config_path);
+
+  const int fold = cfg.data.fold;
+  const std::uint64_t split_seed = dist::split_seed(cfg, fold, cfg.training.seed);
+  const std::uint64_t task_seed =
+      derive_seed(cfg.training.seed, dist::task_key(perturbation, cfg.model.name, fold, cfg.training.seed));
+  const bool root = rt.world_rank() == 0;
+
+  data::Dataset dataset(cfg.data);
+  const data::PairData pair = dataset.load_pair(perturbation, split_seed);
+  models::TrainInput in;
+  in.perturbation = perturbation;
+  in.source_train = pair.control.select_rows(pair.control_split.train);
+  in.target_train = pair.treated.select_rows(pair.treated_split.train);
+  in.source_val = pair.control.select_rows(pair.control_split.val);
+  in.target_val = pair.treated.select_rows(pair.treated_split.val);
+  if (cfg.model.name == "observed") in.target_test = pair.treated.select_rows(pair.treated_split.test);
+  const auto d = static_cast<std::int64_t>(pair.features.size());
+  log::root_info("train: " + cfg.model.name + " on " + perturbation + " (" + cfg.data.path + "): " +
+                 std::to_string(in.source_train.rows) + " control / " + std::to_string(in.target_train.rows) +
+                 " perturbed training cells, " + std::to_string(in.source_val.rows) + " / " +
+                 std::to_string(in.target_val.rows) + " validation, " + std::to_string(d) + " features, " +
+                 std::to_string(rt.world_size()) + " rank(s) x " + std::to_string(rt.threads()) + " thread(s)");
+
+  std::error_code ec;
+  if (root) std::filesystem::create_directories(out, ec);
+  if (ec) throw InputError("command line", "--out", out, "cannot create directory: " + ec.message());
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  auto model = models::make_model(cfg, d);
+  const std::vector<double> gammas = parse_double_list(cfg.metrics.mmd_gammas, "config", "metrics.mmd_gammas");
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  ctx.comm = MPI_COMM_WORLD;
+  ctx.seed = task_seed;
+  ctx.progress = !cl->quiet;
+  ctx.checkpoint_path = (std::filesystem::path(out) / "checkpoint.h5").string();
+  ctx.resume = cl->has("resume");
+  ctx.validation_metric = [&](const Matrix& pred, const Matrix& obs) {
+    return metrics::mmd_rbf(pred, obs, gammas, MPI_COMM_WORLD);
+  };
+  std::int64_t calls = 0;
+  ctx.should_stop = [&] { return g_stop != 0 || (stop_after > 0 && ++calls >= stop_after); };
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stop_signal);
+
+  const double t0 = MPI_Wtime();
+  try {
+    model->train(in, ctx);
+  } catch (const models::Interrupted& e) {
+    if (g_stop) throw RuntimeError(std::string(e.what()) + " (signal); continue with --resume");
+    log::root_info(std::string(e.what()) + " as requested by --stop-after; continue with --resume");
+    return kExitOk;
+  }
+  const double seconds = MPI_Wtime() - t0;
+
+  models::ModelInfo info;
+  info.perturbation = perturbation;
+  info.features = pair.features;
+  info.data_path = cfg.data.path;
+  info.split_seed = split_seed;
+  info.task_seed = task_seed;
+  // Steps done: the last curve row's step (every trained model's first curve column).
+  const auto& curves = model->curves();
+  if (!curves.rows.empty() && !curves.columns.empty() && curves.columns[0] == "step")
+    info.steps = static_cast<std::int64_t>(curves.rows.back()[0]);
+  if (const auto* c = dynamic_cast<const models::CellotModel*>(model.get())) {
+    info.best_step = c->best_step();
+    info.best_metric = c->best_metric();
+  }
+  if (root) models::save_model_dir(out, *model, cfg, info);
+  MPI_Barrier(MPI_COMM_WORLD);
+  log::root_info("train: wrote " + out + " in " + log::format_duration(seconds) +
+                 (info.best_step >= 0 ? " (selected step " + std::to_string(info.best_step) + ", validation MMD " +
+                                            fmt(info.best_metric) + ")"
+                                      : ""));
+  return kExitOk;
+}
 
 }  // namespace cellot::cli

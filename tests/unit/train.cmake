@@ -6,3 +6,8 @@ cellot_add_test(NAME test_cellot_trainer SOURCES ${CMAKE_CURRENT_LIST_DIR}/cello
 add_test(NAME test_cellot_gaussian_paper_lr COMMAND test_cellot_trainer --gtest_filter=*Gaussian*)
 set_tests_properties(test_cellot_gaussian_paper_lr PROPERTIES LABELS "unit;slow" TIMEOUT 1800
   ENVIRONMENT "${CELLOT_TEST_ENV};CELLOT_GAUSS_ITERS=4000;CELLOT_GAUSS_LR=1e-4")
+cellot_add_test(NAME test_cellot_synth4i SOURCES ${CMAKE_CURRENT_LIST_DIR}/cellot_synth4i_test.cpp LABELS unit)
+# Full 4i cell counts and a longer run: slow, not in CI.
+add_test(NAME test_cellot_synth4i_long COMMAND test_cellot_synth4i)
+set_tests_properties(test_cellot_synth4i_long PROPERTIES LABELS "unit;slow" TIMEOUT 3600
+  ENVIRONMENT "${CELLOT_TEST_ENV};CELLOT_SYNTH4I_ITERS=5000;CELLOT_SYNTH4I_SCALE=1")

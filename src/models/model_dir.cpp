@@ -1,0 +1,195 @@
+#include "cellot/models/model_dir.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+#include "cellot/io/h5.hpp"
+#include "cellot/version.hpp"
+
+namespace cellot::models {
+
+namespace h5 = io::h5;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFormat = "cellot-model-1";
+
+void replace_file(const std::string& tmp, const std::string& path) {
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw RuntimeError(path + ": cannot write (rename from " + tmp + ")");
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw RuntimeError(tmp + ": cannot open for writing");
+    out << text;
+    out.flush();
+    if (!out) throw RuntimeError(tmp + ": write failed");
+  }
+  replace_file(tmp, path);
+}
+
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values,
+                   const std::string& context) {
+  h5::Handle type = h5::vlen_string_type();
+  h5::Handle ds = h5::create_dataset(loc, name, type, {static_cast<hsize_t>(values.size())}, context);
+  std::vector<const char*> ptrs;
+  for (const auto& s : values) ptrs.push_back(s.c_str());
+  if (!ptrs.empty()) CELLOT_H5_CHECK(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), context + ":" + name);
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& name, const std::string& context) {
+  if (!h5::exists(loc, name)) throw InputError(context, name, "", "missing");
+  h5::Handle ds = h5::open_dataset(loc, name, context);
+  const auto dims = h5::dataset_dims(ds, context + ":" + name);
+  if (dims.size() != 1) throw InputError(context, name, "", "not a 1-D string array");
+  std::vector<char*> ptrs(static_cast<std::size_t>(dims[0]), nullptr);
+  h5::Handle type = h5::vlen_string_type();
+  std::vector<std::string> out;
+  if (ptrs.empty()) return out;
+  CELLOT_H5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), context + ":" + name);
+  for (char* p : ptrs) out.emplace_back(p ? p : "");
+  h5::Handle space(h5::check_id(H5Dget_space(ds), "H5Dget_space", context));
+  H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
+  return out;
+}
+
+std::string fmt_double(double v) {
+  std::ostringstream os;
+  os << std::setprecision(17) << v;
+  return os.str();
+}
+
+}  // namespace
+
+void write_named_tensors(hid_t loc, const std::vector<NamedTensor>& tensors, const std::string& context) {
+  std::vector<std::string> names;
+  for (const auto& t : tensors) {
+    CELLOT_CHECK(!t.name.empty() && t.name.find('/') == std::string::npos, "tensor name '" + t.name + "'");
+    std::int64_t n = 1;
+    std::vector<hsize_t> dims;
+    for (auto s : t.shape) {
+      n *= s;
+      dims.push_back(static_cast<hsize_t>(s));
+    }
+    CELLOT_CHECK(n == static_cast<std::int64_t>(t.values.size()), "tensor '" + t.name + "' size does not match its shape");
+    h5::Handle ds = h5::create_dataset(loc, t.name, H5T_IEEE_F32LE, dims, context);
+    if (n > 0) CELLOT_H5_CHECK(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()), context + ":" + t.name);
+    names.push_back(t.name);
+  }
+  h5::write_attr_strings(loc, "names", names, context);
+}
+
+std::vector<NamedTensor> read_named_tensors(hid_t loc, const std::string& context) {
+  if (!h5::has_attr(loc, "names")) throw InputError(context, "names", "", "missing list of parameter tensors");
+  std::vector<NamedTensor> out;
+  for (const auto& name : h5::read_attr_strings(loc, "names", context)) {
+    if (!h5::exists(loc, name)) throw InputError(context, name, "", "parameter tensor missing");
+    h5::Handle ds = h5::open_dataset(loc, name, context);
+    NamedTensor t;
+    t.name = name;
+    std::int64_t n = 1;
+    for (auto dim : h5::dataset_dims(ds, context + ":" + name)) {
+      t.shape.push_back(static_cast<std::int64_t>(dim));
+      n *= static_cast<std::int64_t>(dim);
+    }
+    t.values.resize(static_cast<std::size_t>(n));
+    if (n > 0) CELLOT_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()), context + ":" + name);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void write_curves_csv(const std::string& path, const Curves& curves) {
+  std::ostringstream os;
+  for (std::size_t j = 0; j < curves.columns.size(); ++j) os << (j ? "," : "") << curves.columns[j];
+  os << "\n";
+  for (const auto& row : curves.rows) {
+    for (std::size_t j = 0; j < row.size(); ++j) {
+      os << (j ? "," : "");
+      if (std::isnan(row[j])) os << "nan";
+      else os << fmt_double(row[j]);
+    }
+    os << "\n";
+  }
+  write_text(path, os.str());
+}
+
+void save_model_dir(const std::string& dir, const Model& model, const Config& cfg, const ModelInfo& info) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw RuntimeError(dir + ": cannot create model directory: " + ec.message());
+  const std::string h5path = (fs::path(dir) / "model.h5").string(), tmp = h5path + ".tmp";
+  {
+    h5::Handle file = h5::create_file(tmp);
+    h5::write_attr_string(file, "format", kFormat, tmp);
+    h5::write_attr_string(file, "model", model.name(), tmp);
+    h5::write_attr_string(file, "perturbation", info.perturbation, tmp);
+    h5::write_attr_string(file, "data_path", info.data_path, tmp);
+    // Seeds as decimal text: HDF5 attributes here are signed 64-bit.
+    h5::write_attr_string(file, "split_seed", std::to_string(info.split_seed), tmp);
+    h5::write_attr_string(file, "task_seed", std::to_string(info.task_seed), tmp);
+    h5::write_attr_int(file, "steps", info.steps, tmp);
+    h5::write_attr_int(file, "best_step", info.best_step, tmp);
+    h5::write_attr_double(file, "best_metric", info.best_metric, tmp);
+    h5::write_attr_string(file, "version", version_string(), tmp);
+    write_strings(file, "features", info.features, tmp);
+    h5::Handle params = h5::create_group(file, "params", tmp);
+    write_named_tensors(params, model.parameters(), tmp + ":/params");
+    params.reset();
+    h5::close_file(file, tmp);
+  }
+  replace_file(tmp, h5path);
+  write_text((fs::path(dir) / "config.ini").string(), cfg.to_ini());
+  write_curves_csv((fs::path(dir) / "curves.csv").string(), model.curves());
+}
+
+LoadedModel load_model_dir(const std::string& dir) {
+  const std::string h5path = (fs::path(dir) / "model.h5").string();
+  const std::string ini = (fs::path(dir) / "config.ini").string();
+  if (!fs::is_directory(dir)) throw InputError("command line", "--model", dir, "model directory does not exist");
+  if (!fs::exists(h5path) || !h5::is_hdf5(h5path))
+    throw InputError(h5path, "model.h5", dir, "not a trained model directory (no model.h5; was training interrupted?)");
+  LoadedModel out;
+  {
+    std::ifstream in(ini);
+    if (!in) throw InputError(ini, "config.ini", dir, "missing resolved configuration");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out.config = parse_ini_text(ss.str(), ini);
+  }
+  h5::Handle file = h5::open_file(h5path, H5F_ACC_RDONLY);
+  if (!h5::has_attr(file, "format") || h5::read_attr_string(file, "format", h5path) != kFormat)
+    throw InputError(h5path, "format", "", std::string("not a ") + kFormat + " file");
+  auto& info = out.info;
+  info.model = h5::read_attr_string(file, "model", h5path);
+  info.perturbation = h5::read_attr_string(file, "perturbation", h5path);
+  info.data_path = h5::read_attr_string(file, "data_path", h5path);
+  try {
+    info.split_seed = std::stoull(h5::read_attr_string(file, "split_seed", h5path));
+    info.task_seed = std::stoull(h5::read_attr_string(file, "task_seed", h5path));
+  } catch (const std::logic_error&) {
+    throw InputError(h5path, "split_seed", "", "malformed seed");
+  }
+  info.steps = h5::read_attr_int(file, "steps", h5path);
+  info.best_step = h5::read_attr_int(file, "best_step", h5path);
+  info.best_metric = h5::read_attr_double(file, "best_metric", h5path);
+  info.features = read_strings(file, "features", h5path);
+  if (info.model != out.config.model.name)
+    throw InputError(h5path, "model", info.model, "does not match model.name = " + out.config.model.name + " in " + ini);
+  if (!h5::exists(file, "params")) throw InputError(h5path, "params", "", "missing");
+  h5::Handle params = h5::open_group(file, "params", h5path);
+  const auto tensors = read_named_tensors(params, h5path + ":/params");
+  out.model = make_model(out.config, static_cast<std::int64_t>(info.features.size()));
+  out.model->set_parameters(tensors);
+  return out;
+}
+
+}  // namespace cellot::models
