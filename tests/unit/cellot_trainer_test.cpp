@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "cellot/core/error.hpp"
@@ -316,4 +318,29 @@ TEST(CellotTrainer, LearnsTheGaussianOtMap) {
     EXPECT_LT(uvp, 5.0);
     EXPECT_LT(uvp, 0.25 * uvp_shift);
   }
+}
+
+TEST(CellotConfig, Paper4iSettingFile) {
+  const char* src = std::getenv("CELLOT_SOURCE_DIR");
+  if (!src) GTEST_SKIP() << "CELLOT_SOURCE_DIR not set (run through ctest)";
+  const std::string path = std::string(src) + "/configs/cellot-4i.ini";
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const Config cfg = cellot::parse_ini_text(ss.str(), path);
+  const auto hp = train::CellotHyper::from_config(cfg);
+  EXPECT_EQ(cfg.model.name, "cellot");
+  EXPECT_EQ(models::IcnnShape::from_config(cfg, 48), models::IcnnShape(48, {64, 64, 64, 64}));
+  EXPECT_EQ(hp.iters, 100000);
+  EXPECT_EQ(hp.batch, 256);
+  EXPECT_EQ(hp.inner, 10);
+  EXPECT_DOUBLE_EQ(hp.lr, 1e-4);
+  EXPECT_DOUBLE_EQ(hp.beta1, 0.5);
+  EXPECT_DOUBLE_EQ(hp.beta2, 0.9);
+  EXPECT_DOUBLE_EQ(hp.g_penalty, 1.0);
+  EXPECT_EQ(hp.eval_every, 1000);
+  EXPECT_EQ(hp.checkpoint_every, 5000);
+  EXPECT_EQ(cfg.data.perturbations, "all");
+  EXPECT_NE(cfg.data.path.find("synth-4i"), std::string::npos);
 }
