@@ -97,3 +97,20 @@ std::vector<double> ordered_sum(const std::vector<double>& local, MPI_Comm comm)
 double ordered_sum(double local, MPI_Comm comm) { return ordered_sum(std::vector<double>{local}, comm)[0]; }
 
 }  // namespace cellot::metrics::detail
+
+namespace cellot::metrics::detail {
+
+Matrix arrange(const Matrix& m, MPI_Comm comm, Layout layout, const char* what) {
+  if (layout == Layout::sliced) return allgather_rows(m, comm);
+  if (comm_size(comm) > 1) {
+    std::int64_t lo = m.rows, hi = m.rows;
+    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT64_T, MPI_MIN, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT64_T, MPI_MAX, comm);
+    if (lo != hi)
+      throw InputError("metrics", what, std::to_string(lo) + ".." + std::to_string(hi),
+                       "replicated layout needs the same cells on every rank (pass Layout::sliced for slices)");
+  }
+  return m;
+}
+
+}  // namespace cellot::metrics::detail

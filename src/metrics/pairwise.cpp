@@ -9,6 +9,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "detail/distributed.hpp"
+#include "detail/blocks.hpp"
 #include "detail/kernels.hpp"
 
 namespace cellot::metrics::detail {
@@ -90,39 +91,6 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void dist_micro(const DistOp& op, std::int
   }
 }
 
-// Runs op(r0, c0) over this rank's row blocks x all column tiles (tiles j >= block when
-// symmetric). League: row blocks; team threads: micro-kernel row groups (each group's rows are
-// touched by one thread only, so the per-row accumulators need no atomics).
-template <class Op, class Micro>
-void run_blocks(const Op& op, const std::vector<std::int64_t>& blocks, bool symmetric, Micro micro) {
-  if (blocks.empty()) return;
-  IndexView blk("cellot::metrics::blocks", blocks.size());
-  auto hb = Kokkos::create_mirror_view(blk);
-  for (std::size_t k = 0; k < blocks.size(); ++k) hb(k) = blocks[k];
-  Kokkos::deep_copy(blk, hb);
-  const std::int64_t n_tiles = op.b.tiles();
-  Kokkos::parallel_for(
-      "cellot::metrics::pair_blocks", TeamPolicy(static_cast<int>(blocks.size()), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Member& m) {
-        const std::int64_t bi = blk(m.league_rank());
-        for (std::int64_t tj = symmetric ? bi : 0; tj < n_tiles; ++tj)
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(m, kGroups),
-                               [&](const int g) { micro(op, bi * kTile + g * kRows, tj * kTile); });
-      });
-  Kokkos::fence();
-}
-
-// Per-row outputs of this rank's blocks -> per-block partials -> global totals.
-std::vector<double> block_totals(const OutView& out, std::int64_t n_rows, int n_out,
-                                 const std::vector<std::int64_t>& blocks, std::int64_t n_blocks, MPI_Comm comm) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
-  std::vector<double> partials(static_cast<std::size_t>(n_blocks * n_out), 0.0);
-  for (const std::int64_t b : blocks)
-    for (std::int64_t i = b * kTile; i < std::min(n_rows, (b + 1) * kTile); ++i)
-      for (int o = 0; o < n_out; ++o) partials[static_cast<std::size_t>(b * n_out + o)] += h(i, o);
-  return combine_block_partials(std::move(partials), n_out, comm);
-}
-
 void check_sets(const Matrix& a, const Matrix& b, const char* what) {
   if (a.rows == 0 || b.rows == 0)
     throw InputError("metrics", what, std::to_string(a.rows) + " x " + std::to_string(b.rows),
@@ -166,7 +134,7 @@ std::vector<double> rbf_means(const Matrix& a, const Matrix& b, bool same, const
       }
     }
     op.out = OutView("cellot::metrics::rbf_rows", da.padded, kMaxOut);
-    run_blocks(op, blocks, same, [](const RbfOp& o, std::int64_t r0, std::int64_t c) { rbf_micro(o, r0, c); });
+    run_blocks(op, blocks, same, [](const RbfOp& o, int, std::int64_t r0, std::int64_t c) { rbf_micro(o, r0, c); });
     const auto totals = block_totals(op.out, da.n, op.n, blocks, n_blocks, comm);
     const double pairs = static_cast<double>(a.rows) * static_cast<double>(b.rows);
     for (int g = 0; g < op.n; ++g) {
@@ -187,7 +155,7 @@ double mean_distance(const Matrix& a, const Matrix& b, bool same, MPI_Comm comm)
   op.out = OutView("cellot::metrics::dist_rows", op.a.padded, 1);
   const std::int64_t n_blocks = op.a.tiles();
   const auto blocks = my_blocks(n_blocks, comm);
-  run_blocks(op, blocks, same, [](const DistOp& o, std::int64_t r0, std::int64_t c) { dist_micro(o, r0, c); });
+  run_blocks(op, blocks, same, [](const DistOp& o, int, std::int64_t r0, std::int64_t c) { dist_micro(o, r0, c); });
   const double total = block_totals(op.out, op.a.n, 1, blocks, n_blocks, comm)[0];
   return (same ? 2.0 * total : total) / (static_cast<double>(a.rows) * static_cast<double>(b.rows));
 }
@@ -210,12 +178,14 @@ double energy_replicated(const Matrix& x, const Matrix& y, MPI_Comm comm) {
 
 namespace cellot::metrics {
 
-double mmd_rbf(const Matrix& x, const Matrix& y, const std::vector<double>& gammas, MPI_Comm comm) {
-  return detail::mmd_replicated(detail::allgather_rows(x, comm), detail::allgather_rows(y, comm), gammas, comm);
+double mmd_rbf(const Matrix& x, const Matrix& y, const std::vector<double>& gammas, MPI_Comm comm, Layout layout) {
+  return detail::mmd_replicated(detail::arrange(x, comm, layout, "mmd"), detail::arrange(y, comm, layout, "mmd"), gammas,
+                                comm);
 }
 
-double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm) {
-  return detail::energy_replicated(detail::allgather_rows(x, comm), detail::allgather_rows(y, comm), comm);
+double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm, Layout layout) {
+  return detail::energy_replicated(detail::arrange(x, comm, layout, "energy"), detail::arrange(y, comm, layout, "energy"),
+                                   comm);
 }
 
 }  // namespace cellot::metrics

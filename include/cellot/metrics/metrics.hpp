@@ -12,18 +12,27 @@
 
 namespace cellot::metrics {
 
+// How cell sets are spread over the ranks of a communicator:
+//  replicated: every rank passes the same, complete sets (the rank group of a screen task, the
+//    trainer); the communicator only splits the pair work. Row counts are checked to agree.
+//  sliced: every rank passes its slice; a set is the concatenation of the slices in rank order
+//    (a rank may hold none). The slices are gathered (O((N + M) d)) before the pair work.
+// With MPI_COMM_SELF both are an ordinary serial evaluation.
+enum class Layout { replicated, sliced };
+
 struct Options {
   std::vector<std::string> names;  // expanded names, see expand_names()
   std::vector<double> mmd_gammas{2, 1, 0.5, 0.1, 0.01, 0.005};
   double epsilon = 0.5;                                   // w2_eps
   std::vector<double> sinkhorn_epsilons{0.5, 1, 10, 100};  // sinkhorn_div@eps
   std::vector<int> knn_k{50, 100};
-  double sinkhorn_tol = 1e-9;   // marginal error (L1) at which Sinkhorn stops
+  double sinkhorn_tol = 1e-9;   // L2 column-marginal error at which Sinkhorn stops (POT stopThr)
   int sinkhorn_max_iter = 10000;
   std::int64_t max_cells = 0;   // subsample each set to at most this many cells (0: all)
   int bootstrap = 0;            // resamples (0: one evaluation on all cells)
   std::uint64_t seed = 0;       // subsampling / bootstrap stream
   MPI_Comm comm = MPI_COMM_SELF;  // ranks that share the pair blocks
+  Layout layout = Layout::replicated;  // how Input's matrices are spread over comm
 };
 
 // Options from the [metrics] section (names "all" expanded).
@@ -52,28 +61,52 @@ struct Value {
 // Computes every metric of opts.names. Collective over opts.comm.
 std::vector<Value> compute(const Input& input, const Options& opts);
 
-// Individual metrics (collective over comm; float64). Distributed convention: each rank passes
-// its slice of each cell set; the set is the concatenation of the slices in rank order (a rank
-// may hold none). With MPI_COMM_SELF a call is an ordinary serial evaluation. Pair work is
-// split over the ranks and reduced in a fixed order: every rank gets the same value, and MMD
-// and energy are bit-identical for any number of ranks.
+
+// Individual metrics (collective over comm; float64). Pair work is split over the ranks by
+// global row blocks and reduced in a fixed order: every rank gets the same value, bit-identical
+// for any number of ranks (MMD, energy and Sinkhorn alike).
 //
 // MMD: mean over gammas of mean K_XX + mean K_YY - 2 mean K_XY, K = exp(-gamma ||x - y||^2),
 // biased (V-statistic, diagonals included), as the reference CellOT evaluation.
-double mmd_rbf(const Matrix& x, const Matrix& y, const std::vector<double>& gammas, MPI_Comm comm);
+double mmd_rbf(const Matrix& x, const Matrix& y, const std::vector<double>& gammas, MPI_Comm comm,
+               Layout layout = Layout::replicated);
 // Energy distance 2 E||x - y|| - E||x - x'|| - E||y - y'||, V-statistic (all pairs, the zero
 // diagonal included in the within-set means), as scipy/dcor's biased estimator.
-double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm);
+double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm, Layout layout = Layout::replicated);
+
+// Entropic OT between the uniform measures on x and y with cost C_ij = ||x_i - y_j||^2, solved
+// in the log domain (POT's sinkhorn_log iteration, so values and iteration counts agree with
+// ot.sinkhorn2(a, b, ot.dist(x, y), reg=epsilon, method='sinkhorn_log', stopThr=tol)).
+// Stopping: the L2 norm of the column-marginal violation of the plan, checked after iterations
+// 1, 11, 21, ... (POT's rule; POT's log['niter'] is `iterations - 1`). Memory O((N + M) d):
+// cost tiles are recomputed each pass, unless this rank's rows x all columns (8 N M / ranks
+// bytes) fit in `cache_bytes` (default kSinkhornCacheBytes = 256 MiB, i.e. N = M <= 5792 on one
+// rank; 0 forces streaming), in which case they are computed once and cached.
+inline constexpr std::int64_t kSinkhornCacheBytes = std::int64_t{256} << 20;
 
 struct SinkhornResult {
-  double cost = 0;         // <P*, C>
-  double objective = 0;    // <P*, C> + eps KL(P* | a b^T) (the regularised OT value)
-  int iterations = 0;
-  double marginal_error = 0;
-  std::vector<double> f, g;  // dual potentials (for warm starts)
+  double cost = 0;           // <P*, C> (what POT sinkhorn2 returns)
+  double objective = 0;      // <P*, C> + eps KL(P* | a b^T), the regularised OT value OT_eps
+  int iterations = 0;        // full (v, u) updates performed
+  bool converged = false;    // marginal_error < tol was reached within max_iter
+  double marginal_error = 0; // L2 column-marginal violation of the returned plan (at the last check)
+  std::vector<double> f, g;  // dual potentials, P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps); global
+                             // (all cells, identical on every rank), usable as f0/g0 warm starts
+  std::string storage;       // "kernel-cache" (exp(-C/eps) cached: no exp per entry and pass, used
+                             // when max C / eps <= 650), "cost-cache" or "streaming"
+
+  int exact_passes = 0;      // half steps redone with a max pass after a shifted sum left range
 };
+// Warm start: f0 (one value per cell of x, global) replaces the zero initial u; g0 (per cell of
+// y) provides the shifts of the first v step. max_iter = 0 with both evaluates their plan.
 SinkhornResult sinkhorn(const Matrix& x, const Matrix& y, double epsilon, double tol, int max_iter, MPI_Comm comm,
-                        const std::vector<double>* f0 = nullptr, const std::vector<double>* g0 = nullptr);
-double sinkhorn_divergence(const Matrix& x, const Matrix& y, double epsilon, double tol, int max_iter, MPI_Comm comm);
+                        const std::vector<double>* f0 = nullptr, const std::vector<double>* g0 = nullptr,
+                        std::int64_t cache_bytes = kSinkhornCacheBytes, Layout layout = Layout::replicated);
+
+// Debiased Sinkhorn divergence OT_eps(x, y) - OT_eps(x, x) / 2 - OT_eps(y, y) / 2 with the
+// regularised objective OT_eps = <P*, C> + eps KL(P* | a b^T) (Feydy et al. 2019; >= 0, 0 iff
+// the sets agree).
+double sinkhorn_divergence(const Matrix& x, const Matrix& y, double epsilon, double tol, int max_iter, MPI_Comm comm,
+                           Layout layout = Layout::replicated);
 
 }  // namespace cellot::metrics

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cellot/core/matrix.hpp"
+#include "cellot/metrics/metrics.hpp"
 
 namespace cellot::metrics::detail {
 
@@ -22,6 +23,9 @@ int comm_size(MPI_Comm comm);
 
 // Rows of every rank's slice, concatenated in rank order (columns must agree; InputError if not).
 Matrix allgather_rows(const Matrix& local, MPI_Comm comm);
+
+// The complete set on every rank: gathered (sliced) or checked and copied (replicated).
+Matrix arrange(const Matrix& m, MPI_Comm comm, Layout layout, const char* what);
 
 // Global row counts of every rank's slice, and the offset of this rank's slice.
 std::vector<std::int64_t> gather_counts(std::int64_t local_rows, MPI_Comm comm);

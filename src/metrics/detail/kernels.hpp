@@ -27,7 +27,7 @@ using Member = TeamPolicy::member_type;
 
 constexpr int kTile = 64;   // cells per tile (rows of a block and columns of a tile)
 constexpr int kRows = 4;    // rows per register micro-kernel
-constexpr int kLanes = 8;   // columns per register block (one AVX-512 vector of doubles)
+constexpr int kLanes = 8;   // lanes of the fixed-order tile reductions
 constexpr int kGroups = kTile / kRows;  // micro-kernel row groups per block
 constexpr int kMaxOut = 8;  // outputs per row in one pass (gammas are processed in chunks)
 
@@ -105,6 +105,14 @@ struct Outs {
 // into dist[kRows][kTile]. kDirect: sum of squared differences (exact for near-duplicates,
 // used where sqrt would amplify cancellation); otherwise ||a||^2 + ||b||^2 - 2 a.b (half the
 // flops; the clamp keeps rounding from going negative).
+#if defined(__GNUC__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__) && !defined(__SYCL_DEVICE_ONLY__)
+// Host: GCC/Clang vector extensions give a register-blocked micro-kernel whose shape does not
+// depend on the vectoriser's mood; each target clone lowers Vec8 to its own ISA (one zmm, two
+// ymm or four xmm registers).
+typedef double Vec8 __attribute__((vector_size(64)));
+typedef double Vec8u __attribute__((vector_size(64), aligned(8)));  // unaligned loads/stores
+constexpr int kVecs = 2;  // Vec8 per row: 16 columns, 8 independent accumulator chains
+
 template <bool kDirect>
 KOKKOS_FORCEINLINE_FUNCTION void sqdist_micro(const DeviceCells& a, std::int64_t r0, const DeviceCells& b,
                                               std::int64_t c0, double (*dist)[kTile]) {
@@ -112,38 +120,61 @@ KOKKOS_FORCEINLINE_FUNCTION void sqdist_micro(const DeviceCells& a, std::int64_t
   const double* ap = a.x.data() + r0;
   const double* bp = b.x.data() + c0;
   const std::int64_t as = a.padded, bs = b.padded;
-  for (int jc = 0; jc < kTile; jc += kLanes) {
-    double acc[kRows][kLanes];
-    for (int u = 0; u < kRows; ++u)
-      for (int l = 0; l < kLanes; ++l) acc[u][l] = 0.0;
+  for (int jc = 0; jc < kTile; jc += 8 * kVecs) {
+    Vec8 acc[kRows][kVecs] = {};
     for (std::int64_t k = 0; k < d; ++k) {
       const double* bk = bp + k * bs + jc;
       const double* ak = ap + k * as;
+      Vec8 bv[kVecs];
+      for (int v = 0; v < kVecs; ++v) bv[v] = *reinterpret_cast<const Vec8u*>(bk + 8 * v);
       for (int u = 0; u < kRows; ++u) {
         const double av = ak[u];
-        if constexpr (kDirect) {
-          for (int l = 0; l < kLanes; ++l) {
-            const double t = av - bk[l];
-            acc[u][l] += t * t;
+        for (int v = 0; v < kVecs; ++v) {
+          if constexpr (kDirect) {
+            const Vec8 t = av - bv[v];
+            acc[u][v] += t * t;
+          } else {
+            acc[u][v] += av * bv[v];
           }
-        } else {
-          for (int l = 0; l < kLanes; ++l) acc[u][l] += av * bk[l];
         }
       }
     }
     for (int u = 0; u < kRows; ++u) {
-      if constexpr (kDirect) {
-        for (int l = 0; l < kLanes; ++l) dist[u][jc + l] = acc[u][l];
-      } else {
-        const double na = a.sqnorm(r0 + u);
-        for (int l = 0; l < kLanes; ++l) {
-          const double v = na + b.sqnorm(c0 + jc + l) - 2.0 * acc[u][l];
-          dist[u][jc + l] = v > 0.0 ? v : 0.0;
+      for (int v = 0; v < kVecs; ++v) {
+        Vec8 out = acc[u][v];
+        if constexpr (!kDirect) {
+          const Vec8 nb = *reinterpret_cast<const Vec8u*>(b.sqnorm.data() + c0 + jc + 8 * v);
+          out = a.sqnorm(r0 + u) + nb - 2.0 * out;
+          out = out > 0.0 ? out : 0.0;
         }
+        *reinterpret_cast<Vec8u*>(&dist[u][jc + 8 * v]) = out;
       }
     }
   }
 }
+#else
+template <bool kDirect>
+KOKKOS_FORCEINLINE_FUNCTION void sqdist_micro(const DeviceCells& a, std::int64_t r0, const DeviceCells& b,
+                                              std::int64_t c0, double (*dist)[kTile]) {
+  for (int u = 0; u < kRows; ++u)
+    for (int l = 0; l < kTile; ++l) {
+      double s = 0;
+      for (std::int64_t k = 0; k < a.d; ++k) {
+        if constexpr (kDirect) {
+          const double t = a.x(r0 + u, k) - b.x(c0 + l, k);
+          s += t * t;
+        } else {
+          s += a.x(r0 + u, k) * b.x(c0 + l, k);
+        }
+      }
+      if constexpr (!kDirect) {
+        s = a.sqnorm(r0 + u) + b.sqnorm(c0 + l) - 2.0 * s;
+        s = s > 0.0 ? s : 0.0;
+      }
+      dist[u][l] = s;
+    }
+}
+#endif
 
 // Sum of v[0..kTile) in a fixed order that vectorises (kLanes partial sums, then a fixed tree).
 KOKKOS_FORCEINLINE_FUNCTION double tile_sum(const double* v) {
