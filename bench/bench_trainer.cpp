@@ -5,7 +5,8 @@
 // achieved, and a measured single-thread sgemm peak (at::mm at the trainer's shapes and at 1024^3).
 //
 // usage: bench_trainer [--iters N] [--warmup N] [--threads T] [--dim D] [--repeat R] [--peak 0|1]
-// bench/trainer.sh runs it next to the reference and prints the ratio.
+// bench/trainer.sh runs it next to the reference and prints the ratio. Under mpiexec -n R the
+// trainer runs data-parallel over the R ranks (rank 0 prints; GEMM figures are rank 0's share).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
   hp.eval_every = hp.checkpoint_every = 1 << 30;
   cellot::models::TrainContext ctx;
   ctx.seed = 1;
+  ctx.comm = MPI_COMM_WORLD;  // under mpiexec -n R: the data-parallel trainer over R ranks
+  const bool root = rt.world_rank() == 0;
 
   hp.iters = warmup;
   cellot::train::train_cellot(shape, hp, in, ctx);
@@ -101,8 +104,11 @@ int main(int argc, char** argv) {
   const double spi = times[times.size() / 2];
   const double flop_per_iter = static_cast<double>(flop) / static_cast<double>(iters);
 
+  if (!root) return 0;
   std::printf("blas_backend %s\n", cellot::train::blas::backend());
+  std::printf("ranks %d\n", rt.world_size());
   std::printf("threads %d\n", threads);
+  // Per rank: each rank multiplies its share of the batch.
   std::printf("gemm_gflop_per_outer_iter %.4f\n", flop_per_iter / 1e9);
   std::printf("achieved_gflops %.1f\n", flop_per_iter / spi / 1e9);
   if (!peak) {
