@@ -11,3 +11,4 @@ cellot_add_test(NAME test_cellot_synth4i SOURCES ${CMAKE_CURRENT_LIST_DIR}/cello
 add_test(NAME test_cellot_synth4i_long COMMAND test_cellot_synth4i)
 set_tests_properties(test_cellot_synth4i_long PROPERTIES LABELS "unit;slow" TIMEOUT 3600
   ENVIRONMENT "${CELLOT_TEST_ENV};CELLOT_SYNTH4I_ITERS=5000;CELLOT_SYNTH4I_SCALE=1")
+cellot_add_test(NAME test_cellot_model_dir SOURCES ${CMAKE_CURRENT_LIST_DIR}/cellot_model_dir_test.cpp LABELS unit)
