@@ -1,5 +1,6 @@
 #include "cellot/train/cellot_trainer.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -80,6 +81,19 @@ void broadcast_double(double& v, MPI_Comm comm) {
   int size = 1;
   MPI_Comm_size(comm, &size);
   if (size > 1 && MPI_Bcast(&v, 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS) throw RuntimeError("MPI_Bcast failed");
+}
+
+std::uint64_t fnv1a(const std::vector<float>& a, std::uint64_t h = 1469598103934665603ULL) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(a.data());
+  for (std::size_t i = 0; i < a.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  return h;
+}
+
+// True when every rank of comm holds the same value (one small allreduce: max of h and ~h).
+bool same_on_all_ranks(std::uint64_t h, MPI_Comm comm) {
+  std::uint64_t v[2] = {h, ~h};
+  MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MAX, comm);
+  return v[0] == h && ~v[1] == h;
 }
 
 std::string fmt(double v) {
@@ -164,7 +178,25 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   };
 
   double last_w2 = std::nan(""), last_metric = std::nan("");
+  // The allreduce gives every rank the same sum (all of MPI's reduction algorithms in practice
+  // compute each element once or commutatively), so the parameters stay bit-identical. Checked
+  // at every eval step; should a reduction ever differ between ranks, the root's state is
+  // broadcast again rather than letting the ranks drift apart.
+  auto ensure_in_sync = [&]() {
+    if (size == 1 || same_on_all_ranks(fnv1a(st.g, fnv1a(st.f)), ctx.comm)) return;
+    if (rank == 0) log::warn("cellot " + input.perturbation + ": parameters differ between ranks at step " +
+                             std::to_string(st.step) + "; re-broadcasting the root's state");
+    broadcast(st.f.data(), n_params, ctx.comm);
+    broadcast(st.g.data(), n_params, ctx.comm);
+    for (Adam* opt : {&opt_f, &opt_g}) {
+      std::vector<float> m = opt->m(), v = opt->v();
+      broadcast(m.data(), n_params, ctx.comm);
+      broadcast(v.data(), n_params, ctx.comm);
+      opt->set_state(std::move(m), std::move(v), opt->steps());
+    }
+  };
   auto evaluate = [&]() {
+    ensure_in_sync();
     double w2 = std::nan(""), metric = std::nan("");
     if (n_src_val > 0 && n_tgt_val > 0) {
       std::vector<float> t(static_cast<std::size_t>(n_src_val * d)), ft(static_cast<std::size_t>(n_src_val)),
@@ -227,7 +259,9 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   };
 
   const std::int64_t first_step = st.step;
-  log::Progress progress("cellot " + input.perturbation, hp.iters - first_step, ctx.progress && rank == 0);
+  const bool progress_enabled = ctx.progress && rank == 0;
+  log::Progress progress("cellot " + input.perturbation, hp.iters - first_step, progress_enabled);
+  auto last_progress = std::chrono::steady_clock::now();
   const float scale = 1.f / static_cast<float>(hp.batch);
   float* f = st.f.data();
   float* g = st.g.data();
@@ -262,8 +296,15 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
     const bool stop = fbuf[static_cast<std::size_t>(n_params + 1)] > 0.f;
 
     if (st.step % hp.eval_every == 0 || st.step == hp.iters) evaluate();
-    progress.update(st.step - first_step, "step " + std::to_string(st.step) + " g " + fmt(g_loss) + " f " +
-                                              fmt(f_loss) + " w2 " + fmt(last_w2) + " val_mmd " + fmt(last_metric));
+    if (progress_enabled) {
+      // The line is built about once a second (Progress prints at most one per 2 s).
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_progress >= std::chrono::milliseconds(1000) || st.step == hp.iters) {
+        last_progress = now;
+        progress.update(st.step - first_step, "step " + std::to_string(st.step) + " g " + fmt(g_loss) + " f " +
+                                                  fmt(f_loss) + " w2 " + fmt(last_w2) + " val_mmd " + fmt(last_metric));
+      }
+    }
     if (st.step % hp.checkpoint_every == 0 || stop) checkpoint();
     if (stop && st.step < hp.iters) {
       MPI_Barrier(ctx.comm);  // the checkpoint is on disk before anyone reports it
