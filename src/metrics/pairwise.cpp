@@ -85,7 +85,7 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void dist_micro(const DistOp& op, std::int
     for (int l = 0; l < kTile; ++l) {
       const std::int64_t j = c0 + l;
       const bool valid = j < op.b.n && (!op.symmetric || j > i);
-      w[l] = valid ? std::sqrt(dist[u][l]) : 0.0;
+      w[l] = valid ? Kokkos::Experimental::sqrt(dist[u][l]) : 0.0;
     }
     op.out(i, 0) += tile_sum(w);
   }

@@ -27,9 +27,14 @@ struct Options {
   std::vector<double> sinkhorn_epsilons{0.5, 1, 10, 100};  // sinkhorn_div@eps
   std::vector<int> knn_k{50, 100};
   double sinkhorn_tol = 1e-9;   // L2 column-marginal error at which Sinkhorn stops (POT stopThr)
-  int sinkhorn_max_iter = 10000;
-  std::int64_t max_cells = 0;   // subsample each set to at most this many cells (0: all)
-  int bootstrap = 0;            // resamples (0: one evaluation on all cells)
+  int sinkhorn_max_iter = 1000; // POT sinkhorn2's default numItermax; Value::iterations reports use
+  // Resampling as the reference CellOT evaluation: each resample draws, without replacement,
+  // the same number of cells from both sets: max_cells, or the smaller set's size when 0 (capped
+  // by each set's size; control and truth rows follow their predictions). bootstrap = n: n
+  // resamples, Value = mean, sd = sample sd (ddof 1). bootstrap = 0: one evaluation on all
+  // cells, or on one subsample when max_cells is below a set's size. Deterministic in seed.
+  std::int64_t max_cells = 0;
+  int bootstrap = 0;
   std::uint64_t seed = 0;       // subsampling / bootstrap stream
   MPI_Comm comm = MPI_COMM_SELF;  // ranks that share the pair blocks
   Layout layout = Layout::replicated;  // how Input's matrices are spread over comm
@@ -58,8 +63,25 @@ struct Value {
   bool available = true; // false when the metric cannot be computed (e.g. uvp without truth)
 };
 
-// Computes every metric of opts.names. Collective over opts.comm.
+// Computes every metric of opts.names (in that order). Collective over opts.comm. Metrics that
+// need an absent input (spearman_pair without control, uvp without truth) are returned with
+// available = false and NaN. Definitions (predicted P, observed O, control C, truth T):
+//   l2_ds = ||(mean O - mean C) - (mean P - mean C)||_2 (mean P vs O when no control is given)
+//   r_means / l2_means: Pearson r / l2 between the feature means of P and O
+//   r_stds / l2_stds: the same for the feature standard deviations (ddof 1, as pandas)
+//   knn_mix@k: for each cell of P, the fraction of P among its k nearest neighbours in P + O
+//     (itself excluded; squared Euclidean; ties by index, P first); mean over P. Raw fraction:
+//     0.5 means well mixed only when |P| = |O| (the resampling makes them equal by default);
+//     in general the mixed value is (|P| - 1) / (|P| + |O| - 1). k is capped at |P| + |O| - 1.
+//   spearman_pair: mean over cells of the Spearman correlation across features between a control
+//     cell and its prediction (average ranks for ties; constant cells are skipped)
+//   uvp: 100 * mean ||P_i - T_i||^2 / (sum over features of Var T, ddof 0)
 std::vector<Value> compute(const Input& input, const Options& opts);
+
+// Per-cell values for figures: Spearman correlation of each control row with its prediction
+// (NaN for a constant row), and each predicted cell's kNN-mixing fraction (replicated inputs).
+std::vector<double> spearman_per_cell(const Matrix& control, const Matrix& predicted);
+std::vector<double> knn_mix_per_cell(const Matrix& predicted, const Matrix& observed, int k, MPI_Comm comm);
 
 
 // Individual metrics (collective over comm; float64). Pair work is split over the ranks by

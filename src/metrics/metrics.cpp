@@ -1,0 +1,326 @@
+// Metric names, options and compute(): resampling as the reference CellOT evaluation (equal-size
+// subsamples without replacement, repeated), every metric on each resample, mean and sd.
+#include "cellot/metrics/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <numeric>
+
+#include "cellot/core/error.hpp"
+#include "cellot/core/rng.hpp"
+#include "detail/distributed.hpp"
+#include "detail/knn.hpp"
+#include "detail/moments.hpp"
+#include "detail/pairwise.hpp"
+#include "detail/sinkhorn.hpp"
+
+namespace cellot::metrics {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// "sinkhorn_div@0.5" -> ("sinkhorn_div", "0.5"); "mmd" -> ("mmd", "").
+std::pair<std::string, std::string> split_name(const std::string& name) {
+  const auto at = name.find('@');
+  if (at == std::string::npos) return {name, ""};
+  return {name.substr(0, at), name.substr(at + 1)};
+}
+
+double parse_param(const std::string& name, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v) && v > 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError("config", "metrics.names", name, "the value after '@' must be a positive number");
+}
+
+const std::vector<std::string> kSimple{"mmd",     "w2_eps", "l2_ds",        "r_means", "l2_means", "r_stds",
+                                       "l2_stds", "energy", "spearman_pair", "uvp"};
+
+}  // namespace
+
+std::vector<std::string> expand_names(const std::string& names, const std::vector<double>& sinkhorn_epsilons,
+                                      const std::vector<int>& knn_k) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& n) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  };
+  auto add_sinkhorn = [&] {
+    for (const double e : sinkhorn_epsilons) add("sinkhorn_div@" + format_number(e));
+  };
+  auto add_knn = [&] {
+    for (const int k : knn_k) add("knn_mix@" + std::to_string(k));
+  };
+  const auto items = split_list(names);
+  if (items.empty()) throw InputError("config", "metrics.names", names, "names no metric");
+  for (const auto& item : items) {
+    if (item == "all") {
+      add("mmd");
+      add("w2_eps");
+      add_sinkhorn();
+      for (const char* n : {"l2_ds", "r_means", "l2_means", "r_stds", "l2_stds", "energy"}) add(n);
+      add_knn();
+      add("spearman_pair");
+      add("uvp");
+      continue;
+    }
+    const auto [base, param] = split_name(item);
+    if (base == "sinkhorn_div") {
+      if (param.empty()) add_sinkhorn();
+      else add("sinkhorn_div@" + format_number(parse_param(item, param)));
+    } else if (base == "knn_mix") {
+      if (param.empty()) {
+        add_knn();
+      } else {
+        const double k = parse_param(item, param);
+        if (k != std::floor(k)) throw InputError("config", "metrics.names", item, "k must be an integer");
+        add("knn_mix@" + std::to_string(static_cast<int>(k)));
+      }
+    } else if (param.empty() && std::find(kSimple.begin(), kSimple.end(), base) != kSimple.end()) {
+      add(base);
+    } else {
+      throw InputError("config", "metrics.names", item,
+                       "unknown metric (known: all, mmd, w2_eps, sinkhorn_div[@eps], l2_ds, r_means, l2_means, "
+                       "r_stds, l2_stds, energy, knn_mix[@k], spearman_pair, uvp)");
+    }
+  }
+  return out;
+}
+
+Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64_t seed) {
+  Options o;
+  o.mmd_gammas = parse_double_list(cfg.mmd_gammas, "config", "metrics.mmd_gammas");
+  if (o.mmd_gammas.empty()) throw InputError("config", "metrics.mmd_gammas", cfg.mmd_gammas, "needs a bandwidth");
+  for (const double g : o.mmd_gammas)
+    if (!(g > 0)) throw InputError("config", "metrics.mmd_gammas", cfg.mmd_gammas, "bandwidths must be positive");
+  if (!(cfg.epsilon > 0)) throw InputError("config", "metrics.epsilon", format_number(cfg.epsilon), "must be positive");
+  o.epsilon = cfg.epsilon;
+  o.knn_k = parse_int_list(cfg.knn_k, "config", "metrics.knn_k");
+  for (const int k : o.knn_k)
+    if (k < 1) throw InputError("config", "metrics.knn_k", cfg.knn_k, "k must be >= 1");
+  if (cfg.max_cells < 0)
+    throw InputError("config", "metrics.max_cells", std::to_string(cfg.max_cells), "must be >= 0 (0: all cells)");
+  if (cfg.bootstrap < 0)
+    throw InputError("config", "metrics.bootstrap", std::to_string(cfg.bootstrap), "must be >= 0");
+  o.max_cells = cfg.max_cells;
+  o.bootstrap = cfg.bootstrap;
+  o.names = expand_names(cfg.names, o.sinkhorn_epsilons, o.knn_k);
+  o.seed = seed;
+  o.comm = comm;
+  return o;
+}
+
+std::vector<double> spearman_per_cell(const Matrix& control, const Matrix& predicted) {
+  return detail::spearman_rows(control, predicted);
+}
+
+std::vector<double> knn_mix_per_cell(const Matrix& predicted, const Matrix& observed, int k, MPI_Comm comm) {
+  std::vector<double> per_cell;
+  detail::knn_mix(predicted, observed, {k}, comm, &per_cell);
+  return per_cell;
+}
+
+namespace {
+
+struct Sample {
+  Matrix pred, obs, ctrl, truth;
+};
+
+// Draws `m` of `n` indices without replacement (a partial Fisher-Yates shuffle), sorted so that
+// row order (and with it every fixed-order sum) follows the input.
+std::vector<std::int64_t> draw(std::int64_t n, std::int64_t m, Rng& rng) {
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  for (std::int64_t i = 0; i < m; ++i) {
+    const auto j = i + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n - i)));
+    std::swap(idx[static_cast<std::size_t>(i)], idx[static_cast<std::size_t>(j)]);
+  }
+  idx.resize(static_cast<std::size_t>(m));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+struct Result {
+  double value = kNaN;
+  int iterations = 0;
+  bool available = true;
+};
+
+std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool has_truth, const Options& o) {
+  std::map<std::string, Result> r;
+  const MPI_Comm comm = o.comm;
+  std::vector<int> ks;
+  std::vector<std::string> knn_names;
+  bool need_moments = false;
+  for (const auto& name : o.names) {
+    const auto [base, param] = split_name(name);
+    Result v;
+    if (base == "mmd") {
+      v.value = detail::mmd_replicated(s.pred, s.obs, o.mmd_gammas, comm);
+    } else if (base == "w2_eps") {
+      const auto res = detail::sinkhorn_replicated(
+          s.pred, s.obs, detail::SinkhornSettings{o.epsilon, o.sinkhorn_tol, o.sinkhorn_max_iter, kSinkhornCacheBytes},
+          comm);
+      v.value = res.cost;
+      v.iterations = res.iterations;
+    } else if (base == "sinkhorn_div") {
+      const auto d = detail::sinkhorn_divergence_replicated(
+          s.pred, s.obs,
+          detail::SinkhornSettings{std::stod(param), o.sinkhorn_tol, o.sinkhorn_max_iter, kSinkhornCacheBytes}, comm);
+      v.value = d.value;
+      v.iterations = std::max({d.xy.iterations, d.xx.iterations, d.yy.iterations});
+    } else if (base == "energy") {
+      v.value = detail::energy_replicated(s.pred, s.obs, comm);
+    } else if (base == "knn_mix") {
+      ks.push_back(std::stoi(param));
+      knn_names.push_back(name);
+      continue;
+    } else if (base == "spearman_pair") {
+      if (!has_ctrl) {
+        v.available = false;
+      } else {
+        const auto rho = detail::spearman_rows(s.ctrl, s.pred);
+        double sum = 0;
+        std::int64_t n = 0;
+        for (const double x : rho)
+          if (!std::isnan(x)) {
+            sum += x;
+            ++n;
+          }
+        v.value = n > 0 ? sum / static_cast<double>(n) : kNaN;
+      }
+    } else if (base == "uvp") {
+      if (!has_truth) v.available = false;
+      else v.value = detail::uvp(s.pred, s.truth);
+    } else {
+      need_moments = true;
+      continue;
+    }
+    r[name] = v;
+  }
+  if (!ks.empty()) {
+    const auto fr = detail::knn_mix(s.pred, s.obs, ks, comm);
+    for (std::size_t t = 0; t < ks.size(); ++t) r[knn_names[t]].value = fr[t];
+  }
+  if (need_moments) {
+    const auto mp = detail::feature_moments(s.pred), mo = detail::feature_moments(s.obs);
+    for (const auto& name : o.names) {
+      Result v;
+      if (name == "l2_ds") {
+        if (has_ctrl) {
+          // ||(mu_treated - mu_control) - (mu_pred - mu_control)||: the control mean cancels up to
+          // rounding; it is kept so the value is the reference's expression.
+          const auto mc = detail::feature_moments(s.ctrl);
+          double sq = 0;
+          for (std::size_t k = 0; k < mc.mean.size(); ++k) {
+            const double diff = (mo.mean[k] - mc.mean[k]) - (mp.mean[k] - mc.mean[k]);
+            sq += diff * diff;
+          }
+          v.value = std::sqrt(sq);
+        } else {
+          v.value = detail::l2(mo.mean, mp.mean);
+        }
+      } else if (name == "r_means") {
+        v.value = detail::pearson(mo.mean, mp.mean);
+      } else if (name == "l2_means") {
+        v.value = detail::l2(mo.mean, mp.mean);
+      } else if (name == "r_stds") {
+        v.value = detail::pearson(mo.sd, mp.sd);
+      } else if (name == "l2_stds") {
+        v.value = detail::l2(mo.sd, mp.sd);
+      } else {
+        continue;
+      }
+      r[name] = v;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+std::vector<Value> compute(const Input& input, const Options& opts) {
+  if (input.predicted == nullptr || input.observed == nullptr)
+    throw InputError("metrics", "input", "", "needs predicted and observed cells");
+  Sample full;
+  full.pred = detail::arrange(*input.predicted, opts.comm, opts.layout, "predicted");
+  full.obs = detail::arrange(*input.observed, opts.comm, opts.layout, "observed");
+  const bool has_ctrl = input.control != nullptr && input.control->rows > 0;
+  const bool has_truth = input.truth != nullptr && input.truth->rows > 0;
+  if (has_ctrl) full.ctrl = detail::arrange(*input.control, opts.comm, opts.layout, "control");
+  if (has_truth) full.truth = detail::arrange(*input.truth, opts.comm, opts.layout, "truth");
+  if (full.pred.rows == 0 || full.obs.rows == 0)
+    throw InputError("metrics", "cells", std::to_string(full.pred.rows) + " predicted, " + std::to_string(full.obs.rows) +
+                     " observed", "needs at least one predicted and one observed cell");
+  if (full.pred.cols != full.obs.cols)
+    throw InputError("metrics", "features", std::to_string(full.pred.cols) + " vs " + std::to_string(full.obs.cols),
+                     "predicted and observed cells have different features");
+  if (has_ctrl && (full.ctrl.rows != full.pred.rows || full.ctrl.cols != full.pred.cols))
+    throw InputError("metrics", "control", std::to_string(full.ctrl.rows) + " x " + std::to_string(full.ctrl.cols),
+                     "control cells must pair row by row with the predictions");
+  if (has_truth && (full.truth.rows != full.pred.rows || full.truth.cols != full.pred.cols))
+    throw InputError("metrics", "truth", std::to_string(full.truth.rows) + " x " + std::to_string(full.truth.cols),
+                     "true responses must pair row by row with the predictions");
+  if (opts.names.empty()) return {};
+
+  const int reps = std::max(1, opts.bootstrap);
+  const bool resample = opts.bootstrap > 0 || (opts.max_cells > 0 && (opts.max_cells < full.pred.rows ||
+                                                                      opts.max_cells < full.obs.rows));
+  // As the reference: both sets subsampled to the same size (the smaller set, or max_cells).
+  std::int64_t per_set = opts.max_cells > 0 ? opts.max_cells : std::min(full.pred.rows, full.obs.rows);
+  std::map<std::string, std::vector<Result>> runs;
+  for (int r = 0; r < reps; ++r) {
+    Sample s;
+    const Sample* use = &full;
+    if (resample) {
+      Rng rng(derive_seed(opts.seed, "metrics/resample/" + std::to_string(r)));
+      const auto ip = draw(full.pred.rows, std::min(per_set, full.pred.rows), rng);
+      const auto io = draw(full.obs.rows, std::min(per_set, full.obs.rows), rng);
+      s.pred = full.pred.select_rows(ip);
+      s.obs = full.obs.select_rows(io);
+      if (has_ctrl) s.ctrl = full.ctrl.select_rows(ip);  // pairs follow the predictions
+      if (has_truth) s.truth = full.truth.select_rows(ip);
+      use = &s;
+    }
+    for (auto& [name, v] : evaluate_once(*use, has_ctrl, has_truth, opts)) runs[name].push_back(v);
+  }
+  std::vector<Value> out;
+  for (const auto& name : opts.names) {
+    const auto& rs = runs.at(name);
+    Value v;
+    v.name = name;
+    v.available = rs.front().available;
+    if (!v.available) {
+      v.value = v.sd = kNaN;
+      out.push_back(v);
+      continue;
+    }
+    double sum = 0;
+    for (const auto& x : rs) {
+      sum += x.value;
+      v.iterations = std::max(v.iterations, x.iterations);
+    }
+    v.value = sum / static_cast<double>(rs.size());
+    if (rs.size() > 1) {
+      double q = 0;
+      for (const auto& x : rs) q += (x.value - v.value) * (x.value - v.value);
+      v.sd = std::sqrt(q / static_cast<double>(rs.size() - 1));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace cellot::metrics
