@@ -1,8 +1,55 @@
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
+#include "cellot/dist/screen.hpp"
 
 namespace cellot::cli {
 
-int cmd_screen(int, char**, Runtime&) { throw NotImplemented("cellot screen is not built yet"); }
+int cmd_screen(int argc, char** argv, Runtime& rt) {
+  CommandSpec spec;
+  spec.name = "screen";
+  spec.usage =
+      "mpiexec -n N cellot screen --config C.ini [--store results.h5] [--ranks-per-task R] [--shard i/n] [--resume] "
+      "[--quiet]";
+  spec.description =
+      "The batch system: every perturbation x model (screen.models) x fold (screen.folds) x seed (screen.seeds)\n"
+      "is one task. The world splits into groups of R ranks (R = --ranks-per-task, world size a multiple of R);\n"
+      "world rank 0 hands tasks to groups dynamically, most expensive first. Each task trains on the training\n"
+      "split, selects on the validation split, predicts the test controls and writes its metrics, curves and\n"
+      "parameters into the store (docs/STORE.md). --resume continues a store of the same plan (a missing store\n"
+      "starts fresh); --shard i/n runs a cost-balanced share of the plan (merge the shards with cellot merge).\n"
+      "SIGTERM / SIGUSR1 checkpoint running tasks, close the store and exit 1: requeue and run with --resume.";
+  spec.options.add_options()("store,s", po::value<std::string>(), "results store (overrides screen.store)")(
+      "ranks-per-task,r", po::value<int>(), "ranks per task group (overrides screen.ranks_per_task)")(
+      "shard", po::value<std::string>(), "run shard i of n (0-based), e.g. 0/4")(
+      "resume", "continue an existing store of the same plan (only tasks without a done flag run)")(
+      "stop-after", po::value<std::int64_t>(),
+      "test hook: stop handing out tasks once this many are done, then close the store (exit 1)")(
+      "no-prefetch", "group roots ask for their next task only when idle (for scheduling measurements)");
+  Config cfg;
+  auto cl = parse(spec, argc, argv, cfg, rt);
+  if (!cl) return kExitOk;
+  const std::string origin = cl->config_path.empty() ? "command line" : cl->config_path;
+  if (cl->has("store")) cfg.screen.store = cl->get<std::string>("store");
+  if (cl->has("ranks-per-task")) {
+    cfg.screen.ranks_per_task = cl->get<int>("ranks-per-task");
+    validate(cfg, "command line");
+  }
+  dist::ScreenOptions opt;
+  opt.cfg = cfg;
+  opt.origin = origin;
+  opt.resume = cl->has("resume");
+  opt.quiet = cl->quiet;
+  opt.prefetch = !cl->has("no-prefetch");
+  if (cl->has("shard")) opt.shard = dist::parse_shard(cl->get<std::string>("shard"), "command line");
+  if (cl->has("stop-after")) {
+    opt.stop_after = cl->get<std::int64_t>("stop-after");
+    if (opt.stop_after < 0)
+      throw InputError("command line", "--stop-after", std::to_string(opt.stop_after), "must be >= 0");
+  }
+  for (int i = 0; i < argc; ++i) opt.command_line += (i ? " " : "cellot ") + std::string(argv[i]);
+  rt.set_threads(cfg.training.threads);
+  return dist::run_screen(opt, rt).exit_code;
+}
 
 }  // namespace cellot::cli

@@ -10,6 +10,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # The launcher with its flags (a CMake list: ';'-separated).
 mpi_cmd=("$mpiexec_bin")
 for f in "${mpi_flags[@]}"; do IFS=';' read -r -a parts <<<"$f"; mpi_cmd+=("${parts[@]}"); done
+# ctest's ENVIRONMENT splits lists at ';', so the flags may arrive incomplete: add what root needs.
+[ "$(id -u)" -eq 0 ] && [[ " ${mpi_cmd[*]} " != *" --allow-run-as-root "* ]] && mpi_cmd+=(--allow-run-as-root)
+[[ " ${mpi_cmd[*]} " != *" --oversubscribe "* ]] && mpi_cmd+=(--oversubscribe)
 # mpirun_n N ARGS...: cellot under mpiexec with N ranks.
 mpirun_n() {
   local n="$1"; shift
