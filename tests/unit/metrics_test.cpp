@@ -1,6 +1,7 @@
 // Metric kernels against direct (brute-force, std::exp) evaluations on small random sets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -8,6 +9,8 @@
 #include "cellot/core/rng.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "detail/kernels.hpp"
+#include "detail/knn.hpp"
+#include "detail/moments.hpp"
 
 using cellot::Matrix;
 namespace metrics = cellot::metrics;
@@ -100,4 +103,193 @@ TEST(MetricsEnergy, MatchesBruteForceVStatistic) {
   const double got = metrics::energy_distance(x, y, MPI_COMM_SELF);
   EXPECT_NEAR(got, ref, 1e-12 * std::abs(ref));
   EXPECT_NEAR(metrics::energy_distance(x, x, MPI_COMM_SELF), 0.0, 1e-12);
+}
+
+namespace {
+
+// Brute-force kNN mixing with the documented tie rule (distance, then joint index).
+std::vector<double> brute_knn(const Matrix& p, const Matrix& o, const std::vector<int>& ks) {
+  std::vector<double> out(ks.size(), 0.0);
+  const std::int64_t n = p.rows, joint = p.rows + o.rows;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::vector<std::pair<double, std::int64_t>> cand;
+    for (std::int64_t j = 0; j < n; ++j)
+      if (j != i) cand.push_back({sqdist(p, i, p, j), j});
+    for (std::int64_t j = 0; j < o.rows; ++j) cand.push_back({sqdist(p, i, o, j), n + j});
+    std::sort(cand.begin(), cand.end());
+    for (std::size_t t = 0; t < ks.size(); ++t) {
+      const auto k = std::min<std::int64_t>(ks[t], joint - 1);
+      int c = 0;
+      for (std::int64_t q = 0; q < k; ++q) c += cand[q].second < n;
+      out[t] += double(c) / k;
+    }
+  }
+  for (auto& v : out) v /= n;
+  return out;
+}
+
+std::vector<cellot::metrics::Value>::const_iterator find_value(const std::vector<cellot::metrics::Value>& vs,
+                                                               const std::string& name) {
+  return std::find_if(vs.begin(), vs.end(), [&](const auto& v) { return v.name == name; });
+}
+
+}  // namespace
+
+TEST(MetricsKnn, MatchesBruteForceIncludingDuplicateCellsAndCappedK) {
+  Matrix p = random_cells(70, 3, 20), o = random_cells(45, 3, 21, 0.7);
+  // Exact duplicates across and within the sets exercise the tie rule.
+  for (std::int64_t k = 0; k < 3; ++k) {
+    p(5, k) = p(6, k);
+    o(2, k) = p(7, k);
+  }
+  const std::vector<int> ks{1, 5, 50, 500};
+  const auto ref = brute_knn(p, o, ks);
+  const auto got = cellot::metrics::detail::knn_mix(p, o, ks, MPI_COMM_SELF);
+  ASSERT_EQ(got.size(), ks.size());
+  for (std::size_t t = 0; t < ks.size(); ++t) EXPECT_NEAR(got[t], ref[t], 1e-15) << ks[t];
+  // k >= |joint| - 1 counts every other cell: (|P| - 1) / (|P| + |O| - 1).
+  EXPECT_NEAR(got[3], 69.0 / 114.0, 1e-15);
+  const auto per_cell = cellot::metrics::knn_mix_per_cell(p, o, 5, MPI_COMM_SELF);
+  ASSERT_EQ(per_cell.size(), 70u);
+  double mean = 0;
+  for (const double v : per_cell) mean += v / 70;
+  EXPECT_NEAR(mean, ref[1], 1e-14);
+}
+
+TEST(MetricsKnn, SeparatedSetsAreUnmixedIdenticalDistributionsMixed) {
+  const Matrix p = random_cells(200, 4, 22), far = random_cells(200, 4, 23, 50.0);
+  EXPECT_DOUBLE_EQ(cellot::metrics::detail::knn_mix(p, far, {10}, MPI_COMM_SELF)[0], 1.0);
+  const Matrix same = random_cells(200, 4, 24);
+  const double mix = cellot::metrics::detail::knn_mix(p, same, {50}, MPI_COMM_SELF)[0];
+  EXPECT_GT(mix, 0.4);
+  EXPECT_LT(mix, 0.6);
+}
+
+TEST(MetricsSpearman, AverageRanksForTiesAndPerfectCorrelations) {
+  Matrix a(3, 4), b(3, 4);
+  const double ra[3][4] = {{1, 2, 2, 3}, {1, 2, 3, 4}, {5, 5, 5, 5}};
+  const double rb[3][4] = {{4, 3, 3, 1}, {10, 20, 30, 40}, {1, 2, 3, 4}};
+  for (int i = 0; i < 3; ++i)
+    for (int k = 0; k < 4; ++k) {
+      a(i, k) = ra[i][k];
+      b(i, k) = rb[i][k];
+    }
+  const auto rho = cellot::metrics::spearman_per_cell(a, b);
+  ASSERT_EQ(rho.size(), 3u);
+  EXPECT_NEAR(rho[0], -1.0, 1e-15);  // ranks (1, 2.5, 2.5, 4) vs (4, 2.5, 2.5, 1)
+  EXPECT_NEAR(rho[1], 1.0, 1e-15);
+  EXPECT_TRUE(std::isnan(rho[2]));    // constant control cell
+  // A partial tie: x = (1, 2, 2, 4, 5), y = (2, 1, 3, 5, 4): ranks (1, 2.5, 2.5, 4, 5) vs
+  // (2, 1, 3, 5, 4); r = 7 / sqrt(9.5 * 10).
+  Matrix x(1, 5), y(1, 5);
+  const double xv[5] = {1, 2, 2, 4, 5}, yv[5] = {2, 1, 3, 5, 4};
+  for (int k = 0; k < 5; ++k) {
+    x(0, k) = xv[k];
+    y(0, k) = yv[k];
+  }
+  EXPECT_NEAR(cellot::metrics::spearman_per_cell(x, y)[0], 7.0 / std::sqrt(9.5 * 10.0), 1e-15);
+}
+
+TEST(MetricsMoments, MeansStdsPearsonAndUvp) {
+  const Matrix m = random_cells(33, 4, 25, 1.0, 2.0);
+  const auto mo = cellot::metrics::detail::feature_moments(m);
+  for (std::int64_t k = 0; k < 4; ++k) {
+    double s = 0, q = 0;
+    for (std::int64_t i = 0; i < 33; ++i) s += m(i, k);
+    for (std::int64_t i = 0; i < 33; ++i) q += (m(i, k) - s / 33) * (m(i, k) - s / 33);
+    EXPECT_NEAR(mo.mean[k], s / 33, 1e-14);
+    EXPECT_NEAR(mo.sd[k], std::sqrt(q / 32), 1e-14);
+  }
+  EXPECT_NEAR(cellot::metrics::detail::pearson({1, 2, 3}, {2, 4, 6.5}), 0.9979487157886733, 1e-14);  // numpy.corrcoef
+  // UVP: predicting the truth exactly is 0; predicting the truth's mean for every cell is 100.
+  Matrix mean_pred(33, 4);
+  for (std::int64_t i = 0; i < 33; ++i)
+    for (std::int64_t k = 0; k < 4; ++k) mean_pred(i, k) = mo.mean[k];
+  EXPECT_NEAR(cellot::metrics::detail::uvp(m, m), 0.0, 1e-14);
+  EXPECT_NEAR(cellot::metrics::detail::uvp(mean_pred, m), 100.0, 1e-10);
+}
+
+TEST(MetricsNames, ExpandAllAndParameterisedNames) {
+  const auto all = metrics::expand_names("all", {0.5, 1, 10, 100}, {50, 100});
+  const std::vector<std::string> expect{"mmd",      "w2_eps",  "sinkhorn_div@0.5", "sinkhorn_div@1", "sinkhorn_div@10",
+                                        "sinkhorn_div@100", "l2_ds", "r_means", "l2_means", "r_stds",
+                                        "l2_stds",  "energy",  "knn_mix@50",       "knn_mix@100",    "spearman_pair",
+                                        "uvp"};
+  EXPECT_EQ(all, expect);
+  EXPECT_EQ(metrics::expand_names("mmd, knn_mix@7,sinkhorn_div@2.5,mmd", {0.5}, {50}),
+            (std::vector<std::string>{"mmd", "knn_mix@7", "sinkhorn_div@2.5"}));
+  EXPECT_THROW(metrics::expand_names("mmd,wasserstein", {0.5}, {50}), cellot::InputError);
+  EXPECT_THROW(metrics::expand_names("knn_mix@0", {0.5}, {50}), cellot::InputError);
+  EXPECT_THROW(metrics::expand_names("knn_mix@2.5", {0.5}, {50}), cellot::InputError);
+  cellot::MetricsConfig cfg;
+  cfg.mmd_gammas = "1,-2";
+  EXPECT_THROW(metrics::options_from_config(cfg, MPI_COMM_SELF, 0), cellot::InputError);
+}
+
+TEST(MetricsCompute, EveryMetricAndResamplingDeterministicInSeed) {
+  const Matrix ctrl = random_cells(120, 5, 30);
+  Matrix pred = ctrl, truth = ctrl;
+  cellot::Rng rng(31);
+  for (std::int64_t i = 0; i < pred.rows; ++i)
+    for (std::int64_t k = 0; k < 5; ++k) {
+      truth(i, k) += 1.0 + 0.1 * ctrl(i, k);
+      pred(i, k) = truth(i, k) + 0.05 * rng.normal();
+    }
+  const Matrix obs = random_cells(90, 5, 32, 1.0, 1.1);
+  cellot::MetricsConfig cfg;
+  auto opts = metrics::options_from_config(cfg, MPI_COMM_SELF, 7);
+  metrics::Input in;
+  in.predicted = &pred;
+  in.observed = &obs;
+  in.control = &ctrl;
+  in.truth = &truth;
+  const auto vs = metrics::compute(in, opts);
+  ASSERT_EQ(vs.size(), opts.names.size());
+  for (const auto& v : vs) {
+    EXPECT_TRUE(v.available) << v.name;
+    EXPECT_TRUE(std::isfinite(v.value)) << v.name;
+    EXPECT_EQ(v.sd, 0.0) << v.name;
+  }
+  EXPECT_NEAR(find_value(vs, "mmd")->value, brute_mmd(pred, obs, kGammas), 1e-12);
+  EXPECT_GT(find_value(vs, "w2_eps")->iterations, 0);
+  EXPECT_NEAR(find_value(vs, "l2_ds")->value, find_value(vs, "l2_means")->value, 1e-12);
+  EXPECT_GT(find_value(vs, "spearman_pair")->value, 0.9);  // the map is nearly monotone per cell
+  EXPECT_NEAR(find_value(vs, "uvp")->value, 100.0 * 5 * 0.0025 / 5.0, 1.0);  // noise var / truth var ~ 0.25%
+
+  // Without control and truth: paired metrics unavailable, the rest unchanged.
+  metrics::Input bare;
+  bare.predicted = &pred;
+  bare.observed = &obs;
+  const auto vb = metrics::compute(bare, opts);
+  EXPECT_FALSE(find_value(vb, "uvp")->available);
+  EXPECT_FALSE(find_value(vb, "spearman_pair")->available);
+  EXPECT_EQ(find_value(vb, "mmd")->value, find_value(vs, "mmd")->value);
+
+  // Bootstrap: 4 resamples of 60 cells per set; same seed -> same values, other seed differs.
+  opts.names = {"mmd", "knn_mix@10", "spearman_pair", "r_means"};
+  opts.bootstrap = 4;
+  opts.max_cells = 60;
+  const auto b1 = metrics::compute(in, opts), b2 = metrics::compute(in, opts);
+  opts.seed = 8;
+  const auto b3 = metrics::compute(in, opts);
+  for (std::size_t t = 0; t < b1.size(); ++t) {
+    EXPECT_EQ(b1[t].value, b2[t].value) << b1[t].name;
+    EXPECT_EQ(b1[t].sd, b2[t].sd);
+    EXPECT_GT(b1[t].sd, 0.0) << b1[t].name;
+    EXPECT_NE(b1[t].value, b3[t].value) << b1[t].name;
+  }
+}
+
+TEST(MetricsCompute, RejectsUnpairedControlAndFeatureMismatch) {
+  const Matrix pred = random_cells(10, 3, 40), obs = random_cells(10, 3, 41), ctrl = random_cells(9, 3, 42);
+  const Matrix wide = random_cells(10, 4, 43);
+  auto opts = metrics::options_from_config(cellot::MetricsConfig{}, MPI_COMM_SELF, 0);
+  metrics::Input in;
+  in.predicted = &pred;
+  in.observed = &obs;
+  in.control = &ctrl;
+  EXPECT_THROW(metrics::compute(in, opts), cellot::InputError);
+  in.control = nullptr;
+  in.observed = &wide;
+  EXPECT_THROW(metrics::compute(in, opts), cellot::InputError);
 }
