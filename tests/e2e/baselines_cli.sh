@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The baselines through the CLI (cellot train / predict) on the synthetic 4i data (Imatinib):
+# scGen and cAE curves and weights in the model directory, identity / mean_shift / observed
+# predictions with their documented meaning, a reload that predicts identically, data-parallel
+# training of an autoencoder on 2 ranks (reproducible, close to 1 rank), the validation grid,
+# and a bad hyperparameter refused with exit 2.
+set -euo pipefail
+bin="${CELLOT_BIN:?}"
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
+work="$(mktemp -d /tmp/cellot-baselines-e2e.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+mpi=("${CELLOT_MPIEXEC:-mpiexec}")
+_f="${CELLOT_MPIEXEC_FLAGS:-}"
+read -r -a _flags <<<"${_f//;/ }"
+mpi+=("${_flags[@]}")
+[ "$(id -u)" -eq 0 ] && [[ " ${mpi[*]} " != *" --allow-run-as-root "* ]] && mpi+=(--allow-run-as-root)
+[[ " ${mpi[*]} " != *" --oversubscribe "* ]] && mpi+=(--oversubscribe)
+export OMP_NUM_THREADS=1
+cd "$work"
+
+"$bin" synth --preset 4i --seed 3 --cells-scale 0.1 --out data.h5ad >/dev/null 2>&1
+common=(--data data.h5ad --perturbation Imatinib --training.threads 1 --quiet)
+ae=(--training.epochs 60 --training.eval_every 20)
+
+# 1. Every baseline trains and predicts the test-split controls.
+for m in scgen cae; do
+  "$bin" train "${common[@]}" "${ae[@]}" --model "$m" --out "m_$m" || fail "train $m"
+  [ "$(head -1 "m_$m/curves.csv")" = "step,epoch,train_loss,val_loss" ] || fail "$m curves header: $(head -1 "m_$m/curves.csv")"
+done
+for m in identity mean_shift observed; do
+  "$bin" train "${common[@]}" --model "$m" --out "m_$m" || fail "train $m"
+done
+for m in scgen cae identity mean_shift observed; do
+  "$bin" predict --model "m_$m" --out "pred_$m.h5ad" --quiet || fail "predict $m"
+done
+# A reload predicts bit-identically.
+"$bin" predict --model m_scgen --out pred_scgen2.h5ad --quiet
+
+# 2. Data-parallel scGen on 2 ranks, twice.
+"${mpi[@]}" -n 2 "$bin" train "${common[@]}" "${ae[@]}" --model scgen --out m_np2a
+"${mpi[@]}" -n 2 "$bin" train "${common[@]}" "${ae[@]}" --model scgen --out m_np2b
+
+# 3. The App. C.1 grid (one epoch per candidate here), selected on the validation split.
+"$bin" train "${common[@]}" --training.epochs 1 --model cae --model.grid true --out m_grid || fail "grid"
+
+"$py" - <<'PY' || fail "baseline outputs"
+import anndata, h5py, numpy as np
+
+def params(d):
+    with h5py.File(d + "/model.h5") as f:
+        return {n: f["params"][n][()] for n in f["params"].attrs["names"]}
+
+data = anndata.read_h5ad("data.h5ad")
+X = np.asarray(data.X, dtype=np.float64)
+row = {n: i for i, n in enumerate(data.obs_names)}
+treated = X[(data.obs["condition"] == "Imatinib").values]
+pred = {m: anndata.read_h5ad(f"pred_{m}.h5ad") for m in ["scgen", "cae", "identity", "mean_shift", "observed"]}
+ctrl = X[[row[n] for n in pred["identity"].obs_names]]
+for m, p in pred.items():
+    assert list(p.obs_names) == list(pred["identity"].obs_names), m
+    assert np.isfinite(np.asarray(p.X)).all(), m
+
+# Paper hyperparameters and the scGen latent means are in the weights.
+s = params("m_scgen")
+assert np.allclose(s["hparams"], [48, 0, 32, 2, 8, 0.05, 1e-3, 128]), s["hparams"]
+assert s["encoder.0.weight"].shape == (32, 48) and s["decoder.2.weight"].shape == (48, 32)
+assert s["latent_mean.control"].shape == (8,) and not np.allclose(s["latent_mean.control"], s["latent_mean.perturbed"])
+c = params("m_cae")
+assert np.allclose(c["hparams"], [48, 2, 32, 2, 8, 0.05, 1e-4, 128]), c["hparams"]
+assert c["encoder.0.weight"].shape == (32, 50) and c["decoder.0.weight"].shape == (32, 10)
+
+# identity: the controls themselves; mean_shift: one constant shift, the stored one (up to the
+# float32 rounding of the prediction file).
+assert np.array_equal(np.asarray(pred["identity"].X, dtype=np.float64), ctrl)
+diff = np.asarray(pred["mean_shift"].X, dtype=np.float64) - ctrl
+shift = params("m_mean_shift")["shift"].astype(np.float64)
+assert np.abs(diff - shift).max() < 1e-5, np.abs(diff - shift).max()
+assert np.abs(shift).max() > 0.01
+# The autoencoders move the controls towards the perturbed mean.
+gap = np.linalg.norm(ctrl.mean(0) - treated.mean(0))
+for m in ["scgen", "cae"]:
+    moved = np.linalg.norm(np.asarray(pred[m].X).mean(0) - treated.mean(0))
+    assert moved < gap, (m, moved, gap)
+# observed: real perturbed cells (float32 copies), from the pool stored as weights.
+pool = params("m_observed")["pool"].astype(np.float64)
+obs = np.asarray(pred["observed"].X, dtype=np.float64)
+assert np.array_equal(obs, pool[np.arange(len(obs)) % len(pool)])
+d2 = ((obs[:, None, :] - treated[None, :, :]) ** 2).sum(-1).min(1)
+assert d2.max() < 1e-10, d2.max()
+
+# Reload: identical predictions.
+assert np.array_equal(np.asarray(anndata.read_h5ad("pred_scgen2.h5ad").X), np.asarray(pred["scgen"].X))
+
+# 2 ranks: bit-identical run to run, close to 1 rank (float summation order only).
+a, b = params("m_np2a"), params("m_np2b")
+assert all(np.array_equal(a[n], b[n]) for n in a if n != "selection"), "2-rank runs differ"
+close = max(np.abs(a[n] - s[n]).max() for n in a if n not in ("selection", "hparams"))
+assert close < 1e-2, close
+
+# Grid: 96 scored candidates, the chosen hyperparameters are the arg-min row.
+g = params("m_grid")
+table = g["grid"]
+assert table.shape == (96, 6), table.shape
+best = int(np.argmin(table[:, 5]))
+assert np.allclose(g["hparams"][2:7], table[best, :5]), (g["hparams"], table[best])
+assert g["selection"][2] == table[best, 5]
+PY
+
+# 4. A bad hyperparameter: exit 2, one line naming the key and the value.
+set +e
+"$bin" train "${common[@]}" --model scgen --model.width 0 --out m_bad 2>bad.log
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { cat bad.log; fail "bad width exited $rc"; }
+grep -q "model.width = '0'" bad.log || { cat bad.log; fail "error does not name model.width"; }
+echo "baselines e2e: ok"
