@@ -185,8 +185,8 @@ double AeNet::reconstruction_sum(const float* x, std::int64_t n, const int* labe
   return sum / static_cast<double>(n_features_);
 }
 
-double AeNet::loss_and_grad(const float* x, const int* labels, std::int64_t n, const float* const* masks,
-                            double scale, float* grad) const {
+double AeNet::loss_and_grad(const float* x, const int* labels, std::int64_t n, const float* const* masks, double scale,
+                            float* grad) const {
   std::fill(grad, grad + size(), 0.f);
   if (n == 0) return 0.0;
   c10::InferenceMode guard;
@@ -293,9 +293,14 @@ AeData make_ae_data(const TrainInput& input) {
 // Model
 
 AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, int n_conditions)
-    : n_features_(n_features), n_conditions_(n_conditions), hyper_(hyper_from_config(cfg)),
-      batch_size_(cfg.batch_size()), epochs_(cfg.training.epochs), iters_(cfg.training.iters),
-      eval_every_(cfg.training.eval_every), grid_(cfg.model.grid) {
+    : n_features_(n_features),
+      n_conditions_(n_conditions),
+      hyper_(hyper_from_config(cfg)),
+      batch_size_(cfg.batch_size()),
+      epochs_(cfg.training.epochs),
+      iters_(cfg.training.iters),
+      eval_every_(cfg.training.eval_every),
+      grid_(cfg.model.grid) {
   if (n_features <= 0) throw InputError("data", "n_features", std::to_string(n_features), "must be > 0");
   if (batch_size_ <= 0) throw InputError("config", "training.batch_size", std::to_string(batch_size_), "must be > 0");
   net_ = AeNet(n_features_, n_conditions_, hyper_);
@@ -360,8 +365,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
       std::copy_n(data.train_x.data() + src * d, d, xb.data() + i * d);
       lb[static_cast<std::size_t>(i)] = data.train_labels[static_cast<std::size_t>(src)];
     }
-    for (int l = 0; l < hidden; ++l)
-      mask_ptrs[static_cast<std::size_t>(l)] = masks.data() + (l * bg + b0) * w;
+    for (int l = 0; l < hidden; ++l) mask_ptrs[static_cast<std::size_t>(l)] = masks.data() + (l * bg + b0) * w;
 
     const double local = net_.loss_and_grad(xb.data(), lb.data(), n, hyper.dropout > 0 ? mask_ptrs.data() : nullptr,
                                             1.0 / static_cast<double>(bg), buffer.data());
@@ -494,8 +498,8 @@ void AutoencoderModel::train(const TrainInput& input, const TrainContext& ctx) {
   curves_ = std::move(best_curves);
   if (ctx.progress)
     log::info(name() + " grid: chose width " + std::to_string(hyper_.width) + " depth " + std::to_string(hyper_.depth) +
-              " latent " + std::to_string(hyper_.latent) + " dropout " + fmt(hyper_.dropout) + " lr " +
-              fmt(hyper_.lr) + " (validation " + fmt(best_score) + ")");
+              " latent " + std::to_string(hyper_.latent) + " dropout " + fmt(hyper_.dropout) + " lr " + fmt(hyper_.lr) +
+              " (validation " + fmt(best_score) + ")");
 }
 
 Matrix AutoencoderModel::predict(const Matrix& source, double t) const {

@@ -43,7 +43,8 @@ Matrix MeanShiftModel::predict(const Matrix& source, double t) const {
                      "mean_shift was trained on " + std::to_string(n_features_) + " features");
   Matrix out = source;
   for (std::int64_t i = 0; i < out.rows; ++i)
-    for (std::int64_t j = 0; j < out.cols; ++j) out(i, j) += t * static_cast<double>(shift_[static_cast<std::size_t>(j)]);
+    for (std::int64_t j = 0; j < out.cols; ++j)
+      out(i, j) += t * static_cast<double>(shift_[static_cast<std::size_t>(j)]);
   return out;
 }
 
@@ -52,7 +53,8 @@ std::vector<NamedTensor> MeanShiftModel::parameters() const { return {NamedTenso
 void MeanShiftModel::set_parameters(const std::vector<NamedTensor>& params) {
   for (const auto& p : params)
     if (p.name == "shift") {
-      if (p.shape != std::vector<std::int64_t>{n_features_} || static_cast<std::int64_t>(p.values.size()) != n_features_)
+      if (p.shape != std::vector<std::int64_t>{n_features_} ||
+          static_cast<std::int64_t>(p.values.size()) != n_features_)
         throw InputError("model parameters", "shift", std::to_string(p.values.size()),
                          "mean_shift was built for " + std::to_string(n_features_) + " features");
       shift_ = p.values;

@@ -20,7 +20,8 @@ std::vector<float> latent_mean(const AeNet& net, const Matrix& cells) {
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(src[i]);
     const std::vector<float> z = net.encode(x.data(), m, nullptr);
     for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < latent; ++j) sum[static_cast<std::size_t>(j)] += z[static_cast<std::size_t>(i * latent + j)];
+      for (std::int64_t j = 0; j < latent; ++j)
+        sum[static_cast<std::size_t>(j)] += z[static_cast<std::size_t>(i * latent + j)];
   }
   std::vector<float> mean(sum.size());
   for (std::size_t j = 0; j < sum.size(); ++j) mean[j] = static_cast<float>(sum[j] / static_cast<double>(cells.rows));
@@ -56,7 +57,8 @@ void ScGen::import_extra(const std::vector<NamedTensor>& in) {
       if (p.name == name) t = &p;
     if (!t) throw InputError("model parameters", name, "", "missing tensor");
     if (t->shape != std::vector<std::int64_t>{latent} || static_cast<std::int64_t>(t->values.size()) != latent)
-      throw InputError("model parameters", name, std::to_string(t->values.size()), "shape does not match the latent size");
+      throw InputError("model parameters", name, std::to_string(t->values.size()),
+                       "shape does not match the latent size");
     (std::string(name) == "latent_mean.control" ? mean_control_ : mean_perturbed_) = t->values;
   }
 }

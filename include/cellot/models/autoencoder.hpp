@@ -175,8 +175,8 @@ class AutoencoderModel : public Model {
   std::int64_t epochs_, iters_, eval_every_;
   bool grid_;
   bool trained_ = false;
-  std::vector<float> selection_;  // best_step, best_val_loss, val_metric
-  std::vector<float> grid_table_; // 96 x 6 when the grid ran
+  std::vector<float> selection_;   // best_step, best_val_loss, val_metric
+  std::vector<float> grid_table_;  // 96 x 6 when the grid ran
 };
 
 }  // namespace cellot::models
