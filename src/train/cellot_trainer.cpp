@@ -313,8 +313,9 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
                                                              : "; checkpoint " + ctx.checkpoint_path));
     }
   }
-  progress.finish("step " + std::to_string(st.step) + " best val_mmd " + fmt(st.best_metric) + " at step " +
-                  std::to_string(st.best_step));
+  progress.finish("step " + std::to_string(st.step) +
+                  (st.best_step >= 0 ? " best val_mmd " + fmt(st.best_metric) + " at step " + std::to_string(st.best_step)
+                                     : " (no validation metric: last iterate)"));
 
   CellotResult result;
   result.steps = st.step;
