@@ -27,9 +27,9 @@ args=(screen --config "$here/../configs/screen-tiny.ini" --data.path data.h5ad
       --training.iters "$iters" --training.eval_every 100 --training.checkpoint_every 1000
       --metrics.names mmd,l2_ds,r_means,energy,uvp)
 echo "== $(getconf _NPROCESSORS_ONLN) cores, ${ranks} ranks, 400 tasks, cellot iters ${iters}"
-for mode in prefetch no-prefetch; do
-  extra=()
-  [ "$mode" = no-prefetch ] && extra=(--no-prefetch)
+for depth in 2 1 0; do
+  mode="prefetch-$depth"
+  extra=(--prefetch "$depth")
   /usr/bin/time -f "%e s wall (mpiexec included)" "${mpi[@]}" "$bin" "${args[@]}" "${extra[@]}" --store "$mode.h5" \
     2>"$mode.log" || { tail "$mode.log"; exit 1; }
   echo "-- $mode"

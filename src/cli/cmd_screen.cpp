@@ -25,7 +25,8 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       "resume", "continue an existing store of the same plan (only tasks without a done flag run)")(
       "stop-after", po::value<std::int64_t>(),
       "test hook: stop handing out tasks once this many are done, then close the store (exit 1)")(
-      "no-prefetch", "group roots ask for their next task only when idle (for scheduling measurements)");
+      "prefetch", po::value<int>()->default_value(2),
+      "tasks each group root reserves ahead of the one it runs (0: ask only when idle)");
   Config cfg;
   auto cl = parse(spec, argc, argv, cfg, rt);
   if (!cl) return kExitOk;
@@ -40,7 +41,8 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
   opt.origin = origin;
   opt.resume = cl->has("resume");
   opt.quiet = cl->quiet;
-  opt.prefetch = !cl->has("no-prefetch");
+  opt.prefetch = cl->get<int>("prefetch");
+  if (opt.prefetch < 0) throw InputError("command line", "--prefetch", std::to_string(opt.prefetch), "must be >= 0");
   if (cl->has("shard")) opt.shard = dist::parse_shard(cl->get<std::string>("shard"), "command line");
   if (cl->has("stop-after")) {
     opt.stop_after = cl->get<std::int64_t>("stop-after");

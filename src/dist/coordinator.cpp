@@ -21,14 +21,14 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Waiting loops sleep between polls (50 us, backing off to 1 ms) instead of spinning: on an
+// Waiting loops sleep between polls (50 us, backing off to 250 us) instead of spinning: on an
 // oversubscribed node a spinning rank steals the core of a rank that is training.
 class Backoff {
  public:
   void pause() {
     timespec ts{0, static_cast<long>(ns_)};
     nanosleep(&ts, nullptr);
-    ns_ = std::min<long long>(ns_ * 2, 1000000);
+    ns_ = std::min<long long>(ns_ * 2, 250000);
   }
   void reset() { ns_ = 50000; }
 
@@ -49,8 +49,8 @@ const char* outcome_name(Outcome o) {
   return "unknown";
 }
 
-Coordinator::Coordinator(const Groups& groups, std::vector<std::int64_t> order, bool prefetch)
-    : groups_(groups), prefetch_(prefetch) {
+Coordinator::Coordinator(const Groups& groups, std::vector<std::int64_t> order, int prefetch)
+    : groups_(groups), prefetch_(std::max(0, prefetch)) {
   if (groups_.world_rank() == 0) queue_.assign(order.begin(), order.end());
   clients_left_ = groups_.n_groups() - 1;
 }
@@ -136,33 +136,38 @@ void Coordinator::run(const std::function<Outcome(std::int64_t)>& run) {
 }
 
 void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& run) {
+  // Group 0 runs tasks while there are any; with the queue empty it serves the other groups
+  // until each has left, still taking a task that comes back (a group stopped with tasks
+  // reserved: they are requeued and must not be lost).
+  Backoff backoff;
   while (true) {
     poll();
     std::int64_t task = take();
-    if (groups_.group_size() > 1) MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
-    if (task < 0) break;
-    const Outcome o = run(task);
-    ++stats_.tasks_run;
-    record(task, o, groups_.group_index());
-  }
-  // Group 0 is done: serve the other groups until each has left.
-  const double t0 = now();
-  Backoff backoff;
-  while (clients_left_ > 0) {
-    check_stop();
+    if (task >= 0) {
+      backoff.reset();
+      if (groups_.group_size() > 1) MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
+      const Outcome o = run(task);
+      ++stats_.tasks_run;
+      record(task, o, groups_.group_index());
+      continue;
+    }
+    if (clients_left_ == 0) break;
+    const double t0 = now();
     int flag = 0;
     MPI_Status st;
     MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, groups_.control(), &flag, &st);
-    if (!flag) {
+    if (flag) {
+      backoff.reset();
+      std::int64_t msg[4];
+      MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
+      handle(msg, st.MPI_SOURCE);
+    } else {
       backoff.pause();
-      continue;
     }
-    backoff.reset();
-    std::int64_t msg[4];
-    MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
-    handle(msg, st.MPI_SOURCE);
+    stats_.idle_seconds += now() - t0;
   }
-  stats_.idle_seconds += now() - t0;
+  std::int64_t end = stopping_ ? kStopped : kNoMoreTasks;
+  if (groups_.group_size() > 1) MPI_Bcast(&end, 1, MPI_INT64_T, 0, groups_.group());
 }
 
 void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& run) {
@@ -172,45 +177,49 @@ void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& ru
     const std::int64_t msg[4] = {kind, task, static_cast<std::int64_t>(o), me};
     MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, ctl);
   };
-  // Posts a request and the receive of its reply; the reply lands in `slot`.
-  std::int64_t slot = kNoMoreTasks;
-  MPI_Request pending = MPI_REQUEST_NULL;
+  // Requests in flight, answered in order (messages between two ranks do not overtake). Each
+  // slot owns its reply buffer; a deque never moves its elements.
+  struct Slot {
+    std::int64_t reply = kNoMoreTasks;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+  std::deque<Slot> pending;
+  bool asking = true;  // false after a terminal answer or a stop: no new requests
   auto ask = [&] {
-    MPI_Irecv(&slot, 1, MPI_INT64_T, 0, kTagReply, ctl, &pending);
+    pending.emplace_back();
+    MPI_Irecv(&pending.back().reply, 1, MPI_INT64_T, 0, kTagReply, ctl, &pending.back().request);
     send(kRequest, -1, Outcome::done);
   };
-  auto answer = [&]() -> std::int64_t {
-    wait_reply(&pending);
-    return slot;
+  // Keeps `want` requests in flight: `prefetch_` while a task runs, at least one when idle.
+  auto top_up = [&](int want) {
+    if (asking && check_stop()) asking = false;
+    while (asking && static_cast<int>(pending.size()) < want) ask();
   };
 
-  std::int64_t task = kNoMoreTasks;
-  if (!check_stop()) {
-    ask();
-    task = answer();
-  }
-  while (true) {
-    if (task >= 0 && check_stop()) {
-      send(kReport, task, Outcome::skipped);
-      task = kStopped;
+  top_up(std::max(1, prefetch_));
+  while (!pending.empty()) {
+    wait_reply(&pending.front().request);
+    std::int64_t task = pending.front().reply;
+    pending.pop_front();
+    if (task < 0) {
+      asking = false;  // later answers are drained; any task among them (a requeued one) still runs
+      continue;
     }
+    if (check_stop()) {
+      asking = false;
+      send(kReport, task, Outcome::skipped);
+      continue;
+    }
+    top_up(prefetch_);
     if (groups_.group_size() > 1) MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
-    if (task < 0) break;
-    const bool prefetched = prefetch_ && !check_stop();
-    if (prefetched) ask();
     const Outcome o = run(task);
     ++stats_.tasks_run;
     if (o == Outcome::interrupted) stopping_ = true;
     send(kReport, task, o);
-    if (prefetched) {
-      task = answer();
-    } else if (!check_stop()) {
-      ask();
-      task = answer();
-    } else {
-      task = kStopped;
-    }
+    top_up(1);
   }
+  std::int64_t end = kNoMoreTasks;
+  if (groups_.group_size() > 1) MPI_Bcast(&end, 1, MPI_INT64_T, 0, groups_.group());
   send(kLeave, -1, Outcome::done);
 }
 

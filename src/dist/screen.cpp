@@ -565,6 +565,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       const double dt = now() - a;
       phase[static_cast<std::size_t>(k)] += dt;
       total += dt;
+      coordinator.poll();  // rank 0: answer the other groups between phases too
     };
     if (group_root) timed(4, ph.write, [&] { store.write_state(t, io::TaskState::running); });
     io::TaskRow row;

@@ -28,10 +28,11 @@ struct RunLog {
 
 // Runs `n_tasks` fake tasks; each checks that every rank of its group got the same task (the
 // group's own collective) and, on world rank 0, polls the service as a training loop would.
-RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1, int external_stop_after = -1) {
+RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1, int external_stop_after = -1,
+                int prefetch = 2) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_tasks));
   std::iota(order.rbegin(), order.rend(), 0);  // any order: the coordinator hands out in this order
-  dist::Coordinator c(g, order);
+  dist::Coordinator c(g, order, prefetch);
   RunLog log;
   log.ran.assign(static_cast<std::size_t>(n_tasks), 0);
   log.finished.assign(static_cast<std::size_t>(n_tasks), 0);
@@ -74,6 +75,14 @@ TEST(Coordinator, EveryTaskRunsExactlyOnce) {
   }
 }
 
+TEST(Coordinator, EveryPrefetchDepthRunsEveryTaskOnce) {
+  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  for (int prefetch : {0, 1, 3}) {
+    const auto log = run_fake(g, 23, -1, -1, prefetch);
+    for (int t = 0; t < 23; ++t) EXPECT_EQ(log.ran[static_cast<std::size_t>(t)], 1) << t << " prefetch " << prefetch;
+  }
+}
+
 TEST(Coordinator, MoreGroupsThanTasks) {
   dist::Groups g(MPI_COMM_WORLD, 1, "test");
   const auto log = run_fake(g, 1);
@@ -90,9 +99,9 @@ TEST(Coordinator, StopAfterDrainsWithoutRunningATaskTwice) {
     total += r;
   }
   EXPECT_GE(total, 5);
-  // After the 5th done task nothing new is handed out: at most one task in flight plus one
-  // prefetched per other group can still finish.
-  EXPECT_LE(total, 5 + 2 * (g.n_groups() - 1) + 1);
+  // After the 5th done task nothing new is handed out: at most one task in flight plus two
+  // reserved (the default prefetch) per other group can still finish.
+  EXPECT_LE(total, 5 + 3 * (g.n_groups() - 1) + 1);
   EXPECT_LT(total, n);
 }
 

@@ -8,10 +8,10 @@
 // poll(), which the screen calls from TrainContext::should_stop (every iteration; one
 // MPI_Iprobe when nothing waits). Other group roots send a request to rank 0 and broadcast the
 // answer inside their group. To hide the latency of a rank 0 busy in a phase that does not poll
-// (data loading, metrics), each group root asks for its *next* task as soon as it starts the
-// current one (prefetch of one): the answer is waiting when the task ends. With tasks handed
-// out most expensive first, a reserved task is among the cheapest left, so prefetching costs
-// little balance at the tail. (An MPI-3 RMA counter, MPI_Fetch_and_op, would avoid the service
+// (data loading, metrics), each group root keeps `prefetch` requests ahead of the task it runs
+// (default 2): the answers are waiting when the task ends, even when rank 0 spends longer than
+// one task between polls. With tasks handed out most expensive first, reserved tasks are among
+// the cheapest left, so prefetching costs little balance at the tail. (An MPI-3 RMA counter, MPI_Fetch_and_op, would avoid the service
 // but its progress without target participation is not guaranteed across networks by this
 // Open MPI, so we do not rely on it.)
 #include <cstdint>
@@ -43,7 +43,7 @@ struct SchedulerStats {
 class Coordinator {
  public:
   // Collective over the groups. `order` (task indices in hand-out order) is read on world rank 0.
-  Coordinator(const Groups& groups, std::vector<std::int64_t> order, bool prefetch = true);
+  Coordinator(const Groups& groups, std::vector<std::int64_t> order, int prefetch = 2);
 
   // Runs tasks until none is left or a stop is requested. `run` is called on every rank of the
   // group that got the task (collective inside the group) and must return the same Outcome on
@@ -78,7 +78,7 @@ class Coordinator {
 
   const Groups& groups_;
   std::deque<std::int64_t> queue_;
-  bool prefetch_ = true;
+  int prefetch_ = 2;
   bool stopping_ = false;
   bool in_poll_ = false;
   int clients_left_ = 0;

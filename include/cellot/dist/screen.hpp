@@ -18,7 +18,7 @@ struct ScreenOptions {
   std::optional<Shard> shard;   // run only this LPT share of the plan
   bool quiet = false;           // no progress lines, no summary
   std::int64_t stop_after = -1; // test hook: stop handing out tasks after this many are done
-  bool prefetch = true;         // group roots reserve their next task while running one
+  int prefetch = 2;             // tasks each group root reserves ahead of the one it runs
   std::string command_line;
 };
 
