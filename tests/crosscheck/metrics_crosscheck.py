@@ -1,0 +1,123 @@
+"""Cross-checks our metric kernels against independent implementations.
+
+MMD vs scikit-learn rbf_kernel (biased means, six gammas); w2_eps vs POT sinkhorn2 with
+method='sinkhorn_log' (value to 1e-5 relative, and the same iteration count: ours = POT's
+niter + 1); the debiased Sinkhorn divergence vs the regularised objective of POT's plans;
+energy distance vs scipy cdist; kNN mixing vs a brute-force numpy reference; per-cell Spearman
+with ties vs scipy.stats.spearmanr; feature means/stds vs numpy. Fixtures have N != M.
+usage: metrics_crosscheck.py METRICS_TOOL WORKDIR
+"""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import ot
+from scipy.spatial.distance import cdist
+from scipy.stats import spearmanr
+from sklearn.metrics.pairwise import rbf_kernel
+
+TOOL, WORK = sys.argv[1], sys.argv[2]
+GAMMAS = [2, 1, 0.5, 0.1, 0.01, 0.005]
+failures = []
+
+
+def run(*args):
+    out = subprocess.run([TOOL, *map(str, args)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def save(name, array):
+    path = f"{WORK}/{name}.npy"
+    np.save(path, np.ascontiguousarray(array, dtype=np.float64))
+    return path
+
+
+def check(what, ours, ref, rel):
+    err = abs(ours - ref) / max(abs(ref), 1e-300)
+    status = "ok" if err <= rel else "FAIL"
+    print(f"{status:4s} {what}: ours {ours!r} reference {ref!r} rel {err:.2e} (tol {rel:g})")
+    if err > rel:
+        failures.append(what)
+
+
+rng = np.random.default_rng(20261123)
+x = rng.standard_normal((300, 5))
+y = rng.standard_normal((220, 5)) @ np.diag([1.3, 0.8, 1.0, 1.1, 0.9]) + np.array([0.5, -0.2, 0.0, 0.3, 0.1])
+joint = np.vstack([x, y])
+mu, sd = joint.mean(0), joint.std(0)
+x, y = (x - mu) / sd, (y - mu) / sd
+y = y + 0.1 * rng.standard_normal(5)  # feature means of x and y no longer collinear
+px, py = save("x", x), save("y", y)
+
+# MMD: mean over gammas of mean Kxx + mean Kyy - 2 mean Kxy (biased, diagonals included).
+ref = np.mean([rbf_kernel(x, x, gamma=g).mean() + rbf_kernel(y, y, gamma=g).mean()
+               - 2 * rbf_kernel(x, y, gamma=g).mean() for g in GAMMAS])
+check("mmd vs sklearn rbf_kernel", run("mmd", px, py)["mmd"], ref, 1e-5)
+
+# w2_eps and other eps: POT sinkhorn2 on the squared Euclidean cost, uniform weights.
+a, b = np.ones(len(x)) / len(x), np.ones(len(y)) / len(y)
+M = ot.dist(x, y)
+for eps in (0.5, 0.1, 10.0):
+    w, log = ot.sinkhorn2(a, b, M, eps, method="sinkhorn_log", stopThr=1e-9, numItermax=100000, log=True)
+    ours = run("sinkhorn", px, py, eps, 1e-9, 100000)
+    check(f"sinkhorn cost eps={eps} vs POT sinkhorn2", ours["cost"], float(w), 1e-5)
+    if ours["iterations"] != log["niter"] + 1:
+        failures.append(f"iterations eps={eps}")
+    print(f"     iterations: ours {ours['iterations']} POT niter+1 {log['niter'] + 1} ({ours['storage']})")
+
+
+def reg_objective(p, q, eps):
+    cost = ot.dist(p, q)
+    wa, wb = np.ones(len(p)) / len(p), np.ones(len(q)) / len(q)
+    # Same stopping rule and cap as ours, so both stop at the same iteration.
+    plan = ot.sinkhorn(wa, wb, cost, eps, method="sinkhorn_log", stopThr=1e-9, numItermax=3000, warn=False)
+    pos = plan > 0
+    kl = np.sum(plan[pos] * np.log(plan[pos] / np.outer(wa, wb)[pos])) - plan.sum() + 1
+    return np.sum(plan * cost) + eps * kl
+
+
+for eps in (0.5, 10.0):
+    ref = reg_objective(x, y, eps) - 0.5 * reg_objective(x, x, eps) - 0.5 * reg_objective(y, y, eps)
+    check(f"sinkhorn_div eps={eps} vs POT plans", run("div", px, py, eps, 1e-9, 3000)["div"], ref, 1e-5)
+
+# Energy distance (V-statistic).
+ref = 2 * cdist(x, y).mean() - cdist(x, x).mean() - cdist(y, y).mean()
+check("energy vs scipy cdist", run("energy", px, py)["energy"], ref, 1e-10)
+
+# kNN mixing: joint set predicted (x) then observed (y), itself excluded, ties by joint index.
+ks = [50, 100]
+jn = np.vstack([x, y])
+d2 = ((x[:, None, :] - jn[None, :, :]) ** 2).sum(-1)
+d2[np.arange(len(x)), np.arange(len(x))] = np.inf
+order = np.lexsort((np.broadcast_to(np.arange(len(jn)), d2.shape), d2), axis=1)
+ours = run("knn", px, py, ",".join(map(str, ks)))
+for k in ks:
+    ref = float((order[:, :k] < len(x)).mean())
+    check(f"knn_mix@{k} vs numpy brute force", ours[str(k)], ref, 1e-12)
+
+# Spearman per cell with ties (values rounded to one decimal).
+ctrl = np.round(rng.standard_normal((40, 12)), 1)
+pred = np.round(ctrl * 0.5 + 0.5 * rng.standard_normal((40, 12)), 1)
+ours = run("spearman", save("ctrl", ctrl), save("pred", pred))["rho"]
+worst = 0.0
+for i in range(len(ctrl)):
+    worst = max(worst, abs(ours[i] - spearmanr(ctrl[i], pred[i]).correlation))
+print(f"{'ok' if worst <= 1e-12 else 'FAIL':4s} spearman per cell vs scipy spearmanr: max abs diff {worst:.1e} "
+      f"over {len(ctrl)} cells with ties")
+if worst > 1e-12:
+    failures.append("spearman")
+
+# Feature moments through compute().
+vals = run("compute", px, py, "l2_means,r_means,l2_stds,r_stds")
+mx, my = x.mean(0), y.mean(0)
+sx, sy = x.std(0, ddof=1), y.std(0, ddof=1)
+check("l2_means vs numpy", vals["l2_means"], np.linalg.norm(my - mx), 1e-12)
+check("r_means vs numpy", vals["r_means"], np.corrcoef(mx, my)[0, 1], 1e-12)
+check("l2_stds vs numpy", vals["l2_stds"], np.linalg.norm(sy - sx), 1e-12)
+check("r_stds vs numpy", vals["r_stds"], np.corrcoef(sx, sy)[0, 1], 1e-12)
+
+if failures:
+    print("FAILED:", ", ".join(failures))
+    sys.exit(1)
+print("all metric cross-checks passed")
