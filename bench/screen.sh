@@ -33,7 +33,7 @@ for depth in 2 1 0; do
   /usr/bin/time -f "%e s wall (mpiexec included)" "${mpi[@]}" "$bin" "${args[@]}" "${extra[@]}" --store "$mode.h5" \
     2>"$mode.log" || { tail "$mode.log"; exit 1; }
   echo "-- $mode"
-  grep -E "screen done|time over|overhead|wall \(mpiexec" "$mode.log" | sed 's/^\[[^]]*\] //'
+  grep -E "screen done|time,|overhead|wall \(mpiexec" "$mode.log" | sed 's/^\[[^]]*\] //'
 done
 if [[ -x "$build/bin/bench_screen_store" ]]; then
   echo "-- store rows (bench_screen_store, ${ranks} ranks)"

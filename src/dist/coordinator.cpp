@@ -95,10 +95,13 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
   }
 }
 
-void Coordinator::poll() {
+void Coordinator::poll(bool force) {
   if (groups_.world_rank() != 0 || in_poll_) return;
+  const double t = now();
+  if (!force && t - last_poll_ < 1e-3) return;
+  last_poll_ = t;
   in_poll_ = true;
-  const double t0 = now();
+  const Stamp t0 = Stamp::now();
   while (true) {
     int flag = 0;
     MPI_Status st;
@@ -108,13 +111,13 @@ void Coordinator::poll() {
     MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
     handle(msg, st.MPI_SOURCE);
   }
-  stats_.serve_seconds += now() - t0;
+  stats_.serve += Stamp::now() - t0;
   in_poll_ = false;
 }
 
 std::int64_t Coordinator::wait_reply(void* request) {
   auto* req = static_cast<MPI_Request*>(request);
-  const double t0 = now();
+  const Stamp t0 = Stamp::now();
   Backoff backoff;
   int flag = 0;
   while (true) {
@@ -122,7 +125,7 @@ std::int64_t Coordinator::wait_reply(void* request) {
     if (flag) break;
     backoff.pause();
   }
-  stats_.wait_seconds += now() - t0;
+  stats_.wait += Stamp::now() - t0;
   return 0;
 }
 
@@ -141,7 +144,7 @@ void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& ru
   // reserved: they are requeued and must not be lost).
   Backoff backoff;
   while (true) {
-    poll();
+    poll(true);
     std::int64_t task = take();
     if (task >= 0) {
       backoff.reset();
@@ -152,7 +155,7 @@ void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& ru
       continue;
     }
     if (clients_left_ == 0) break;
-    const double t0 = now();
+    const Stamp t0 = Stamp::now();
     int flag = 0;
     MPI_Status st;
     MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, groups_.control(), &flag, &st);
@@ -164,7 +167,7 @@ void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& ru
     } else {
       backoff.pause();
     }
-    stats_.idle_seconds += now() - t0;
+    stats_.idle += Stamp::now() - t0;
   }
   std::int64_t end = stopping_ ? kStopped : kNoMoreTasks;
   if (groups_.group_size() > 1) MPI_Bcast(&end, 1, MPI_INT64_T, 0, groups_.group());
@@ -226,9 +229,9 @@ void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& ru
 void Coordinator::run_member(const std::function<Outcome(std::int64_t)>& run) {
   while (true) {
     std::int64_t task = 0;
-    const double t0 = now();
+    const Stamp t0 = Stamp::now();
     MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
-    stats_.wait_seconds += now() - t0;
+    stats_.wait += Stamp::now() - t0;
     if (task < 0) break;
     run(task);
     ++stats_.tasks_run;

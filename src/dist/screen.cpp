@@ -65,12 +65,12 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 // Adds the time since construction to a phase counter.
 class PhaseTimer {
  public:
-  explicit PhaseTimer(double& slot) : slot_(slot), t0_(now()) {}
-  ~PhaseTimer() { slot_ += now() - t0_; }
+  explicit PhaseTimer(Stamp& slot) : slot_(slot), t0_(Stamp::now()) {}
+  ~PhaseTimer() { slot_ += Stamp::now() - t0_; }
 
  private:
-  double& slot_;
-  double t0_;
+  Stamp& slot_;
+  Stamp t0_;
 };
 
 // Byte buffer for broadcasting the plan from rank 0 (the only rank that reads the data file
@@ -310,7 +310,7 @@ int stop_signal() { return static_cast<int>(g_stop_signal); }
 ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set by the caller*/) {
   namespace fs = std::filesystem;
   SignalGuard signals;
-  const double t_start = now();
+  const Stamp t_start = Stamp::now();
   PhaseTimes ph;
   const Config& cfg = opt.cfg;
   const std::string store_path = cfg.screen.store;
@@ -559,11 +559,14 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     const Task& task = plan.tasks[static_cast<std::size_t>(t)];
     const double t0 = now();
     std::array<double, io::kPhases> phase{};
-    auto timed = [&](int k, double& total, auto&& fn) {
-      const double a = now();
+    auto timed = [&](int k, Stamp& total, auto&& fn) {
+      const Stamp a = Stamp::now();
+      const Stamp served = coordinator.stats().serve;
       fn();
-      const double dt = now() - a;
-      phase[static_cast<std::size_t>(k)] += dt;
+      // Rank 0's serving from inside the phase (training loop polls) is the coordinator's time,
+      // counted once, under serve.
+      const Stamp dt = (Stamp::now() - a) - (coordinator.stats().serve - served);
+      phase[static_cast<std::size_t>(k)] += dt.wall;
       total += dt;
       coordinator.poll();  // rank 0: answer the other groups between phases too
     };
@@ -691,18 +694,21 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       store.write_row(t, row);
     });
     if (outcome == Outcome::done) {
-      std::error_code ec;
-      fs::remove_all(ckpt, ec);
+      // Checkpoints are single files (written to .tmp, then renamed); one syscall each when
+      // absent, which is the common case (only interrupted CellOT tasks leave one).
+      ::unlink(ckpt.c_str());
+      ::unlink((ckpt + ".tmp").c_str());
     }
     return outcome;
   };
 
   coordinator.run(run_task);
-  ph.wait = coordinator.stats().wait_seconds;
-  ph.idle = coordinator.stats().idle_seconds;
+  ph.wait = coordinator.stats().wait;
+  ph.idle = coordinator.stats().idle;
+  ph.serve = coordinator.stats().serve;
 
   // ---- the end: agree on the outcome, close the store collectively ----
-  const double t_fin = now();
+  const Stamp t_fin = Stamp::now();
   int interrupted = (any_interrupted || g_stop_signal != 0) ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, groups.world());
   std::int64_t counts[3] = {n_done, n_failed, n_diverged};
@@ -729,48 +735,60 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
                   ", diverged " + std::to_string(result.diverged);
   store.write_provenance_end(log::timestamp_utc(), outcome_text);
   store.close();
-  ph.finish = now() - t_fin;
-  ph.wall = now() - t_start;
+  ph.finish = Stamp::now() - t_fin;
+  ph.total = Stamp::now() - t_start;
   if (root && result.unfinished == 0) {
     std::error_code ec;
     fs::remove(ckpt_dir, ec);  // empty once every task is done
   }
 
-  // Phase summary: every phase summed over group roots, against groups x wall. The overhead of
-  // the batch system is what lies outside the tasks' own work (load, train, predict, metrics,
-  // store write): plan, store setup, waiting for the coordinator, the idle tail, closing, and
-  // the remainder (bookkeeping between phases, imbalance at the end).
-  constexpr int kN = 11;
-  double mine[kN] = {ph.plan, ph.setup, ph.wait, ph.idle, ph.load, ph.train, ph.predict, ph.metrics, ph.write, ph.finish, ph.wall};
-  if (!group_root) std::fill(std::begin(mine), std::end(mine), 0.0);
-  double sum[kN] = {0};
-  MPI_Reduce(mine, sum, kN, MPI_DOUBLE, MPI_SUM, 0, groups.world());
+  // Phase summary: every phase summed over group roots, against groups x wall (wall time) and
+  // against the CPU time the group roots used (CPU time: where ranks share cores, wall time in a
+  // phase includes time the rank was descheduled). The batch system's overhead is what lies
+  // outside the tasks' own work (load, train, predict, metrics, store write).
+  constexpr int kN = 12;
+  const Stamp* slots[kN] = {&ph.plan,  &ph.setup,   &ph.wait,    &ph.serve, &ph.idle,   &ph.load,
+                            &ph.train, &ph.predict, &ph.metrics, &ph.write, &ph.finish, &ph.total};
+  double mine[2 * kN] = {0};
+  if (group_root)
+    for (int k = 0; k < kN; ++k) {
+      mine[k] = slots[k]->wall;
+      mine[kN + k] = slots[k]->cpu;
+    }
+  double sum[2 * kN] = {0};
+  MPI_Reduce(mine, sum, 2 * kN, MPI_DOUBLE, MPI_SUM, 0, groups.world());
   if (progress_on) {
     progress.finish(outcome_text);
-    const double capacity = std::max(1e-12, static_cast<double>(groups.n_groups()) * ph.wall);
-    const char* names[kN - 1] = {"plan", "setup", "wait", "idle", "load", "train", "predict", "metrics", "write", "finish"};
-    std::string line = "screen: time over " + std::to_string(groups.n_groups()) + " groups x " +
-                       log::format_duration(ph.wall) + " wall:";
-    char buf[128];
-    double work = 0, accounted = 0;
-    for (int k = 0; k < kN - 1; ++k) {
-      std::snprintf(buf, sizeof buf, " %s %.3fs (%.2f%%)", names[k], sum[k], 100.0 * sum[k] / capacity);
-      line += buf;
-      accounted += sum[k];
-      if (k >= 4 && k <= 8) work += sum[k];
-    }
-    std::snprintf(buf, sizeof buf, " other %.3fs (%.2f%%)", capacity - accounted, 100.0 * (capacity - accounted) / capacity);
-    line += buf;
-    log::info(line);
+    const char* names[kN - 1] = {"plan",  "setup",   "wait",    "serve", "idle",  "load",
+                                 "train", "predict", "metrics", "write", "finish"};
     const std::int64_t ran = counts[0] + counts[1] + counts[2];
-    const double strict = sum[5] + sum[7] + sum[8];
-    std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * (1.0 - work / capacity));
-    std::string l2 = std::string("screen: overhead outside load/train/predict/metrics/write ") + buf;
-    std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * (1.0 - strict / capacity));
-    l2 += std::string(", outside train/metrics/write ") + buf;
-    std::snprintf(buf, sizeof buf, "%.3f ms", ran > 0 ? 1000.0 * sum[8] / static_cast<double>(ran) : 0.0);
-    l2 += std::string("; store write per task ") + buf + " (" + std::to_string(ran) + " tasks)";
-    log::info(l2);
+    for (int clock = 0; clock < 2; ++clock) {
+      const double* v = sum + clock * kN;
+      const double capacity =
+          std::max(1e-12, clock == 0 ? static_cast<double>(groups.n_groups()) * ph.total.wall : v[kN - 1]);
+      std::string line = std::string("screen: ") + (clock == 0 ? "wall" : "cpu") + " time, " +
+                         (clock == 0 ? std::to_string(groups.n_groups()) + " groups x " + log::format_duration(ph.total.wall)
+                                     : std::string("group roots' CPU ") + log::format_duration(capacity)) +
+                         ":";
+      char buf[512];
+      double work = 0, accounted = 0;
+      for (int k = 0; k < kN - 1; ++k) {
+        std::snprintf(buf, sizeof buf, " %s %.3fs (%.2f%%)", names[k], v[k], 100.0 * v[k] / capacity);
+        line += buf;
+        accounted += v[k];
+        if (k >= 5 && k <= 9) work += v[k];
+      }
+      std::snprintf(buf, sizeof buf, " other %.3fs (%.2f%%)", capacity - accounted,
+                    100.0 * (capacity - accounted) / capacity);
+      line += buf;
+      log::info(line);
+      const double strict = v[6] + v[8] + v[9];
+      std::snprintf(buf, sizeof buf, "screen: %s overhead outside load/train/predict/metrics/write %.2f%%, outside "
+                    "train/metrics/write %.2f%%; store write %.3f ms per task (%lld tasks)",
+                    clock == 0 ? "wall" : "cpu", 100.0 * (1.0 - work / capacity), 100.0 * (1.0 - strict / capacity),
+                    ran > 0 ? 1000.0 * v[9] / static_cast<double>(ran) : 0.0, static_cast<long long>(ran));
+      log::info(buf);
+    }
   }
 
   if (result.interrupted) {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <vector>
 
+#include "cellot/dist/clock.hpp"
 #include "cellot/dist/groups.hpp"
 
 namespace cellot::dist {
@@ -33,9 +34,9 @@ enum class Outcome : std::int64_t {
 const char* outcome_name(Outcome o);
 
 struct SchedulerStats {
-  double wait_seconds = 0;    // waiting for a task (group roots: the reply; members: the broadcast)
-  double serve_seconds = 0;   // rank 0: handling messages
-  double idle_seconds = 0;    // rank 0: serving others after its group ran out of tasks
+  Stamp wait;                 // waiting for a task (group roots: the reply; members: the broadcast)
+  Stamp serve;                // rank 0: probing for and handling messages while it has work
+  Stamp idle;                 // rank 0: serving others after its group ran out of tasks
   std::int64_t tasks_run = 0; // by this rank's group
   std::int64_t messages = 0;  // rank 0: messages handled
 };
@@ -51,8 +52,10 @@ class Coordinator {
   // group has finished).
   void run(const std::function<Outcome(std::int64_t task)>& run);
 
-  // World rank 0: answers waiting requests now; no-op elsewhere. Safe to call from inside `run`.
-  void poll();
+  // World rank 0: answers waiting requests; no-op elsewhere. Safe to call from inside `run`.
+  // Probes at most every millisecond unless `force` (a probe can cost a context switch where ranks
+  // share cores: Open MPI yields the processor when oversubscribed and nothing is pending).
+  void poll(bool force = false);
 
   // Checked at every scheduling point: when it returns true this rank requests no more tasks
   // (rank 0: hands out no more). Typically the preemption-signal flag.
@@ -81,6 +84,7 @@ class Coordinator {
   int prefetch_ = 2;
   bool stopping_ = false;
   bool in_poll_ = false;
+  double last_poll_ = 0;
   int clients_left_ = 0;
   std::int64_t done_ = 0, stop_after_ = -1;
   SchedulerStats stats_;

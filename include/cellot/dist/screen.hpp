@@ -7,6 +7,7 @@
 
 #include "cellot/core/config.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/dist/clock.hpp"
 #include "cellot/dist/plan.hpp"
 
 namespace cellot::dist {
@@ -22,12 +23,11 @@ struct ScreenOptions {
   std::string command_line;
 };
 
-// Per-rank time in each phase of the screen (seconds).
+// Per-rank wall and CPU time in each phase of the screen (seconds). wait: for a task from the
+// coordinator; serve: rank 0 answering the other groups while it has work of its own; idle:
+// rank 0 serving after its own group ran out of tasks (the tail of the schedule).
 struct PhaseTimes {
-  // wait: for a task from the coordinator; idle: rank 0 serving the others after its own group
-  // ran out of tasks (the tail of the schedule).
-  double plan = 0, setup = 0, wait = 0, idle = 0, load = 0, train = 0, predict = 0, metrics = 0, write = 0, finish = 0;
-  double wall = 0;
+  Stamp plan, setup, wait, serve, idle, load, train, predict, metrics, write, finish, total;
 };
 
 struct ScreenResult {
