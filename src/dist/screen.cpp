@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -560,14 +561,21 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     const double t0 = now();
     std::array<double, io::kPhases> phase{};
     auto timed = [&](int k, Stamp& total, auto&& fn) {
-      const Stamp a = Stamp::now();
-      const Stamp served = coordinator.stats().serve;
+      // Accounts the phase even when it throws (an interrupted or diverged training).
+      struct Account {
+        Stamp a = Stamp::now(), served;
+        std::function<void(const Stamp&)> add;
+        ~Account() { add(Stamp::now() - a); }
+      } acc;
+      acc.served = coordinator.stats().serve;
+      acc.add = [&, k](const Stamp& elapsed) {
+        // Rank 0's serving from inside the phase (training loop polls) is the coordinator's
+        // time, counted once, under serve.
+        const Stamp dt = elapsed - (coordinator.stats().serve - acc.served);
+        phase[static_cast<std::size_t>(k)] += dt.wall;
+        total += dt;
+      };
       fn();
-      // Rank 0's serving from inside the phase (training loop polls) is the coordinator's time,
-      // counted once, under serve.
-      const Stamp dt = (Stamp::now() - a) - (coordinator.stats().serve - served);
-      phase[static_cast<std::size_t>(k)] += dt.wall;
-      total += dt;
       coordinator.poll();  // rank 0: answer the other groups between phases too
     };
     if (group_root) timed(4, ph.write, [&] { store.write_state(t, io::TaskState::running); });
