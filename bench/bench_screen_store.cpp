@@ -22,9 +22,12 @@ int main(int argc, char** argv) {
   std::string path = "bench_screen_store.h5";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--tasks") tasks = std::atoll(argv[i + 1]);
-    else if (k == "--params") params = std::atoll(argv[i + 1]);
-    else if (k == "--path") path = argv[i + 1];
+    if (k == "--tasks")
+      tasks = std::atoll(argv[i + 1]);
+    else if (k == "--params")
+      params = std::atoll(argv[i + 1]);
+    else if (k == "--path")
+      path = argv[i + 1];
   }
   io::StoreSpec spec;
   for (std::int64_t t = 0; t < tasks; ++t) {

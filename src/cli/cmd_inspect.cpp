@@ -44,11 +44,26 @@ int cmd_inspect(int argc, char** argv, Runtime& rt) {
       continue;
     }
     switch (st) {
-      case io::TaskState::done: ++done; l_done.push_back(t); break;
-      case io::TaskState::failed: ++failed; l_failed.push_back(t); break;
-      case io::TaskState::diverged: ++diverged; l_failed.push_back(t); break;
-      case io::TaskState::running: ++running; if (mine) l_pending.push_back(t); break;
-      case io::TaskState::pending: ++pending; if (mine) l_pending.push_back(t); break;
+      case io::TaskState::done:
+        ++done;
+        l_done.push_back(t);
+        break;
+      case io::TaskState::failed:
+        ++failed;
+        l_failed.push_back(t);
+        break;
+      case io::TaskState::diverged:
+        ++diverged;
+        l_failed.push_back(t);
+        break;
+      case io::TaskState::running:
+        ++running;
+        if (mine) l_pending.push_back(t);
+        break;
+      case io::TaskState::pending:
+        ++pending;
+        if (mine) l_pending.push_back(t);
+        break;
     }
   }
   os << "store: " << s.path << "\n";

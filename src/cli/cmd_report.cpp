@@ -21,8 +21,8 @@ int cmd_report(int argc, char** argv, Runtime& rt) {
   spec.options.add_options()("store,s", po::value<std::string>(), "results store")(
       "format,f", po::value<std::string>()->default_value("md"), "md | csv | tex")(
       "metrics,m", po::value<std::string>()->default_value(""), "comma list of metrics (default: all in the store)")(
-      "compare", po::value<std::string>(), "a second store of the same screen")(
-      "out,o", po::value<std::string>(), "write to this file instead of stdout");
+      "compare", po::value<std::string>(), "a second store of the same screen")("out,o", po::value<std::string>(),
+                                                                                "write to this file instead of stdout");
   Config cfg;
   auto cl = parse(spec, argc, argv, cfg, rt);
   if (!cl) return kExitOk;

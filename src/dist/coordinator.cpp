@@ -17,9 +17,7 @@ constexpr int kTagReply = 102;
 constexpr std::int64_t kRequest = 0, kReport = 1, kLeave = 2;
 constexpr std::int64_t kNoMoreTasks = -1, kStopped = -2;
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Waiting loops sleep between polls (50 us, backing off to 250 us) instead of spinning: on an
 // oversubscribed node a spinning rank steals the core of a rank that is training.
@@ -40,11 +38,16 @@ class Backoff {
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::done: return "done";
-    case Outcome::failed: return "failed";
-    case Outcome::diverged: return "diverged";
-    case Outcome::interrupted: return "interrupted";
-    case Outcome::skipped: return "skipped";
+    case Outcome::done:
+      return "done";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::diverged:
+      return "diverged";
+    case Outcome::interrupted:
+      return "interrupted";
+    case Outcome::skipped:
+      return "skipped";
   }
   return "unknown";
 }
@@ -89,9 +92,14 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
       MPI_Send(&reply, 1, MPI_INT64_T, source, kTagReply, groups_.control());
       break;
     }
-    case kReport: record(msg[1], static_cast<Outcome>(msg[2]), static_cast<int>(msg[3])); break;
-    case kLeave: --clients_left_; break;
-    default: throw InternalError(__FILE__, __LINE__, "unknown scheduler message");
+    case kReport:
+      record(msg[1], static_cast<Outcome>(msg[2]), static_cast<int>(msg[3]));
+      break;
+    case kLeave:
+      --clients_left_;
+      break;
+    default:
+      throw InternalError(__FILE__, __LINE__, "unknown scheduler message");
   }
 }
 

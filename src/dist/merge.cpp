@@ -27,7 +27,8 @@ bool is_final(io::TaskState s) {
 
 }  // namespace
 
-MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out, const std::string& command_line) {
+MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,
+                         const std::string& command_line) {
   if (inputs.empty()) throw InputError("command line", "inputs", "", "no shard stores given");
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -46,8 +47,9 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
     const auto& spec = stores.back().spec();
     const auto& first = stores.front().spec();
     if (spec.plan_hash != first.plan_hash)
-      throw InputError(in, "plan_hash", spec.plan_hash,
-                       "differs from " + inputs.front() + " (" + first.plan_hash + "): the stores come from different plans");
+      throw InputError(
+          in, "plan_hash", spec.plan_hash,
+          "differs from " + inputs.front() + " (" + first.plan_hash + "): the stores come from different plans");
     if (!spec.shard.empty()) {
       if (shard_seen.count(spec.shard))
         throw InputError(in, "shard", spec.shard, "shard given twice (also " + shard_seen[spec.shard] + ")");
@@ -128,8 +130,10 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
   for (std::size_t t = 0; t < spec.tasks.size(); ++t)
     if (have[t]) merged.write_row(static_cast<std::int64_t>(t), rows[t]);
   merged.write_merged_from(sources);
-  merged.write_provenance_end(log::timestamp_utc(), result.missing.empty() ? "merged, complete"
-                                                                             : "merged, " + std::to_string(result.missing.size()) + " tasks missing");
+  merged.write_provenance_end(log::timestamp_utc(),
+                              result.missing.empty()
+                                  ? "merged, complete"
+                                  : "merged, " + std::to_string(result.missing.size()) + " tasks missing");
   merged.close();
   return result;
 }

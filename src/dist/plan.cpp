@@ -37,7 +37,8 @@ std::uint64_t split_seed(const Config& cfg, int fold, std::uint64_t seed) {
 
 std::string split_rule_text(const Config& cfg) {
   if (cfg.data.split == "kfold")
-    return "kfold: data.fold = fold, split seed = derive_seed(seed, \"split\") (the folds of one seed partition the cells)";
+    return "kfold: data.fold = fold, split seed = derive_seed(seed, \"split\") (the folds of one seed partition the "
+           "cells)";
   return cfg.data.split + ": fold = repetition, split seed = derive_seed(seed, \"split|fold<f>\")";
 }
 
@@ -64,7 +65,8 @@ std::string normalised_config(const Config& cfg) {
 }
 
 template <class T>
-void require_unique(const std::vector<T>& v, const std::string& origin, const std::string& key, const std::string& text) {
+void require_unique(const std::vector<T>& v, const std::string& origin, const std::string& key,
+                    const std::string& text) {
   std::set<T> seen(v.begin(), v.end());
   if (seen.size() != v.size()) throw InputError(origin, key, text, "duplicate entries");
 }
@@ -88,7 +90,8 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
     throw InputError(origin, "screen.folds", std::to_string(cfg.screen.folds),
                      "more folds than data.folds = " + std::to_string(cfg.data.folds));
   for (int f = 0; f < cfg.screen.folds; ++f) plan.folds.push_back(f);
-  if (plan.perturbations.empty()) throw InputError(origin, "data.perturbations", cfg.data.perturbations, "no perturbations");
+  if (plan.perturbations.empty())
+    throw InputError(origin, "data.perturbations", cfg.data.perturbations, "no perturbations");
   require_unique(plan.perturbations, origin, "data.perturbations", cfg.data.perturbations);
   if (in.n_treated.size() != in.perturbations.size())
     throw InternalError(__FILE__, __LINE__, "plan input: one treated count per perturbation");

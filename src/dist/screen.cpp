@@ -297,10 +297,14 @@ std::vector<std::string> gather_hostnames(MPI_Comm comm) {
 
 io::TaskState store_state(Outcome o) {
   switch (o) {
-    case Outcome::done: return io::TaskState::done;
-    case Outcome::failed: return io::TaskState::failed;
-    case Outcome::diverged: return io::TaskState::diverged;
-    default: return io::TaskState::pending;
+    case Outcome::done:
+      return io::TaskState::done;
+    case Outcome::failed:
+      return io::TaskState::failed;
+    case Outcome::diverged:
+      return io::TaskState::diverged;
+    default:
+      return io::TaskState::pending;
   }
 }
 
@@ -408,13 +412,15 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
         throw InputError(store_path, "plan_hash", have.plan_hash + " (store) vs " + spec.plan_hash + " (this config)",
                          "the store was written for a different plan; use the original config or a new store");
       if (have.shard != spec.shard)
-        throw InputError(store_path, "shard", (have.shard.empty() ? "none" : have.shard) + " (store) vs " +
-                                                  (spec.shard.empty() ? "none" : spec.shard) + " (--shard)",
+        throw InputError(store_path, "shard",
+                         (have.shard.empty() ? "none" : have.shard) + " (store) vs " +
+                             (spec.shard.empty() ? "none" : spec.shard) + " (--shard)",
                          "the store belongs to another shard of the plan");
       bool same_layout = have.metric_names == spec.metric_names && have.params.size() == spec.params.size() &&
                          have.save_predictions == spec.save_predictions;
       for (std::size_t i = 0; same_layout && i < spec.params.size(); ++i)
-        same_layout = have.params[i].model == spec.params[i].model && have.params[i].max_size == spec.params[i].max_size;
+        same_layout =
+            have.params[i].model == spec.params[i].model && have.params[i].max_size == spec.params[i].max_size;
       if (!same_layout)
         throw InputError(store_path, "layout", have.plan_hash,
                          "the store's metrics or parameter sizes differ from this build's; use a new store");
@@ -457,10 +463,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
         order.push_back(t);
     }
     log::root_info("screen: plan " + plan.hash + ": " + std::to_string(plan.tasks.size()) + " tasks (" +
-                   std::to_string(plan.perturbations.size()) + " perturbations x " + std::to_string(plan.models.size()) +
-                   " models x " + std::to_string(plan.folds.size()) + " folds x " + std::to_string(plan.seeds.size()) +
-                   " seeds)" + (spec.shard.empty() ? "" : ", shard " + spec.shard + " owns " + std::to_string(owned)) +
-                   "; " + std::to_string(order.size()) + " to run" +
+                   std::to_string(plan.perturbations.size()) + " perturbations x " +
+                   std::to_string(plan.models.size()) + " models x " + std::to_string(plan.folds.size()) + " folds x " +
+                   std::to_string(plan.seeds.size()) + " seeds)" +
+                   (spec.shard.empty() ? "" : ", shard " + spec.shard + " owns " + std::to_string(owned)) + "; " +
+                   std::to_string(order.size()) + " to run" +
                    (already_done ? " (" + std::to_string(already_done) + " already done)" : "") + "; " +
                    std::to_string(groups.n_groups()) + " groups x " + std::to_string(groups.group_size()) +
                    " ranks; store " + store_path);
@@ -618,9 +625,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       timed(2, ph.predict, [&] { pred = model->predict(source_test); });
       timed(3, ph.metrics, [&] {
         const bool observed = task.model == "observed";
-        Matrix reference = observed ? models::observed_halves(in.target_test, task.task_seed).reference : in.target_test;
+        Matrix reference =
+            observed ? models::observed_halves(in.target_test, task.task_seed).reference : in.target_test;
         Matrix true_response;
-        if (truth && truth->has(task.perturbation) && !observed) true_response = truth->apply(task.perturbation, source_test);
+        if (truth && truth->has(task.perturbation) && !observed)
+          true_response = truth->apply(task.perturbation, source_test);
         metrics::Input mi;
         mi.predicted = &pred;
         mi.observed = &reference;
@@ -774,10 +783,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       const double* v = sum + clock * kN;
       const double capacity =
           std::max(1e-12, clock == 0 ? static_cast<double>(groups.n_groups()) * ph.total.wall : v[kN - 1]);
-      std::string line = std::string("screen: ") + (clock == 0 ? "wall" : "cpu") + " time, " +
-                         (clock == 0 ? std::to_string(groups.n_groups()) + " groups x " + log::format_duration(ph.total.wall)
-                                     : std::string("group roots' CPU ") + log::format_duration(capacity)) +
-                         ":";
+      std::string line =
+          std::string("screen: ") + (clock == 0 ? "wall" : "cpu") + " time, " +
+          (clock == 0 ? std::to_string(groups.n_groups()) + " groups x " + log::format_duration(ph.total.wall)
+                      : std::string("group roots' CPU ") + log::format_duration(capacity)) +
+          ":";
       char buf[512];
       double work = 0, accounted = 0;
       for (int k = 0; k < kN - 1; ++k) {
@@ -791,7 +801,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       line += buf;
       log::info(line);
       const double strict = v[6] + v[8] + v[9];
-      std::snprintf(buf, sizeof buf, "screen: %s overhead outside load/train/predict/metrics/write %.2f%%, outside "
+      std::snprintf(buf, sizeof buf,
+                    "screen: %s overhead outside load/train/predict/metrics/write %.2f%%, outside "
                     "train/metrics/write %.2f%%; store write %.3f ms per task (%lld tasks)",
                     clock == 0 ? "wall" : "cpu", 100.0 * (1.0 - work / capacity), 100.0 * (1.0 - strict / capacity),
                     ran > 0 ? 1000.0 * v[9] / static_cast<double>(ran) : 0.0, static_cast<long long>(ran));

@@ -23,11 +23,16 @@ using h5::Handle;
 
 const char* state_name(TaskState s) {
   switch (s) {
-    case TaskState::pending: return "pending";
-    case TaskState::running: return "running";
-    case TaskState::done: return "done";
-    case TaskState::failed: return "failed";
-    case TaskState::diverged: return "diverged";
+    case TaskState::pending:
+      return "pending";
+    case TaskState::running:
+      return "running";
+    case TaskState::done:
+      return "done";
+    case TaskState::failed:
+      return "failed";
+    case TaskState::diverged:
+      return "diverged";
   }
   return "unknown";
 }
@@ -87,7 +92,8 @@ std::size_t max_len(const std::vector<std::string>& v) {
 // Packs strings into a fixed-width, NUL-padded buffer (truncating: messages may be long).
 std::vector<char> pack(const std::vector<std::string>& v, std::size_t width) {
   std::vector<char> buf(v.size() * width, '\0');
-  for (std::size_t i = 0; i < v.size(); ++i) std::memcpy(buf.data() + i * width, v[i].data(), std::min(v[i].size(), width));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    std::memcpy(buf.data() + i * width, v[i].data(), std::min(v[i].size(), width));
   return buf;
 }
 
@@ -107,12 +113,14 @@ std::vector<std::string> unpack(const std::vector<char>& buf, std::size_t width)
 Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
                     const std::string& ctx) {
   const std::string where = ctx + ":" + name;
-  Handle space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple", where));
+  Handle space(
+      check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple", where));
   Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", where));
   CELLOT_H5_CHECK(H5Pset_layout(dcpl, H5D_CONTIGUOUS), where);
   CELLOT_H5_CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), where);
   CELLOT_H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), where);
-  return Handle(check_id(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2", where));
+  return Handle(
+      check_id(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2", where));
 }
 
 std::vector<hsize_t> dims_of(hid_t dset, const std::string& ctx) {
@@ -134,7 +142,8 @@ void slab_io(bool write, hid_t dset, hid_t memtype, hsize_t row, hsize_t nrows, 
   start[0] = row;
   count[0] = nrows;
   CELLOT_H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), ctx);
-  Handle mspace(check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple", ctx));
+  Handle mspace(
+      check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple", ctx));
   if (write)
     CELLOT_H5_CHECK(H5Dwrite(dset, memtype, mspace, fspace, H5P_DEFAULT, buf), ctx);
   else
@@ -177,8 +186,8 @@ struct RowImage {
   std::vector<char> curve_columns;  // kColumnsLen
   std::vector<float> params;        // max_size (empty: model has no params group)
   std::int64_t params_count = 0;
-  std::vector<char> layout;         // kLayoutLen
-  std::vector<float> predictions;   // count x d
+  std::vector<char> layout;        // kLayoutLen
+  std::vector<float> predictions;  // count x d
   std::vector<std::int64_t> cells;
   std::int64_t prediction_count = 0;
 
@@ -268,17 +277,18 @@ const StoreSpec& Store::spec() const { return impl_->spec; }
 namespace {
 
 std::vector<std::string> dataset_names(const StoreSpec& spec) {
-  std::vector<std::string> names = {
-      "/plan/key",          "/plan/perturbation", "/plan/model",     "/plan/fold",        "/plan/seed",
-      "/plan/task_seed",    "/plan/cost",         "/plan/n_control", "/plan/n_treated",   "/plan/owned",
-      "/plan/params_row",   "/status/state",      "/status/message", "/status/wall_time", "/status/phase_time",
-      "/status/group",      "/status/rank",       "/status/host",    "/status/finished_at", "/status/checksum",
-      "/metrics/value",     "/metrics/sd",        "/metrics/iterations", "/curves/values", "/curves/count",
-      "/curves/columns"};
+  std::vector<std::string> names = {"/plan/key",       "/plan/perturbation", "/plan/model",         "/plan/fold",
+                                    "/plan/seed",      "/plan/task_seed",    "/plan/cost",          "/plan/n_control",
+                                    "/plan/n_treated", "/plan/owned",        "/plan/params_row",    "/status/state",
+                                    "/status/message", "/status/wall_time",  "/status/phase_time",  "/status/group",
+                                    "/status/rank",    "/status/host",       "/status/finished_at", "/status/checksum",
+                                    "/metrics/value",  "/metrics/sd",        "/metrics/iterations", "/curves/values",
+                                    "/curves/count",   "/curves/columns"};
   for (const auto& p : spec.params)
     for (const char* n : {"values", "count", "task", "layout"}) names.push_back("/params/" + p.model + "/" + n);
   if (spec.save_predictions)
-    for (const char* n : {"values", "cell", "offset", "capacity", "count"}) names.push_back(std::string("/predictions/") + n);
+    for (const char* n : {"values", "cell", "offset", "capacity", "count"})
+      names.push_back(std::string("/predictions/") + n);
   return names;
 }
 
@@ -625,8 +635,8 @@ RowImage Store::Impl::encode(std::int64_t task, const TaskRow& row, std::string&
     const auto have = static_cast<std::int64_t>(row.params.size());
     if (have > p->max_size) {
       img.params_count = -1;
-      notes += "parameters (" + std::to_string(have) + " floats) exceed the reserved " +
-               std::to_string(p->max_size) + " and were not stored; ";
+      notes += "parameters (" + std::to_string(have) + " floats) exceed the reserved " + std::to_string(p->max_size) +
+               " and were not stored; ";
     } else {
       std::copy(row.params.begin(), row.params.end(), img.params.begin());
       img.params_count = have;
@@ -679,8 +689,10 @@ void Store::Impl::write_image(std::int64_t task, const RowImage& img) const {
     const auto off = static_cast<hsize_t>(pred_offset.at(static_cast<std::size_t>(task)));
     if (img.prediction_count > 0) {
       const auto rows = static_cast<hsize_t>(img.prediction_count);
-      slab_io(true, d("/predictions/values"), H5T_NATIVE_FLOAT, off, rows, const_cast<float*>(img.predictions.data()), c);
-      slab_io(true, d("/predictions/cell"), H5T_NATIVE_INT64, off, rows, const_cast<std::int64_t*>(img.cells.data()), c);
+      slab_io(true, d("/predictions/values"), H5T_NATIVE_FLOAT, off, rows, const_cast<float*>(img.predictions.data()),
+              c);
+      slab_io(true, d("/predictions/cell"), H5T_NATIVE_INT64, off, rows, const_cast<std::int64_t*>(img.cells.data()),
+              c);
     }
     slab_io(true, d("/predictions/count"), H5T_NATIVE_INT64, t, 1, const_cast<std::int64_t*>(&img.prediction_count), c);
   }
@@ -899,7 +911,9 @@ void Store::write_provenance_end(const std::string& end_time, const std::string&
   h5::write_attr_string(prov, "end_time", end_time, c);
   std::vector<std::string> history;
   if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
-  auto get = [&](const char* key) { return h5::has_attr(prov, key) ? h5::read_attr_string(prov, key, c) : std::string(); };
+  auto get = [&](const char* key) {
+    return h5::has_attr(prov, key) ? h5::read_attr_string(prov, key, c) : std::string();
+  };
   auto geti = [&](const char* key) { return h5::has_attr(prov, key) ? h5::read_attr_int(prov, key, c) : 0; };
   std::ostringstream line;
   line << get("start_time") << " .. " << end_time << " | world " << geti("world_size") << " ranks_per_task "

@@ -19,9 +19,12 @@ Better better(const std::string& metric) {
 
 const char* better_text(Better b) {
   switch (b) {
-    case Better::lower: return "lower is better";
-    case Better::higher: return "higher is better";
-    case Better::half: return "best at 0.5";
+    case Better::lower:
+      return "lower is better";
+    case Better::higher:
+      return "higher is better";
+    case Better::half:
+      return "best at 0.5";
   }
   return "";
 }
@@ -49,9 +52,12 @@ Stat stat_of(const std::vector<double>& v) {
 
 double badness(Better b, double mean) {
   switch (b) {
-    case Better::lower: return mean;
-    case Better::higher: return -mean;
-    case Better::half: return std::fabs(mean - 0.5);
+    case Better::lower:
+      return mean;
+    case Better::higher:
+      return -mean;
+    case Better::half:
+      return std::fabs(mean - 0.5);
   }
   return mean;
 }
@@ -81,9 +87,7 @@ std::vector<std::size_t> metric_columns(const io::StoreSummary& s, const std::ve
   return cols;
 }
 
-bool usable(const io::StoreSummary& s, std::size_t t) {
-  return s.state[t] == io::TaskState::done && s.trusted[t];
-}
+bool usable(const io::StoreSummary& s, std::size_t t) { return s.state[t] == io::TaskState::done && s.trusted[t]; }
 
 std::string fmt(double v) {
   if (std::isnan(v)) return "nan";
@@ -103,16 +107,35 @@ std::string tex_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '_': out += "\\_"; break;
-      case '&': out += "\\&"; break;
-      case '%': out += "\\%"; break;
-      case '#': out += "\\#"; break;
-      case '$': out += "\\$"; break;
-      case '{': out += "\\{"; break;
-      case '}': out += "\\}"; break;
-      case '|': out += "\\textbar{}"; break;
-      case '@': out += "@"; break;
-      default: out += c;
+      case '_':
+        out += "\\_";
+        break;
+      case '&':
+        out += "\\&";
+        break;
+      case '%':
+        out += "\\%";
+        break;
+      case '#':
+        out += "\\#";
+        break;
+      case '$':
+        out += "\\$";
+        break;
+      case '{':
+        out += "\\{";
+        break;
+      case '}':
+        out += "\\}";
+        break;
+      case '|':
+        out += "\\textbar{}";
+        break;
+      case '@':
+        out += "@";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -221,7 +244,8 @@ std::vector<CvRow> reproducibility(const io::StoreSummary& s, const std::vector<
   return out;
 }
 
-std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummary& b, const std::vector<std::string>& metrics) {
+std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummary& b,
+                                const std::vector<std::string>& metrics) {
   const auto ca = metric_columns(a, metrics);
   const auto cb = metric_columns(b, metrics);
   std::map<std::string, std::size_t> index_b;
@@ -316,7 +340,8 @@ std::string render_md(const io::StoreSummary& s, const Table& table, const std::
     for (std::size_t k = 0; k < r.stats.size(); ++k) os << " " << md_cell(r.stats[k], r.best[k]) << " |";
     os << "\n";
   }
-  os << "\n## Mean over perturbations\n\nMean ± sd across perturbations of the per-perturbation means; **bold**: best.\n\n";
+  os << "\n## Mean over perturbations\n\nMean ± sd across perturbations of the per-perturbation means; **bold**: "
+        "best.\n\n";
   header("over");
   for (const auto& r : table.model_means) {
     int n = 0;
@@ -358,9 +383,9 @@ std::string render_csv(const Table& table, const std::vector<CvRow>& cv, const s
     for (const auto& r : rows)
       for (std::size_t k = 0; k < table.metrics.size(); ++k) {
         const Stat& st = r.stats[k];
-        os << name << "," << csv_field(r.perturbation) << "," << csv_field(r.model) << "," << csv_field(table.metrics[k])
-           << "," << (st.n ? fmt(st.mean) : "") << "," << (st.n ? fmt(st.sd) : "") << "," << st.n << ","
-           << (r.best[k] ? 1 : 0) << ",,,,\n";
+        os << name << "," << csv_field(r.perturbation) << "," << csv_field(r.model) << ","
+           << csv_field(table.metrics[k]) << "," << (st.n ? fmt(st.mean) : "") << "," << (st.n ? fmt(st.sd) : "") << ","
+           << st.n << "," << (r.best[k] ? 1 : 0) << ",,,,\n";
       }
   };
   emit("results", table.rows);
@@ -381,8 +406,8 @@ std::string render_tex(const io::StoreSummary& s, const Table& table, const std:
   std::ostringstream os;
   const std::size_t M = table.metrics.size();
   auto begin_table = [&](const std::string& caption, const char* first, bool with_pert) {
-    os << "\\begin{table}[ht]\n\\centering\n\\caption{" << caption << "}\n\\begin{tabular}{"
-       << (with_pert ? "ll" : "l") << "r" << std::string(M, 'r') << "}\n\\toprule\n";
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{" << caption << "}\n\\begin{tabular}{" << (with_pert ? "ll" : "l")
+       << "r" << std::string(M, 'r') << "}\n\\toprule\n";
     os << first;
     if (with_pert) os << " & model";
     os << " & n";

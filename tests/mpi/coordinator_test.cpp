@@ -1,5 +1,7 @@
 // The coordinator with real ranks: every task runs exactly once, in one group, whatever the world
 // size and group size; stops (drain after N, external stop) leave no task run twice.
+#include "cellot/dist/coordinator.hpp"
+
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include "cellot/core/error.hpp"
-#include "cellot/dist/coordinator.hpp"
 #include "cellot/dist/groups.hpp"
 
 using namespace cellot;

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
-#include "cellot/io/store.hpp"
 #include "../unit/store_fixture.hpp"
+#include "cellot/io/store.hpp"
 
 using namespace cellot;
 
@@ -16,7 +16,8 @@ TEST(StoreMpi, RanksWriteDisjointRowsIndependently) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   // One path for all ranks: rank 0 picks it, everyone uses it.
-  std::string path = (std::filesystem::temp_directory_path() / ("cellot_store_mpi_" + std::to_string(::getpid()) + ".h5")).string();
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("cellot_store_mpi_" + std::to_string(::getpid()) + ".h5")).string();
   int len = static_cast<int>(path.size());
   MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
   path.resize(static_cast<std::size_t>(len));

@@ -1,4 +1,6 @@
 // The screen plan: tasks, keys, seeds, costs, hashes and shards.
+#include "cellot/dist/plan.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
-#include "cellot/dist/plan.hpp"
 
 using namespace cellot;
 
@@ -177,7 +178,7 @@ TEST(Shard, LptOwnersCoverEveryTaskOnceAndBalanceCost) {
       max_cost = std::max(max_cost, plan.tasks[t].cost);
     }
     const auto [lo, hi] = std::minmax_element(load.begin(), load.end());
-    EXPECT_LE(*hi - *lo, max_cost) << n;  // LPT: imbalance below one task
+    EXPECT_LE(*hi - *lo, max_cost) << n;            // LPT: imbalance below one task
     EXPECT_EQ(owner, dist::shard_owners(plan, n));  // deterministic
   }
 }

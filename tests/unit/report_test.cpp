@@ -1,11 +1,12 @@
 // Report tables from an in-memory store summary with known values.
+#include "cellot/report/report.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
 #include "cellot/core/error.hpp"
-#include "cellot/report/report.hpp"
 
 using namespace cellot;
 
@@ -35,7 +36,7 @@ io::StoreSummary summary() {
         s.spec.tasks.push_back(r);
         std::vector<double> v = base.at(m);
         for (auto& x : v) x += (seed == 0 ? -0.01 : 0.01);  // sd over seeds = 0.01 * sqrt(2)
-        if (p == "p2" && m == "identity") v[1] = 0.95;          // identity wins r_means on p2
+        if (p == "p2" && m == "identity") v[1] = 0.95;      // identity wins r_means on p2
         s.value.push_back(v);
         s.sd.push_back({0, 0, 0});
         s.state.push_back(io::TaskState::done);

@@ -1,4 +1,6 @@
 // The results store on one rank: layout round trip, rows, checksums, crash states, merge.
+#include "cellot/io/store.hpp"
+
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -11,7 +13,6 @@
 #include "cellot/core/error.hpp"
 #include "cellot/dist/merge.hpp"
 #include "cellot/io/h5.hpp"
-#include "cellot/io/store.hpp"
 #include "store_fixture.hpp"
 
 namespace fs = std::filesystem;

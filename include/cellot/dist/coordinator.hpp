@@ -11,9 +11,9 @@
 // (data loading, metrics), each group root keeps `prefetch` requests ahead of the task it runs
 // (default 2): the answers are waiting when the task ends, even when rank 0 spends longer than
 // one task between polls. With tasks handed out most expensive first, reserved tasks are among
-// the cheapest left, so prefetching costs little balance at the tail. (An MPI-3 RMA counter, MPI_Fetch_and_op, would avoid the service
-// but its progress without target participation is not guaranteed across networks by this
-// Open MPI, so we do not rely on it.)
+// the cheapest left, so prefetching costs little balance at the tail. (An MPI-3 RMA counter, MPI_Fetch_and_op, would
+// avoid the service but its progress without target participation is not guaranteed across networks by this Open MPI,
+// so we do not rely on it.)
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -34,11 +34,11 @@ enum class Outcome : std::int64_t {
 const char* outcome_name(Outcome o);
 
 struct SchedulerStats {
-  Stamp wait;                 // waiting for a task (group roots: the reply; members: the broadcast)
-  Stamp serve;                // rank 0: probing for and handling messages while it has work
-  Stamp idle;                 // rank 0: serving others after its group ran out of tasks
-  std::int64_t tasks_run = 0; // by this rank's group
-  std::int64_t messages = 0;  // rank 0: messages handled
+  Stamp wait;                  // waiting for a task (group roots: the reply; members: the broadcast)
+  Stamp serve;                 // rank 0: probing for and handling messages while it has work
+  Stamp idle;                  // rank 0: serving others after its group ran out of tasks
+  std::int64_t tasks_run = 0;  // by this rank's group
+  std::int64_t messages = 0;   // rank 0: messages handled
 };
 
 class Coordinator {

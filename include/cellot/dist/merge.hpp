@@ -15,6 +15,7 @@ struct MergeResult {
 // and that no task was finished in two inputs with different metrics (InputErrors naming the
 // files, the key and the values); then writes `out` with every final row (done preferred over
 // failed) and the inputs listed in /provenance merged_from. Serial (one rank).
-MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out, const std::string& command_line);
+MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,
+                         const std::string& command_line);
 
 }  // namespace cellot::dist

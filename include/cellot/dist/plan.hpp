@@ -29,7 +29,7 @@ struct Task {
 struct PlanInput {
   std::vector<std::string> perturbations;  // selected, in file order
   std::int64_t n_control = 0;
-  std::vector<std::int64_t> n_treated;     // per perturbation
+  std::vector<std::int64_t> n_treated;  // per perturbation
   std::vector<std::string> features;
   // Test-split size of a condition with n cells for (fold, seed); empty: the bound n is used.
   std::function<std::int64_t(const std::string& condition, std::int64_t n, int fold, std::uint64_t seed)> test_count;
@@ -41,9 +41,9 @@ struct Plan {
   std::vector<std::uint64_t> seeds;
   std::vector<Task> tasks;
   std::vector<std::string> features;
-  std::string config_ini;   // the resolved config (Config::to_ini)
-  std::string plan_text;    // canonical text (hashed)
-  std::string hash;         // hash_hex(plan_text)
+  std::string config_ini;  // the resolved config (Config::to_ini)
+  std::string plan_text;   // canonical text (hashed)
+  std::string hash;        // hash_hex(plan_text)
 
   std::int64_t size() const { return static_cast<std::int64_t>(tasks.size()); }
 };

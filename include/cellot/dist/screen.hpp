@@ -13,13 +13,13 @@
 namespace cellot::dist {
 
 struct ScreenOptions {
-  Config cfg;                   // validated; screen.store and screen.ranks_per_task already resolved
+  Config cfg;                           // validated; screen.store and screen.ranks_per_task already resolved
   std::string origin = "command line";  // the config file (for InputErrors)
-  bool resume = false;          // continue an existing store of the same plan (fresh start if missing)
-  std::optional<Shard> shard;   // run only this LPT share of the plan
-  bool quiet = false;           // no progress lines, no summary
-  std::int64_t stop_after = -1; // test hook: stop handing out tasks after this many are done
-  int prefetch = 2;             // tasks each group root reserves ahead of the one it runs
+  bool resume = false;                  // continue an existing store of the same plan (fresh start if missing)
+  std::optional<Shard> shard;           // run only this LPT share of the plan
+  bool quiet = false;                   // no progress lines, no summary
+  std::int64_t stop_after = -1;         // test hook: stop handing out tasks after this many are done
+  int prefetch = 2;                     // tasks each group root reserves ahead of the one it runs
   std::string command_line;
 };
 

@@ -90,13 +90,13 @@ struct Provenance {
 struct StoreSummary {
   std::string path;
   StoreSpec spec;
-  std::vector<TaskState> state;        // as stored
-  std::vector<bool> trusted;           // done and the checksum matches
+  std::vector<TaskState> state;  // as stored
+  std::vector<bool> trusted;     // done and the checksum matches
   std::vector<std::string> message, host, finished_at;
   std::vector<double> wall_time;
   std::vector<std::int32_t> group;
-  std::vector<std::vector<double>> value, sd;  // [task][metric]
-  std::map<std::string, std::string> provenance;       // scalar attributes as text
+  std::vector<std::vector<double>> value, sd;     // [task][metric]
+  std::map<std::string, std::string> provenance;  // scalar attributes as text
   std::vector<std::string> history, hostnames, merged_from;
 };
 

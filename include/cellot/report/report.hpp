@@ -33,8 +33,8 @@ bool is_reference_model(const std::string& model);
 
 struct Table {
   std::vector<std::string> metrics;
-  std::vector<Row> rows;          // per perturbation x model, plan order
-  std::vector<Row> model_means;   // per model: mean over perturbations of the per-perturbation means
+  std::vector<Row> rows;         // per perturbation x model, plan order
+  std::vector<Row> model_means;  // per model: mean over perturbations of the per-perturbation means
 };
 
 // Only done tasks whose checksum matches are used.
@@ -57,7 +57,8 @@ struct CompareRow {
   double max_abs = 0, max_rel = 0;
   std::string worst_abs_key, worst_rel_key;
 };
-std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummary& b, const std::vector<std::string>& metrics);
+std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummary& b,
+                                const std::vector<std::string>& metrics);
 
 // Metric selection: empty = every metric of the store; unknown names are InputErrors.
 std::vector<std::string> select_metrics(const io::StoreSummary& s, const std::vector<std::string>& wanted);
