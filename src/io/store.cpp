@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <sstream>
 
@@ -263,10 +264,19 @@ struct Store::Impl {
 
 Store::Store() = default;
 Store::~Store() {
-  try {
-    if (impl_ && impl_->file.valid()) impl_->file.reset();
-  } catch (...) {
+  if (!impl_ || !impl_->file.valid()) return;
+  // Closing is collective with the MPI-IO driver. A store destroyed while an exception unwinds
+  // (on this rank only, typically) must not enter a collective the other ranks never join: the
+  // handles are then only released (an extra reference keeps the library from closing), and the
+  // job is aborted by the caller. Rows written so far are on disk already.
+  int size = 1;
+  if (impl_->comm != MPI_COMM_NULL) MPI_Comm_size(impl_->comm, &size);
+  if (size > 1 && std::uncaught_exceptions() > 0) {
+    H5Iinc_ref(impl_->file.get());
+    for (auto& [name, h] : impl_->dsets) H5Iinc_ref(h.get());
   }
+  impl_->dsets.clear();
+  impl_->file.reset();
 }
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
