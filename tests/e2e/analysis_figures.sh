@@ -9,6 +9,14 @@ py="${CELLOT_PYTHON:-/usr/bin/python3}"
 work="$(mktemp -d /tmp/cellot-analysis.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# mpiexec with the flags this machine needs (CELLOT_MPIEXEC_FLAGS arrives as a CMake list).
+mpi=("${CELLOT_MPIEXEC:-mpiexec}")
+_f="${CELLOT_MPIEXEC_FLAGS:-}"
+read -r -a _flags <<<"${_f//;/ }"
+mpi+=("${_flags[@]}")
+[ "$(id -u)" -eq 0 ] && [[ " ${mpi[*]} " != *" --allow-run-as-root "* ]] && mpi+=(--allow-run-as-root)
+[[ " ${mpi[*]} " != *" --oversubscribe "* ]] && mpi+=(--oversubscribe)
+export OMP_NUM_THREADS=1
 
 "$bin" synth --preset 4i --seed 5 --cells-scale 0.05 --out "$work/data.h5ad" >/dev/null
 cat >"$work/screen.ini" <<INI
@@ -29,8 +37,7 @@ save_predictions = true
 [metrics]
 max_cells = 200
 INI
-# shellcheck disable=SC2086
-"${CELLOT_MPIEXEC:-mpiexec}" ${CELLOT_MPIEXEC_FLAGS:-} -n 2 "$bin" screen --config "$work/screen.ini" \
+"${mpi[@]}" -n 2 "$bin" screen --config "$work/screen.ini" \
   --store "$work/results.h5" >"$work/screen.log" 2>&1 || { cat "$work/screen.log" >&2; fail "screen"; }
 
 # Data path from the store's config (no --data), a chosen perturbation and features.

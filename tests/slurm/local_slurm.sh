@@ -70,7 +70,8 @@ local_slurm_start() {
 
   local host cpus mem_kb real_mem ctld_port d_port
   host="$(hostname -s)"
-  cpus="$(nproc)"
+  # nproc honours OMP_NUM_THREADS (1 in the test environment): ask for the machine's cores.
+  cpus="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
   mem_kb="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
   # A bit below the machine's memory: slurmd drains a node that reports less than configured.
   real_mem=$((mem_kb / 1024 * 9 / 10))
@@ -170,12 +171,34 @@ EOF
   local_slurm_log "cluster up: node $host, $cpus CPUs, ${real_mem} MB, ports $ctld_port/$d_port, dir $dir"
 }
 
+# Pids of the slurmstepd processes of this cluster (listening on sockets in its spool directory).
+local_slurm_stepd_pids() {
+  [ -n "$LOCAL_SLURM_DIR" ] || return 0
+  { ss -xlpn 2>/dev/null | grep -F "$LOCAL_SLURM_DIR/spool/" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; } || true
+}
+
 # Stops exactly the daemons started above (reverse order, TERM then KILL) and removes the dir.
-local_slurm_stop() {
+# Never fails: it runs from EXIT traps of `set -e` scripts, where a failing probe (grep without
+# a match) would otherwise replace the script's exit status. (errexit is ignored inside a
+# function called on the left of `||`.)
+local_slurm_stop() { local_slurm_stop_impl || true; }
+local_slurm_stop_impl() {
   local idx p
   if [ -n "$LOCAL_SLURM_DIR" ] && [ -n "${SLURM_CONF:-}" ]; then
     # Jobs still running would keep slurmstepd children alive after slurmd goes.
     scancel --quiet --user="$(id -un)" 2>/dev/null || true
+  fi
+  # slurmstepd processes (one per job step) are not children of slurmd: they would outlive it.
+  # Ours are the ones listening on sockets in this cluster's spool directory.
+  if [ -n "$LOCAL_SLURM_DIR" ]; then
+    local n=0 stepds
+    while :; do
+      stepds="$(local_slurm_stepd_pids)"
+      [ -z "$stepds" ] || [ $n -ge 50 ] && break
+      sleep 0.2
+      n=$((n + 1))
+    done
+    for p in $stepds; do kill -KILL "$p" 2>/dev/null || true; done
   fi
   for ((idx = ${#LOCAL_SLURM_PIDS[@]} - 1; idx >= 0; idx--)); do
     p="${LOCAL_SLURM_PIDS[$idx]}"
@@ -218,6 +241,14 @@ local_slurm_wait() {
       done < <(scontrol show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
     done
     [ $pending -eq 0 ] && return 0
+    # Reasons that never resolve on this one-node cluster: fail now rather than at the timeout.
+    local bad
+    bad="$(squeue -h -o '%i %r' 2>/dev/null | grep -E 'PartitionConfig|PartitionNodeLimit|BadConstraints|ReqNodeNotAvail|Resources_Unavailable|InvalidAccount|InvalidQOS|PartitionTimeLimit' || true)"
+    if [ -n "$bad" ]; then
+      local_slurm_log "jobs that can never start on this cluster: $bad"
+      squeue -l >&2 || true
+      return 1
+    fi
     if [ $((SECONDS - start)) -ge "$timeout" ]; then
       local_slurm_log "timeout after ${timeout}s waiting for jobs $*"
       squeue -l >&2 || true

@@ -25,6 +25,14 @@ skip() {
   exit 77
 }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# mpiexec with the flags this machine needs (CELLOT_MPIEXEC_FLAGS arrives as a CMake list).
+mpi=("${CELLOT_MPIEXEC:-mpiexec}")
+_f="${CELLOT_MPIEXEC_FLAGS:-}"
+read -r -a _flags <<<"${_f//;/ }"
+mpi+=("${_flags[@]}")
+[ "$(id -u)" -eq 0 ] && [[ " ${mpi[*]} " != *" --allow-run-as-root "* ]] && mpi+=(--allow-run-as-root)
+[[ " ${mpi[*]} " != *" --oversubscribe "* ]] && mpi+=(--oversubscribe)
+export OMP_NUM_THREADS=1
 
 why="$(local_slurm_check)" || skip "$why"
 [ -x "$bin" ] || fail "CELLOT_BIN='$bin' is not executable"
@@ -71,8 +79,7 @@ max_cells = 300
 EOF
 
 # --- reference: the same screen without Slurm -----------------------------------------------------
-# shellcheck disable=SC2086
-"${CELLOT_MPIEXEC:-mpiexec}" ${CELLOT_MPIEXEC_FLAGS:-} -n 2 "$bin" screen --config "$work/screen.ini" \
+"${mpi[@]}" -n 2 "$bin" screen --config "$work/screen.ini" \
   --store "$work/reference.h5" >"$work/reference.log" 2>&1 || { cat "$work/reference.log" >&2; fail "reference screen"; }
 
 # --- the cluster -----------------------------------------------------------------------------------
@@ -153,8 +160,7 @@ p = sys.argv[1]
 s = open(p).read().replace("models = cellot,scgen,identity", "models = cellot")
 open(p, "w").write(s)
 PY
-# shellcheck disable=SC2086
-"${CELLOT_MPIEXEC:-mpiexec}" ${CELLOT_MPIEXEC_FLAGS:-} -n 2 "$bin" screen --config "$work/long.ini" \
+"${mpi[@]}" -n 2 "$bin" screen --config "$work/long.ini" \
   --store "$work/long-reference.h5" >"$work/long-reference.log" 2>&1 ||
   { cat "$work/long-reference.log" >&2; fail "long reference screen"; }
 pre_id="$(CELLOT_CONFIG="$work/long.ini" CELLOT_BIN="$bin" CELLOT_STORE="$work/preempted.h5" \
