@@ -2,7 +2,7 @@
 // (bench/metrics.sh) can time scikit-learn and POT on exactly the same data. Prints one JSON
 // object per run on stdout. Usage:
 //   bench_metrics --x X.npy --y Y.npy --metric mmd|w2_eps|energy [--eps E] [--tol T]
-//                 [--max-iter N] [--reps R]
+//                 [--max-iter N] [--reps R] [--cache-mb MB]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   std::string xpath, ypath, metric = "mmd";
   double eps = 0.5, tol = 1e-9;
   int max_iter = 100000, reps = 1;
+  std::int64_t cache_bytes = cellot::metrics::kSinkhornCacheBytes;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--x") xpath = v;
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     else if (k == "--tol") tol = std::stod(v);
     else if (k == "--max-iter") max_iter = std::stoi(v);
     else if (k == "--reps") reps = std::stoi(v);
+    else if (k == "--cache-mb") cache_bytes = std::stoll(v) << 20;
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
   const std::vector<double> gammas{2, 1, 0.5, 0.1, 0.01, 0.005};
   double best = 1e300, value = 0;
   int iterations = 0;
+  std::string storage = "-";
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     if (metric == "mmd") {
@@ -80,7 +83,8 @@ int main(int argc, char** argv) {
     } else if (metric == "energy") {
       value = cellot::metrics::energy_distance(x, y, MPI_COMM_WORLD);
     } else if (metric == "w2_eps") {
-      const auto res = cellot::metrics::sinkhorn(x, y, eps, tol, max_iter, MPI_COMM_WORLD);
+      const auto res = cellot::metrics::sinkhorn(x, y, eps, tol, max_iter, MPI_COMM_WORLD, nullptr, nullptr, cache_bytes);
+      storage = res.storage;
       value = res.cost;
       iterations = res.iterations;
     } else {
@@ -92,8 +96,8 @@ int main(int argc, char** argv) {
   }
   if (rt.world_rank() == 0)
     std::printf("{\"impl\": \"cellot\", \"metric\": \"%s\", \"n\": %lld, \"m\": %lld, \"d\": %lld, \"seconds\": %.6f, "
-                "\"value\": %.17g, \"iterations\": %d, \"ranks\": %d}\n",
+                "\"value\": %.17g, \"iterations\": %d, \"storage\": \"%s\", \"ranks\": %d}\n",
                 metric.c_str(), static_cast<long long>(x.rows), static_cast<long long>(y.rows),
-                static_cast<long long>(x.cols), best, value, iterations, rt.world_size());
+                static_cast<long long>(x.cols), best, value, iterations, storage.c_str(), rt.world_size());
   return 0;
 }

@@ -76,6 +76,13 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void knn_micro(const KnnOp& op, int, std::
   }
 }
 
+// A functor rather than a lambda: it is called inside device kernels.
+struct KnnMicro {
+  KOKKOS_INLINE_FUNCTION void operator()(const KnnOp& o, int slot, std::int64_t r0, std::int64_t c) const {
+    knn_micro(o, slot, r0, c);
+  }
+};
+
 }  // namespace
 
 std::vector<double> knn_mix(const Matrix& pred, const Matrix& obs, const std::vector<int>& ks, MPI_Comm comm,
@@ -101,7 +108,7 @@ std::vector<double> knn_mix(const Matrix& pred, const Matrix& obs, const std::ve
   op.hs = SizeView("cellot::metrics::knn_size", op.a.padded);
   const std::int64_t n_blocks = op.a.tiles();
   const auto blocks = my_blocks(n_blocks, comm);
-  const auto micro = [](const KnnOp& o, int slot, std::int64_t r0, std::int64_t c) { knn_micro(o, slot, r0, c); };
+  const KnnMicro micro;
   op.b = op.a;
   op.self = true;
   op.offset = 0;

@@ -161,6 +161,7 @@ struct Result {
 std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool has_truth, const Options& o) {
   std::map<std::string, Result> r;
   const MPI_Comm comm = o.comm;
+  const std::int64_t cache_bytes = o.sinkhorn_cache_bytes > 0 ? o.sinkhorn_cache_bytes : kSinkhornCacheBytes;
   std::vector<int> ks;
   std::vector<std::string> knn_names;
   bool need_moments = false;
@@ -171,14 +172,14 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
       v.value = detail::mmd_replicated(s.pred, s.obs, o.mmd_gammas, comm);
     } else if (base == "w2_eps") {
       const auto res = detail::sinkhorn_replicated(
-          s.pred, s.obs, detail::SinkhornSettings{o.epsilon, o.sinkhorn_tol, o.sinkhorn_max_iter, kSinkhornCacheBytes},
+          s.pred, s.obs, detail::SinkhornSettings{o.epsilon, o.sinkhorn_tol, o.sinkhorn_max_iter, cache_bytes},
           comm);
       v.value = res.cost;
       v.iterations = res.iterations;
     } else if (base == "sinkhorn_div") {
       const auto d = detail::sinkhorn_divergence_replicated(
           s.pred, s.obs,
-          detail::SinkhornSettings{std::stod(param), o.sinkhorn_tol, o.sinkhorn_max_iter, kSinkhornCacheBytes}, comm);
+          detail::SinkhornSettings{std::stod(param), o.sinkhorn_tol, o.sinkhorn_max_iter, cache_bytes}, comm);
       v.value = d.value;
       v.iterations = std::max({d.xy.iterations, d.xx.iterations, d.yy.iterations});
     } else if (base == "energy") {

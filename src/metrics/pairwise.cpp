@@ -35,15 +35,19 @@ KOKKOS_FORCEINLINE_FUNCTION double flush(double v) { return v < 1e-150 ? 0.0 : v
 KOKKOS_FUNCTION CELLOT_METRICS_CLONES void rbf_micro(const RbfOp& op, std::int64_t r0, std::int64_t c0) {
   double dist[kRows][kTile];
   sqdist_micro<false>(op.a, r0, op.b, c0, dist);
+  const int n_gamma = op.n;
+  const std::int64_t n_cols = op.b.n;
   for (int u = 0; u < kRows; ++u) {
     const std::int64_t i = r0 + u;
     if (i >= op.a.n) break;
+    // Interior tiles (the common case) need no mask: every column is a real cell, and for the
+    // symmetric sums every column index exceeds the row's.
+    const std::int64_t lower = op.symmetric ? i : -1;
+    const bool full = c0 + kTile <= n_cols && c0 > lower;
     double mask[kTile], e[kTile], w[kTile];
-    for (int l = 0; l < kTile; ++l) {
-      const std::int64_t j = c0 + l;
-      mask[l] = (j < op.b.n && (!op.symmetric || j > i)) ? 1.0 : 0.0;
-    }
-    for (int g = 0; g < op.n; ++g) {
+    if (!full)
+      for (int l = 0; l < kTile; ++l) mask[l] = (c0 + l < n_cols && c0 + l > lower) ? 1.0 : 0.0;
+    for (int g = 0; g < n_gamma; ++g) {
       const int s = op.step[g];
       if (s == 0) {
         const double ng = -op.gamma[g];
@@ -63,8 +67,12 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void rbf_micro(const RbfOp& op, std::int64
         }
         for (int l = 0; l < kTile; ++l) e[l] = res[l];
       }
-      for (int l = 0; l < kTile; ++l) w[l] = e[l] * mask[l];
-      op.out(i, g) += tile_sum(w);
+      if (full) {
+        op.out(i, g) += tile_sum(e);
+      } else {
+        for (int l = 0; l < kTile; ++l) w[l] = e[l] * mask[l];
+        op.out(i, g) += tile_sum(w);
+      }
     }
   }
 }
@@ -90,6 +98,18 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void dist_micro(const DistOp& op, std::int
     op.out(i, 0) += tile_sum(w);
   }
 }
+
+// Functors rather than lambdas: they are called inside device kernels.
+struct RbfMicro {
+  KOKKOS_INLINE_FUNCTION void operator()(const RbfOp& o, int, std::int64_t r0, std::int64_t c) const {
+    rbf_micro(o, r0, c);
+  }
+};
+struct DistMicro {
+  KOKKOS_INLINE_FUNCTION void operator()(const DistOp& o, int, std::int64_t r0, std::int64_t c) const {
+    dist_micro(o, r0, c);
+  }
+};
 
 void check_sets(const Matrix& a, const Matrix& b, const char* what) {
   if (a.rows == 0 || b.rows == 0)
@@ -134,7 +154,7 @@ std::vector<double> rbf_means(const Matrix& a, const Matrix& b, bool same, const
       }
     }
     op.out = OutView("cellot::metrics::rbf_rows", da.padded, kMaxOut);
-    run_blocks(op, blocks, same, [](const RbfOp& o, int, std::int64_t r0, std::int64_t c) { rbf_micro(o, r0, c); });
+    run_blocks(op, blocks, same, RbfMicro{});
     const auto totals = block_totals(op.out, da.n, op.n, blocks, n_blocks, comm);
     const double pairs = static_cast<double>(a.rows) * static_cast<double>(b.rows);
     for (int g = 0; g < op.n; ++g) {
@@ -155,7 +175,7 @@ double mean_distance(const Matrix& a, const Matrix& b, bool same, MPI_Comm comm)
   op.out = OutView("cellot::metrics::dist_rows", op.a.padded, 1);
   const std::int64_t n_blocks = op.a.tiles();
   const auto blocks = my_blocks(n_blocks, comm);
-  run_blocks(op, blocks, same, [](const DistOp& o, int, std::int64_t r0, std::int64_t c) { dist_micro(o, r0, c); });
+  run_blocks(op, blocks, same, DistMicro{});
   const double total = block_totals(op.out, op.a.n, 1, blocks, n_blocks, comm)[0];
   return (same ? 2.0 * total : total) / (static_cast<double>(a.rows) * static_cast<double>(b.rows));
 }

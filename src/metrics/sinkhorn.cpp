@@ -173,6 +173,18 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void col_tile(const ColOp& op, std::int64_
   for (int l = 0; l < kTile; ++l) op.out(tj * kTile + l, 0) = acc[l];
 }
 
+// Functors rather than lambdas: they are called inside device kernels.
+struct LseMicro {
+  KOKKOS_INLINE_FUNCTION void operator()(const LseOp& o, int slot, std::int64_t r0, std::int64_t c) const {
+    lse_micro(o, slot, r0, c);
+  }
+};
+struct KernelRowMicro {
+  KOKKOS_INLINE_FUNCTION void operator()(const KernelRowOp& o, int slot, std::int64_t r0, std::int64_t c) const {
+    kernel_row_micro(o, slot, r0, c);
+  }
+};
+
 enum class Storage { streaming, cost_cache, kernel_cache };
 
 // The two half steps of one Sinkhorn problem. Rows (x) are owned by this rank's blocks; the
@@ -292,8 +304,7 @@ class Engine {
         op.out = xout_;
         op.cache = cache_.data();
         op.n_tiles = y_.tiles();
-        run_blocks(op, xblocks_, false,
-                   [](const KernelRowOp& o, int slot, std::int64_t r0, std::int64_t c) { kernel_row_micro(o, slot, r0, c); });
+        run_blocks(op, xblocks_, false, KernelRowMicro{});
       } else {
         LseOp op = row_op(mode);
         if (storage_ == Storage::streaming) op.cache = nullptr;
@@ -359,8 +370,7 @@ class Engine {
   }
 
   static void run_lse(const LseOp& op, const std::vector<std::int64_t>& blocks) {
-    run_blocks(op, blocks, false,
-               [](const LseOp& o, int slot, std::int64_t r0, std::int64_t c) { lse_micro(o, slot, r0, c); });
+    run_blocks(op, blocks, false, LseMicro{});
   }
 
   static void upload(const VecView& view, const std::vector<double>& v, std::int64_t n, double pad) {

@@ -28,6 +28,7 @@ struct Options {
   std::vector<int> knn_k{50, 100};
   double sinkhorn_tol = 1e-9;   // L2 column-marginal error at which Sinkhorn stops (POT stopThr)
   int sinkhorn_max_iter = 1000; // POT sinkhorn2's default numItermax; Value::iterations reports use
+  std::int64_t sinkhorn_cache_bytes = 0;  // 0: kSinkhornCacheBytes (see sinkhorn())
   // Resampling as the reference CellOT evaluation: each resample draws, without replacement,
   // the same number of cells from both sets: max_cells, or the smaller set's size when 0 (capped
   // by each set's size; control and truth rows follow their predictions). bootstrap = n: n

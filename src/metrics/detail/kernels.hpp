@@ -89,18 +89,6 @@ struct DeviceCells {
 
 DeviceCells upload(const Matrix& m);
 
-// Fixed-size output row for reductions over up to kMaxOut values.
-struct Outs {
-  double v[kMaxOut];
-  KOKKOS_INLINE_FUNCTION Outs() {
-    for (int i = 0; i < kMaxOut; ++i) v[i] = 0;
-  }
-  KOKKOS_INLINE_FUNCTION Outs& operator+=(const Outs& o) {
-    for (int i = 0; i < kMaxOut; ++i) v[i] += o.v[i];
-    return *this;
-  }
-};
-
 // Squared distances between rows r0..r0+kRows-1 of `a` and the kTile cells c0.. of `b`
 // into dist[kRows][kTile]. kDirect: sum of squared differences (exact for near-duplicates,
 // used where sqrt would amplify cancellation); otherwise ||a||^2 + ||b||^2 - 2 a.b (half the
