@@ -16,6 +16,9 @@ constexpr int kTagToCoordinator = 101;
 constexpr int kTagReply = 102;
 constexpr std::int64_t kRequest = 0, kReport = 1, kLeave = 2;
 constexpr std::int64_t kNoMoreTasks = -1, kStopped = -2;
+// Answer to a prefetch request when few tasks are left: no reservation now, ask again when idle
+// (so that a group holding reservations never starves another group of the last tasks).
+constexpr std::int64_t kRetry = -3;
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -88,7 +91,9 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
   ++stats_.messages;
   switch (msg[0]) {
     case kRequest: {
-      const std::int64_t reply = take();
+      const bool prefetch = msg[2] != 0;
+      const bool few_left = queue_.size() <= static_cast<std::size_t>(groups_.n_groups());
+      const std::int64_t reply = (prefetch && few_left && !check_stop() && !queue_.empty()) ? kRetry : take();
       MPI_Send(&reply, 1, MPI_INT64_T, source, kTagReply, groups_.control());
       break;
     }
@@ -110,11 +115,18 @@ void Coordinator::poll(bool force) {
   last_poll_ = t;
   in_poll_ = true;
   const Stamp t0 = Stamp::now();
+  // One MPI_Iprobe runs one round of Open MPI's progress engine, which may not yet match a
+  // message that arrived while this rank computed; a forced poll (rank 0 about to take a task
+  // for itself) probes once more so that waiting groups are served first.
+  int misses = 0;
   while (true) {
     int flag = 0;
     MPI_Status st;
     MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, groups_.control(), &flag, &st);
-    if (!flag) break;
+    if (!flag) {
+      if (force && ++misses < 2) continue;
+      break;
+    }
     std::int64_t msg[4];
     MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
     handle(msg, st.MPI_SOURCE);
@@ -196,22 +208,24 @@ void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& ru
   };
   std::deque<Slot> pending;
   bool asking = true;  // false after a terminal answer or a stop: no new requests
-  auto ask = [&] {
+  // A request for a task to run now (`prefetch` false) or a reservation (true); the request
+  // message carries the flag in its outcome field.
+  auto ask = [&](bool prefetch) {
     pending.emplace_back();
     MPI_Irecv(&pending.back().reply, 1, MPI_INT64_T, 0, kTagReply, ctl, &pending.back().request);
-    send(kRequest, -1, Outcome::done);
-  };
-  // Keeps `want` requests in flight: `prefetch_` while a task runs, at least one when idle.
-  auto top_up = [&](int want) {
-    if (asking && check_stop()) asking = false;
-    while (asking && static_cast<int>(pending.size()) < want) ask();
+    send(kRequest, -1, static_cast<Outcome>(prefetch ? 1 : 0));
   };
 
-  top_up(std::max(1, prefetch_));
-  while (!pending.empty()) {
+  while (true) {
+    if (asking && check_stop()) asking = false;
+    if (pending.empty()) {
+      if (!asking) break;
+      ask(false);
+    }
     wait_reply(&pending.front().request);
     std::int64_t task = pending.front().reply;
     pending.pop_front();
+    if (task == kRetry) continue;
     if (task < 0) {
       asking = false;  // later answers are drained; any task among them (a requeued one) still runs
       continue;
@@ -221,13 +235,12 @@ void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& ru
       send(kReport, task, Outcome::skipped);
       continue;
     }
-    top_up(prefetch_);
+    while (asking && static_cast<int>(pending.size()) < prefetch_) ask(true);
     if (groups_.group_size() > 1) MPI_Bcast(&task, 1, MPI_INT64_T, 0, groups_.group());
     const Outcome o = run(task);
     ++stats_.tasks_run;
     if (o == Outcome::interrupted) stopping_ = true;
     send(kReport, task, o);
-    top_up(1);
   }
   std::int64_t end = kNoMoreTasks;
   if (groups_.group_size() > 1) MPI_Bcast(&end, 1, MPI_INT64_T, 0, groups_.group());

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <chrono>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "cellot/core/error.hpp"
@@ -30,7 +32,7 @@ struct RunLog {
 // Runs `n_tasks` fake tasks; each checks that every rank of its group got the same task (the
 // group's own collective) and, on world rank 0, polls the service as a training loop would.
 RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1, int external_stop_after = -1,
-                int prefetch = 2) {
+                int prefetch = 2, int sleep_ms = 0) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_tasks));
   std::iota(order.rbegin(), order.rend(), 0);  // any order: the coordinator hands out in this order
   dist::Coordinator c(g, order, prefetch);
@@ -50,6 +52,7 @@ RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1
     MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT64_T, MPI_MAX, g.group());
     EXPECT_EQ(lo, hi);
     for (int i = 0; i < 20; ++i) c.poll();  // "training iterations"
+    if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
     if (g.is_group_root()) ++log.ran[static_cast<std::size_t>(t)];
     ++local_runs;
     return dist::Outcome::done;
@@ -82,6 +85,15 @@ TEST(Coordinator, EveryPrefetchDepthRunsEveryTaskOnce) {
     const auto log = run_fake(g, 23, -1, -1, prefetch);
     for (int t = 0; t < 23; ++t) EXPECT_EQ(log.ran[static_cast<std::size_t>(t)], 1) << t << " prefetch " << prefetch;
   }
+}
+
+TEST(Coordinator, ReservationsNeverStarveAGroup) {
+  // As many (slow) tasks as groups: reservations are refused when few tasks are left, so every
+  // group runs exactly one instead of one group running two while another idles.
+  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  const auto log = run_fake(g, g.n_groups(), -1, -1, 2, 300);
+  for (int t = 0; t < g.n_groups(); ++t) EXPECT_EQ(log.ran[static_cast<std::size_t>(t)], 1);
+  EXPECT_EQ(log.local_runs, 1) << "rank " << g.world_rank();
 }
 
 TEST(Coordinator, MoreGroupsThanTasks) {
