@@ -1,6 +1,7 @@
 // `cellot screen`: plan -> rank groups -> coordinator -> train / predict / metrics -> store rows.
 #include "cellot/dist/screen.hpp"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -726,6 +727,21 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
 
   // ---- the end: agree on the outcome, close the store collectively ----
   const Stamp t_fin = Stamp::now();
+  {
+    // Groups finish at different times; the early ones wait here asleep rather than spinning in
+    // a blocking collective, so that on shared cores the groups still working get the CPU.
+    MPI_Request barrier;
+    MPI_Ibarrier(groups.world(), &barrier);
+    int flag = 0;
+    long long ns = 50000;
+    while (true) {
+      MPI_Test(&barrier, &flag, MPI_STATUS_IGNORE);
+      if (flag) break;
+      timespec ts{0, static_cast<long>(ns)};
+      nanosleep(&ts, nullptr);
+      ns = std::min(ns * 2, 2000000LL);
+    }
+  }
   int interrupted = (any_interrupted || g_stop_signal != 0) ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, groups.world());
   std::int64_t counts[3] = {n_done, n_failed, n_diverged};
