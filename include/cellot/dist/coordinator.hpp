@@ -13,9 +13,9 @@
 // one task between polls. With tasks handed out most expensive first, reserved tasks are among
 // the cheapest left, so prefetching costs little balance at the tail; and once no more tasks are
 // left than there are groups, reservations are refused (a group asks again when idle), so no
-// group ever holds a task another idle group could run. (An MPI-3 RMA counter, MPI_Fetch_and_op, would
-// avoid the service but its progress without target participation is not guaranteed across networks by this Open MPI,
-// so we do not rely on it.)
+// group ever holds a task another idle group could run. (An MPI-3 RMA counter,
+// MPI_Fetch_and_op, would avoid the service, but its progress without target participation is
+// not guaranteed across networks by this Open MPI, so we do not rely on it.)
 #include <cstdint>
 #include <deque>
 #include <functional>
