@@ -86,3 +86,42 @@ TEST(Config, Lists) {
   EXPECT_EQ(hash_hex("abc"), hash_hex("abc"));
   EXPECT_NE(hash_hex("abc"), hash_hex("abd"));
 }
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+// Every shipped config parses and validates (no unknown keys, no bad values).
+TEST(Config, EveryShippedConfigParses) {
+  const char* src = std::getenv("CELLOT_SOURCE_DIR");
+  const std::filesystem::path dir = std::filesystem::path(src ? src : CELLOT_SOURCE_DIR_DEFAULT) / "configs";
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".ini") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_NO_THROW(parse_ini_text(text.str(), entry.path().string())) << entry.path();
+    ++n;
+  }
+  EXPECT_GE(n, 5);
+}
+
+TEST(Config, PaperScreenConfigKeepsModelDefaults) {
+  const char* src = std::getenv("CELLOT_SOURCE_DIR");
+  std::ifstream in(std::filesystem::path(src ? src : CELLOT_SOURCE_DIR_DEFAULT) / "configs" / "4i.ini");
+  std::stringstream text;
+  text << in.rdbuf();
+  Config c = parse_ini_text(text.str(), "4i.ini");
+  EXPECT_EQ(c.training.iters, 100000);
+  EXPECT_EQ(c.training.epochs, 1024);
+  c.model.name = "cellot";
+  EXPECT_DOUBLE_EQ(c.lr(), 1e-4);
+  EXPECT_EQ(c.batch_size(), 256);
+  c.model.name = "scgen";
+  EXPECT_DOUBLE_EQ(c.lr(), 1e-3);
+  EXPECT_EQ(c.batch_size(), 128);
+  c.model.name = "cae";
+  EXPECT_DOUBLE_EQ(c.lr(), 1e-4);
+}
