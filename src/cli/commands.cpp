@@ -1,4 +1,6 @@
+#include <chrono>
 #include <iostream>
+#include <thread>
 #include <string>
 
 #include "cellot/cli/command_line.hpp"
@@ -37,9 +39,13 @@ void print_usage(std::ostream& os) {
 
 // With several ranks, an error caught on one rank may leave the others inside a collective:
 // abort the job rather than hang it. A single rank exits normally with the code.
+// Input errors are usually seen by every rank alike: rank 0 reports at once and aborts the job,
+// which ends the others before their (identical) line. A rank that fails alone still reports,
+// after a short grace period, so no error is ever silent.
 int fail(const Runtime& rt, int code, const std::string& message) {
-  if (rt.world_size() == 1 || code != kExitInput || rt.world_rank() == 0)
-    std::cerr << "cellot: error: " << message << std::endl;
+  if (rt.world_size() > 1 && rt.world_rank() != 0 && code == kExitInput)
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::cerr << "cellot: error: " << message << std::endl;
   if (rt.world_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
   return code;
 }
