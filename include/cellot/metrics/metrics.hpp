@@ -94,7 +94,7 @@ std::vector<double> knn_mix_per_cell(const Matrix& predicted, const Matrix& obse
 double mmd_rbf(const Matrix& x, const Matrix& y, const std::vector<double>& gammas, MPI_Comm comm,
                Layout layout = Layout::replicated);
 // Energy distance 2 E||x - y|| - E||x - x'|| - E||y - y'||, V-statistic (all pairs, the zero
-// diagonal included in the within-set means), as scipy/dcor's biased estimator.
+// diagonal included in the within-set means).
 double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm, Layout layout = Layout::replicated);
 
 // Entropic OT between the uniform measures on x and y with cost C_ij = ||x_i - y_j||^2, solved
