@@ -106,7 +106,9 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=${sock}
+# cred_expire: how long a requeued job waits before it may start again (default 120 s; the
+# previous run's credential must expire first, or the restart is killed "credential revoked").
+AuthInfo=socket=${sock},cred_expire=20
 StateSaveLocation=${dir}/state
 SlurmdSpoolDir=${dir}/spool
 TmpFS=${dir}/tmp
