@@ -88,8 +88,8 @@ local_slurm_start() {
     --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munged.seed" \
     >"$dir/log/munged.stdout" 2>&1 &
   LOCAL_SLURM_PIDS+=($!)
-  local i
-  for i in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+
+  for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
   if [ ! -S "$sock" ]; then
     local_slurm_log "munged did not create its socket"; local_slurm_dump_logs; return 1
   fi
@@ -153,7 +153,7 @@ EOF
 
   # Wait for the node to come up idle (slurmctld first answers, then slurmd registers).
   local state=""
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     state="$(sinfo -h -N -n "$host" -o '%t' 2>/dev/null | head -n1)"
     case "$state" in idle) break ;; esac
     local p

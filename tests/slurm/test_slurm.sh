@@ -85,6 +85,11 @@ stage "reference screen (mpiexec, no Slurm)"
 "${mpi[@]}" -n 2 "$bin" screen --config "$work/screen.ini" \
   --store "$work/reference.h5" >"$work/reference.log" 2>&1 || { cat "$work/reference.log" >&2; fail "reference screen"; }
 
+# submit-screen's default shard count: one per task of the plan (2 perturbations x 3 models).
+dry="$("$src/jobs/submit-screen" --config "$work/screen.ini" --out "$work/dry" --bin "$bin" --dry-run 2>/dev/null)" ||
+  fail "submit-screen --dry-run"
+grep -q "^array DRYRUN (6 shards" <<<"$dry" || fail "submit-screen did not count 6 tasks: $dry"
+
 stage "starting the local cluster"
 # --- the cluster -----------------------------------------------------------------------------------
 local_slurm_start "$work/slurm" || fail "local Slurm did not start"
