@@ -44,9 +44,14 @@ std::vector<float> ScGen::transport(const float* x, std::int64_t n) const {
 }
 
 void ScGen::export_extra(std::vector<NamedTensor>& out) const {
-  const std::int64_t latent = static_cast<std::int64_t>(mean_control_.size());
-  out.push_back({"latent_mean.control", {latent}, mean_control_});
-  out.push_back({"latent_mean.perturbed", {latent}, mean_perturbed_});
+  // An untrained model exports zeros of the final shape: the results store sizes its parameter
+  // rows from untrained models, so the layout must not change with training.
+  const std::int64_t latent = net_.hyper().latent;
+  auto or_zeros = [latent](const std::vector<float>& v) {
+    return v.empty() ? std::vector<float>(static_cast<std::size_t>(latent), 0.f) : v;
+  };
+  out.push_back({"latent_mean.control", {latent}, or_zeros(mean_control_)});
+  out.push_back({"latent_mean.perturbed", {latent}, or_zeros(mean_perturbed_)});
 }
 
 void ScGen::import_extra(const std::vector<NamedTensor>& in) {

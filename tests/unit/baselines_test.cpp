@@ -559,3 +559,22 @@ TEST(Baselines, PredictBeforeTrainingOrWithWrongWidthFails) {
   m->train(make_data().input, context(cfg));
   EXPECT_THROW(m->predict(Matrix(3, kD + 1)), InputError);
 }
+
+// The results store sizes each model's parameter rows from an untrained model, so training must
+// not change the layout (names, shapes) of any model without a grid.
+TEST(Baselines, UntrainedLayoutEqualsTrainedLayout) {
+  const Synthetic data = make_data();
+  for (const std::string name : {"scgen", "cae", "mean_shift", "identity"}) {
+    Config cfg = ae_config(name, 1);
+    const auto before = make_model(cfg, kD)->parameters();
+    auto model = make_model(cfg, kD);
+    model->train(data.input, context(cfg));
+    const auto after = model->parameters();
+    ASSERT_EQ(before.size(), after.size()) << name;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      EXPECT_EQ(before[i].name, after[i].name) << name;
+      EXPECT_EQ(before[i].shape, after[i].shape) << name << " " << before[i].name;
+      EXPECT_EQ(before[i].values.size(), after[i].values.size()) << name << " " << before[i].name;
+    }
+  }
+}
