@@ -9,13 +9,8 @@ py="${CELLOT_PYTHON:-/usr/bin/python3}"
 work="$(mktemp -d /tmp/cellot-analysis.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# mpiexec with the flags this machine needs (CELLOT_MPIEXEC_FLAGS arrives as a CMake list).
-mpi=("${CELLOT_MPIEXEC:-mpiexec}")
-_f="${CELLOT_MPIEXEC_FLAGS:-}"
-read -r -a _flags <<<"${_f//;/ }"
-mpi+=("${_flags[@]}")
-[ "$(id -u)" -eq 0 ] && [[ " ${mpi[*]} " != *" --allow-run-as-root "* ]] && mpi+=(--allow-run-as-root)
-[[ " ${mpi[*]} " != *" --oversubscribe "* ]] && mpi+=(--oversubscribe)
+# mpiexec with the flags this machine needs: the array `mpi`.
+source "${CELLOT_SOURCE_DIR:?}/tests/support/mpi_launcher.sh"
 export OMP_NUM_THREADS=1
 
 "$bin" synth --preset 4i --seed 5 --cells-scale 0.05 --out "$work/data.h5ad" >/dev/null

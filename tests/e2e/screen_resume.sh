@@ -27,7 +27,7 @@ compare_stores ref.h5 a.h5 || fail "stop + resume differs from the uninterrupted
 
 # 2. SIGKILL of the whole job once a few tasks are done (debug lines on rank 0 announce them).
 # The job runs in its own session so that every process of it (launcher and ranks) is killed.
-setsid "${mpi_cmd[@]}" -n 2 "$bin" "${args[@]}" --store b.h5 --verbose --training.iters 300 2>kill.txt &
+setsid "${mpi[@]}" -n 2 "$bin" "${args[@]}" --store b.h5 --verbose --training.iters 300 2>kill.txt &
 job=$!
 for _ in $(seq 1 600); do
   n=$(grep -c ': done (group' kill.txt 2>/dev/null || true)

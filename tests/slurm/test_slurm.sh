@@ -27,13 +27,8 @@ skip() {
 }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 stage() { echo "[slurm test +${SECONDS}s] $*"; }
-# mpiexec with the flags this machine needs (CELLOT_MPIEXEC_FLAGS arrives as a CMake list).
-mpi=("${CELLOT_MPIEXEC:-mpiexec}")
-_f="${CELLOT_MPIEXEC_FLAGS:-}"
-read -r -a _flags <<<"${_f//;/ }"
-mpi+=("${_flags[@]}")
-[ "$(id -u)" -eq 0 ] && [[ " ${mpi[*]} " != *" --allow-run-as-root "* ]] && mpi+=(--allow-run-as-root)
-[[ " ${mpi[*]} " != *" --oversubscribe "* ]] && mpi+=(--oversubscribe)
+# mpiexec with the flags this machine needs: the array `mpi`.
+source "${CELLOT_SOURCE_DIR:?}/tests/support/mpi_launcher.sh"
 export OMP_NUM_THREADS=1
 
 why="$(local_slurm_check)" || skip "$why"
