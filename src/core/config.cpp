@@ -88,12 +88,16 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("screen.ranks_per_task", po::value(&c.screen.ranks_per_task)->default_value(c.screen.ranks_per_task), "ranks per task group")
     ("screen.store", po::value(&c.screen.store)->default_value(c.screen.store), "results store")
     ("screen.save_predictions", po::value(&c.screen.save_predictions)->default_value(c.screen.save_predictions), "keep predictions in the store")
+    ("screen.poll_ms", po::value(&c.screen.poll_ms)->default_value(c.screen.poll_ms), "coordinator probe interval inside rank 0's training (ms)")
+    ("screen.wait_timeout", po::value(&c.screen.wait_timeout)->default_value(c.screen.wait_timeout), "fail after waiting this long for the coordinator or group (s, 0: never)")
     ("metrics.names", po::value(&c.metrics.names)->default_value(c.metrics.names), "comma list or 'all'")
     ("metrics.mmd_gammas", po::value(&c.metrics.mmd_gammas)->default_value(c.metrics.mmd_gammas), "RBF gammas")
     ("metrics.epsilon", po::value(&c.metrics.epsilon)->default_value(c.metrics.epsilon), "entropic regularisation")
     ("metrics.max_cells", po::value(&c.metrics.max_cells)->default_value(c.metrics.max_cells), "subsample to at most N cells (0: all)")
     ("metrics.bootstrap", po::value(&c.metrics.bootstrap)->default_value(c.metrics.bootstrap), "bootstrap resamples (0: none)")
-    ("metrics.knn_k", po::value(&c.metrics.knn_k)->default_value(c.metrics.knn_k), "k for knn_mix");
+    ("metrics.knn_k", po::value(&c.metrics.knn_k)->default_value(c.metrics.knn_k), "k for knn_mix")
+    ("metrics.sinkhorn_tol", po::value(&c.metrics.sinkhorn_tol)->default_value(c.metrics.sinkhorn_tol), "Sinkhorn stop: L2 marginal error")
+    ("metrics.sinkhorn_max_iter", po::value(&c.metrics.sinkhorn_max_iter)->default_value(c.metrics.sinkhorn_max_iter), "Sinkhorn iteration cap");
   // clang-format on
 }
 
@@ -155,13 +159,17 @@ std::string Config::to_ini() const {
      << "ranks_per_task = " << screen.ranks_per_task << "\n"
      << "store = " << screen.store << "\n"
      << "save_predictions = " << (screen.save_predictions ? "true" : "false") << "\n"
+     << "poll_ms = " << fmt_double(screen.poll_ms) << "\n"
+     << "wait_timeout = " << fmt_double(screen.wait_timeout) << "\n"
      << "\n[metrics]\n"
      << "names = " << metrics.names << "\n"
      << "mmd_gammas = " << metrics.mmd_gammas << "\n"
      << "epsilon = " << fmt_double(metrics.epsilon) << "\n"
      << "max_cells = " << metrics.max_cells << "\n"
      << "bootstrap = " << metrics.bootstrap << "\n"
-     << "knn_k = " << metrics.knn_k << "\n";
+     << "knn_k = " << metrics.knn_k << "\n"
+     << "sinkhorn_tol = " << fmt_double(metrics.sinkhorn_tol) << "\n"
+     << "sinkhorn_max_iter = " << metrics.sinkhorn_max_iter << "\n";
   return os.str();
 }
 
@@ -236,6 +244,14 @@ void validate(const Config& c, const std::string& origin) {
     throw InputError(origin, "screen.ranks_per_task", std::to_string(c.screen.ranks_per_task), "must be >= 1");
   if (c.screen.folds < 1)
     throw InputError(origin, "screen.folds", std::to_string(c.screen.folds), "must be >= 1");
+  if (!(c.screen.poll_ms >= 0 && std::isfinite(c.screen.poll_ms)))
+    throw InputError(origin, "screen.poll_ms", fmt_double(c.screen.poll_ms), "must be a finite number >= 0");
+  if (!(c.screen.wait_timeout >= 0 && std::isfinite(c.screen.wait_timeout)))
+    throw InputError(origin, "screen.wait_timeout", fmt_double(c.screen.wait_timeout), "must be a finite number >= 0");
+  if (!(c.metrics.sinkhorn_tol > 0 && std::isfinite(c.metrics.sinkhorn_tol)))
+    throw InputError(origin, "metrics.sinkhorn_tol", fmt_double(c.metrics.sinkhorn_tol), "must be a finite number > 0");
+  if (c.metrics.sinkhorn_max_iter < 1)
+    throw InputError(origin, "metrics.sinkhorn_max_iter", std::to_string(c.metrics.sinkhorn_max_iter), "must be >= 1");
   if (!(c.metrics.epsilon > 0))
     throw InputError(origin, "metrics.epsilon", fmt_double(c.metrics.epsilon), "must be > 0");
   if (c.metrics.max_cells < 0)

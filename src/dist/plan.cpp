@@ -59,6 +59,8 @@ std::string normalised_config(const Config& cfg) {
   c.screen.store.clear();
   c.screen.ranks_per_task = 1;
   c.training.threads = 0;
+  c.screen.poll_ms = ScreenConfig{}.poll_ms;  // scheduling, not results
+  c.screen.wait_timeout = ScreenConfig{}.wait_timeout;
   c.model.name = "cellot";
   c.data.fold = 0;
   return c.to_ini();

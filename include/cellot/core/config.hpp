@@ -61,6 +61,12 @@ struct ScreenConfig {
   int ranks_per_task = 1;
   std::string store = "results.h5";
   bool save_predictions = false;
+  // Coordinator: rank 0 probes for requests at most every poll_ms milliseconds from inside its
+  // own training (each probe can yield the core where ranks share cores); any wait for the
+  // coordinator or the group warns every minute and fails the job after wait_timeout seconds
+  // (0: wait forever), so a lost message costs minutes of an allocation, not all of it.
+  double poll_ms = 10;
+  double wait_timeout = 3600;
 };
 
 struct MetricsConfig {
@@ -70,6 +76,10 @@ struct MetricsConfig {
   std::int64_t max_cells = 0;  // 0: no subsampling
   int bootstrap = 0;           // number of resamples (0: none)
   std::string knn_k = "50,100";
+  // Sinkhorn stopping rule (POT's defaults: L2 error of the column marginal, checked every 10
+  // iterations); a run that hits the cap is reported as not converged.
+  double sinkhorn_tol = 1e-9;
+  int sinkhorn_max_iter = 1000;
 };
 
 struct Config {
