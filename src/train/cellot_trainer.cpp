@@ -178,22 +178,22 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   };
 
   double last_w2 = std::nan(""), last_metric = std::nan("");
-  // The allreduce gives every rank the same sum (all of MPI's reduction algorithms in practice
-  // compute each element once or commutatively), so the parameters stay bit-identical. Checked
-  // at every eval step; should a reduction ever differ between ranks, the root's state is
-  // broadcast again rather than letting the ranks drift apart.
+  std::int64_t sync_checks = 0;
+  // Every rank applies the same Adam update to the same allreduced gradient, so the parameters
+  // are bit-identical across the group; this is checked (one 2-word allreduce of a hash) at
+  // every eval step, i.e. on every iterate that can become the result. A difference is an
+  // error, not something to repair: the reductions of Open MPI, MPICH and their derivatives
+  // return the same bits on every rank (the MPI standard advises it), so ranks that drift apart
+  // applied different updates (a rank with other hyperparameters or code, memory corruption, a
+  // reduction that differs per rank). Re-broadcasting the root's state would hide that, return a
+  // result that only the root computed, and make the "bit-identical" guarantee untestable.
   auto ensure_in_sync = [&]() {
-    if (size == 1 || same_on_all_ranks(fnv1a(st.g, fnv1a(st.f)), ctx.comm)) return;
-    if (rank == 0) log::warn("cellot " + input.perturbation + ": parameters differ between ranks at step " +
-                             std::to_string(st.step) + "; re-broadcasting the root's state");
-    broadcast(st.f.data(), n_params, ctx.comm);
-    broadcast(st.g.data(), n_params, ctx.comm);
-    for (Adam* opt : {&opt_f, &opt_g}) {
-      std::vector<float> m = opt->m(), v = opt->v();
-      broadcast(m.data(), n_params, ctx.comm);
-      broadcast(v.data(), n_params, ctx.comm);
-      opt->set_state(std::move(m), std::move(v), opt->steps());
-    }
+    if (size == 1) return;
+    ++sync_checks;
+    if (same_on_all_ranks(fnv1a(st.g, fnv1a(st.f)), ctx.comm)) return;
+    throw RuntimeError("cellot " + input.perturbation + ": parameters differ between the ranks of the group at step " +
+                       std::to_string(st.step) +
+                       " (they must stay bit-identical: the ranks applied different updates)");
   };
   auto evaluate = [&]() {
     ensure_in_sync();
@@ -319,6 +319,7 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
 
   CellotResult result;
   result.steps = st.step;
+  result.sync_checks = sync_checks;
   result.curves = st.curves;
   if (st.best_step >= 0) {
     result.f = st.best_f;

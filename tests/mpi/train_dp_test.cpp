@@ -1,6 +1,8 @@
-// Data-parallel CellOT training on real ranks: parameters stay bit-identical across the group,
-// runs are reproducible for a given (seed, R), results agree with one rank up to rounding, a stop
-// asked by one rank stops the group, and resuming is bit-identical under R ranks too.
+// Data-parallel CellOT training on real ranks: parameters stay bit-identical across the group
+// (verified by the trainer at every eval step, with no repair: a rank that applies different
+// updates fails the training on every rank), runs are reproducible for a given (seed, R),
+// results agree with one rank up to rounding, a stop asked by one rank stops the group, and
+// resuming is bit-identical under R ranks too.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/train/cellot_trainer.hpp"
 
@@ -101,12 +104,36 @@ TEST(DataParallel, ParametersBitIdenticalAcrossRanksAndRuns) {
   const auto a = run(MPI_COMM_WORLD, cfg);
   const auto all = gathered(hash(a.f, a.g));
   for (auto h : all) EXPECT_EQ(h, all[0]);
+  // The trainer compared the ranks' parameters at every eval step (4, 8, 12) and found them
+  // identical (a difference throws), so the selected iterate was never patched up.
+  EXPECT_EQ(a.sync_checks, 3);
   EXPECT_GE(a.best_step, 4);
   // Same seed and R: identical weights run to run.
   const auto b = run(MPI_COMM_WORLD, cfg);
   EXPECT_EQ(a.f, b.f);
   EXPECT_EQ(a.g, b.g);
   EXPECT_EQ(a.curves.rows, b.curves.rows);
+}
+
+TEST(DataParallel, RanksThatApplyDifferentUpdatesFailOnEveryRank) {
+  // The last rank trains with another learning rate: the allreduced gradients are the same, the
+  // updates are not, so the parameters drift apart and the check at the first eval step (4)
+  // must fail on every rank (none may hang in a later collective or return a result).
+  Config cfg = config(12);
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (world_rank() == size - 1) cfg.training.lr = 2e-3;
+  std::string message;
+  try {
+    run(MPI_COMM_WORLD, cfg);
+  } catch (const cellot::RuntimeError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("parameters differ between the ranks of the group at step 4"), std::string::npos)
+      << "no desync error on rank " << world_rank() << ": '" << message << "'";
+  // The group is still usable afterwards (every rank left the trainer at the same point).
+  const auto again = run(MPI_COMM_WORLD, config(4));
+  EXPECT_EQ(again.sync_checks, 1);
 }
 
 TEST(DataParallel, AgreesWithOneRankUpToRounding) {
@@ -116,6 +143,8 @@ TEST(DataParallel, AgreesWithOneRankUpToRounding) {
   no_metric.validation_metric = [](const Matrix&, const Matrix&) { return std::nan(""); };
   const auto group = run(MPI_COMM_WORLD, cfg, no_metric);
   const auto single = run(MPI_COMM_SELF, cfg, no_metric);
+  EXPECT_EQ(group.sync_checks, 1);  // the last iterate (the result without a metric) was checked
+  EXPECT_EQ(single.sync_checks, 0);
   double num = 0, den = 0;
   for (std::size_t i = 0; i < group.g.size(); ++i) {
     num = std::max(num, static_cast<double>(std::abs(group.g[i] - single.g[i])));
@@ -153,6 +182,7 @@ TEST(DataParallel, StopOnOneRankStopsTheGroupAndResumeIsBitIdentical) {
   EXPECT_EQ(resumed.f, full.f);
   EXPECT_EQ(resumed.g, full.g);
   EXPECT_EQ(resumed.curves.rows, full.curves.rows);
+  EXPECT_EQ(resumed.sync_checks, 2);  // steps 8 and 12 after resuming at 7
   MPI_Barrier(MPI_COMM_WORLD);
   if (world_rank() == 0) std::filesystem::remove(ckpt);
 }

@@ -71,10 +71,15 @@ struct CellotResult {
   std::int64_t steps = 0;       // outer iterations done
   std::int64_t best_step = -1;  // step of the selected parameters (-1: last iterate, no metric)
   double best_metric = std::numeric_limits<double>::quiet_NaN();
+  // Cross-rank checks that the parameters are bit-identical (one per eval step on groups of
+  // more than one rank; 0 on one rank). A failed check throws RuntimeError, so a result with
+  // sync_checks > 0 was verified identical on every rank at each of them.
+  std::int64_t sync_checks = 0;
 };
 
 // Trains f and g on input's training split. Collective over ctx.comm (every rank passes the same
-// input). Throws models::Diverged on NaN/Inf (with the step), models::Interrupted after
+// input). Throws models::Diverged on NaN/Inf (with the step), RuntimeError on every rank when the
+// parameters differ between ranks at an eval step (see sync_checks), models::Interrupted after
 // checkpointing when ctx.should_stop asked to stop. ctx.should_stop is called once per outer
 // iteration on every rank (any rank asking stops the group); ctx.validation_metric is called on
 // every rank with identical arguments (it may be collective over ctx.comm) and the group root's
