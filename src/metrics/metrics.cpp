@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "detail/distributed.hpp"
 #include "detail/knn.hpp"
@@ -114,6 +115,12 @@ Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64
     throw InputError("config", "metrics.max_cells", std::to_string(cfg.max_cells), "must be >= 0 (0: all cells)");
   if (cfg.bootstrap < 0)
     throw InputError("config", "metrics.bootstrap", std::to_string(cfg.bootstrap), "must be >= 0");
+  if (!(cfg.sinkhorn_tol > 0) || !std::isfinite(cfg.sinkhorn_tol))
+    throw InputError("config", "metrics.sinkhorn_tol", format_number(cfg.sinkhorn_tol), "must be a finite number > 0");
+  if (cfg.sinkhorn_max_iter < 1)
+    throw InputError("config", "metrics.sinkhorn_max_iter", std::to_string(cfg.sinkhorn_max_iter), "must be >= 1");
+  o.sinkhorn_tol = cfg.sinkhorn_tol;
+  o.sinkhorn_max_iter = cfg.sinkhorn_max_iter;
   o.max_cells = cfg.max_cells;
   o.bootstrap = cfg.bootstrap;
   o.names = expand_names(cfg.names, o.sinkhorn_epsilons, o.knn_k);
@@ -121,6 +128,13 @@ Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64
   o.comm = comm;
   return o;
 }
+
+bool is_sinkhorn_metric(const std::string& name) {
+  const auto base = split_name(name).first;
+  return base == "w2_eps" || base == "sinkhorn_div";
+}
+
+bool is_paired_metric(const std::string& name) { return name == "spearman_pair" || name == "uvp"; }
 
 std::vector<double> spearman_per_cell(const Matrix& control, const Matrix& predicted) {
   return detail::spearman_rows(control, predicted);
@@ -155,10 +169,40 @@ std::vector<std::int64_t> draw(std::int64_t n, std::int64_t m, Rng& rng) {
 struct Result {
   double value = kNaN;
   int iterations = 0;
+  bool converged = true;
+  double marginal_error = 0;
   bool available = true;
 };
 
-std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool has_truth, const Options& o) {
+// Sinkhorn solves of one metric: the most iterations, all converged, the largest error.
+void add_solve(Result& r, const SinkhornResult& s) {
+  r.iterations = std::max(r.iterations, s.iterations);
+  r.converged = r.converged && s.converged;
+  r.marginal_error = std::max(r.marginal_error, s.marginal_error);
+}
+
+// knn_mix needs sets of equal size (see compute()): the larger set of `s` is subsampled to the
+// smaller one's size, without replacement and deterministically in (seed, resample).
+// (Not copyable: a pointer may refer to its own `drawn`.)
+struct KnnSets {
+  KnnSets(const Sample& s, std::uint64_t seed, int resample) : pred(&s.pred), obs(&s.obs) {
+    if (s.pred.rows == s.obs.rows) return;
+    Rng rng(derive_seed(seed, "metrics/knn_mix/" + std::to_string(resample)));
+    const bool pred_larger = s.pred.rows > s.obs.rows;
+    const Matrix& larger = pred_larger ? s.pred : s.obs;
+    drawn = larger.select_rows(draw(larger.rows, std::min(s.pred.rows, s.obs.rows), rng));
+    (pred_larger ? pred : obs) = &drawn;
+  }
+  KnnSets(const KnnSets&) = delete;
+  KnnSets& operator=(const KnnSets&) = delete;
+
+  const Matrix* pred;
+  const Matrix* obs;
+  Matrix drawn;  // the subsample of the larger set (empty when the sizes agree)
+};
+
+std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool has_truth, bool paired,
+                                            const Options& o, int resample) {
   std::map<std::string, Result> r;
   const MPI_Comm comm = o.comm;
   const std::int64_t cache_bytes = o.sinkhorn_cache_bytes > 0 ? o.sinkhorn_cache_bytes : kSinkhornCacheBytes;
@@ -175,13 +219,13 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
           s.pred, s.obs, detail::SinkhornSettings{o.epsilon, o.sinkhorn_tol, o.sinkhorn_max_iter, cache_bytes},
           comm);
       v.value = res.cost;
-      v.iterations = res.iterations;
+      add_solve(v, res);
     } else if (base == "sinkhorn_div") {
       const auto d = detail::sinkhorn_divergence_replicated(
           s.pred, s.obs,
           detail::SinkhornSettings{std::stod(param), o.sinkhorn_tol, o.sinkhorn_max_iter, cache_bytes}, comm);
       v.value = d.value;
-      v.iterations = std::max({d.xy.iterations, d.xx.iterations, d.yy.iterations});
+      for (const auto* solve : {&d.xy, &d.xx, &d.yy}) add_solve(v, *solve);
     } else if (base == "energy") {
       v.value = detail::energy_replicated(s.pred, s.obs, comm);
     } else if (base == "knn_mix") {
@@ -189,7 +233,7 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
       knn_names.push_back(name);
       continue;
     } else if (base == "spearman_pair") {
-      if (!has_ctrl) {
+      if (!has_ctrl || !paired) {
         v.available = false;
       } else {
         const auto rho = detail::spearman_rows(s.ctrl, s.pred);
@@ -203,7 +247,7 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
         v.value = n > 0 ? sum / static_cast<double>(n) : kNaN;
       }
     } else if (base == "uvp") {
-      if (!has_truth) v.available = false;
+      if (!has_truth || !paired) v.available = false;
       else v.value = detail::uvp(s.pred, s.truth);
     } else {
       need_moments = true;
@@ -212,7 +256,8 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
     r[name] = v;
   }
   if (!ks.empty()) {
-    const auto fr = detail::knn_mix(s.pred, s.obs, ks, comm);
+    const KnnSets eq(s, o.seed, resample);
+    const auto fr = detail::knn_mix(*eq.pred, *eq.obs, ks, comm);
     for (std::size_t t = 0; t < ks.size(); ++t) r[knn_names[t]].value = fr[t];
   }
   if (need_moments) {
@@ -250,6 +295,24 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
   return r;
 }
 
+// One line per Sinkhorn metric that stopped at the cap (rank 0 of the communicator only: every
+// rank has the same values).
+void warn_unconverged(const std::vector<Value>& values, const Options& o) {
+  int rank = 0;
+  MPI_Comm_rank(o.comm, &rank);
+  if (rank != 0) return;
+  for (const auto& v : values) {
+    if (!v.available || v.converged || !is_sinkhorn_metric(v.name)) continue;
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "metrics: %s stopped at the Sinkhorn iteration cap (metrics.sinkhorn_max_iter = %d) without "
+                  "converging: marginal error %.3g > metrics.sinkhorn_tol = %.3g; the value is that of the capped "
+                  "iterate (raise the cap or the tolerance)",
+                  v.name.c_str(), o.sinkhorn_max_iter, v.marginal_error, o.sinkhorn_tol);
+    log::warn(buf);
+  }
+}
+
 }  // namespace
 
 std::vector<Value> compute(const Input& input, const Options& opts) {
@@ -276,10 +339,21 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
                      "true responses must pair row by row with the predictions");
   if (opts.names.empty()) return {};
 
+  // Which cells each metric sees. The reference CellOT evaluation draws the same number of cells
+  // (<= min(|P|, |O|)) from both sets for every metric. Here:
+  //  - knn_mix always compares equal-size sets, n = min(max_cells if > 0, |P|, |O|): its raw
+  //    fraction means "mixed" at 0.5 only then (report.cpp ranks it by closeness to 0.5); with
+  //    the defaults (|P| ~ 4 |O| in the 4i data) all-cell sets would put perfect mixing near 0.8.
+  //  - every other metric is a distance between distributions (MMD, Sinkhorn, energy), a
+  //    comparison of feature moments, or paired per cell: all well defined for unequal sizes
+  //    (DESIGN.md defines them on the test split's cells), so without resampling they use every
+  //    cell, which only lowers their variance. metrics.max_cells / metrics.bootstrap subsample
+  //    all metrics alike, as the reference.
   const int reps = std::max(1, opts.bootstrap);
   const bool resample = opts.bootstrap > 0 || (opts.max_cells > 0 && (opts.max_cells < full.pred.rows ||
                                                                       opts.max_cells < full.obs.rows));
-  // As the reference: both sets subsampled to the same size (the smaller set, or max_cells).
+  // As the reference: both sets subsampled to the same size (the smaller set, or max_cells, each
+  // capped by its own size; knn_mix then evens out what the caps left unequal).
   std::int64_t per_set = opts.max_cells > 0 ? opts.max_cells : std::min(full.pred.rows, full.obs.rows);
   std::map<std::string, std::vector<Result>> runs;
   for (int r = 0; r < reps; ++r) {
@@ -295,7 +369,8 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
       if (has_truth) s.truth = full.truth.select_rows(ip);
       use = &s;
     }
-    for (auto& [name, v] : evaluate_once(*use, has_ctrl, has_truth, opts)) runs[name].push_back(v);
+    for (auto& [name, v] : evaluate_once(*use, has_ctrl, has_truth, input.paired, opts, r))
+      runs[name].push_back(v);
   }
   std::vector<Value> out;
   for (const auto& name : opts.names) {
@@ -312,6 +387,8 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
     for (const auto& x : rs) {
       sum += x.value;
       v.iterations = std::max(v.iterations, x.iterations);
+      v.converged = v.converged && x.converged;
+      v.marginal_error = std::max(v.marginal_error, x.marginal_error);
     }
     v.value = sum / static_cast<double>(rs.size());
     if (rs.size() > 1) {
@@ -321,6 +398,7 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
     }
     out.push_back(v);
   }
+  warn_unconverged(out, opts);
   return out;
 }
 

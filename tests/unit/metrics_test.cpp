@@ -293,3 +293,111 @@ TEST(MetricsCompute, RejectsUnpairedControlAndFeatureMismatch) {
   in.observed = &wide;
   EXPECT_THROW(metrics::compute(in, opts), cellot::InputError);
 }
+
+// knn_mix compares equal-size sets: with 4x more predictions than observed cells of the same
+// distribution, the raw fraction on all cells is ~ (4n - 1) / (5n - 1) = 0.8, but compute()
+// subsamples the predictions to |O| and reports ~ 0.5, also under resampling whose max_cells
+// leaves the sets unequal (P capped at 200, O at its 100).
+TEST(MetricsCompute, KnnMixUsesEqualSizeSetsNearHalfForSameDistribution) {
+  const Matrix pred = random_cells(400, 4, 50), obs = random_cells(100, 4, 51);
+  const double raw = cellot::metrics::detail::knn_mix(pred, obs, {10}, MPI_COMM_SELF)[0];
+  EXPECT_GT(raw, 0.7);  // what the unequal sets would have reported
+  metrics::Options opts;
+  opts.names = {"knn_mix@10", "knn_mix@30", "mmd"};
+  opts.seed = 3;
+  metrics::Input in;
+  in.predicted = &pred;
+  in.observed = &obs;
+  const auto v = metrics::compute(in, opts);
+  EXPECT_NEAR(v[0].value, 0.5, 0.06);
+  EXPECT_NEAR(v[1].value, 0.5, 0.06);
+  // MMD stays on every cell (a distribution distance, fine with unequal sizes).
+  EXPECT_NEAR(v[2].value, brute_mmd(pred, obs, kGammas), 1e-12);
+  // The subsample is a deterministic function of the seed.
+  EXPECT_EQ(metrics::compute(in, opts)[0].value, v[0].value);
+  opts.seed = 4;
+  EXPECT_NE(metrics::compute(in, opts)[0].value, v[0].value);
+  // The observed set larger instead: the same holds with the roles swapped.
+  in.predicted = &obs;
+  in.observed = &pred;
+  EXPECT_NEAR(metrics::compute(in, opts)[0].value, 0.5, 0.06);
+  EXPECT_LT(cellot::metrics::detail::knn_mix(obs, pred, {10}, MPI_COMM_SELF)[0], 0.3);
+  // Resampling with max_cells above |O|: still equal sizes.
+  in.predicted = &pred;
+  in.observed = &obs;
+  opts.max_cells = 200;
+  opts.bootstrap = 3;
+  const auto b = metrics::compute(in, opts);
+  EXPECT_NEAR(b[0].value, 0.5, 0.06);
+  EXPECT_GT(b[0].sd, 0.0);
+}
+
+TEST(MetricsCompute, SinkhornCapAndToleranceFromConfigAndReported) {
+  const Matrix x = random_cells(70, 3, 60), y = random_cells(50, 3, 61, 0.5, 1.2);
+  cellot::MetricsConfig cfg;
+  cfg.names = "w2_eps,sinkhorn_div@0.5,mmd";
+  cfg.sinkhorn_max_iter = 3;
+  cfg.sinkhorn_tol = 1e-9;
+  auto opts = metrics::options_from_config(cfg, MPI_COMM_SELF, 0);
+  EXPECT_EQ(opts.sinkhorn_max_iter, 3);
+  EXPECT_EQ(opts.sinkhorn_tol, 1e-9);
+  metrics::Input in;
+  in.predicted = &x;
+  in.observed = &y;
+  const auto capped = metrics::compute(in, opts);
+  for (int t = 0; t < 2; ++t) {
+    EXPECT_FALSE(capped[t].converged) << capped[t].name;
+    EXPECT_EQ(capped[t].iterations, 3) << capped[t].name;
+    EXPECT_GT(capped[t].marginal_error, 1e-9) << capped[t].name;
+    EXPECT_TRUE(metrics::is_sinkhorn_metric(capped[t].name));
+  }
+  EXPECT_TRUE(capped[2].converged);  // not a Sinkhorn metric
+  EXPECT_EQ(capped[2].marginal_error, 0.0);
+  EXPECT_FALSE(metrics::is_sinkhorn_metric("mmd"));
+  // The capped value is the public solver's at the same cap.
+  EXPECT_EQ(capped[0].value, metrics::sinkhorn(x, y, 0.5, 1e-9, 3, MPI_COMM_SELF).cost);
+
+  cfg.sinkhorn_max_iter = 100000;
+  cfg.sinkhorn_tol = 1e-7;
+  opts = metrics::options_from_config(cfg, MPI_COMM_SELF, 0);
+  const auto done = metrics::compute(in, opts);
+  for (int t = 0; t < 2; ++t) {
+    EXPECT_TRUE(done[t].converged) << done[t].name;
+    EXPECT_LT(done[t].marginal_error, 1e-7) << done[t].name;
+    EXPECT_GT(done[t].iterations, 3) << done[t].name;
+    EXPECT_LT(done[t].iterations, 100000) << done[t].name;
+  }
+  const auto ref = metrics::sinkhorn(x, y, 0.5, 1e-7, 100000, MPI_COMM_SELF);
+  EXPECT_EQ(done[0].value, ref.cost);
+  EXPECT_EQ(done[0].iterations, ref.iterations);
+
+  cfg.sinkhorn_max_iter = 0;
+  EXPECT_THROW(metrics::options_from_config(cfg, MPI_COMM_SELF, 0), cellot::InputError);
+  cfg.sinkhorn_max_iter = 10;
+  cfg.sinkhorn_tol = 0;
+  EXPECT_THROW(metrics::options_from_config(cfg, MPI_COMM_SELF, 0), cellot::InputError);
+}
+
+// Unpaired predictions (the observed baseline): spearman_pair and uvp n/a, the rest as paired.
+TEST(MetricsCompute, UnpairedInputMakesPairedMetricsUnavailable) {
+  const Matrix ctrl = random_cells(40, 4, 70), pred = random_cells(40, 4, 71, 1.0), obs = random_cells(30, 4, 72, 1.0);
+  metrics::Options opts;
+  opts.names = {"spearman_pair", "uvp", "l2_ds", "mmd"};
+  metrics::Input in;
+  in.predicted = &pred;
+  in.observed = &obs;
+  in.control = &ctrl;
+  in.truth = &pred;
+  const auto paired = metrics::compute(in, opts);
+  EXPECT_TRUE(paired[0].available);
+  EXPECT_TRUE(paired[1].available);
+  in.paired = false;
+  const auto unpaired = metrics::compute(in, opts);
+  EXPECT_FALSE(unpaired[0].available);
+  EXPECT_TRUE(std::isnan(unpaired[0].value));
+  EXPECT_FALSE(unpaired[1].available);
+  EXPECT_EQ(unpaired[2].value, paired[2].value);
+  EXPECT_EQ(unpaired[3].value, paired[3].value);
+  EXPECT_TRUE(metrics::is_paired_metric("uvp") && metrics::is_paired_metric("spearman_pair"));
+  EXPECT_FALSE(metrics::is_paired_metric("l2_ds"));
+}

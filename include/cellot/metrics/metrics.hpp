@@ -26,14 +26,19 @@ struct Options {
   double epsilon = 0.5;                                   // w2_eps
   std::vector<double> sinkhorn_epsilons{0.5, 1, 10, 100};  // sinkhorn_div@eps
   std::vector<int> knn_k{50, 100};
+  // Sinkhorn stopping rule (metrics.sinkhorn_tol / metrics.sinkhorn_max_iter; the defaults are
+  // POT sinkhorn2's stopThr and numItermax, so values equal POT's with its defaults). A solve
+  // that reaches the cap first is reported (Value::converged = false) and logged as a warning.
   double sinkhorn_tol = 1e-9;   // L2 column-marginal error at which Sinkhorn stops (POT stopThr)
-  int sinkhorn_max_iter = 1000; // POT sinkhorn2's default numItermax; Value::iterations reports use
-  std::int64_t sinkhorn_cache_bytes = 0;  // 0: kSinkhornCacheBytes (see sinkhorn())
+  int sinkhorn_max_iter = 1000; // iteration cap (POT numItermax); Value::iterations reports use
+  // Cost / kernel cache budget per solve (0: kSinkhornCacheBytes = 256 MiB, see sinkhorn()).
+  std::int64_t sinkhorn_cache_bytes = 0;
   // Resampling as the reference CellOT evaluation: each resample draws, without replacement,
   // the same number of cells from both sets: max_cells, or the smaller set's size when 0 (capped
   // by each set's size; control and truth rows follow their predictions). bootstrap = n: n
   // resamples, Value = mean, sd = sample sd (ddof 1). bootstrap = 0: one evaluation on all
   // cells, or on one subsample when max_cells is below a set's size. Deterministic in seed.
+  // knn_mix always compares sets of equal size, see compute().
   std::int64_t max_cells = 0;
   int bootstrap = 0;
   std::uint64_t seed = 0;       // subsampling / bootstrap stream
@@ -41,7 +46,8 @@ struct Options {
   Layout layout = Layout::replicated;  // how Input's matrices are spread over comm
 };
 
-// Options from the [metrics] section (names "all" expanded).
+// Options from the [metrics] section (names "all" expanded; every key of MetricsConfig, the
+// Sinkhorn tolerance and cap included).
 Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64_t seed);
 
 // "all" -> mmd, w2_eps, sinkhorn_div@0.5, ..., l2_ds, r_means, l2_means, r_stds, l2_stds, energy,
@@ -54,26 +60,45 @@ struct Input {
   const Matrix* observed = nullptr;   // observed perturbed cells
   const Matrix* control = nullptr;    // the control cells that were mapped (l2_ds, spearman_pair)
   const Matrix* truth = nullptr;      // optional: T*(control) for uvp (synthetic data)
+  // false when predicted rows are not maps of the control rows beside them (the observed
+  // baseline: real perturbed cells): spearman_pair and uvp are then unavailable; control still
+  // serves l2_ds.
+  bool paired = true;
 };
 
 struct Value {
   std::string name;
   double value = 0;      // mean over bootstrap resamples (or the single evaluation)
   double sd = 0;         // sd over resamples (0 without bootstrap)
-  int iterations = 0;    // Sinkhorn iterations used (0 for other metrics)
+  int iterations = 0;    // Sinkhorn iterations used (0 for other metrics); max over the solves
+                         // of the metric (sinkhorn_div: 3) and over resamples
+  bool converged = true; // Sinkhorn metrics: every solve met sinkhorn_tol within sinkhorn_max_iter
+  double marginal_error = 0;  // Sinkhorn metrics: largest final L2 column-marginal error of its
+                              // solves (below sinkhorn_tol when converged; 0 for other metrics)
   bool available = true; // false when the metric cannot be computed (e.g. uvp without truth)
 };
 
+// Whether `name` is a Sinkhorn metric (w2_eps, sinkhorn_div@eps): iterations, converged and
+// marginal_error are meaningful for it.
+bool is_sinkhorn_metric(const std::string& name);
+// Whether `name` needs predictions paired with their control cells (spearman_pair, uvp).
+bool is_paired_metric(const std::string& name);
+
 // Computes every metric of opts.names (in that order). Collective over opts.comm. Metrics that
-// need an absent input (spearman_pair without control, uvp without truth) are returned with
-// available = false and NaN. Definitions (predicted P, observed O, control C, truth T):
+// need an absent input (spearman_pair without control, uvp without truth, both when
+// !input.paired) are returned with available = false and NaN. A Sinkhorn metric that hits
+// sinkhorn_max_iter unconverged is logged (log::warn, rank 0 of comm) and returned with
+// converged = false. Definitions (predicted P, observed O, control C, truth T):
 //   l2_ds = ||(mean O - mean C) - (mean P - mean C)||_2 (mean P vs O when no control is given)
 //   r_means / l2_means: Pearson r / l2 between the feature means of P and O
 //   r_stds / l2_stds: the same for the feature standard deviations (ddof 1, as pandas)
 //   knn_mix@k: for each cell of P, the fraction of P among its k nearest neighbours in P + O
-//     (itself excluded; squared Euclidean; ties by index, P first); mean over P. Raw fraction:
-//     0.5 means well mixed only when |P| = |O| (the resampling makes them equal by default);
-//     in general the mixed value is (|P| - 1) / (|P| + |O| - 1). k is capped at |P| + |O| - 1.
+//     (itself excluded; squared Euclidean; ties by index, P first); mean over P. The raw
+//     fraction is 0.5 for well-mixed sets only when |P| = |O| ((|P| - 1) / (|P| + |O| - 1) in
+//     general), so it is always computed on sets of equal size n = min(max_cells if > 0, |P|,
+//     |O|) as the reference CellOT evaluation does: the larger set (of the evaluation or
+//     resample) is subsampled without replacement, deterministically in seed.
+//     k is capped at 2n - 1. knn_mix_per_cell() below uses the sets as given.
 //   spearman_pair: mean over cells of the Spearman correlation across features between a control
 //     cell and its prediction (average ranks for ties; constant cells are skipped)
 //   uvp: 100 * mean ||P_i - T_i||^2 / (sum over features of Var T, ddof 0)
@@ -86,8 +111,12 @@ std::vector<double> knn_mix_per_cell(const Matrix& predicted, const Matrix& obse
 
 
 // Individual metrics (collective over comm; float64). Pair work is split over the ranks by
-// global row blocks and reduced in a fixed order: every rank gets the same value, bit-identical
-// for any number of ranks (MMD, energy and Sinkhorn alike).
+// global row blocks and reduced in a fixed order, so every rank of a run gets the same value.
+// MMD and energy are bit-identical for any number of ranks (per-row partial sums combined in
+// global row order). Sinkhorn is not in general: with a cached cost/kernel matrix its column
+// log-sum-exps add per-rank partial sums (in rank order), so the grouping of the additions, and
+// with it the last bits, depends on the number of ranks (agreement to 1e-12 relative is tested);
+// streaming Sinkhorn computes each LSE on its owning rank and is bit-identical.
 //
 // MMD: mean over gammas of mean K_XX + mean K_YY - 2 mean K_XY, K = exp(-gamma ||x - y||^2),
 // biased (V-statistic, diagonals included), as the reference CellOT evaluation.
