@@ -66,6 +66,29 @@ for eps in (0.5, 0.1, 10.0):
         failures.append(f"iterations eps={eps}")
     print(f"     iterations: ours {ours['iterations']} POT niter+1 {log['niter'] + 1} ({ours['storage']})")
 
+# The metrics engine's Sinkhorn stopping rule (metrics.sinkhorn_tol / sinkhorn_max_iter) through
+# compute(): POT sinkhorn2's defaults (stopThr 1e-9, numItermax 1000, its default method) give
+# the same value; a small cap stops unconverged at the same iterate as POT's; a raised cap
+# converges (error below the tolerance) and matches POT to 1e-5.
+w_default = float(ot.sinkhorn2(a, b, M, 0.5))
+ours = run("compute", px, py, "w2_eps")
+check("w2_eps (defaults) vs POT sinkhorn2 defaults", ours["w2_eps"], w_default, 1e-5)
+print(f"     default cap: {ours['sinkhorn']['w2_eps']}")
+ours = run("compute", px, py, "w2_eps", 1e-9, 20)
+report = ours["sinkhorn"]["w2_eps"]
+w = float(ot.sinkhorn2(a, b, M, 0.5, method="sinkhorn_log", stopThr=1e-9, numItermax=20, warn=False))
+check("w2_eps at cap 20 vs POT numItermax 20", ours["w2_eps"], w, 1e-5)
+if report["converged"] or report["iterations"] != 20 or not report["error"] > 1e-9:
+    failures.append(f"cap 20 should be reported unconverged: {report}")
+print(f"     cap 20: {report}")
+ours = run("compute", px, py, "w2_eps", 1e-9, 100000)
+report = ours["sinkhorn"]["w2_eps"]
+w, log = ot.sinkhorn2(a, b, M, 0.5, method="sinkhorn_log", stopThr=1e-9, numItermax=100000, log=True)
+check("w2_eps at raised cap vs POT", ours["w2_eps"], float(w), 1e-5)
+if not report["converged"] or not report["error"] < 1e-9 or report["iterations"] != log["niter"] + 1:
+    failures.append(f"raised cap should converge like POT (niter + 1 = {log['niter'] + 1}): {report}")
+print(f"     cap 100000: {report}, POT niter + 1 = {log['niter'] + 1}")
+
 
 def reg_objective(p, q, eps):
     cost = ot.dist(p, q)

@@ -1,7 +1,9 @@
 // Helper for the metrics cross-checks: reads .npy fixtures (float64, C order) written by
 // metrics_crosscheck.py and prints our values as one JSON object. Usage:
 //   metrics_tool mmd X Y | energy X Y | sinkhorn X Y EPS TOL MAXITER | div X Y EPS TOL MAXITER
-//   | knn X Y K1,K2,... | spearman CONTROL PRED | compute X Y NAMES
+//   | knn X Y K1,K2,... | spearman CONTROL PRED | compute X Y NAMES [TOL MAXITER]
+// compute prints {name: value, ..., "sinkhorn": {name: {iterations, converged, error}}} (the
+// Sinkhorn metrics' stopping report; TOL / MAXITER are metrics.sinkhorn_tol / _max_iter).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -83,20 +85,27 @@ int main(int argc, char** argv) {
     out = "{\"rho\": [";
     for (std::size_t i = 0; i < rho.size(); ++i) out += (i ? ", " : "") + num(rho[i]);
     out += "]}";
-  } else if (cmd == "compute" && argc == 5) {
+  } else if (cmd == "compute" && (argc == 5 || argc == 7)) {
     cellot::MetricsConfig cfg;
     cfg.names = argv[4];
+    if (argc == 7) {
+      cfg.sinkhorn_tol = std::stod(argv[5]);
+      cfg.sinkhorn_max_iter = std::stoi(argv[6]);
+    }
     const auto opts = m::options_from_config(cfg, MPI_COMM_SELF, 0);
     m::Input in;
     in.predicted = &a;
     in.observed = &b;
     out = "{";
-    bool first = true;
+    std::string sinkhorn;
     for (const auto& v : m::compute(in, opts)) {
-      out += (first ? "\"" : ", \"") + v.name + "\": " + num(v.value);
-      first = false;
+      out += "\"" + v.name + "\": " + num(v.value) + ", ";
+      if (m::is_sinkhorn_metric(v.name))
+        sinkhorn += std::string(sinkhorn.empty() ? "" : ", ") + "\"" + v.name + "\": {\"iterations\": " +
+                    std::to_string(v.iterations) + ", \"converged\": " + (v.converged ? "true" : "false") +
+                    ", \"error\": " + num(v.marginal_error) + "}";
     }
-    out += "}";
+    out += "\"sinkhorn\": {" + sinkhorn + "}}";
   } else {
     std::cerr << "unknown command or arguments: " << cmd << "\n";
     return 2;
