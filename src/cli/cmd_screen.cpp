@@ -1,16 +1,45 @@
+#include <filesystem>
+#include <iostream>
+
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/data/dataset.hpp"
+#include "cellot/dist/plan.hpp"
 #include "cellot/dist/screen.hpp"
 
 namespace cellot::cli {
+
+namespace {
+
+// Tasks of the plan `cellot screen` would run with this config (all of them, or those of one
+// shard): the same make_plan, so every override and every check of the plan applies. Reads
+// obs of the data file, not X (no fingerprint: it does not change the count).
+std::int64_t count_tasks(const Config& cfg, const std::string& origin, const std::optional<dist::Shard>& shard) {
+  const data::Dataset ds(cfg.data);
+  dist::PlanInput in;
+  in.perturbations = ds.perturbations();
+  in.n_control = ds.count(cfg.data.control);
+  for (const auto& p : in.perturbations) in.n_treated.push_back(ds.count(p));
+  in.features = ds.features();
+  in.data_fingerprint = dist::kNoFingerprint;
+  const dist::Plan plan = dist::make_plan(cfg, in, origin);
+  if (!shard) return plan.size();
+  std::int64_t n = 0;
+  for (int owner : dist::shard_owners(plan, shard->count)) n += owner == shard->index ? 1 : 0;
+  return n;
+}
+
+}  // namespace
 
 int cmd_screen(int argc, char** argv, Runtime& rt) {
   CommandSpec spec;
   spec.name = "screen";
   spec.usage =
       "mpiexec -n N cellot screen --config C.ini [--store results.h5] [--ranks-per-task R] [--shard i/n] [--resume] "
-      "[--quiet]";
+      "[--quiet]\n"
+      "       cellot screen --config C.ini [overrides] --count-tasks [--shard i/n]\n"
+      "       cellot screen --config C.ini [overrides] --print-config > frozen.ini";
   spec.description =
       "The batch system: every perturbation x model (screen.models) x fold (screen.folds) x seed (screen.seeds)\n"
       "is one task. The world splits into groups of R ranks (R = --ranks-per-task, world size a multiple of R);\n"
@@ -18,7 +47,11 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       "split, selects on the validation split, predicts the test controls and writes its metrics, curves and\n"
       "parameters into the store (docs/STORE.md). --resume continues a store of the same plan (a missing store\n"
       "starts fresh); --shard i/n runs a cost-balanced share of the plan (merge the shards with cellot merge).\n"
-      "SIGTERM / SIGUSR1 checkpoint running tasks, close the store and exit 1: requeue and run with --resume.";
+      "SIGTERM / SIGUSR1 checkpoint running tasks, close the store and exit 1: requeue and run with --resume.\n"
+      "--count-tasks prints the number of tasks of the plan (of shard i with --shard i/n) and exits;\n"
+      "--print-config prints the resolved config (file, then every --section.key override) with data.path\n"
+      "made absolute, for jobs that start later in another directory (jobs/submit-screen). Neither runs MPI\n"
+      "work or touches the store.";
   spec.options.add_options()("store,s", po::value<std::string>(), "results store (overrides screen.store)")(
       "ranks-per-task,r", po::value<int>(), "ranks per task group (overrides screen.ranks_per_task)")(
       "shard", po::value<std::string>(), "run shard i of n (0-based), e.g. 0/4")(
@@ -26,7 +59,9 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       "stop-after", po::value<std::int64_t>(),
       "test hook: stop handing out tasks once this many are done, then close the store (exit 1)")(
       "prefetch", po::value<int>()->default_value(2),
-      "tasks each group root reserves ahead of the one it runs (0: ask only when idle)");
+      "tasks each group root reserves ahead of the one it runs (0: ask only when idle)")(
+      "count-tasks", "print the plan's task count (with --shard i/n: the shard's) and exit")(
+      "print-config", "print the resolved config with an absolute data.path and exit");
   Config cfg;
   auto cl = parse(spec, argc, argv, cfg, rt);
   if (!cl) return kExitOk;
@@ -35,6 +70,21 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
   if (cl->has("ranks-per-task")) {
     cfg.screen.ranks_per_task = cl->get<int>("ranks-per-task");
     validate(cfg, "command line");
+  }
+  if (cl->has("count-tasks") || cl->has("print-config")) {
+    if (cl->has("count-tasks") && cl->has("print-config"))
+      throw InputError("command line", "--count-tasks", "", "give --count-tasks or --print-config, not both");
+    std::optional<dist::Shard> shard;
+    if (cl->has("shard")) shard = dist::parse_shard(cl->get<std::string>("shard"), "command line");
+    if (rt.world_rank() != 0) return kExitOk;  // serial work: rank 0 answers
+    if (cl->has("count-tasks")) {
+      std::cout << count_tasks(cfg, origin, shard) << std::endl;
+    } else {
+      // Relative to this directory, as `cellot screen` here would open it.
+      if (!cfg.data.path.empty()) cfg.data.path = std::filesystem::absolute(cfg.data.path).lexically_normal().string();
+      std::cout << "# cellot screen --print-config of " << origin << "\n" << cfg.to_ini() << std::flush;
+    }
+    return kExitOk;
   }
   dist::ScreenOptions opt;
   opt.cfg = cfg;

@@ -8,6 +8,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/dist/fingerprint.hpp"
 
 namespace cellot::dist {
 
@@ -53,9 +54,12 @@ namespace {
 
 // The config as it bears on results: where the store lives, how many ranks share a task and
 // how many threads they use do not change any number, so they are normalised out of the hash
-// (a screen may be resumed with another world size or store path).
+// (a screen may be resumed with another world size or store path). Nor does the spelling of
+// the data path (d.h5ad, ./d.h5ad, a copy elsewhere): the data enter through their fingerprint
+// instead, which also catches a file changed in place under the same path.
 std::string normalised_config(const Config& cfg) {
   Config c = cfg;
+  c.data.path.clear();
   c.screen.store.clear();
   c.screen.ranks_per_task = 1;
   c.training.threads = 0;
@@ -73,7 +77,17 @@ void require_unique(const std::vector<T>& v, const std::string& origin, const st
   if (seen.size() != v.size()) throw InputError(origin, key, text, "duplicate entries");
 }
 
+constexpr const char* kFingerprintTag = "[data] fingerprint ";
+
 }  // namespace
+
+std::string plan_text_fingerprint(const std::string& plan_text) {
+  const std::string tag = std::string("\n") + kFingerprintTag;
+  const auto at = plan_text.find(tag);
+  if (at == std::string::npos) return "";
+  const auto begin = at + tag.size();
+  return plan_text.substr(begin, plan_text.find('\n', begin) - begin);
+}
 
 Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin) {
   Plan plan;
@@ -129,8 +143,11 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
   }
 
   plan.config_ini = cfg.to_ini();
+  const std::string fingerprint =
+      in.data_fingerprint.empty() ? data_fingerprint(cfg.data.path, cfg.data.condition_key) : in.data_fingerprint;
   std::ostringstream os;
-  os << "cellot-plan 1\n[config]\n" << normalised_config(cfg) << "[features] " << in.features.size() << "\n";
+  os << "cellot-plan 2\n[config]\n" << normalised_config(cfg) << kFingerprintTag << fingerprint << "\n";
+  os << "[features] " << in.features.size() << "\n";
   for (const auto& f : in.features) os << f << "\n";
   os << "[tasks] " << plan.tasks.size() << "\n";
   for (const auto& t : plan.tasks) os << t.key << "\t" << t.n_control << "\t" << t.n_treated << "\n";

@@ -3,11 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/dist/fingerprint.hpp"
+#include "cellot/io/h5ad.hpp"
 
 using namespace cellot;
 
@@ -31,7 +36,31 @@ dist::PlanInput input() {
   in.n_control = 100;
   in.n_treated = {50, 80, 20};
   in.features = {"x", "y"};
+  in.data_fingerprint = "00000000000000f1";
   return in;
+}
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("cellot_plan_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+// A small AnnData: 3 conditions, values that differ per cell and feature.
+io::AnnData small_data(const std::string& encoding) {
+  io::AnnData a;
+  a.X = Matrix(30, 4);
+  for (std::int64_t i = 0; i < 30; ++i)
+    for (std::int64_t j = 0; j < 4; ++j) a.X(i, j) = (i + j) % 3 == 0 ? 0.0 : 0.5 * static_cast<double>(i) - j;
+  std::vector<std::string> cond;
+  for (std::int64_t i = 0; i < 30; ++i) {
+    a.obs.index.push_back("c" + std::to_string(i));
+    cond.push_back(i % 3 == 0 ? "control" : (i % 3 == 1 ? "a" : "b"));
+  }
+  a.obs.columns.push_back(io::Column::make_categorical("condition", cond));
+  for (int j = 0; j < 4; ++j) a.var.index.push_back("g" + std::to_string(j));
+  a.x_encoding = encoding;
+  return a;
 }
 
 }  // namespace
@@ -99,6 +128,95 @@ TEST(Plan, HashIgnoresWhereAndHowButNotWhat) {
   auto in = input();
   in.n_treated[2] = 21;
   EXPECT_NE(dist::make_plan(cfg, in, "t").hash, h);
+}
+
+TEST(Plan, HashFollowsTheDataNotThePathSpelling) {
+  auto cfg = screen_config();
+  const auto plan = dist::make_plan(cfg, input(), "t");
+  EXPECT_EQ(dist::plan_text_fingerprint(plan.plan_text), "00000000000000f1");
+  EXPECT_EQ(plan.plan_text.find("screen.h5ad"), std::string::npos) << plan.plan_text;
+  EXPECT_NE(plan.config_ini.find("path = screen.h5ad"), std::string::npos);  // kept, not hashed
+  for (const char* spelling : {"./screen.h5ad", "/scratch/copy/screen.h5ad"}) {
+    auto c = cfg;
+    c.data.path = spelling;
+    EXPECT_EQ(dist::make_plan(c, input(), "t").hash, plan.hash) << spelling;
+  }
+  auto in = input();
+  in.data_fingerprint = "00000000000000f2";
+  EXPECT_NE(dist::make_plan(cfg, in, "t").hash, plan.hash);
+  EXPECT_EQ(dist::plan_text_fingerprint("cellot-plan 1\n[config]\n[data]\npath = x\n"), "");
+}
+
+TEST(Plan, WithoutAGivenFingerprintTheFileIsRead) {
+  const std::string path = temp_path("plan-data.h5ad");
+  io::write_h5ad(path, small_data("array"));
+  auto cfg = screen_config();
+  cfg.data.path = path;
+  auto in = input();
+  in.data_fingerprint.clear();
+  const auto plan = dist::make_plan(cfg, in, "t");
+  EXPECT_EQ(dist::plan_text_fingerprint(plan.plan_text), dist::data_fingerprint(path, "condition"));
+  cfg.data.path = temp_path("missing.h5ad");
+  EXPECT_THROW(dist::make_plan(cfg, in, "t"), InputError);
+}
+
+TEST(Fingerprint, StreamHashDependsOnTheBytesNotOnTheirChunks) {
+  std::vector<unsigned char> bytes(1000);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>((i * 131) % 251);
+  dist::StreamHash whole;
+  whole.update(bytes.data(), bytes.size());
+  for (std::size_t step : {1, 7, 31, 32, 33, 500}) {
+    dist::StreamHash parts;
+    for (std::size_t at = 0; at < bytes.size(); at += step)
+      parts.update(bytes.data() + at, std::min(step, bytes.size() - at));
+    EXPECT_EQ(parts.digest(), whole.digest()) << step;
+  }
+  // Any single bit, and the length (trailing zeros), change the digest.
+  for (std::size_t at : {0, 31, 32, 500, 999}) {
+    auto flipped = bytes;
+    flipped[at] ^= 1;
+    dist::StreamHash h;
+    h.update(flipped.data(), flipped.size());
+    EXPECT_NE(h.digest(), whole.digest()) << at;
+  }
+  auto longer = bytes;
+  longer.push_back(0);
+  dist::StreamHash h;
+  h.update(longer.data(), longer.size());
+  EXPECT_NE(h.digest(), whole.digest());
+}
+
+TEST(Fingerprint, FollowsXAndTheConditionsNotTheFile) {
+  for (const char* encoding : {"array", "csr_matrix"}) {
+    const auto a = small_data(encoding);
+    const std::string p1 = temp_path(std::string("fp1-") + encoding + ".h5ad");
+    const std::string p2 = temp_path(std::string("fp2-") + encoding + ".h5ad");
+    io::write_h5ad(p1, a);
+    const std::string fp = dist::data_fingerprint(p1, "condition");
+    EXPECT_EQ(fp.size(), 16u);
+    std::filesystem::copy_file(p1, p2, std::filesystem::copy_options::overwrite_existing);
+    EXPECT_EQ(dist::data_fingerprint(p2, "condition"), fp) << encoding;  // a copy
+    // The same labels as a string column instead of a categorical one.
+    auto s = a;
+    std::vector<std::string> labels;
+    for (std::int64_t i = 0; i < 30; ++i) labels.push_back(a.obs.columns[0].value(i));
+    s.obs.columns[0] = io::Column::make_strings("condition", labels);
+    io::write_h5ad(p2, s);
+    EXPECT_EQ(dist::data_fingerprint(p2, "condition"), fp) << encoding;
+    // X scaled in place.
+    auto scaled = a;
+    for (auto& v : scaled.X.data) v *= 2.0;
+    io::write_h5ad(p2, scaled);
+    EXPECT_NE(dist::data_fingerprint(p2, "condition"), fp) << encoding;
+    // One cell relabelled.
+    auto relabelled = s;
+    relabelled.obs.columns[0].strings[4] = "b";
+    io::write_h5ad(p2, relabelled);
+    EXPECT_NE(dist::data_fingerprint(p2, "condition"), fp) << encoding;
+    EXPECT_THROW(dist::data_fingerprint(p1, "no_such_column"), InputError);
+  }
+  EXPECT_NE(dist::data_fingerprint(temp_path("fp1-array.h5ad"), "condition"),
+            dist::data_fingerprint(temp_path("fp1-csr_matrix.h5ad"), "condition"));
 }
 
 TEST(Plan, RejectsInconsistentScreens) {

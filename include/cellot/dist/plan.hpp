@@ -33,7 +33,12 @@ struct PlanInput {
   std::vector<std::string> features;
   // Test-split size of a condition with n cells for (fold, seed); empty: the bound n is used.
   std::function<std::int64_t(const std::string& condition, std::int64_t n, int fold, std::uint64_t seed)> test_count;
+  // The data fingerprint (dist::data_fingerprint of data.path and data.condition_key). Empty:
+  // make_plan computes it from the file (rank 0 of a screen builds the plan and has the file
+  // open anyway); kNoFingerprint: none (counting tasks, tests without a file).
+  std::string data_fingerprint;
 };
+inline constexpr const char* kNoFingerprint = "none";
 
 struct Plan {
   std::vector<std::string> perturbations, models;
@@ -42,7 +47,9 @@ struct Plan {
   std::vector<Task> tasks;
   std::vector<std::string> features;
   std::string config_ini;  // the resolved config (Config::to_ini)
-  std::string plan_text;   // canonical text (hashed)
+  // Canonical text (hashed): the normalised config (no paths, ranks or threads), the data
+  // fingerprint (plan_text_fingerprint reads it back) and one line per task.
+  std::string plan_text;
   std::string hash;        // hash_hex(plan_text)
 
   std::int64_t size() const { return static_cast<std::int64_t>(tasks.size()); }
@@ -58,6 +65,10 @@ double model_iterations(const Config& cfg, const std::string& model, std::int64_
 // Builds the plan. `cfg` must be validated; screen.models, screen.seeds, screen.folds and the
 // split rule decide the tasks (InputError for an empty or inconsistent plan).
 Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin);
+
+// The data fingerprint recorded in a plan text ("" when it has none: stores written before
+// fingerprints existed).
+std::string plan_text_fingerprint(const std::string& plan_text);
 
 // The config of one task: model.name = task.model; for kfold data.fold = task.fold.
 Config task_config(const Config& base, const Task& task);
