@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -242,6 +243,10 @@ struct Store::Impl {
   std::map<std::string, Handle> dsets;
   std::vector<std::int64_t> params_row, pred_offset;
   std::size_t key_len = 0, pert_len = 0;
+  // The history line of the run started by write_provenance_start (-1: none), completed by
+  // write_provenance_end.
+  std::int64_t run_line = -1;
+  std::string run_head, run_tail;  // the line before and after "<end> | <outcome>"
 
   hid_t d(const std::string& name) const {
     auto it = dsets.find(name);
@@ -887,19 +892,85 @@ StoreSummary Store::summary() const {
       s.sd[t][k] = sd[t * M + k];
     }
   Handle prov = h5::open_group(m.file, "/provenance", c);
-  for (const char* key : {"version", "git_hash", "library_versions", "command_line", "start_time", "end_time"})
+  for (const char* key :
+       {"version", "git_hash", "library_versions", "command_line", "start_time", "end_time", "launcher", "slurm"})
     if (h5::has_attr(prov, key)) s.provenance[key] = h5::read_attr_string(prov, key, c);
   for (const char* key : {"world_size", "ranks_per_task", "groups"})
     if (h5::has_attr(prov, key)) s.provenance[key] = std::to_string(h5::read_attr_int(prov, key, c));
   if (h5::has_attr(prov, "history")) s.history = h5::read_attr_strings(prov, "history", c);
   if (h5::has_attr(prov, "hostnames")) s.hostnames = h5::read_attr_strings(prov, "hostnames", c);
   if (h5::has_attr(prov, "merged_from")) s.merged_from = h5::read_attr_strings(prov, "merged_from", c);
+  if (h5::has_attr(prov, "git_hashes"))
+    s.git_hashes = h5::read_attr_strings(prov, "git_hashes", c);
+  else if (s.provenance.count("git_hash"))
+    s.git_hashes = {s.provenance["git_hash"]};  // stores written before git_hashes existed
+  if (!s.git_hashes.empty()) s.provenance["git_hashes"] = join(s.git_hashes, ',');
+  if (s.git_hashes.size() > 1)
+    s.provenance["mixed_git_hashes"] =
+        "yes: " + std::to_string(s.git_hashes.size()) + " builds wrote this store (or its merged inputs)";
   return s;
+}
+
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+// Rank 0's value on every rank of `comm`: attributes are metadata, written collectively with
+// identical arguments, and environments may differ between ranks.
+std::string broadcast_text(std::string text, MPI_Comm comm) {
+  if (comm == MPI_COMM_NULL) return text;
+  std::int64_t n = static_cast<std::int64_t>(text.size());
+  MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
+  text.resize(static_cast<std::size_t>(n));
+  if (n > 0) MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm);
+  return text;
+}
+
+void add_unique(std::vector<std::string>& v, const std::string& s) {
+  if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+std::string hosts_text(const std::vector<std::string>& hosts) {
+  constexpr std::size_t kShown = 8;  // the full list of the latest run is in `hostnames`
+  std::string out = std::to_string(hosts.size()) + (hosts.size() == 1 ? " host: " : " hosts: ");
+  for (std::size_t i = 0; i < std::min(hosts.size(), kShown); ++i) out += (i ? "," : "") + hosts[i];
+  if (hosts.size() > kShown) out += ",... (+" + std::to_string(hosts.size() - kShown) + ")";
+  return out;
+}
+
+}  // namespace
+
+std::string detect_launcher() {
+  if (!env_or("OMPI_MCA_orte_hnp_uri").empty() || !env_or("OMPI_MCA_orte_launch").empty())
+    return "mpirun (Open MPI)";
+  if (!env_or("SLURM_STEP_ID").empty() && (!env_or("PMIX_RANK").empty() || !env_or("PMI_RANK").empty() ||
+                                           !env_or("SLURM_MPI_TYPE").empty()))
+    return "srun --mpi=" + env_or("SLURM_MPI_TYPE", "?");
+  if (!env_or("PMI_RANK").empty()) return "mpiexec (PMI)";
+  if (!env_or("PMIX_RANK").empty()) return "a PMIx launcher";
+  return "none (singleton)";
+}
+
+std::string slurm_job_text() {
+  std::string out;
+  auto part = [&](const std::string& label, const std::string& value) {
+    if (!value.empty()) out += (out.empty() ? "" : " ") + label + " " + value;
+  };
+  part("job", env_or("SLURM_JOB_ID"));
+  const std::string array = env_or("SLURM_ARRAY_JOB_ID");
+  if (!array.empty()) part("array", array + "_" + env_or("SLURM_ARRAY_TASK_ID", "?"));
+  if (!out.empty()) part("restart", env_or("SLURM_RESTART_COUNT", "0"));
+  return out;
 }
 
 void Store::write_provenance_start(const Provenance& p) {
   Impl& m = *impl_;
   const std::string c = m.path;
+  const std::string launcher = broadcast_text(p.launcher.empty() ? detect_launcher() : p.launcher, m.comm);
+  const std::string slurm = broadcast_text(p.slurm.empty() ? slurm_job_text() : p.slurm, m.comm);
   Handle prov = h5::open_group(m.file, "/provenance", c);
   h5::write_attr_string(prov, "version", p.version, c);
   h5::write_attr_string(prov, "git_hash", p.git_hash, c);
@@ -911,6 +982,29 @@ void Store::write_provenance_start(const Provenance& p) {
   h5::write_attr_int(prov, "ranks_per_task", p.ranks_per_task, c);
   h5::write_attr_int(prov, "groups", p.groups, c);
   h5::write_attr_strings(prov, "hostnames", p.hostnames, c);
+  h5::write_attr_string(prov, "launcher", launcher, c);
+  h5::write_attr_string(prov, "slurm", slurm, c);
+
+  std::vector<std::string> hashes;
+  if (h5::has_attr(prov, "git_hashes")) hashes = h5::read_attr_strings(prov, "git_hashes", c);
+  add_unique(hashes, p.git_hash);
+  h5::write_attr_strings(prov, "git_hashes", hashes, c);
+
+  // This run's history line, complete but for its end: a run killed before
+  // write_provenance_end keeps it as "no end recorded".
+  std::vector<std::string> history;
+  if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
+  std::ostringstream head, tail;
+  head << p.start_time << " .. ";
+  tail << " | world " << p.world_size << " ranks_per_task " << p.ranks_per_task << " groups " << p.groups
+       << " | version " << p.version << " git " << p.git_hash << " | launcher " << launcher << " | "
+       << (slurm.empty() ? std::string("no Slurm") : "slurm " + slurm) << " | " << hosts_text(p.hostnames) << " | "
+       << p.command_line;
+  m.run_head = head.str();
+  m.run_tail = tail.str();
+  m.run_line = static_cast<std::int64_t>(history.size());
+  history.push_back(m.run_head + "? | no end recorded (running, or the job was killed)" + m.run_tail);
+  h5::write_attr_strings(prov, "history", history, c);
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
 }
 
@@ -921,16 +1015,27 @@ void Store::write_provenance_end(const std::string& end_time, const std::string&
   h5::write_attr_string(prov, "end_time", end_time, c);
   std::vector<std::string> history;
   if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
-  auto get = [&](const char* key) {
-    return h5::has_attr(prov, key) ? h5::read_attr_string(prov, key, c) : std::string();
-  };
-  auto geti = [&](const char* key) { return h5::has_attr(prov, key) ? h5::read_attr_int(prov, key, c) : 0; };
-  std::ostringstream line;
-  line << get("start_time") << " .. " << end_time << " | world " << geti("world_size") << " ranks_per_task "
-       << geti("ranks_per_task") << " | " << outcome << " | " << get("command_line");
-  history.push_back(line.str());
+  const std::string line = m.run_head + end_time + " | " + outcome + m.run_tail;
+  if (m.run_line >= 0 && m.run_line < static_cast<std::int64_t>(history.size()))
+    history[static_cast<std::size_t>(m.run_line)] = line;
+  else
+    history.push_back(line);  // no start recorded by this handle
+  m.run_line = -1;
   h5::write_attr_strings(prov, "history", history, c);
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
+}
+
+void Store::append_provenance(const std::vector<std::string>& lines, const std::vector<std::string>& git_hashes) {
+  Impl& m = *impl_;
+  const std::string c = m.path;
+  Handle prov = h5::open_group(m.file, "/provenance", c);
+  std::vector<std::string> history, hashes;
+  if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
+  if (h5::has_attr(prov, "git_hashes")) hashes = h5::read_attr_strings(prov, "git_hashes", c);
+  history.insert(history.end(), lines.begin(), lines.end());
+  for (const auto& h : git_hashes) add_unique(hashes, h);
+  h5::write_attr_strings(prov, "history", history, c);
+  h5::write_attr_strings(prov, "git_hashes", hashes, c);
 }
 
 void Store::write_merged_from(const std::vector<std::string>& sources) {

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "cellot/core/error.hpp"
 #include "cellot/dist/merge.hpp"
 #include "cellot/io/h5.hpp"
+#include "cellot/version.hpp"
 #include "store_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -169,34 +171,89 @@ TEST(Store, ProvenanceHistoryAppendsOneLinePerRun) {
     auto s = io::Store::create(path, spec, MPI_COMM_NULL);
     io::Provenance p;
     p.version = "v1";
+    p.git_hash = "aaaa111";
     p.command_line = "cellot screen first";
     p.start_time = "t0";
     p.world_size = 4;
     p.hostnames = {"a", "b"};
+    p.launcher = "srun --mpi=pmix";
+    p.slurm = "job 7 restart 0";
     s.write_provenance_start(p);
     s.write_provenance_end("t1", "stopped");
     s.close();
   }
   {
+    // A run killed after its start: its line stays, marked as having no end.
     auto s = io::Store::open(path, MPI_COMM_NULL, true);
     io::Provenance p;
-    p.version = "v1";
-    p.command_line = "cellot screen --resume";
+    p.version = "v2";
+    p.git_hash = "bbbb222";
+    p.command_line = "cellot screen --resume (killed)";
     p.start_time = "t2";
+    p.world_size = 8;
+    p.hostnames = {"c"};
+    s.write_provenance_start(p);
+    s.close();
+  }
+  {
+    auto s = io::Store::open(path, MPI_COMM_NULL, true);
+    io::Provenance p;
+    p.version = "v2";
+    p.git_hash = "bbbb222";
+    p.command_line = "cellot screen --resume";
+    p.start_time = "t3";
     p.world_size = 2;
     s.write_provenance_start(p);
-    s.write_provenance_end("t3", "complete");
+    s.write_provenance_end("t4", "complete");
     s.close();
   }
   auto s = io::Store::open(path, MPI_COMM_NULL, false);
   const auto sum = s.summary();
-  ASSERT_EQ(sum.history.size(), 2u);
-  EXPECT_NE(sum.history[0].find("t0 .. t1"), std::string::npos);
-  EXPECT_NE(sum.history[0].find("stopped"), std::string::npos);
-  EXPECT_NE(sum.history[1].find("--resume"), std::string::npos);
+  ASSERT_EQ(sum.history.size(), 3u);
+  const auto& first = sum.history[0];
+  for (const char* part : {"t0 .. t1", "stopped", "world 4", "version v1 git aaaa111", "launcher srun --mpi=pmix",
+                           "slurm job 7 restart 0", "2 hosts: a,b", "cellot screen first"})
+    EXPECT_NE(first.find(part), std::string::npos) << part << " in " << first;
+  EXPECT_NE(sum.history[1].find("t2 .. ? | no end recorded"), std::string::npos) << sum.history[1];
+  EXPECT_NE(sum.history[1].find("world 8"), std::string::npos);
+  EXPECT_NE(sum.history[1].find("git bbbb222"), std::string::npos);
+  EXPECT_NE(sum.history[2].find("t3 .. t4 | complete"), std::string::npos) << sum.history[2];
+  EXPECT_NE(sum.history[2].find("--resume"), std::string::npos);
+  // The scalar attributes describe the latest run; git_hashes every build that wrote the store.
   EXPECT_EQ(sum.provenance.at("world_size"), "2");
-  EXPECT_EQ(sum.provenance.at("end_time"), "t3");
+  EXPECT_EQ(sum.provenance.at("end_time"), "t4");
+  EXPECT_EQ(sum.provenance.at("git_hash"), "bbbb222");
+  EXPECT_EQ(sum.git_hashes, (std::vector<std::string>{"aaaa111", "bbbb222"}));
+  EXPECT_EQ(sum.provenance.count("mixed_git_hashes"), 1u);
   EXPECT_FALSE(sum.spec.save_predictions);
+}
+
+TEST(Store, LauncherAndSlurmJobComeFromTheEnvironment) {
+  for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"})
+    ::unsetenv(v);
+  EXPECT_EQ(io::slurm_job_text(), "");
+  ::setenv("SLURM_JOB_ID", "4712", 1);
+  EXPECT_EQ(io::slurm_job_text(), "job 4712 restart 0");
+  ::setenv("SLURM_ARRAY_JOB_ID", "4711", 1);
+  ::setenv("SLURM_ARRAY_TASK_ID", "3", 1);
+  ::setenv("SLURM_RESTART_COUNT", "2", 1);
+  EXPECT_EQ(io::slurm_job_text(), "job 4712 array 4711_3 restart 2");
+  const auto path = temp_path("prov_env.h5");
+  {
+    auto s = io::Store::create(path, test::small_spec(3, false), MPI_COMM_NULL);
+    io::Provenance p;  // launcher and slurm left empty: detected
+    p.start_time = "t0";
+    s.write_provenance_start(p);
+    s.write_provenance_end("t1", "complete");
+    s.close();
+  }
+  for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"})
+    ::unsetenv(v);
+  const auto sum = io::Store::open(path, MPI_COMM_NULL, false).summary();
+  EXPECT_EQ(sum.provenance.at("slurm"), "job 4712 array 4711_3 restart 2");
+  EXPECT_EQ(sum.provenance.at("launcher"), io::detect_launcher());
+  EXPECT_FALSE(io::detect_launcher().empty());
+  EXPECT_NE(sum.history.at(0).find("slurm job 4712 array 4711_3 restart 2"), std::string::npos);
 }
 
 TEST(Store, OpenRefusesFilesThatAreNotStores) {
@@ -211,16 +268,44 @@ TEST(Store, OpenRefusesFilesThatAreNotStores) {
 
 namespace {
 
+// A shard store with done rows `done` (their numbers shifted by `salt`) and, when `git` is set,
+// one run in its provenance.
 std::string make_shard(const std::string& name, const std::string& shard, const std::vector<std::int64_t>& done,
-                       double salt = 0, const std::string& hash = "0123456789abcdef") {
+                       double salt = 0, const std::string& hash = "0123456789abcdef", const std::string& git = "") {
   const auto path = temp_path(name);
   auto spec = test::small_spec();
   spec.shard = shard;
   spec.plan_hash = hash;
   auto s = io::Store::create(path, spec, MPI_COMM_NULL);
+  if (!git.empty()) {
+    io::Provenance p;
+    p.version = "v-" + git;
+    p.git_hash = git;
+    p.start_time = "start-" + shard;
+    p.world_size = 3;
+    p.command_line = "cellot screen --shard " + shard;
+    s.write_provenance_start(p);
+    s.write_provenance_end("end-" + shard, "complete");
+  }
   for (auto t : done) s.write_row(t, test::small_row(t, spec, salt));
   s.close();
   return path;
+}
+
+// Writes one row into an existing store (a failed one, or a done one altered by `edit`).
+template <class Edit>
+void put_row(const std::string& path, std::int64_t t, Edit edit) {
+  auto s = io::Store::open(path, MPI_COMM_NULL, true);
+  auto row = test::small_row(t, test::small_spec());
+  edit(row);
+  s.write_row(t, row);
+  s.close();
+}
+
+dist::MergeOptions allow_duplicates() {
+  dist::MergeOptions o;
+  o.allow_duplicates = true;
+  return o;
 }
 
 }  // namespace
@@ -255,7 +340,33 @@ TEST(Merge, ReportsMissingTasks) {
   EXPECT_EQ(r.missing[0], test::small_spec().tasks[4].key);
 }
 
-TEST(Merge, RefusesOtherPlansDuplicateShardsAndConflicts) {
+TEST(Merge, KeepsTheInputsProvenanceAndFlagsMixedBuilds) {
+  const auto a = make_shard("mp_a.h5", "0/2", {0, 2, 4}, 0, "0123456789abcdef", "1111aaa");
+  const auto b = make_shard("mp_b.h5", "1/2", {1, 3, 5}, 0, "0123456789abcdef", "2222bbb");
+  const auto out = temp_path("mp_out.h5");
+  const auto r = dist::merge_stores({a, b}, out, "cellot merge test");
+  EXPECT_EQ(r.git_hashes, (std::vector<std::string>{"1111aaa", "2222bbb"}));
+  const auto sum = io::Store::open(out, MPI_COMM_NULL, false).summary();
+  ASSERT_EQ(sum.history.size(), 3u);  // one run per shard, then the merge
+  EXPECT_EQ(sum.history[0].rfind("[" + a + ", shard 0/2] start-0/2 .. end-0/2 | complete", 0), 0u) << sum.history[0];
+  EXPECT_NE(sum.history[0].find("world 3"), std::string::npos);
+  EXPECT_NE(sum.history[0].find("version v-1111aaa git 1111aaa"), std::string::npos);
+  EXPECT_NE(sum.history[1].find("git 2222bbb"), std::string::npos);
+  EXPECT_NE(sum.history[2].find("merged, complete"), std::string::npos) << sum.history[2];
+  EXPECT_NE(sum.history[2].find("cellot merge test"), std::string::npos);
+  ASSERT_GE(sum.git_hashes.size(), 2u);
+  EXPECT_EQ(sum.git_hashes[0], "1111aaa");
+  EXPECT_EQ(sum.git_hashes[1], "2222bbb");
+  EXPECT_EQ(sum.provenance.count("mixed_git_hashes"), 1u);
+  // One build throughout: not mixed.
+  const auto c = make_shard("mp_c.h5", "0/2", {0, 2, 4}, 0, "0123456789abcdef", git_hash());
+  const auto d = make_shard("mp_d.h5", "1/2", {1, 3, 5}, 0, "0123456789abcdef", git_hash());
+  dist::merge_stores({c, d}, temp_path("mp_out2.h5"), "test");
+  EXPECT_EQ(io::Store::open(temp_path("mp_out2.h5"), MPI_COMM_NULL, false).summary().provenance.count("mixed_git_hashes"),
+            0u);
+}
+
+TEST(Merge, RefusesOtherPlansOtherLayoutsDuplicateShardsAndConflicts) {
   const auto a = make_shard("r_a.h5", "0/2", {0, 1});
   const auto other_plan = make_shard("r_b.h5", "1/2", {2}, 0, "fedcba9876543210");
   const auto same_shard = make_shard("r_c.h5", "0/2", {2});
@@ -266,7 +377,7 @@ TEST(Merge, RefusesOtherPlansDuplicateShardsAndConflicts) {
     FAIL() << "merged stores of different plans";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "plan_hash");
-    EXPECT_EQ(e.value(), "fedcba9876543210");
+    EXPECT_EQ(e.value(), "fedcba9876543210 (" + other_plan + ") vs 0123456789abcdef (" + a + ")");
   }
   try {
     dist::merge_stores({a, same_shard}, temp_path("r_out2.h5"), "test");
@@ -276,14 +387,127 @@ TEST(Merge, RefusesOtherPlansDuplicateShardsAndConflicts) {
   }
   EXPECT_THROW(dist::merge_stores({a, a}, temp_path("r_out3.h5"), "test"), InputError);
   try {
-    dist::merge_stores({a, conflict}, temp_path("r_out4.h5"), "test");
+    dist::merge_stores({a, conflict}, temp_path("r_out4.h5"), "test", allow_duplicates());
     FAIL() << "merged conflicting rows";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "task");
     EXPECT_EQ(e.value(), test::small_spec().tasks[1].key);
+    EXPECT_NE(std::string(e.what()).find("different metrics"), std::string::npos) << e.what();
   }
-  // The same task done twice with identical bits is a duplicate, not a conflict.
-  const auto r = dist::merge_stores({a, identical}, temp_path("r_out5.h5"), "test");
+  // Another layout (a metric more): rows of one cannot go into the other.
+  {
+    auto spec = test::small_spec();
+    spec.shard = "1/2";
+    spec.metric_names.push_back("energy");
+    auto s = io::Store::create(temp_path("r_f.h5"), spec, MPI_COMM_NULL);
+    s.close();
+    try {
+      dist::merge_stores({a, temp_path("r_f.h5")}, temp_path("r_out6.h5"), "test");
+      FAIL() << "merged stores of different layouts";
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.key(), "layout");
+    }
+  }
+  // The same task done twice with identical bits: refused by default (the inputs overlap),
+  // accepted with allow_duplicates.
+  try {
+    dist::merge_stores({a, identical}, temp_path("r_out5.h5"), "test");
+    FAIL() << "merged a task done in two shards";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "task");
+    EXPECT_NE(std::string(e.what()).find("--allow-duplicates"), std::string::npos) << e.what();
+  }
+  const auto r = dist::merge_stores({a, identical}, temp_path("r_out5.h5"), "test", allow_duplicates());
   EXPECT_EQ(r.duplicates, 1);
   EXPECT_EQ(r.done, 6);
+}
+
+TEST(Merge, ConflictsCompareParametersCurvesAndPredictionsToo) {
+  const auto a = make_shard("c_a.h5", "0/2", {0});
+  struct Case {
+    const char* name;
+    void (*edit)(io::TaskRow&);
+    const char* what;
+  };
+  const Case cases[] = {
+      {"c_params.h5", [](io::TaskRow& r) { r.params[3] += 1.0f; }, "different parameters"},
+      {"c_curves.h5", [](io::TaskRow& r) { r.curve_rows[1][1] += 1e-9; }, "different curves"},
+      {"c_pred.h5", [](io::TaskRow& r) { r.predictions[0] += 0.5f; }, "different predictions"},
+  };
+  for (const auto& c : cases) {
+    const auto b = make_shard(c.name, "1/2", {});
+    put_row(b, 0, c.edit);
+    try {
+      dist::merge_stores({a, b}, temp_path("c_out.h5"), "test", allow_duplicates());
+      FAIL() << c.name;
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.key(), "task") << c.name;
+      const std::string what = e.what();
+      EXPECT_NE(what.find(c.what), std::string::npos) << what;
+      EXPECT_EQ(what.find("different metrics"), std::string::npos) << what;  // metrics are equal
+    }
+  }
+}
+
+TEST(Merge, DoneOverFailedIsKeptAndReported) {
+  const auto a = make_shard("f_a.h5", "0/2", {0, 1, 2, 3, 4, 5});
+  const auto b = make_shard("f_b.h5", "1/2", {});
+  auto fail_row = [](io::TaskRow& r) {
+    r = io::TaskRow();
+    r.state = io::TaskState::failed;
+    r.message = "boom";
+  };
+  put_row(b, 1, fail_row);
+  const auto r = dist::merge_stores({b, a}, temp_path("f_out.h5"), "test");
+  EXPECT_EQ(r.done, 6);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_EQ(r.done_over_failed, (std::vector<std::string>{test::small_spec().tasks[1].key}));
+  EXPECT_EQ(r.duplicates, 0);
+  auto m = io::Store::open(temp_path("f_out.h5"), MPI_COMM_NULL, false);
+  EXPECT_EQ(m.read_row(1).state, io::TaskState::done);
+}
+
+TEST(Merge, CorruptRowsAreMissingAndUnreadableInputsSkippedOnlyWhenAllowed) {
+  const auto a = make_shard("u_a.h5", "0/2", {0, 2, 4});
+  const auto b = make_shard("u_b.h5", "1/2", {1, 3, 5});
+  poke_double(b, "/metrics/value", 3, 0, 99.0);  // row 3 no longer matches its checksum
+  const auto junk = temp_path("u_junk.h5");
+  { std::ofstream(junk) << "not hdf5"; }
+  EXPECT_THROW(dist::merge_stores({a, b, junk}, temp_path("u_out.h5"), "test"), InputError);
+  dist::MergeOptions o;
+  o.allow_incomplete = true;
+  const auto r = dist::merge_stores({a, b, junk}, temp_path("u_out.h5"), "test", o);
+  EXPECT_EQ(r.skipped, (std::vector<std::string>{junk}));
+  EXPECT_EQ(r.done, 5);
+  EXPECT_EQ(r.corrupt, (std::vector<std::string>{test::small_spec().tasks[3].key}));
+  EXPECT_EQ(r.missing, r.corrupt);
+}
+
+TEST(Merge, PlanMismatchSaysWhatDiffers) {
+  auto have = test::small_spec();
+  auto want = have;
+  have.plan_text = "cellot-plan 2\n[config]\n[data]\nfolds = 5\n[data] fingerprint 00000000000000aa\n";
+  want.plan_text = "cellot-plan 2\n[config]\n[data]\nfolds = 5\n[data] fingerprint 00000000000000bb\n";
+  want.plan_hash = "1111111111111111";
+  dist::check_same_plan(have, have, "s.h5", "this config");  // same hash: fine
+  try {
+    dist::check_same_plan(have, want, "s.h5", "this config");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "plan_hash");
+    EXPECT_EQ(e.value(), "0123456789abcdef (s.h5) vs 1111111111111111 (this config)");
+    const std::string what = e.what();
+    EXPECT_NE(what.find("different plan"), std::string::npos) << what;
+    EXPECT_NE(what.find("the data differ: fingerprint 00000000000000aa (s.h5) vs 00000000000000bb"),
+              std::string::npos)
+        << what;
+  }
+  want.plan_text = "cellot-plan 2\n[config]\n[data]\nfolds = 3\n[data] fingerprint 00000000000000aa\n";
+  try {
+    dist::check_same_plan(have, want, "s.h5", "this config");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the config differs: 'folds = 5' (s.h5) vs 'folds = 3'"), std::string::npos)
+        << e.what();
+  }
 }

@@ -84,7 +84,18 @@ struct Provenance {
   std::string version, git_hash, library_versions, command_line, start_time, end_time;
   int world_size = 1, ranks_per_task = 1, groups = 1;
   std::vector<std::string> hostnames;
+  // How the ranks were started ("srun --mpi=pmix", "mpirun (Open MPI)", ...) and the Slurm job
+  // ("job 123 array 120_3 restart 1"). Empty: detected from the environment of the store
+  // communicator's rank 0 (detect_launcher, slurm_job_text).
+  std::string launcher, slurm;
 };
+
+// The launcher of this process, from its environment: mpirun of Open MPI, srun (with its MPI
+// plugin), a PMI launcher (MPICH's mpiexec), or none (a singleton).
+std::string detect_launcher();
+// "job <SLURM_JOB_ID> array <SLURM_ARRAY_JOB_ID>_<SLURM_ARRAY_TASK_ID> restart
+// <SLURM_RESTART_COUNT>" with the parts that are set; "" outside Slurm.
+std::string slurm_job_text();
 
 // A whole-store snapshot for reporting and merging (small: no params, curves or predictions).
 struct StoreSummary {
@@ -96,8 +107,11 @@ struct StoreSummary {
   std::vector<double> wall_time;
   std::vector<std::int32_t> group;
   std::vector<std::vector<double>> value, sd;     // [task][metric]
-  std::map<std::string, std::string> provenance;  // scalar attributes as text
+  // Scalar attributes of the last run as text, plus "git_hashes" (every build that wrote the
+  // store or, merged, its inputs) and "mixed_git_hashes" when there is more than one.
+  std::map<std::string, std::string> provenance;
   std::vector<std::string> history, hostnames, merged_from;
+  std::vector<std::string> git_hashes;
 };
 
 class Store {
@@ -129,10 +143,17 @@ class Store {
   StoreSummary summary() const;
 
   // ---- collective over the store's communicator (metadata changes) ----
+  // Starts a run: the scalar attributes (version, git_hash, world_size, ...) describe the latest
+  // run; one history line per run keeps every run's (appended here, flushed at once, so a run
+  // killed later still has its line: "no end recorded"), and git_hashes collects every build.
   void write_provenance_start(const Provenance& p);
-  // Ends the current run: end time and one history line with the outcome.
+  // Ends the current run: end time, and the run's history line completed with the outcome.
   void write_provenance_end(const std::string& end_time, const std::string& outcome);
   void write_merged_from(const std::vector<std::string>& sources);
+  // Provenance of other stores kept in this one (merge: its inputs' history lines, prefixed
+  // with their file, and their git hashes). Call before write_provenance_start so the lines
+  // precede this run's.
+  void append_provenance(const std::vector<std::string>& history, const std::vector<std::string>& git_hashes);
   void close();
 
  private:
