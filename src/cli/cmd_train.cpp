@@ -14,6 +14,7 @@
 #include "cellot/models/cellot.hpp"
 #include "cellot/models/model.hpp"
 #include "cellot/models/model_dir.hpp"
+#include "cellot/train/cellot_trainer.hpp"
 
 namespace cellot::cli {
 
@@ -54,11 +55,17 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   if (!cl) return kExitOk;
   rt.set_threads(cfg.training.threads);  // before any torch work
 
-  if (!data.empty()) cfg.data.path = data;
+  // --data and --model are the command line's spellings of data.path and model.name: they win
+  // over the config file like every --section.key does.
+  if (!data.empty()) {
+    cfg.data.path = data;
+    cl->on_command_line.insert("data.path");
+  }
   if (!model_name.empty()) {
-    if (cl->has("model.name") && cfg.model.name != model_name)
+    if (cl->given_on_command_line("model.name") && cfg.model.name != model_name)
       throw InputError("command line", "--model", model_name, "conflicts with --model.name " + cfg.model.name);
     cfg.model.name = model_name;
+    cl->on_command_line.insert("model.name");
   }
   if (cfg.data.path.empty()) throw InputError("command line", "--data", "", "is required (or data.path in the config)");
   if (out.empty()) throw InputError("command line", "--out", "", "is required");
@@ -69,7 +76,12 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
     perturbation = listed[0];
   }
   if (stop_after < 0) throw InputError("command line", "--stop-after", std::to_string(stop_after), "must not be negative");
-  validate(cfg, cl->config_path.empty() ? "command line" : cl->config_path);
+  // The model's own hyperparameter checks too, before any data is read, each error under the
+  // origin of its key (command line, config file, or default).
+  cl->with_origins([&](const std::string& origin) {
+    validate(cfg, origin);
+    if (cfg.model.name == "cellot") train::CellotHyper::from_config(cfg);
+  });
 
   const int fold = cfg.data.fold;
   const std::uint64_t split_seed = dist::split_seed(cfg, fold, cfg.training.seed);
@@ -98,7 +110,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   if (ec) throw InputError("command line", "--out", out, "cannot create directory: " + ec.message());
   MPI_Barrier(MPI_COMM_WORLD);
 
-  auto model = models::make_model(cfg, d);
+  std::unique_ptr<models::Model> model;
+  cl->with_origins([&](const std::string&) { model = models::make_model(cfg, d); });
   const std::vector<double> gammas = parse_double_list(cfg.metrics.mmd_gammas, "config", "metrics.mmd_gammas");
   models::TrainContext ctx;
   ctx.config = &cfg;
@@ -117,7 +130,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
 
   const double t0 = MPI_Wtime();
   try {
-    model->train(in, ctx);
+    // A model's late hyperparameter checks name their key as "config": give them their origin.
+    cl->with_origins([&](const std::string&) { model->train(in, ctx); });
   } catch (const models::Interrupted& e) {
     if (g_stop) throw RuntimeError(std::string(e.what()) + " (signal); continue with --resume");
     log::root_info(std::string(e.what()) + " as requested by --stop-after; continue with --resume");

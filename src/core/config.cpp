@@ -101,15 +101,43 @@ void add_config_options(po::options_description& desc, Config& c) {
   // clang-format on
 }
 
+namespace {
+// The value text of `key` ("section.name") as written in the INI file: Boost's errors carry it
+// only inside a sentence. Empty when not found.
+std::string ini_value(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string line, section;
+  auto trim = [](std::string t) {
+    const auto b = t.find_first_not_of(" \t\r");
+    const auto e = t.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+  };
+  while (std::getline(in, line)) {
+    line = trim(line.substr(0, line.find('#')));  // Boost ends a line at '#'
+    if (line.empty() || line[0] == ';') continue;
+    if (line[0] == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string name = trim(line.substr(0, eq));
+    if ((section.empty() ? name : section + "." + name) == key) return trim(line.substr(eq + 1));
+  }
+  return "";
+}
+}  // namespace
+
 void apply_config_file(const std::string& path, const po::options_description& desc, po::variables_map& vm) {
   std::ifstream in(path);
   if (!in) throw InputError(path, "--config", path, "cannot open config file");
   try {
     po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
   } catch (const po::unknown_option& e) {
-    throw InputError(path, e.get_option_name(), "", "unknown config key");
-  } catch (const po::invalid_option_value& e) {
-    throw InputError(path, e.get_option_name(), e.what(), "invalid value");
+    throw InputError(path, e.get_option_name(), ini_value(path, e.get_option_name()), "unknown config key");
+  } catch (const po::validation_error& e) {
+    throw InputError(path, e.get_option_name(), ini_value(path, e.get_option_name()),
+                     "invalid value for this key (see cellot <command> --help for its type)");
   } catch (const po::error& e) {
     throw InputError(path, "", "", e.what());
   }

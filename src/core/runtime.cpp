@@ -1,5 +1,6 @@
 #include "cellot/core/runtime.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -33,29 +34,48 @@ Runtime::~Runtime() {
   }
 }
 
-int resolve_threads(int requested, MPI_Comm world) {
-  if (requested > 0) return requested;
-  if (const char* s = std::getenv("SLURM_CPUS_PER_TASK")) {
-    const int v = std::atoi(s);
-    if (v > 0) return v;
-  }
-  if (const char* s = std::getenv("OMP_NUM_THREADS")) {
-    const int v = std::atoi(s);
-    if (v > 0) return v;
-  }
+namespace {
+
+struct ThreadChoice {
+  int threads = 1;
+  std::string source;  // why: the key, the variable, or cores / ranks on the node
+};
+
+int positive_env(const char* name) {
+  const char* s = std::getenv(name);
+  return s ? std::max(0, std::atoi(s)) : 0;
+}
+
+// Collective over `world` only in the last case (MPI_Comm_split_type), which every rank of a
+// job reaches alike (same config, same environment).
+ThreadChoice choose_threads(int requested, MPI_Comm world) {
+  if (requested > 0) return {requested, "training.threads"};
+  if (const int v = positive_env("SLURM_CPUS_PER_TASK")) return {v, "SLURM_CPUS_PER_TASK"};
+  if (const int v = positive_env("OMP_NUM_THREADS")) return {v, "OMP_NUM_THREADS"};
   MPI_Comm node;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   int local = 1;
   MPI_Comm_size(node, &local);
   MPI_Comm_free(&node);
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return std::max(1, (cores > 0 ? cores : 1) / std::max(1, local));
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return {std::max(1, cores / std::max(1, local)),
+          std::to_string(cores) + " cores / " + std::to_string(local) + " rank(s) on this node"};
 }
+
+}  // namespace
+
+int resolve_threads(int requested, MPI_Comm world) { return choose_threads(requested, world).threads; }
 
 int Runtime::set_threads(int requested) {
   CELLOT_CHECK(threads_ == 0, "set_threads called twice");
-  threads_ = resolve_threads(requested, MPI_COMM_WORLD);
-  detail::torch_set_threads(threads_);
+  const ThreadChoice choice = choose_threads(requested, MPI_COMM_WORLD);
+  detail::torch_set_threads(choice.threads);
+  threads_ = detail::torch_threads();  // what is in effect, not what was asked for
+  log::debug("threads: " + std::to_string(choice.threads) + " per rank (" + choice.source + "); torch uses " +
+             std::to_string(threads_));
+  if (threads_ != choice.threads)
+    log::warn("torch uses " + std::to_string(threads_) + " thread(s), not the " + std::to_string(choice.threads) +
+              " chosen from " + choice.source);
   return threads_;
 }
 

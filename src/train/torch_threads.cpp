@@ -10,6 +10,8 @@ void torch_set_threads(int n) {
   at::set_num_interop_threads(1);
 }
 
+int torch_threads() { return at::get_num_threads(); }
+
 }  // namespace cellot::detail
 
 #include <torch/version.h>

@@ -7,8 +7,8 @@ work="$(mktemp -d /tmp/cellot-data-synth.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$bin" synth --help | grep -q -- '--cells-scale' || fail "synth --help"
-"$bin" describe --help | grep -q -- '--perturbation' || fail "describe --help"
+"$bin" synth --help | grep -- '--cells-scale' >/dev/null || fail "synth --help"
+"$bin" describe --help | grep -- '--perturbation' >/dev/null || fail "describe --help"
 
 "$bin" synth --preset 4i --out "$work/a.h5ad" 2>/dev/null
 "$bin" synth --preset 4i --out "$work/b.h5ad" 2>/dev/null

@@ -2,7 +2,8 @@
 # cellot train + cellot predict end to end on the synthetic 4i data (Imatinib): progress lines,
 # the model directory, bit-identical --resume after --stop-after, data-parallel training under
 # mpiexec, predictions that anndata opens with rows paired to the input, a baseline through the
-# same commands, and the usage errors (exit 2, one line naming the option and value).
+# same commands, the usage errors (exit 2, one line naming the option and value), divergence
+# (exit 1), --model over a config file's model.name, and the torch thread count per rank.
 set -euo pipefail
 bin="${CELLOT_BIN:?}"
 py="${CELLOT_PYTHON:-/usr/bin/python3}"
@@ -104,4 +105,45 @@ expect_2 "not a model dir" "model.h5" "$bin" predict --model "$work" --out x.h5a
 mkdir -p other
 "$bin" train "${common[@]}" --training.seed 9 --model cellot --out other --stop-after 5 --quiet
 expect_2 "foreign checkpoint" "checkpoint" "$bin" train "${common[@]}" --model cellot --out other --resume --quiet
+
+# 7. Divergence: a huge learning rate makes the losses non-finite; the run fails (exit 1, a
+#    runtime failure, not bad input) with one line saying so, and leaves no model behind.
+set +e
+"$bin" train "${common[@]}" --model cellot --training.lr 1e3 --out m_div --quiet >div.log 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] || { cat div.log; fail "divergence: exit $rc, expected 1"; }
+grep -q "^cellot: error: training diverged at outer iteration [0-9]* .*loss = \(-\?inf\|nan\)" div.log \
+  || { cat div.log; fail "divergence message"; }
+[ "$(grep -c '^cellot: error:' div.log)" -eq 1 ] || { cat div.log; fail "divergence: not one error line"; }
+[ ! -e m_div/model.h5 ] || fail "a diverged run wrote m_div/model.h5"
+
+# 8. --model on the command line wins over model.name of the config file (here the paper's
+#    cellot setting); --model and --model.name both on the command line must agree.
+"$bin" train --config "$CELLOT_SOURCE_DIR/configs/cellot-4i.ini" --data data.h5ad --perturbation Imatinib \
+  --model identity --out m_cfg_id --quiet 2>cfg_id.log || { cat cfg_id.log; fail "--model over the file: exit $?"; }
+grep -q "^name = identity$" m_cfg_id/config.ini || fail "m_cfg_id is not identity: $(grep '^name' m_cfg_id/config.ini)"
+grep -q "^hidden = 64,64,64,64$" m_cfg_id/config.ini || fail "the file's other keys were lost"
+expect_2 "--model vs --model.name" "command line: --model = 'identity': conflicts with --model.name scgen" \
+  "$bin" train --data data.h5ad --perturbation Imatinib --model identity --model.name scgen --out x --quiet
+
+# 9. Torch threads per rank, as in effect (at::get_num_threads) on the train line "x N thread(s)"
+#    and with its source in the debug line: training.threads beats SLURM_CPUS_PER_TASK beats
+#    OMP_NUM_THREADS; without any, the node's cores are shared by the ranks on it.
+threads_of() {  # threads_of LOG -> N of "x N thread(s)"
+  sed -n 's/.* rank(s) x \([0-9]*\) thread(s).*/\1/p' "$1"
+}
+id_train=(train --data data.h5ad --perturbation Imatinib --model identity --verbose)
+SLURM_CPUS_PER_TASK=2 "$bin" "${id_train[@]}" --training.threads 3 --out m_t1 2>t1.log
+[ "$(threads_of t1.log)" = 3 ] || { cat t1.log; fail "training.threads 3"; }
+grep -q "threads: 3 per rank (training.threads); torch uses 3" t1.log || { cat t1.log; fail "threads source 1"; }
+SLURM_CPUS_PER_TASK=2 "$bin" "${id_train[@]}" --out m_t2 2>t2.log
+[ "$(threads_of t2.log)" = 2 ] || { cat t2.log; fail "SLURM_CPUS_PER_TASK 2"; }
+grep -q "threads: 2 per rank (SLURM_CPUS_PER_TASK); torch uses 2" t2.log || { cat t2.log; fail "threads source 2"; }
+cores=$(getconf _NPROCESSORS_ONLN)
+per_rank=$(( cores / 2 > 0 ? cores / 2 : 1 ))
+env -u OMP_NUM_THREADS -u SLURM_CPUS_PER_TASK "${mpi[@]}" -n 2 "$bin" "${id_train[@]}" --out m_t3 2>t3.log
+[ "$(threads_of t3.log)" = "$per_rank" ] || { cat t3.log; fail "default under mpiexec -n 2: want $per_rank"; }
+[ "$(grep -c "threads: $per_rank per rank ($cores cores / 2 rank(s) on this node); torch uses $per_rank" t3.log)" -eq 2 ] \
+  || { cat t3.log; fail "threads source under mpiexec (one line per rank)"; }
 echo "train_cellot e2e: ok"

@@ -3,7 +3,9 @@
 // --config, --quiet, --verbose) and every `section.key` config option. The command line wins
 // over the config file; unknown options and keys are InputErrors (exit 2).
 #include <boost/program_options.hpp>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,9 +29,22 @@ struct CommandLine {
   po::variables_map vm;
   std::string config_path;  // empty when no --config
   bool quiet = false;
+  // Options given on the command line (names without dashes, e.g. "training.iters"); a command
+  // that maps its own option onto a config key (train's --model -> model.name) adds the key.
+  std::set<std::string> on_command_line;
+  // Given on the command line or in the config file (not a default).
   bool has(const std::string& key) const { return vm.count(key) > 0 && !vm[key].defaulted(); }
+  bool given_on_command_line(const std::string& key) const { return on_command_line.count(key) > 0; }
   template <class T>
   T get(const std::string& key) const { return vm[key].as<T>(); }
+  // Where config key `key` got its value: "command line", the config file's path, or "default".
+  std::string origin_of(const std::string& key) const;
+  // Runs `check` (a validation of the resolved config) and re-raises its InputErrors whose
+  // location is generic (`origin` as passed to check, or "config" as models and trainers name
+  // it) under the origin of their key, so a bad --section.key value given beside --config is
+  // blamed on the command line, not on the file. The key reads "--section.key" for the command
+  // line. Other errors pass through unchanged.
+  void with_origins(const std::function<void(const std::string& origin)>& check) const;
 };
 
 // Returns nullopt when --help was printed (the command then exits 0). Validates `cfg`.
@@ -37,6 +52,10 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
 
 // Requires an option; throws InputError("command line", "--name", "", "is required").
 void require(const CommandLine& cl, const std::string& option);
+
+// An output file's directory must exist and the name must be a file name: InputError naming
+// `option` (exit 2) otherwise, checked before any work instead of failing in the writer (exit 1).
+void check_output_file(const std::string& path, const std::string& option);
 
 using CommandFn = int (*)(int argc, char** argv, Runtime& rt);
 

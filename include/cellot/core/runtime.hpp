@@ -17,10 +17,12 @@ class Runtime {
   int world_rank() const { return rank_; }
   int world_size() const { return size_; }
 
-  // Threads per rank: `requested` if > 0, else SLURM_CPUS_PER_TASK, else the node's cores
-  // divided by the ranks on this node (no oversubscription under mpiexec). Returns the value set.
+  // Threads per rank: `requested` if > 0, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else
+  // the node's cores divided by the ranks on this node (no oversubscription under mpiexec).
+  // Returns the count torch reports in effect afterwards (logged at debug level with the
+  // source of the choice; a warning when torch did not take the value).
   int set_threads(int requested);
-  int threads() const { return threads_; }
+  int threads() const { return threads_; }  // torch's thread count in effect (0 before set_threads)
 
  private:
   int rank_ = 0, size_ = 1, threads_ = 0;
@@ -35,6 +37,7 @@ namespace detail {
 void kokkos_initialize();
 void kokkos_finalize();
 void torch_set_threads(int n);
+int torch_threads();  // at::get_num_threads(): what torch uses now
 }  // namespace detail
 
 }  // namespace cellot
