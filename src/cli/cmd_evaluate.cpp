@@ -2,9 +2,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
@@ -15,6 +19,8 @@
 #include "cellot/dist/plan.hpp"
 #include "cellot/io/h5ad.hpp"
 #include "cellot/metrics/metrics.hpp"
+#include "cellot/models/model_dir.hpp"
+#include "cellot/models/observed.hpp"
 
 namespace cellot::cli {
 
@@ -54,6 +60,115 @@ struct Cells {
   std::string control_note;  // how the control cells were identified
 };
 
+// The config keys that decide which cells are the test split (and how cells are read): they
+// must be the trained model's, or evaluate would score the model on cells it was trained on.
+struct SplitKey {
+  const char* key;
+  std::function<std::string(const Config&)> get;
+};
+
+std::string text(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+const std::vector<SplitKey>& split_keys() {
+  static const std::vector<SplitKey> keys{
+      {"data.condition_key", [](const Config& c) { return c.data.condition_key; }},
+      {"data.control", [](const Config& c) { return c.data.control; }},
+      {"data.preprocess", [](const Config& c) { return c.data.preprocess; }},
+      {"data.split", [](const Config& c) { return c.data.split; }},
+      {"data.test_fraction", [](const Config& c) { return text(c.data.test_fraction); }},
+      {"data.val_fraction", [](const Config& c) { return text(c.data.val_fraction); }},
+      {"data.folds", [](const Config& c) { return std::to_string(c.data.folds); }},
+      {"data.fold", [](const Config& c) { return std::to_string(c.data.fold); }},
+      {"data.holdout_key", [](const Config& c) { return c.data.holdout_key; }},
+      {"data.holdout_value", [](const Config& c) { return c.data.holdout_value; }},
+      {"data.stratify_key", [](const Config& c) { return c.data.stratify_key; }},
+      {"training.seed", [](const Config& c) { return std::to_string(c.training.seed); }},
+  };
+  return keys;
+}
+
+// Where the split comes from: the model directory recorded in the predictions (cellot predict
+// writes uns/cellot_model_dir), or this command's own configuration when there is none.
+struct SplitSource {
+  bool from_model = false;
+  std::string model_dir;     // as recorded (empty: none)
+  std::string model;         // uns/cellot_model or the directory's model ("" unknown)
+  std::string model_perturbation;
+  std::uint64_t split_seed = 0;
+  std::uint64_t task_seed = 0;  // the model's TrainContext::seed (observed halves)
+  std::string note;             // one line for the report
+};
+
+std::string uns_string(const io::AnnData& a, const std::string& key) {
+  const auto it = a.uns_strings.find(key);
+  return it == a.uns_strings.end() ? std::string() : it->second;
+}
+
+// Takes the split keys from the model directory's resolved config into `cfg` (metrics.* and
+// data.path stay this command's). A key given explicitly to evaluate with another value is an
+// InputError: that split would overlap the model's training cells.
+SplitSource resolve_split(const io::AnnData& pred, const std::string& pred_path, Config& cfg, const CommandLine& cl,
+                          Runtime& rt, const std::string& perturbation) {
+  SplitSource src;
+  src.model_dir = uns_string(pred, "cellot_model_dir");
+  src.model = uns_string(pred, "cellot_model");
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool present =
+      !src.model_dir.empty() && fs::exists(fs::path(src.model_dir) / "model.h5", ec) &&
+      fs::exists(fs::path(src.model_dir) / "config.ini", ec);
+  if (present) {
+    rt.set_threads(cfg.training.threads);  // loading a model builds its networks (torch)
+    const models::LoadedModel loaded = models::load_model_dir(src.model_dir);
+    const std::string ini = (fs::path(src.model_dir) / "config.ini").string();
+    for (const auto& k : split_keys()) {
+      const std::string mine = k.get(cfg), theirs = k.get(loaded.config);
+      if (cl.has(k.key) && mine != theirs)
+        throw InputError(cl.origin_of(k.key), k.key, mine,
+                         std::string("differs from the model's ") + k.key + " = " + theirs + " (" + ini +
+                             "): the test split must be the one the model was trained with");
+    }
+    const std::string path = cfg.data.path;
+    cfg.data = loaded.config.data;
+    cfg.data.path = path.empty() ? loaded.info.data_path : path;
+    cfg.training.seed = loaded.config.training.seed;
+    src.from_model = true;
+    src.model = loaded.info.model;
+    src.model_perturbation = loaded.info.perturbation;
+    src.split_seed = loaded.info.split_seed;
+    src.task_seed = loaded.info.task_seed;
+    src.note = "split of the model (" + ini + "): training.seed = " + std::to_string(cfg.training.seed) +
+               ", data.split = " + cfg.data.split + ", data.fold = " + std::to_string(cfg.data.fold);
+    return src;
+  }
+  if (!src.model_dir.empty())
+    log::warn("evaluate: the model directory " + src.model_dir + " recorded in " + pred_path +
+              " is not readable; the split comes from this command's configuration (training.seed, data.*)");
+  // As cellot train derives them for this configuration.
+  src.model_perturbation = uns_string(pred, "cellot_perturbation");
+  if (src.model_perturbation.empty()) src.model_perturbation = perturbation;
+  src.split_seed = dist::split_seed(cfg, cfg.data.fold, cfg.training.seed);
+  src.task_seed = derive_seed(cfg.training.seed, dist::task_key(src.model_perturbation, src.model.empty() ? "" : src.model,
+                                                                cfg.data.fold, cfg.training.seed));
+  src.note = "split of this command's configuration: training.seed = " + std::to_string(cfg.training.seed) +
+             ", data.split = " + cfg.data.split + ", data.fold = " + std::to_string(cfg.data.fold);
+  return src;
+}
+
+// Row keys of float32-rounded values (observed predictions are float32 copies of real cells).
+std::string row_key(const Matrix& m, std::int64_t i) {
+  std::string k(static_cast<std::size_t>(m.cols) * sizeof(float), '\0');
+  for (std::int64_t j = 0; j < m.cols; ++j) {
+    const float f = static_cast<float>(m(i, j));
+    std::memcpy(&k[static_cast<std::size_t>(j) * sizeof(float)], &f, sizeof f);
+  }
+  return k;
+}
+
 }  // namespace
 
 int cmd_evaluate(int argc, char** argv, Runtime& rt) {
@@ -68,16 +183,25 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
       "l2_means, r_stds, l2_stds, energy, knn_mix@k, spearman_pair, uvp) between the predicted cells of\n"
       "PRED.h5ad and the observed cells of perturbation P in F (data.* keys: condition key, control label,\n"
       "preprocessing, split rule).\n"
-      "  --split test (default): observed = the test split of P under the split rule and seed of\n"
-      "    cellot train (training.seed, data.fold); predictions of control cells outside the control\n"
-      "    test split are ignored, so predict --all-cells output can be evaluated honestly.\n"
+      "The split (data.* and training.seed) is the model's: read from the model directory that cellot\n"
+      "predict recorded in PRED (uns/cellot_model_dir, its config.ini); this command's own settings are\n"
+      "used only when there is none, and an explicit different value is an error. --data defaults to the\n"
+      "model's training data.\n"
+      "  --split test (default): observed = the test split of P. Predictions must be of test-split\n"
+      "    control cells (an error otherwise: they were made under another split), except predict\n"
+      "    --all-cells output, of which only the test-split controls are scored.\n"
       "  --split all: every predicted control cell against every cell of P.\n"
+      "Predictions of the observed baseline (real perturbed test cells, one half drawn with the model's\n"
+      "seed) are compared with the disjoint other half (--split all: every cell of P but that half), and\n"
+      "their paired metrics are n/a.\n"
       "The control cell behind each prediction is found by its obs name (cellot predict keeps them); it is\n"
       "needed for spearman_pair (and l2_ds uses it). When the names are not cells of F, every prediction\n"
       "is used and the paired metrics are n/a. uvp needs synthetic ground truth in F (cellot synth) and\n"
       "data.preprocess = none. metrics.max_cells / metrics.bootstrap resample as the reference CellOT\n"
-      "evaluation (mean and sd over resamples, deterministic in training.seed). Runs on every rank of\n"
-      "the job, which share the pair work; rank 0 prints.";
+      "evaluation (mean and sd over resamples, deterministic in training.seed); knn_mix always compares\n"
+      "equal numbers of predicted and observed cells. Sinkhorn metrics report iterations and convergence\n"
+      "(metrics.sinkhorn_tol, metrics.sinkhorn_max_iter). Runs on every rank of the job, which share the\n"
+      "pair work; rank 0 prints.";
   std::string data_path, pred_path, perturbation, split = "test";
   // clang-format off
   spec.options.add_options()
@@ -91,19 +215,19 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   if (!cl) return kExitOk;
   require(*cl, "predictions");
   if (!data_path.empty()) cfg.data.path = data_path;
-  if (cfg.data.path.empty()) throw InputError("command line", "--data", "", "is required (or data.path in the config)");
   if (split != "test" && split != "all")
     throw InputError("command line", "--split", split, "must be 'test' or 'all'");
   const bool json = cl->has("json");
 
   const io::AnnData pred = io::read_h5ad(pred_path);
   if (perturbation.empty()) {
-    const auto it = pred.uns_strings.find("cellot_perturbation");
-    if (it == pred.uns_strings.end())
+    perturbation = uns_string(pred, "cellot_perturbation");
+    if (perturbation.empty())
       throw InputError("command line", "--perturbation", "",
                        "is required (" + pred_path + " records no uns/cellot_perturbation)");
-    perturbation = it->second;
   }
+  const SplitSource source = resolve_split(pred, pred_path, cfg, *cl, rt, perturbation);
+  if (cfg.data.path.empty()) throw InputError("command line", "--data", "", "is required (or data.path in the config)");
   if (perturbation == cfg.data.control)
     throw InputError("command line", "--perturbation", perturbation, "is the control label");
   DataConfig dcfg = cfg.data;
@@ -112,16 +236,50 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   data::check_same_features(dataset.reader().var(), dcfg.path, pred.var, pred_path);
   if (pred.n_obs() == 0) throw InputError(pred_path, "X", "0 rows", "no predicted cells");
 
-  // The split rule and seed of cellot train / screen for this configuration.
-  const std::uint64_t split_seed = dist::split_seed(cfg, cfg.data.fold, cfg.training.seed);
+  // The observed baseline's predictions are real perturbed test cells (one half of them, drawn
+  // with the model's task seed): it is compared with the disjoint other half, never with the
+  // cells it was drawn from, and its rows are not maps of the controls beside them.
+  const bool observed_model = source.model == "observed" && perturbation == source.model_perturbation;
+  const std::uint64_t split_seed = source.split_seed;
+  const bool all_cells_predicted = uns_string(pred, "cellot_cells") == "all";
   Cells cells;
+  std::string observed_note;
   const auto treated_rows = dataset.rows_of(perturbation);
-  if (split == "all") {
-    cells.observed = dataset.load_rows(treated_rows);
-  } else {
+  {
+    std::vector<std::int64_t> rows;  // file rows of the observed set
     const data::Split s = dataset.split_of(perturbation, split_seed);
-    std::vector<std::int64_t> rows;
-    for (const auto i : s.test) rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
+    if (observed_model) {
+      std::vector<std::int64_t> test_rows;
+      for (const auto i : s.test) test_rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
+      const models::ObservedHalves halves = models::observed_halves(dataset.load_rows(test_rows), source.task_seed);
+      // Every prediction must be a cell of the prediction half, or the halves are not the
+      // model's (other data, split or seed) and the reference could hold the predicted cells.
+      std::unordered_set<std::string> pool;
+      for (std::int64_t i = 0; i < halves.prediction.rows; ++i) pool.insert(row_key(halves.prediction, i));
+      for (std::int64_t i = 0; i < pred.X.rows; ++i)
+        if (pool.count(row_key(pred.X, i)) == 0)
+          throw InputError(pred_path, "X", "row " + std::to_string(i),
+                           "is not a cell of the observed model's prediction half of the " + perturbation +
+                               " test split (" + source.note + "); the data, split or seed differ from training");
+      if (split == "test") {
+        for (const auto r : halves.reference_rows) rows.push_back(test_rows[static_cast<std::size_t>(r)]);
+        observed_note = "observed baseline: the other half of the test split (" +
+                        std::to_string(halves.reference.rows) + " cells, disjoint from the " +
+                        std::to_string(halves.prediction.rows) + " it predicts from)";
+      } else {
+        std::unordered_set<std::int64_t> used;
+        for (const auto r : halves.prediction_rows) used.insert(test_rows[static_cast<std::size_t>(r)]);
+        for (const auto r : treated_rows)
+          if (!used.count(r)) rows.push_back(r);
+        observed_note = "observed baseline: every " + perturbation + " cell except the " +
+                        std::to_string(halves.prediction.rows) + " it predicts from";
+      }
+      std::sort(rows.begin(), rows.end());
+    } else if (split == "all") {
+      rows = treated_rows;
+    } else {
+      for (const auto i : s.test) rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
+    }
     cells.observed = dataset.load_rows(rows);
   }
 
@@ -142,19 +300,38 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
       in_test.assign(control_rows.size(), 0);
       for (const auto i : dataset.split_of(dcfg.control, split_seed).test) in_test[static_cast<std::size_t>(i)] = 1;
     }
+    std::int64_t not_control = 0, not_test = 0;
     for (std::int64_t r = 0; r < pred.n_obs(); ++r) {
       const std::int64_t file_row = row_of.at(pred.obs.index[static_cast<std::size_t>(r)]);
       const auto it = control_pos.find(file_row);
-      if (it == control_pos.end()) continue;  // not a control cell (predict --all-cells)
-      if (split == "test" && !in_test[static_cast<std::size_t>(it->second)]) continue;
+      if (it == control_pos.end()) {  // not a control cell (predict --all-cells)
+        ++not_control;
+        continue;
+      }
+      if (split == "test" && !in_test[static_cast<std::size_t>(it->second)]) {
+        ++not_test;
+        continue;
+      }
       keep.push_back(r);
       control_file_rows.push_back(file_row);
     }
+    // Only predict --all-cells output may lose predictions here, by design. Anything else
+    // means the predictions were made under another split: scoring the rest would silently
+    // use a test set that overlaps the model's training cells.
+    if (split == "test" && not_test > 0 && !all_cells_predicted)
+      throw InputError(pred_path, "obs_names", std::to_string(not_test) + " of " + std::to_string(pred.n_obs()) +
+                                                   " predictions",
+                       "are of " + dcfg.control + " cells outside the test split of " + dcfg.path + " (" + source.note +
+                           "): the predictions were made under another split (give evaluate the model's "
+                           "training.seed / data.* settings, or --split all)");
+    if (not_control > 0 && !all_cells_predicted)
+      throw InputError(pred_path, "obs_names", std::to_string(not_control) + " of " + std::to_string(pred.n_obs()) +
+                                                   " predictions",
+                       "are of cells that are not " + dcfg.control + " cells of " + dcfg.path);
     if (keep.empty())
       throw InputError(pred_path, "obs_names", std::to_string(pred.n_obs()) + " cells",
                        split == "test" ? "no prediction is of a control cell in the test split of " + dcfg.path +
-                                             " (training.seed / data.fold / data.split as in training?); "
-                                             "--split all uses every control"
+                                             " (" + source.note + "); --split all uses every control"
                                        : "no prediction is of a control cell of " + dcfg.path);
     cells.predicted = pred.X.select_rows(keep);
     cells.control = dataset.load_rows(control_file_rows);
@@ -168,12 +345,29 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
     cells.predicted = pred.X;
     cells.control_note = "predictions not paired with cells of the data (obs names unknown): paired metrics n/a";
   }
+  if (observed_model) {
+    // The observed model repeats its pool when asked for more rows than it holds; repeats add
+    // no cells (and would be each other's nearest neighbours in knn_mix), so the comparison is
+    // of the distinct predicted cells: a half of the test cells against the other half.
+    std::unordered_set<std::string> seen;
+    std::vector<std::int64_t> first;
+    for (std::int64_t i = 0; i < cells.predicted.rows; ++i)
+      if (seen.insert(row_key(cells.predicted, i)).second) first.push_back(i);
+    if (static_cast<std::int64_t>(first.size()) < cells.predicted.rows) {
+      cells.predicted = cells.predicted.select_rows(first);
+      if (cells.control.rows > 0) cells.control = cells.control.select_rows(first);
+    }
+    cells.control_note += "; observed baseline: " + std::to_string(first.size()) +
+                          " distinct predicted cells, paired metrics (spearman_pair, uvp) n/a";
+  }
 
   // Ground truth for uvp: synthetic maps act on the file's (unpreprocessed) features.
   io::AnnData uns;
   dataset.reader().read_uns(uns);
   std::string truth_note = "no ground truth in the data";
-  if (data::SynthMaps::present(uns)) {
+  if (observed_model) {
+    truth_note = "n/a for the observed baseline (its rows are not maps of the control cells)";
+  } else if (data::SynthMaps::present(uns)) {
     const data::SynthMaps maps(uns, dcfg.path);
     if (dcfg.preprocess != "none") {
       truth_note = "ground truth is in raw features but data.preprocess = " + dcfg.preprocess;
@@ -194,20 +388,28 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   in.observed = &cells.observed;
   in.control = cells.control.rows > 0 ? &cells.control : nullptr;
   in.truth = cells.truth.rows > 0 ? &cells.truth : nullptr;
+  in.paired = !observed_model;
   const auto t0 = std::chrono::steady_clock::now();
   const auto values = metrics::compute(in, opts);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (rt.world_rank() != 0) return kExitOk;
 
+  bool any_sinkhorn = false;
+  for (const auto& v : values) any_sinkhorn = any_sinkhorn || metrics::is_sinkhorn_metric(v.name);
   const bool resampled = opts.bootstrap > 0;
   if (json) {
     std::ostringstream o;
     o << "{\"data\": \"" << json_escape(dcfg.path) << "\", \"predictions\": \"" << json_escape(pred_path)
       << "\", \"perturbation\": \"" << json_escape(perturbation) << "\", \"split\": \"" << split
-      << "\", \"cells\": {\"predicted\": " << cells.predicted.rows << ", \"observed\": " << cells.observed.rows
-      << ", \"control\": " << cells.control.rows << "}, \"bootstrap\": " << opts.bootstrap
-      << ", \"max_cells\": " << opts.max_cells << ", \"uvp_truth\": \"" << json_escape(truth_note)
-      << "\", \"seconds\": " << json_number(secs) << ", \"metrics\": {";
+      << "\", \"model\": \"" << json_escape(source.model) << "\", \"split_from\": \""
+      << (source.from_model ? "model" : "config") << "\", \"split_note\": \"" << json_escape(source.note)
+      << "\", \"training_seed\": " << cfg.training.seed << ", \"fold\": " << cfg.data.fold
+      << ", \"observed_note\": \"" << json_escape(observed_note) << "\", \"cells\": {\"predicted\": "
+      << cells.predicted.rows << ", \"observed\": " << cells.observed.rows << ", \"control\": " << cells.control.rows
+      << "}, \"bootstrap\": " << opts.bootstrap << ", \"max_cells\": " << opts.max_cells
+      << ", \"sinkhorn\": {\"tol\": " << json_number(opts.sinkhorn_tol) << ", \"max_iter\": " << opts.sinkhorn_max_iter
+      << "}, \"uvp_truth\": \"" << json_escape(truth_note) << "\", \"seconds\": " << json_number(secs)
+      << ", \"metrics\": {";
     for (std::size_t k = 0; k < values.size(); ++k) {
       const auto& v = values[k];
       o << (k ? ", " : "") << "\"" << v.name << "\": ";
@@ -216,7 +418,9 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
         continue;
       }
       o << "{\"value\": " << json_number(v.value) << ", \"sd\": " << json_number(v.sd);
-      if (v.iterations > 0) o << ", \"iterations\": " << v.iterations;
+      if (metrics::is_sinkhorn_metric(v.name))
+        o << ", \"iterations\": " << v.iterations << ", \"converged\": " << (v.converged ? "true" : "false")
+          << ", \"marginal_error\": " << json_number(v.marginal_error);
       o << "}";
     }
     o << "}}";
@@ -226,17 +430,24 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   std::ostringstream o;
   o << "perturbation " << perturbation << " (" << (split == "test" ? "test split" : "all cells") << " of "
     << dcfg.path << ")\n"
-    << "  predicted " << cells.predicted.rows << " cells (" << pred_path << "), observed " << cells.observed.rows
+    << "  " << source.note << "\n"
+    << "  predicted " << cells.predicted.rows << " cells (" << pred_path
+    << (source.model.empty() ? std::string() : ", model " + source.model) << "), observed " << cells.observed.rows
     << " cells\n"
-    << "  " << cells.control_note << "\n"
-    << "  uvp: " << truth_note << "\n";
+    << "  " << cells.control_note << "\n";
+  if (!observed_note.empty()) o << "  " << observed_note << "\n";
+  o << "  uvp: " << truth_note << "\n";
   if (resampled || opts.max_cells > 0)
     o << "  resampling: " << std::max(1, opts.bootstrap) << " x "
       << (opts.max_cells > 0 ? std::to_string(opts.max_cells) : std::string("min(|P|, |O|)")) << " cells per set\n";
+  if (any_sinkhorn)
+    o << "  Sinkhorn: tolerance " << fixed(opts.sinkhorn_tol) << " (L2 column-marginal error), cap "
+      << opts.sinkhorn_max_iter << " iterations (metrics.sinkhorn_tol / metrics.sinkhorn_max_iter)\n";
   o << "\n";
-  char line[160];
+  char line[256];
   std::snprintf(line, sizeof line, "  %-18s %14s%s\n", "metric", "value", resampled ? "             sd" : "");
   o << line;
+  int unconverged = 0;
   for (const auto& v : values) {
     std::string val = v.available ? fixed(v.value) : "n/a";
     std::string extra;
@@ -245,11 +456,18 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
       std::snprintf(sd, sizeof sd, "%15s", v.available ? fixed(v.sd).c_str() : "");
       extra = sd;
     }
-    if (v.iterations > 0) extra += "   (" + std::to_string(v.iterations) + " Sinkhorn iterations)";
+    if (v.available && metrics::is_sinkhorn_metric(v.name)) {
+      extra += "   (" + std::to_string(v.iterations) + " Sinkhorn iterations, " +
+               (v.converged ? "converged" : "NOT converged") + ", marginal error " + fixed(v.marginal_error) + ")";
+      unconverged += v.converged ? 0 : 1;
+    }
     std::snprintf(line, sizeof line, "  %-18s %14s%s\n", v.name.c_str(), val.c_str(), extra.c_str());
     o << line;
   }
   o << "\n  " << values.size() << " metrics in " << log::format_duration(secs) << "\n";
+  if (unconverged > 0)
+    o << "  " << unconverged << " Sinkhorn metric(s) stopped at the cap: their values are those of the capped "
+      << "iterate (raise metrics.sinkhorn_max_iter)\n";
   std::cout << o.str() << std::flush;
   return kExitOk;
 }

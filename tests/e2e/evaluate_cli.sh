@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# cellot evaluate on synthetic 4i data: predictions from cellot predict (identity and mean_shift)
-# and from a hand-written anndata file (any model), checked against numpy / scikit-learn.
+# cellot evaluate on synthetic 4i data: predictions from cellot predict (identity, mean_shift,
+# observed) and from a hand-written anndata file (any model), checked against numpy /
+# scikit-learn; the split taken from the model directory; the Sinkhorn stopping report.
 set -euo pipefail
 bin="${CELLOT_BIN:?}"
 src="${CELLOT_SOURCE_DIR:?}"
@@ -111,7 +112,7 @@ PY
 grep -q "spearman_pair .*n/a" < <("$bin" evaluate --data "$data" --predictions "$work/fake.h5ad" -p Imatinib \
   --metrics.names mmd,spearman_pair) || fail "table should show n/a"
 grep -q "^  mmd " "$work/ms.txt" || fail "table lacks the mmd row"
-grep -q "Sinkhorn iterations" "$work/ms.txt" || fail "table lacks iteration counts"
+grep -q "Sinkhorn iterations, .*converged" "$work/ms.txt" || fail "table lacks iteration counts"
 
 # Errors: exit 2, one line naming the file / key / value.
 expect_input_error() {
@@ -121,8 +122,119 @@ expect_input_error() {
   rc=$?
   set -e
   [ "$rc" -eq 2 ] || fail "expected exit 2, got $rc: $* -> $out"
-  grep -q -- "$pattern" <<<"$out" || fail "expected '$pattern' in: $out"
+  # One error line (warnings may precede it) that names the problem.
+  [ "$(grep -c "error:" <<<"$out")" -eq 1 ] || fail "expected one error line: $out"
+  grep "error:" <<<"$out" | grep -q -- "$pattern" || fail "expected '$pattern' in: $out"
 }
+
+# 6. The observed baseline: compared with the disjoint other half of the test split (the model's
+# seed), --split all with every Imatinib cell but its pool; paired metrics n/a.
+"$bin" train --data "$data" --perturbation Imatinib --model observed --out "$work/observed" -q >/dev/null
+"$bin" predict --model "$work/observed" --data "$data" --out "$work/pred_observed.h5ad" -q >/dev/null
+"$bin" evaluate --data "$data" --predictions "$work/pred_observed.h5ad" --json >"$work/observed.json"
+"$bin" evaluate --data "$data" --predictions "$work/pred_observed.h5ad" --split all \
+  --metrics.names mmd,knn_mix@10,spearman_pair --json >"$work/observed_all.json"
+"$bin" evaluate --data "$data" --predictions "$work/pred_observed.h5ad" --metrics.names mmd,uvp \
+  >"$work/observed.txt"
+grep -q "uvp .*n/a" "$work/observed.txt" || fail "observed table: uvp should be n/a"
+grep -q "the other half of the test split" "$work/observed.txt" || fail "observed table: reference not named"
+"$py" - "$work" "$data" <<'PY'
+import json, sys
+import anndata, h5py, numpy as np
+from sklearn.metrics.pairwise import rbf_kernel
+work, data = sys.argv[1], sys.argv[2]
+o, a, ms = (json.load(open(f"{work}/{n}.json")) for n in ("observed", "observed_all", "ms"))
+with h5py.File(f"{work}/observed/model.h5") as f:
+    pool = f["params"]["pool"][()].astype(np.float64)
+d = anndata.read_h5ad(data)
+treated = np.asarray(d.X[(d.obs["condition"] == "Imatinib").values], dtype=np.float64)
+in_pool = (np.abs(treated[:, None, :] - pool[None, :, :]).max(-1) == 0).any(1)
+assert in_pool.sum() == len(pool), (in_pool.sum(), len(pool))
+test_cells = ms["cells"]["observed"]  # the Imatinib test split (same seed)
+assert o["model"] == "observed" and o["split_from"] == "model", o
+assert o["cells"]["predicted"] == len(pool), o["cells"]  # distinct cells: the pool repeats
+assert o["cells"]["observed"] == test_cells - len(pool), (o["cells"], test_cells, len(pool))
+assert o["metrics"]["spearman_pair"] is None and o["metrics"]["uvp"] is None, o["metrics"]
+for n, v in o["metrics"].items():
+    assert v is None or np.isfinite(v["value"]), (n, v)
+# --split all: the reference is every Imatinib cell outside the pool (recomputed here).
+ref = treated[~in_pool]
+assert a["cells"]["observed"] == len(ref), (a["cells"], len(ref))
+mmd = np.mean([rbf_kernel(pool, pool, gamma=g).mean() + rbf_kernel(ref, ref, gamma=g).mean()
+               - 2 * rbf_kernel(pool, ref, gamma=g).mean() for g in [2, 1, 0.5, 0.1, 0.01, 0.005]])
+assert abs(a["metrics"]["mmd"]["value"] - mmd) <= 1e-6 * mmd, (a["metrics"]["mmd"], mmd)
+assert a["metrics"]["spearman_pair"] is None
+print("observed baseline: disjoint halves, paired metrics n/a")
+PY
+# Without the model directory the seeds come from this command's (default) configuration, as
+# cellot train derived them: the same result; another seed is refused (the pool is not its half).
+mv "$work/observed" "$work/observed_moved"
+"$bin" evaluate --data "$data" --predictions "$work/pred_observed.h5ad" --json 2>"$work/moved.log" \
+  >"$work/observed_nodir.json"
+grep -q "not readable" "$work/moved.log" || fail "missing model directory should be warned about"
+"$py" -c "
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a['metrics'] == b['metrics'] and a['cells'] == b['cells'], 'fallback split differs'
+assert b['split_from'] == 'config'
+" "$work/observed.json" "$work/observed_nodir.json" || fail "observed without model dir"
+expect_input_error "prediction half" evaluate --data "$data" --predictions "$work/pred_observed.h5ad" --training.seed 1
+
+# 7. The split is the model's: a model trained with --training.seed 5 is scored on its own test
+# split by a plain evaluate; a conflicting explicit seed is an error; without the model directory
+# the default seed's split would drop predictions: an error, not a silent overlap.
+"$bin" train --data "$data" --perturbation Imatinib --model mean_shift --training.seed 5 --out "$work/ms5" -q >/dev/null
+"$bin" predict --model "$work/ms5" --data "$data" --out "$work/pred_ms5.h5ad" -q >/dev/null
+"$bin" evaluate --data "$data" --predictions "$work/pred_ms5.h5ad" --json >"$work/ms5.json"
+"$bin" evaluate --data "$data" --predictions "$work/pred_ms5.h5ad" --training.seed 5 --json >"$work/ms5_explicit.json"
+"$bin" evaluate --predictions "$work/pred_ms5.h5ad" --json >"$work/ms5_nodata.json"  # --data: the model's
+expect_input_error "training.seed" evaluate --data "$data" --predictions "$work/pred_ms5.h5ad" --training.seed 0
+mv "$work/ms5" "$work/ms5_moved"
+expect_input_error "outside the test split" evaluate --data "$data" --predictions "$work/pred_ms5.h5ad"
+"$bin" evaluate --data "$data" --predictions "$work/pred_ms5.h5ad" --training.seed 5 --json \
+  2>/dev/null >"$work/ms5_nodir.json"
+"$py" - "$work" <<'PY'
+import json, sys
+import anndata
+work = sys.argv[1]
+j = {n: json.load(open(f"{work}/{n}.json")) for n in ("ms", "ms5", "ms5_explicit", "ms5_nodata", "ms5_nodir")}
+n_pred = anndata.read_h5ad(f"{work}/pred_ms5.h5ad").n_obs
+assert j["ms5"]["training_seed"] == 5 and j["ms5"]["split_from"] == "model", j["ms5"]
+assert j["ms5"]["cells"]["predicted"] == n_pred, (j["ms5"]["cells"], n_pred)  # none dropped
+for other in ("ms5_explicit", "ms5_nodata", "ms5_nodir"):
+    assert j[other]["metrics"] == j["ms5"]["metrics"], other
+    assert j[other]["cells"] == j["ms5"]["cells"], other
+assert j["ms5_nodir"]["split_from"] == "config"
+assert j["ms5"]["metrics"]["mmd"] != j["ms"]["metrics"]["mmd"]  # another split than seed 0
+print("split from the model directory: ok")
+PY
+
+# 8. Sinkhorn stopping rule: a small cap is reported (JSON, table, warning); a raised cap converges.
+"$bin" evaluate --data "$data" --predictions "$work/pred_mean_shift.h5ad" --metrics.names w2_eps,sinkhorn_div@100,mmd \
+  --metrics.sinkhorn_max_iter 5 --json 2>"$work/cap.log" >"$work/cap.json"
+grep -q "warning: metrics: w2_eps stopped at the Sinkhorn iteration cap (metrics.sinkhorn_max_iter = 5)" "$work/cap.log" \
+  || fail "no warning at the cap: $(cat "$work/cap.log")"
+"$bin" evaluate --data "$data" --predictions "$work/pred_mean_shift.h5ad" --metrics.names w2_eps \
+  --metrics.sinkhorn_max_iter 5 2>/dev/null >"$work/cap.txt"
+grep -q "w2_eps .*5 Sinkhorn iterations, NOT converged" "$work/cap.txt" || fail "table: $(cat "$work/cap.txt")"
+grep -q "tolerance 1e-09 .* cap 5 iterations" "$work/cap.txt" || fail "table lacks tolerance and cap"
+"$bin" evaluate --data "$data" --predictions "$work/pred_mean_shift.h5ad" --metrics.names w2_eps,sinkhorn_div@100 \
+  --metrics.sinkhorn_max_iter 50000 --metrics.sinkhorn_tol 1e-6 --json 2>"$work/conv.log" >"$work/conv.json"
+grep -q "warning" "$work/conv.log" && fail "converged run warned: $(cat "$work/conv.log")"
+"$py" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+cap, conv = (json.load(open(f"{work}/{n}.json")) for n in ("cap", "conv"))
+assert cap["sinkhorn"] == {"tol": 1e-9, "max_iter": 5}, cap["sinkhorn"]
+w = cap["metrics"]["w2_eps"]
+assert w["converged"] is False and w["iterations"] == 5 and w["marginal_error"] > 1e-9, w
+assert "converged" not in cap["metrics"]["mmd"]
+assert conv["sinkhorn"] == {"tol": 1e-6, "max_iter": 50000}, conv["sinkhorn"]
+for n in ("w2_eps", "sinkhorn_div@100"):
+    v = conv["metrics"][n]
+    assert v["converged"] is True and v["marginal_error"] < 1e-6 and 5 < v["iterations"] < 50000, (n, v)
+print("Sinkhorn stopping report: ok")
+PY
 expect_input_error "var_names" evaluate --data "$data" --predictions "$work/wrong_features.h5ad" -p Imatinib
 expect_input_error "metrics.names" evaluate --data "$data" --predictions "$work/pred_identity.h5ad" --metrics.names mmd,bogus
 expect_input_error "Nonexistent" evaluate --data "$data" --predictions "$work/pred_identity.h5ad" -p Nonexistent
