@@ -16,7 +16,10 @@ int cmd_report(int argc, char** argv, Runtime& rt) {
       "Benchmark tables from a store: per perturbation x model each metric as mean +- sd over seeds and folds,\n"
       "the best per column marked (bold in md/tex, a flag column in csv), the mean over perturbations, the\n"
       "coefficient of variation across seeds, and with --compare the largest differences between matching\n"
-      "tasks of two stores. Only done tasks with a valid checksum are used.";
+      "tasks of two stores. Only done tasks with a valid checksum are used; the others (failed, diverged, never\n"
+      "finished) are counted in a warning at the top and listed with their messages, in every format. With\n"
+      "--compare, every format also says whether the plans (hash) and the data (fingerprint) are the same, and\n"
+      "lists the tasks in one store only or done in one only.";
   spec.uses_config = false;
   spec.options.add_options()("store,s", po::value<std::string>(), "results store")(
       "format,f", po::value<std::string>()->default_value("md"), "md | csv | tex")(

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/dist/plan.hpp"
 
 namespace cellot::report {
 
@@ -277,6 +278,61 @@ std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummar
   return out;
 }
 
+Coverage coverage(const io::StoreSummary& a, const io::StoreSummary& b) {
+  Coverage c;
+  c.hash_a = a.spec.plan_hash;
+  c.hash_b = b.spec.plan_hash;
+  c.data_a = dist::plan_text_fingerprint(a.spec.plan_text);
+  c.data_b = dist::plan_text_fingerprint(b.spec.plan_text);
+  c.same_plan = c.hash_a == c.hash_b;
+  c.same_data = !c.data_a.empty() && c.data_a == c.data_b;
+  std::map<std::string, std::size_t> index_b;
+  for (std::size_t t = 0; t < b.spec.tasks.size(); ++t) index_b[b.spec.tasks[t].key] = t;
+  std::set<std::string> keys_a;
+  for (std::size_t t = 0; t < a.spec.tasks.size(); ++t) {
+    const std::string& key = a.spec.tasks[t].key;
+    keys_a.insert(key);
+    const auto it = index_b.find(key);
+    if (it == index_b.end()) {
+      c.only_a.push_back(key);
+      continue;
+    }
+    const bool da = usable(a, t), db = usable(b, it->second);
+    if (da && db) ++c.compared;
+    if (da && !db) c.done_a.push_back(key);
+    if (db && !da) c.done_b.push_back(key);
+  }
+  for (const auto& t : b.spec.tasks)
+    if (!keys_a.count(t.key)) c.only_b.push_back(t.key);
+  return c;
+}
+
+std::vector<Unfinished> unfinished(const io::StoreSummary& s) {
+  std::vector<Unfinished> out;
+  for (std::size_t t = 0; t < s.spec.tasks.size(); ++t) {
+    if (!s.spec.owned.empty() && !s.spec.owned[t]) continue;  // another shard's task
+    if (usable(s, t)) continue;
+    Unfinished u;
+    u.key = s.spec.tasks[t].key;
+    u.perturbation = s.spec.tasks[t].perturbation;
+    u.model = s.spec.tasks[t].model;
+    const bool final_row = s.trusted[t] && (s.state[t] == io::TaskState::failed || s.state[t] == io::TaskState::diverged);
+    if (final_row) {
+      u.state = io::state_name(s.state[t]);
+      if (t < s.message.size()) u.message = s.message[t];
+    } else if (s.state[t] == io::TaskState::done || s.state[t] == io::TaskState::failed ||
+               s.state[t] == io::TaskState::diverged) {
+      u.state = "not finished";
+      u.message = "corrupt row (checksum mismatch)";
+    } else {
+      u.state = "not finished";
+      u.message = s.state[t] == io::TaskState::running ? "running when the store was last written" : "never ran";
+    }
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
 namespace {
 
 struct Counts {
@@ -286,7 +342,8 @@ struct Counts {
 Counts count(const io::StoreSummary& s) {
   Counts c;
   for (std::size_t t = 0; t < s.state.size(); ++t) {
-    if (s.spec.owned.empty() || s.spec.owned[t]) ++c.owned;
+    if (!s.spec.owned.empty() && !s.spec.owned[t]) continue;  // another shard's task
+    ++c.owned;
     if (usable(s, t))
       ++c.done;
     else if (s.state[t] == io::TaskState::failed && s.trusted[t])
@@ -311,15 +368,53 @@ std::string tex_cell(const Stat& st, bool best) {
   return best ? "\\textbf{" + v + "}" : v;
 }
 
-std::string render_md(const io::StoreSummary& s, const Table& table, const std::vector<CvRow>& cv,
-                      const std::vector<CompareRow>* cmp, const io::StoreSummary* other) {
+// Everything a report shows, computed once for every format.
+struct Parts {
+  const io::StoreSummary* s = nullptr;
+  Table table;
+  std::vector<CvRow> cv;
+  Counts counts;
+  std::vector<Unfinished> unfinished;
+  const io::StoreSummary* other = nullptr;  // --compare
+  std::vector<CompareRow> cmp;
+  Coverage cov;
+};
+
+// Long key lists in md and tex stop after this many (csv lists every key).
+constexpr std::size_t kListed = 50;
+
+std::string plan_line(const Coverage& c) {
+  return "plan hashes " + c.hash_a + " vs " + c.hash_b + (c.same_plan ? " (same plan)" : " (DIFFERENT plans)") +
+         "; data fingerprints " + (c.data_a.empty() ? "none" : c.data_a) + " vs " +
+         (c.data_b.empty() ? "none" : c.data_b) +
+         (c.same_data ? " (same data)"
+                      : (c.data_a.empty() || c.data_b.empty() ? " (unknown: a store without one)" : " (DIFFERENT data)"));
+}
+
+std::string unfinished_line(const Parts& p) {
+  const Counts& c = p.counts;
+  return std::to_string(c.owned - c.done) + " of " + std::to_string(c.owned) + " tasks are not done (failed " +
+         std::to_string(c.failed) + ", diverged " + std::to_string(c.diverged) + ", not finished " +
+         std::to_string(c.pending) + "): the tables leave them out";
+}
+
+std::string render_md(const Parts& p) {
+  const io::StoreSummary& s = *p.s;
+  const Table& table = p.table;
   std::ostringstream os;
-  const Counts c = count(s);
+  const Counts& c = p.counts;
   os << "# cellot report: " << s.path << "\n\n";
   os << "Plan " << s.spec.plan_hash << ": " << s.spec.size() << " tasks (" << s.spec.perturbations.size()
      << " perturbations x " << s.spec.models.size() << " models x " << s.spec.folds.size() << " folds x "
-     << s.spec.seeds.size() << " seeds); done " << c.done << ", failed " << c.failed << ", diverged " << c.diverged
-     << ", not finished " << c.pending << ".\n\n";
+     << s.spec.seeds.size() << " seeds)" << (s.spec.shard.empty() ? "" : ", shard " + s.spec.shard + " owns " +
+                                                                           std::to_string(c.owned))
+     << "; done " << c.done << ", failed " << c.failed << ", diverged " << c.diverged << ", not finished "
+     << c.pending << ".\n\n";
+  if (!p.unfinished.empty())
+    os << "> **WARNING: " << unfinished_line(p) << ". They are listed under 'Unfinished tasks'.**\n\n";
+  if (p.other && (!p.cov.same_plan || !p.cov.only_a.empty() || !p.cov.only_b.empty()))
+    os << "> **WARNING: compared with " << p.other->path << ": " << plan_line(p.cov) << "; "
+       << p.cov.only_a.size() << " tasks only here, " << p.cov.only_b.size() << " only there.**\n\n";
   auto header = [&](const char* first) {
     os << "| " << first << " | model | n |";
     for (const auto& m : table.metrics) os << " " << m << " |";
@@ -357,52 +452,85 @@ std::string render_md(const io::StoreSummary& s, const Table& table, const std::
   os << "\n|---|---|";
   for (std::size_t k = 0; k < table.metrics.size(); ++k) os << "---|";
   os << "\n";
-  for (const auto& r : cv) {
+  for (const auto& r : p.cv) {
     int n = 0;
     for (int x : r.n) n = std::max(n, x);
     os << "| " << r.model << " | " << n << " |";
     for (double v : r.cv) os << " " << (std::isnan(v) ? std::string("–") : fmt(v)) << " |";
     os << "\n";
   }
-  if (cmp && other) {
-    os << "\n## Comparison with " << other->path << "\n\nPlan hashes: " << s.spec.plan_hash << " vs "
-       << other->spec.plan_hash << (s.spec.plan_hash == other->spec.plan_hash ? " (same plan)" : " (DIFFERENT plans)")
-       << ". Tasks done in both stores, matched by key.\n\n";
+  if (!p.unfinished.empty()) {
+    os << "\n## Unfinished tasks\n\n" << unfinished_line(p) << ". `cellot screen --resume` (or the shard's job) "
+       << "runs them again.\n\n| task | state | message |\n|---|---|---|\n";
+    for (const auto& u : p.unfinished) os << "| " << u.key << " | " << u.state << " | " << u.message << " |\n";
+  }
+  if (p.other) {
+    const Coverage& cov = p.cov;
+    os << "\n## Comparison with " << p.other->path << "\n\n" << plan_line(cov) << ". " << cov.compared
+       << " tasks done in both stores, matched by key; " << cov.only_a.size() << " tasks only in " << s.path << ", "
+       << cov.only_b.size() << " only in " << p.other->path << "; " << cov.done_a.size() << " done only in "
+       << s.path << ", " << cov.done_b.size() << " done only in " << p.other->path << ".\n\n";
     os << "| metric | tasks | max abs diff | max rel diff | task (abs) |\n|---|---|---|---|---|\n";
-    for (const auto& r : *cmp)
+    for (const auto& r : p.cmp)
       os << "| " << r.metric << " | " << r.n << " | " << fmt(r.max_abs) << " | " << fmt(r.max_rel) << " | "
          << (r.worst_abs_key.empty() ? "–" : r.worst_abs_key) << " |\n";
+    auto list = [&](const std::string& title, const std::vector<std::string>& keys) {
+      if (keys.empty()) return;
+      os << "\n" << title << " (" << keys.size() << "):\n";
+      for (std::size_t i = 0; i < std::min(keys.size(), kListed); ++i) os << "- " << keys[i] << "\n";
+      if (keys.size() > kListed) os << "- ... and " << keys.size() - kListed << " more (csv lists all)\n";
+    };
+    list("Tasks only in " + s.path, cov.only_a);
+    list("Tasks only in " + p.other->path, cov.only_b);
+    list("Tasks done only in " + s.path, cov.done_a);
+    list("Tasks done only in " + p.other->path, cov.done_b);
   }
   return os.str();
 }
 
-std::string render_csv(const Table& table, const std::vector<CvRow>& cv, const std::vector<CompareRow>* cmp) {
+std::string render_csv(const Parts& p) {
+  const Table& table = p.table;
   std::ostringstream os;
-  os << "table,perturbation,model,metric,mean,sd,n,best,cv,max_abs_diff,max_rel_diff,worst_task\n";
+  os << "table,perturbation,model,metric,mean,sd,n,best,cv,max_abs_diff,max_rel_diff,worst_task,note\n";
   auto emit = [&](const char* name, const std::vector<Row>& rows) {
     for (const auto& r : rows)
       for (std::size_t k = 0; k < table.metrics.size(); ++k) {
         const Stat& st = r.stats[k];
         os << name << "," << csv_field(r.perturbation) << "," << csv_field(r.model) << ","
            << csv_field(table.metrics[k]) << "," << (st.n ? fmt(st.mean) : "") << "," << (st.n ? fmt(st.sd) : "") << ","
-           << st.n << "," << (r.best[k] ? 1 : 0) << ",,,,\n";
+           << st.n << "," << (r.best[k] ? 1 : 0) << ",,,,,\n";
       }
   };
   emit("results", table.rows);
   emit("mean_over_perturbations", table.model_means);
-  for (const auto& r : cv)
+  for (const auto& r : p.cv)
     for (std::size_t k = 0; k < table.metrics.size(); ++k)
       os << "cv,," << csv_field(r.model) << "," << csv_field(table.metrics[k]) << ",,," << r.n[k] << ",,"
-         << (std::isnan(r.cv[k]) ? "" : fmt(r.cv[k])) << ",,,\n";
-  if (cmp)
-    for (const auto& r : *cmp)
+         << (std::isnan(r.cv[k]) ? "" : fmt(r.cv[k])) << ",,,,\n";
+  // Every task left out of the tables, with its state and message.
+  for (const auto& u : p.unfinished)
+    os << "unfinished," << csv_field(u.perturbation) << "," << csv_field(u.model) << ",,,,,,,,,"
+       << csv_field(u.key) << "," << csv_field(u.state + (u.message.empty() ? "" : ": " + u.message)) << "\n";
+  if (p.other) {
+    const Coverage& cov = p.cov;
+    os << "compare_plan,,,,,,,,,,,," << csv_field(plan_line(cov)) << "\n";
+    for (const auto& r : p.cmp)
       os << "compare,,," << csv_field(r.metric) << ",,," << r.n << ",,," << fmt(r.max_abs) << "," << fmt(r.max_rel)
-         << "," << csv_field(r.worst_abs_key) << "\n";
+         << "," << csv_field(r.worst_abs_key) << ",\n";
+    auto keys = [&](const std::vector<std::string>& v, const std::string& note) {
+      for (const auto& k : v) os << "compare_unmatched,,,,,,,,,,,," << csv_field(k) << "," << csv_field(note) << "\n";
+    };
+    keys(cov.only_a, "only in " + p.s->path);
+    keys(cov.only_b, "only in " + p.other->path);
+    keys(cov.done_a, "done only in " + p.s->path);
+    keys(cov.done_b, "done only in " + p.other->path);
+  }
   return os.str();
 }
 
-std::string render_tex(const io::StoreSummary& s, const Table& table, const std::vector<CvRow>& cv,
-                       const std::vector<CompareRow>* cmp) {
+std::string render_tex(const Parts& p) {
+  const io::StoreSummary& s = *p.s;
+  const Table& table = p.table;
   std::ostringstream os;
   const std::size_t M = table.metrics.size();
   auto begin_table = [&](const std::string& caption, const char* first, bool with_pert) {
@@ -427,7 +555,17 @@ std::string render_tex(const io::StoreSummary& s, const Table& table, const std:
       last = r.perturbation;
     }
   };
+  auto key_table = [&](const std::string& caption, const std::vector<std::pair<std::string, std::string>>& rows) {
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{" << caption << "}\n\\begin{tabular}{ll}\n\\toprule\n"
+       << "task & note \\\\\n\\midrule\n";
+    for (std::size_t i = 0; i < std::min(rows.size(), kListed); ++i)
+      os << tex_escape(rows[i].first) << " & " << tex_escape(rows[i].second) << " \\\\\n";
+    if (rows.size() > kListed) os << "\\multicolumn{2}{l}{... and " << rows.size() - kListed << " more} \\\\\n";
+    end_table();
+  };
   os << "% cellot report: " << tex_escape(s.path) << ", plan " << s.spec.plan_hash << "\n";
+  if (!p.unfinished.empty()) os << "% WARNING: " << unfinished_line(p) << "\n";
+  if (p.other) os << "% compared with " << tex_escape(p.other->path) << ": " << plan_line(p.cov) << "\n";
   os << "% requires \\usepackage{booktabs}\n";
   begin_table("Mean $\\pm$ sd over seeds and folds; bold: best per perturbation (observed not ranked).", "perturbation",
               true);
@@ -440,7 +578,7 @@ std::string render_tex(const io::StoreSummary& s, const Table& table, const std:
      << std::string(M, 'r') << "}\n\\toprule\nmodel & n";
   for (const auto& m : table.metrics) os << " & " << tex_escape(m);
   os << " \\\\\n\\midrule\n";
-  for (const auto& r : cv) {
+  for (const auto& r : p.cv) {
     int n = 0;
     for (int x : r.n) n = std::max(n, x);
     os << tex_escape(r.model) << " & " << n;
@@ -448,12 +586,25 @@ std::string render_tex(const io::StoreSummary& s, const Table& table, const std:
     os << " \\\\\n";
   }
   end_table();
-  if (cmp) {
-    os << "\\begin{table}[ht]\n\\centering\n\\caption{Largest differences between matching tasks of two stores.}\n"
-          "\\begin{tabular}{lrrr}\n\\toprule\nmetric & tasks & max abs & max rel \\\\\n\\midrule\n";
-    for (const auto& r : *cmp)
+  if (!p.unfinished.empty()) {
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (const auto& u : p.unfinished) rows.emplace_back(u.key, u.state + (u.message.empty() ? "" : ": " + u.message));
+    key_table("Unfinished tasks: " + unfinished_line(p) + ".", rows);
+  }
+  if (p.other) {
+    const Coverage& cov = p.cov;
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{Largest differences between matching tasks of two stores ("
+       << tex_escape(plan_line(cov)) << "; " << cov.compared << " tasks done in both).}\n"
+       << "\\begin{tabular}{lrrr}\n\\toprule\nmetric & tasks & max abs & max rel \\\\\n\\midrule\n";
+    for (const auto& r : p.cmp)
       os << tex_escape(r.metric) << " & " << r.n << " & " << fmt(r.max_abs) << " & " << fmt(r.max_rel) << " \\\\\n";
     end_table();
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (const auto& k : cov.only_a) rows.emplace_back(k, "only in " + s.path);
+    for (const auto& k : cov.only_b) rows.emplace_back(k, "only in " + p.other->path);
+    for (const auto& k : cov.done_a) rows.emplace_back(k, "done only in " + s.path);
+    for (const auto& k : cov.done_b) rows.emplace_back(k, "done only in " + p.other->path);
+    if (!rows.empty()) key_table("Tasks the comparison could not match.", rows);
   }
   return os.str();
 }
@@ -464,13 +615,20 @@ std::string render(const std::string& format, const io::StoreSummary& s, const s
                    const io::StoreSummary* other) {
   if (format != "md" && format != "csv" && format != "tex")
     throw InputError("command line", "--format", format, "must be one of md|csv|tex");
-  const Table table = summarize(s, metrics);
-  const auto cv = reproducibility(s, metrics);
-  std::vector<CompareRow> cmp;
-  if (other) cmp = compare(s, *other, metrics);
-  if (format == "md") return render_md(s, table, cv, other ? &cmp : nullptr, other);
-  if (format == "csv") return render_csv(table, cv, other ? &cmp : nullptr);
-  return render_tex(s, table, cv, other ? &cmp : nullptr);
+  Parts p;
+  p.s = &s;
+  p.table = summarize(s, metrics);
+  p.cv = reproducibility(s, metrics);
+  p.counts = count(s);
+  p.unfinished = unfinished(s);
+  p.other = other;
+  if (other) {
+    p.cmp = compare(s, *other, metrics);
+    p.cov = coverage(s, *other);
+  }
+  if (format == "md") return render_md(p);
+  if (format == "csv") return render_csv(p);
+  return render_tex(p);
 }
 
 }  // namespace cellot::report

@@ -125,3 +125,88 @@ TEST(Report, FormatsCarryRowsAndMarks) {
   EXPECT_THROW(report::select_metrics(s, {"nope"}), InputError);
   EXPECT_EQ(report::select_metrics(s, {}), s.spec.metric_names);
 }
+
+TEST(Report, UnfinishedTasksAreListedInEveryFormat) {
+  auto s = summary();
+  s.message.assign(s.spec.tasks.size(), "");
+  s.state[0] = io::TaskState::failed;  // p1|cellot|fold0|seed0
+  s.message[0] = "boom: out of memory";
+  s.state[5] = io::TaskState::pending;  // p1|observed|fold0|seed1
+  s.state[7] = io::TaskState::done;     // p2|cellot|fold0|seed1, corrupt row
+  s.trusted[7] = false;
+  const auto u = report::unfinished(s);
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[0].key, "p1|cellot|fold0|seed0");
+  EXPECT_EQ(u[0].state, "failed");
+  EXPECT_EQ(u[0].message, "boom: out of memory");
+  EXPECT_EQ(u[1].state, "not finished");
+  EXPECT_EQ(u[1].message, "never ran");
+  EXPECT_EQ(u[2].message, "corrupt row (checksum mismatch)");
+  const auto md = report::render("md", s, {"mmd"});
+  EXPECT_NE(md.find("**WARNING: 3 of 12 tasks are not done (failed 1, diverged 0, not finished 2)"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| p1|cellot|fold0|seed0 | failed | boom: out of memory |"), std::string::npos) << md;
+  const auto csv = report::render("csv", s, {"mmd"});
+  EXPECT_NE(csv.find("unfinished,p1,cellot,,,,,,,,,p1|cellot|fold0|seed0,failed: boom: out of memory\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("unfinished,p1,observed,,,,,,,,,p1|observed|fold0|seed1,not finished: never ran\n"),
+            std::string::npos)
+      << csv;
+  const auto tex = report::render("tex", s, {"mmd"});
+  EXPECT_NE(tex.find("% WARNING: 3 of 12 tasks are not done"), std::string::npos) << tex;
+  EXPECT_NE(tex.find("p1\\textbar{}cellot\\textbar{}fold0\\textbar{}seed0 & failed: boom: out of memory"),
+            std::string::npos)
+      << tex;
+  // A complete store has no such section; a shard's store counts only its own tasks.
+  EXPECT_EQ(report::render("md", summary(), {"mmd"}).find("Unfinished"), std::string::npos);
+  auto shard = summary();
+  shard.spec.shard = "0/2";
+  for (std::size_t t = 6; t < shard.state.size(); ++t) {
+    shard.spec.owned[t] = 0;
+    shard.state[t] = io::TaskState::pending;
+  }
+  EXPECT_TRUE(report::unfinished(shard).empty());
+  EXPECT_EQ(report::render("md", shard, {"mmd"}).find("WARNING"), std::string::npos);
+}
+
+TEST(Report, CompareReportsUnmatchedTasksAndPlanAndDataInEveryFormat) {
+  auto a = summary();
+  a.spec.plan_text = "cellot-plan 2\n[config]\n[data] fingerprint 00000000000000aa\n";
+  auto b = summary();
+  b.path = "other.h5";
+  b.spec.plan_hash = "00000000000000bb";
+  b.spec.plan_text = "cellot-plan 2\n[config]\n[data] fingerprint 00000000000000cc\n";
+  b.spec.tasks[11].key = "p3|observed|fold0|seed1";  // replaces p2|observed|fold0|seed1
+  b.state[2] = io::TaskState::failed;               // p1|identity|fold0|seed0 done only in a
+  const auto cov = report::coverage(a, b);
+  EXPECT_FALSE(cov.same_plan);
+  EXPECT_FALSE(cov.same_data);
+  EXPECT_EQ(cov.data_a, "00000000000000aa");
+  EXPECT_EQ(cov.only_a, (std::vector<std::string>{"p2|observed|fold0|seed1"}));
+  EXPECT_EQ(cov.only_b, (std::vector<std::string>{"p3|observed|fold0|seed1"}));
+  EXPECT_EQ(cov.done_a, (std::vector<std::string>{"p1|identity|fold0|seed0"}));
+  EXPECT_TRUE(cov.done_b.empty());
+  EXPECT_EQ(cov.compared, 10);
+  const auto md = report::render("md", a, {"mmd"}, &b);
+  for (const char* part : {"(DIFFERENT plans)", "(DIFFERENT data)", "1 tasks only in mem.h5", "1 only in other.h5",
+                           "- p3|observed|fold0|seed1", "- p1|identity|fold0|seed0", "**WARNING: compared with other.h5"})
+    EXPECT_NE(md.find(part), std::string::npos) << part << "\n" << md;
+  const auto csv = report::render("csv", a, {"mmd"}, &b);
+  EXPECT_NE(csv.find("compare_plan,,,,,,,,,,,,plan hashes 00000000000000aa vs 00000000000000bb (DIFFERENT plans)"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("compare_unmatched,,,,,,,,,,,,p2|observed|fold0|seed1,only in mem.h5"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("compare_unmatched,,,,,,,,,,,,p3|observed|fold0|seed1,only in other.h5"), std::string::npos);
+  EXPECT_NE(csv.find("compare_unmatched,,,,,,,,,,,,p1|identity|fold0|seed0,done only in mem.h5"), std::string::npos);
+  const auto tex = report::render("tex", a, {"mmd"}, &b);
+  EXPECT_NE(tex.find("(DIFFERENT plans)"), std::string::npos) << tex;
+  EXPECT_NE(tex.find("(DIFFERENT data)"), std::string::npos);
+  EXPECT_NE(tex.find("p3\\textbar{}observed\\textbar{}fold0\\textbar{}seed1 & only in other.h5"), std::string::npos)
+      << tex;
+  // The same store: same plan and data, nothing unmatched, no warning.
+  const auto self = report::render("md", a, {"mmd"}, &a);
+  EXPECT_NE(self.find("(same plan)"), std::string::npos);
+  EXPECT_NE(self.find("(same data)"), std::string::npos);
+  EXPECT_EQ(self.find("WARNING"), std::string::npos);
+}

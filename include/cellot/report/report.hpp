@@ -60,6 +60,24 @@ struct CompareRow {
 std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummary& b,
                                 const std::vector<std::string>& metrics);
 
+// What compare() could not match: whether the two stores share a plan (hash) and data (the
+// fingerprint in their plan texts), and the tasks that are in one store only or done in one only.
+struct Coverage {
+  std::string hash_a, hash_b, data_a, data_b;  // data: fingerprints ("" for older stores)
+  bool same_plan = false, same_data = false;
+  std::int64_t compared = 0;                   // tasks done (and trusted) in both
+  std::vector<std::string> only_a, only_b;     // keys in one plan only
+  std::vector<std::string> done_a, done_b;     // keys in both plans, done in that store only
+};
+Coverage coverage(const io::StoreSummary& a, const io::StoreSummary& b);
+
+// The tasks of a store that are not done (of those it owns, for a shard), with why: failed and
+// diverged (their message), or not finished (pending, running, a corrupt row).
+struct Unfinished {
+  std::string key, perturbation, model, state, message;
+};
+std::vector<Unfinished> unfinished(const io::StoreSummary& s);
+
 // Metric selection: empty = every metric of the store; unknown names are InputErrors.
 std::vector<std::string> select_metrics(const io::StoreSummary& s, const std::vector<std::string>& wanted);
 
