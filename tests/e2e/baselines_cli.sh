@@ -3,7 +3,8 @@
 # scGen and cAE curves and weights in the model directory, identity / mean_shift / observed
 # predictions with their documented meaning, a reload that predicts identically, data-parallel
 # training of an autoencoder on 2 ranks (reproducible, close to 1 rank), the validation grid,
-# and a bad hyperparameter refused with exit 2.
+# cellot evaluate on every model's predictions (CellOT's too), and a bad hyperparameter refused
+# with exit 2.
 set -euo pipefail
 bin="${CELLOT_BIN:?}"
 py="${CELLOT_PYTHON:-/usr/bin/python3}"
@@ -103,7 +104,63 @@ assert np.allclose(g["hparams"][2:7], table[best, :5]), (g["hparams"], table[bes
 assert g["selection"][2] == table[best, 5]
 PY
 
-# 4. A bad hyperparameter: exit 2, one line naming the key and the value.
+# 4. cellot evaluate on every model's predictions (CellOT too, a few iterations): exit 0 and
+# values that make sense. Then, on 5x more cells (no training cost for these three), the order
+# the baselines must have: observed (the floor) < identity in MMD and energy, observed mixed.
+"$bin" train "${common[@]}" --model cellot --training.iters 40 --training.eval_every 20 --out m_cellot \
+  || fail "train cellot"
+"$bin" predict --model m_cellot --out pred_cellot.h5ad --quiet || fail "predict cellot"
+for m in cellot scgen cae identity mean_shift observed; do
+  "$bin" evaluate --predictions "pred_$m.h5ad" --json >"eval_$m.json" 2>"eval_$m.log" \
+    || { cat "eval_$m.log"; fail "evaluate $m"; }
+done
+"$bin" synth --preset 4i --seed 3 --cells-scale 0.5 --out big.h5ad >/dev/null 2>&1
+for m in identity mean_shift observed; do
+  "$bin" train --data big.h5ad --perturbation Imatinib --training.threads 1 --quiet --model "$m" --out "big_$m" \
+    || fail "train $m (big)"
+  "$bin" predict --model "big_$m" --out "bigpred_$m.h5ad" --quiet || fail "predict $m (big)"
+  "$bin" evaluate --predictions "bigpred_$m.h5ad" --metrics.names mmd,energy,knn_mix@10,l2_ds --json \
+    >"bigeval_$m.json" || fail "evaluate $m (big)"
+done
+"$py" - <<'PY' || fail "evaluate on the baselines' predictions"
+import json
+import numpy as np
+models = ["cellot", "scgen", "cae", "identity", "mean_shift", "observed"]
+ev = {m: json.load(open(f"eval_{m}.json")) for m in models}
+for m, e in ev.items():
+    assert e["model"] == m and e["split_from"] == "model", (m, e["model"], e["split_from"])
+    paired = m != "observed"
+    for n, v in e["metrics"].items():
+        if n in ("spearman_pair", "uvp") and not paired:
+            assert v is None, (m, n, v)
+            continue
+        assert v is not None and np.isfinite(v["value"]), (m, n, v)
+        if n.startswith(("w2_eps", "sinkhorn_div")):
+            assert v["iterations"] > 0 and "converged" in v, (m, n, v)
+    mt = e["metrics"]
+    assert mt["mmd"]["value"] >= 0 and mt["energy"]["value"] >= 0, m
+    assert -1 <= mt["r_means"]["value"] <= 1, m
+    assert 0 <= mt["knn_mix@50"]["value"] <= 1, m
+    assert e["cells"]["predicted"] > 0 and e["cells"]["observed"] > 0, m
+# The test split is the same for all (same seed); observed uses the half it did not draw.
+test = ev["identity"]["cells"]["observed"]
+assert all(ev[m]["cells"]["observed"] == test for m in models if m != "observed")
+assert ev["observed"]["cells"]["observed"] == test - test // 2, (ev["observed"]["cells"], test)
+assert abs(ev["identity"]["metrics"]["spearman_pair"]["value"] - 1) < 1e-12
+# mean_shift moves the mean by the training shift: its drug signature error beats identity's.
+assert ev["mean_shift"]["metrics"]["l2_ds"]["value"] < ev["identity"]["metrics"]["l2_ds"]["value"]
+big = {m: json.load(open(f"bigeval_{m}.json"))["metrics"] for m in ["identity", "mean_shift", "observed"]}
+val = lambda m, n: big[m][n]["value"]
+assert val("observed", "mmd") < 0.75 * val("identity", "mmd"), (val("observed", "mmd"), val("identity", "mmd"))
+assert val("observed", "energy") < val("mean_shift", "energy") < val("identity", "energy")
+assert abs(val("observed", "knn_mix@10") - 0.5) < 0.12, val("observed", "knn_mix@10")
+assert val("identity", "knn_mix@10") > 0.8, val("identity", "knn_mix@10")
+assert val("mean_shift", "l2_ds") < val("identity", "l2_ds")
+print("evaluate on every baseline: " + ", ".join(f"{m} mmd {ev[m]['metrics']['mmd']['value']:.4g}" for m in models))
+print("big: " + ", ".join(f"{m} mmd {val(m, 'mmd'):.4g} knn {val(m, 'knn_mix@10'):.3f}" for m in big))
+PY
+
+# 5. A bad hyperparameter: exit 2, one line naming the key and the value.
 set +e
 "$bin" train "${common[@]}" --model scgen --model.width 0 --out m_bad 2>bad.log
 rc=$?
