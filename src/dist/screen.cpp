@@ -533,7 +533,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     if (data::SynthMaps::present(uns)) truth = std::make_unique<data::SynthMaps>(uns, cfg.data.path);
   }
 
-  Coordinator coordinator(groups, order, opt.prefetch);
+  CoordinatorOptions copt;
+  copt.prefetch = opt.prefetch;
+  copt.poll_interval = cfg.screen.poll_ms / 1000.0;
+  copt.wait_timeout = cfg.screen.wait_timeout;
+  Coordinator coordinator(groups, order, copt);
   coordinator.external_stop = [] { return g_stop_signal != 0; };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
   log::Progress progress("screen", static_cast<std::int64_t>(order.size()), progress_on);
@@ -595,7 +599,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       const Config tc = task_config(cfg, task);
       data::PairData pair;
       models::TrainInput in;
-      Matrix source_test;
+      Matrix source_test, target_test;
       timed(0, ph.load, [&] {
         pair = cache.get(task.fold).load_pair(task.perturbation, split_seed(cfg, task.fold, task.seed));
         in.perturbation = task.perturbation;
@@ -603,7 +607,10 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
         in.target_train = pair.treated.select_rows(pair.treated_split.train);
         in.source_val = pair.control.select_rows(pair.control_split.val);
         in.target_val = pair.treated.select_rows(pair.treated_split.val);
-        in.target_test = pair.treated.select_rows(pair.treated_split.test);
+        // Only the observed baseline may see the treated test cells (they are what it "predicts");
+        // every other model selects on the validation split and never gets them.
+        target_test = pair.treated.select_rows(pair.treated_split.test);
+        if (task.model == "observed") in.target_test = target_test;
         source_test = pair.control.select_rows(pair.control_split.test);
       });
       std::unique_ptr<models::Model> model;
@@ -625,16 +632,20 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
       Matrix pred;
       timed(2, ph.predict, [&] { pred = model->predict(source_test); });
       timed(3, ph.metrics, [&] {
+        // The observed baseline is scored as the floor it stands for: its prediction half
+        // against the disjoint reference half, each cell once (its per-control predictions
+        // repeat the half cyclically, which would weight some cells several times).
         const bool observed = task.model == "observed";
-        Matrix reference =
-            observed ? models::observed_halves(in.target_test, task.task_seed).reference : in.target_test;
+        models::ObservedHalves halves;
+        if (observed) halves = models::observed_halves(target_test, task.task_seed);
+        const Matrix& reference = observed ? halves.reference : target_test;
         Matrix true_response;
         if (truth && truth->has(task.perturbation) && !observed)
           true_response = truth->apply(task.perturbation, source_test);
         metrics::Input mi;
-        mi.predicted = &pred;
+        mi.predicted = observed ? &halves.prediction : &pred;
         mi.observed = &reference;
-        mi.control = &source_test;
+        mi.control = observed ? nullptr : &source_test;  // observed rows do not pair with controls
         mi.truth = true_response.rows > 0 ? &true_response : nullptr;
         auto mo = metrics::options_from_config(cfg.metrics, group, derive_seed(task.task_seed, "metrics"));
         const auto values = metrics::compute(mi, mo);

@@ -1,5 +1,6 @@
 #include "cellot/models/cellot.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cellot/core/error.hpp"
@@ -36,7 +37,9 @@ Matrix CellotModel::predict(const Matrix& source, double t) const {
                      "the cellot model was trained on " + std::to_string(d) + " features");
   std::vector<float> x(source.data.size()), tx(source.data.size());
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(source.data[i]);
-  train::CellotSteps<float> steps(shape_, 1024);
+  // Workspace sized to the call (up to 1024-row chunks): a screen predicts a few dozen held-out
+  // controls per task, and a full 1024-row workspace cost more than the prediction itself.
+  train::CellotSteps<float> steps(shape_, std::clamp<std::int64_t>(source.rows, 1, 1024));
   steps.transport(g_.data(), x.data(), source.rows, tx.data());
   Matrix out(source.rows, d);
   for (std::size_t i = 0; i < x.size(); ++i)

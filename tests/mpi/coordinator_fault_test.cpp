@@ -1,0 +1,132 @@
+// The coordinator's hand-out rule and its bounded waits, with real ranks: reservations take the
+// cheapest task, a group that runs long tasks keeps the others fed, a lost scheduler message is
+// diagnosed from the heartbeat counts, and a silent rank 0 fails a waiting group instead of
+// hanging it. (Separate binary from coordinator_test: the fault cases leave unmatched messages.)
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <chrono>
+#include <deque>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cellot/core/error.hpp"
+#include "cellot/dist/coordinator.hpp"
+#include "cellot/dist/groups.hpp"
+
+using namespace cellot;
+using dist::Coordinator;
+
+TEST(CoordinatorAnswer, RunNowTakesTheMostExpensiveReservationTheCheapest) {
+  std::deque<std::int64_t> q{7, 3, 9, 1, 4, 2};  // hand-out order: most expensive first
+  EXPECT_EQ(Coordinator::answer(q, false, 2, false), 7);
+  EXPECT_EQ(Coordinator::answer(q, true, 2, false), 2);   // a reservation: the cheapest left
+  EXPECT_EQ(Coordinator::answer(q, true, 2, false), 4);
+  EXPECT_EQ(Coordinator::answer(q, false, 2, false), 3);
+  ASSERT_EQ(q.size(), 2u);
+  // No more tasks left than groups: reservations are refused, run-now requests still served.
+  EXPECT_EQ(Coordinator::answer(q, true, 2, false), Coordinator::kRetry);
+  EXPECT_EQ(Coordinator::answer(q, false, 2, false), 9);
+  EXPECT_EQ(Coordinator::answer(q, false, 2, true), Coordinator::kStopped);
+  EXPECT_EQ(q.size(), 1u);
+  EXPECT_EQ(Coordinator::answer(q, false, 2, false), 1);
+  EXPECT_EQ(Coordinator::answer(q, false, 2, false), Coordinator::kNoMoreTasks);
+  EXPECT_EQ(Coordinator::answer(q, true, 2, false), Coordinator::kNoMoreTasks);
+}
+
+TEST(CoordinatorBalance, ReservationsNeverHoldTheExpensiveTasks) {
+  // 2 expensive tasks (first in the order) and many cheap ones. Whoever reserves gets cheap
+  // tasks, so the two expensive tasks start at once on different groups (with the old rule, a
+  // group could reserve the second expensive task behind its first).
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n < 2) GTEST_SKIP() << "needs 2 ranks";
+  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  const int n_tasks = 12;
+  std::vector<std::int64_t> order(n_tasks);
+  std::iota(order.begin(), order.end(), 0);  // tasks 0 and 1 are the expensive ones
+  dist::CoordinatorOptions o;
+  o.poll_interval = 0;
+  Coordinator c(g, order, o);
+  std::vector<int> expensive_here;
+  c.run([&](std::int64_t t) {
+    if (t < 2) {
+      expensive_here.push_back(static_cast<int>(t));
+      for (int i = 0; i < 40; ++i) {  // "training": 0.4 s, polling
+        c.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    return dist::Outcome::done;
+  });
+  int mine = static_cast<int>(expensive_here.size()), most = 0;
+  MPI_Allreduce(&mine, &most, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  EXPECT_EQ(most, 1) << "one group ran both expensive tasks";
+}
+
+TEST(CoordinatorFault, ALostRequestIsDiagnosedFromTheHeartbeat) {
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n < 2) GTEST_SKIP() << "needs 2 ranks";
+  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  std::vector<std::int64_t> order(4);
+  std::iota(order.begin(), order.end(), 0);
+  dist::CoordinatorOptions o;
+  o.heartbeat = 0.05;
+  o.warn_every = 0.1;
+  o.wait_timeout = 2.0;
+  Coordinator c(g, order, o);
+  if (g.world_rank() == 1) c.drop_next_request_for_test();
+  std::string what;
+  try {
+    c.run([&](std::int64_t) { return dist::Outcome::done; });
+  } catch (const RuntimeError& e) {
+    what = e.what();
+  }
+  if (g.world_rank() == 0) {
+    EXPECT_NE(what.find("lost"), std::string::npos) << what;
+    EXPECT_NE(what.find("group 1"), std::string::npos) << what;
+  } else if (g.world_rank() == 1) {
+    // Rank 1's request never arrived: it gives up after wait_timeout with its own account.
+    EXPECT_NE(what.find("waited"), std::string::npos) << what;
+    EXPECT_NE(what.find("1 requests sent, 0 answered"), std::string::npos) << what;
+  }
+  // Let every rank finish its side before the next test (rank 0 may fail first).
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+TEST(CoordinatorFault, ASilentRankZeroFailsTheWaitingGroupsAndViceVersa) {
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n < 2) GTEST_SKIP() << "needs 2 ranks";
+  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  std::vector<std::int64_t> order(2 * n);
+  std::iota(order.begin(), order.end(), 0);
+  dist::CoordinatorOptions o;
+  o.heartbeat = 100;  // no heartbeats: the other groups fall silent while they wait
+  o.warn_every = 0.1;
+  o.wait_timeout = 0.5;
+  Coordinator c(g, order, o);
+  std::string what;
+  try {
+    c.run([&](std::int64_t) {
+      // Rank 0's first task runs 1.5 s without polling (a long phase that does not serve).
+      static bool first = true;
+      if (g.world_rank() == 0 && first) {
+        first = false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      }
+      return dist::Outcome::done;
+    });
+  } catch (const RuntimeError& e) {
+    what = e.what();
+  }
+  if (g.world_rank() == 0) {
+    EXPECT_NE(what.find("no message from a group"), std::string::npos) << what;
+  } else {
+    EXPECT_NE(what.find("waited"), std::string::npos) << what;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
