@@ -133,7 +133,10 @@ double energy_distance(const Matrix& x, const Matrix& y, MPI_Comm comm, Layout l
 // 1, 11, 21, ... (POT's rule; POT's log['niter'] is `iterations - 1`). Memory O((N + M) d):
 // cost tiles are recomputed each pass, unless this rank's rows x all columns (8 N M / ranks
 // bytes) fit in `cache_bytes` (default kSinkhornCacheBytes = 256 MiB, i.e. N = M <= 5792 on one
-// rank; 0 forces streaming), in which case they are computed once and cached.
+// rank; 0 forces streaming), in which case they are computed once and cached. The cache is a
+// deliberate, bounded exception to DESIGN.md's "no N x M matrix for large N, M": small problems
+// (where it halves the work per iteration) get it, large ones stream, memory never exceeds the
+// budget.
 inline constexpr std::int64_t kSinkhornCacheBytes = std::int64_t{256} << 20;
 
 struct SinkhornResult {
