@@ -18,12 +18,12 @@ const char* const kPendingOrigin = "<origin of the key>";
 
 // The token the user typed for `option` ("--name" or "-n"): "--name value", "--name=value" or a
 // sticky "-nvalue". Empty when not found (Boost may have completed an abbreviated name).
-std::string raw_token(int argc, char** argv, const std::string& option) {
+std::string raw_token(const std::vector<std::string>& args, const std::string& option) {
   if (option.empty()) return "";
   const bool is_short = option.size() == 2 && option[0] == '-' && option[1] != '-';
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == option) return i + 1 < argc ? argv[i + 1] : "";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == option) return i + 1 < args.size() ? args[i + 1] : "";
     if (arg.rfind(option + "=", 0) == 0) return arg.substr(option.size() + 1);
     if (is_short && arg.size() > 2 && arg.rfind(option, 0) == 0) return arg.substr(2);
   }
@@ -67,6 +67,8 @@ std::string message_of(const InputError& e) {
 
 }  // namespace
 
+std::string CommandLine::token(const std::string& option) const { return raw_token(args, option); }
+
 std::string CommandLine::origin_of(const std::string& key) const {
   if (given_on_command_line(key)) return "command line";
   if (!config_path.empty() && has(key)) return config_path;
@@ -98,6 +100,7 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
   if (spec.uses_config) all.add(config_opts);
 
   CommandLine cl;
+  cl.args.assign(argv, argv + argc);
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(spec.positional).run(), cl.vm);
   } catch (const po::unknown_option& e) {
@@ -105,7 +108,7 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
   } catch (const po::validation_error& e) {
     // The value as typed (Boost's message holds it only inside a sentence).
     const std::string option = e.get_option_name();
-    std::string value = raw_token(argc, argv, option);
+    std::string value = cl.token(option);
     if (value.empty()) value = quoted_argument(e.what());
     throw InputError("command line", option, value, "invalid value: expected " + expected_value(all, option));
   } catch (const po::too_many_positional_options_error&) {

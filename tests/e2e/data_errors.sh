@@ -38,14 +38,18 @@ import sys, warnings
 import h5py, numpy as np, pandas as pd, anndata
 warnings.filterwarnings("ignore")
 w = sys.argv[1]
-def make(n=12, X=None, categories=None):
+def make(n=12, X=None, categories=None, features=None):
+    features = features or [f"f{j}" for j in range(4)]
     cond = ["control" if i % 3 == 0 else ("DrugA" if i % 3 == 1 else "DrugB") for i in range(n)]
     obs = pd.DataFrame({"condition": pd.Categorical(cond, categories=categories or ["control", "DrugA", "DrugB"])},
                        index=[f"c{i}" for i in range(n)])
     if X is None:
-        X = np.arange(n * 4, dtype=np.float32).reshape(n, 4)
-    return anndata.AnnData(X=X, obs=obs, var=pd.DataFrame(index=[f"f{j}" for j in range(4)]), dtype=X.dtype)
+        X = np.arange(n * len(features), dtype=np.float32).reshape(n, len(features))
+    return anndata.AnnData(X=X, obs=obs, var=pd.DataFrame(index=features), dtype=X.dtype)
 make().write_h5ad(f"{w}/good.h5ad")
+# Feature mismatches against good.h5ad: a renamed feature (same count), one feature fewer.
+make(features=["f0", "f1", "g2", "f3"]).write_h5ad(f"{w}/renamed.h5ad")
+make(features=["f0", "f1", "f2"]).write_h5ad(f"{w}/three.h5ad")
 # HDF5, but not AnnData.
 with h5py.File(f"{w}/plain.h5", "w") as f:
     f.create_dataset("numbers", data=np.arange(3))
@@ -106,6 +110,22 @@ expect_input_error "synth: no perturbations" "--perturbations = '0'" -- \
 expect_input_error "synth: --out missing" "--out|is required" -- \
   "$bin" synth --preset 4i
 [ ! -e "$work/x.h5ad" ] || fail "a failed synth left $work/x.h5ad behind"
+
+# Feature mismatch between two files: evaluate (data vs predictions) and predict (model vs data)
+# name the offending file, var_names, the first differing value and the file it differs from.
+expect_input_error "evaluate: renamed feature" "$work/renamed.h5ad: var_names = 'g2'|feature 2 differs from $work/good.h5ad ('f2')" -- \
+  "$bin" evaluate --data "$work/good.h5ad" --predictions "$work/renamed.h5ad" -p DrugA --split all
+expect_input_error "evaluate: feature count" "$work/three.h5ad: var_names = '3 features'|differs from $work/good.h5ad (4 features)" -- \
+  "$bin" evaluate --data "$work/good.h5ad" --predictions "$work/three.h5ad" -p DrugA --split all
+if "$bin" train --data "$work/good.h5ad" -p DrugA --model identity --out "$work/m_good" --quiet 2>"$work/err"; then
+  expect_input_error "predict: renamed feature" "$work/renamed.h5ad: var_names = 'g2'|differs from $work/m_good/model.h5 ('f2')" -- \
+    "$bin" predict --model "$work/m_good" --data "$work/renamed.h5ad" --out "$work/p.h5ad"
+  expect_input_error "predict: feature count" "$work/three.h5ad: var_names = '3 features'|$work/m_good/model.h5 (4 features)" -- \
+    "$bin" predict --model "$work/m_good" --data "$work/three.h5ad" --out "$work/p.h5ad"
+  [ ! -e "$work/p.h5ad" ] || fail "a refused predict wrote $work/p.h5ad"
+else
+  fail "training identity on good.h5ad: $(cat "$work/err")"
+fi
 
 # The valid fixtures pass (so the failures above are about the defect, not the fixture).
 "$bin" describe --data "$work/good.h5ad" >/dev/null || fail "good.h5ad rejected"

@@ -102,9 +102,27 @@ expect_2 "unknown model" "nope" "$bin" train --data data.h5ad --perturbation Ima
 expect_2 "missing --out" "\-\-out" "$bin" train --data data.h5ad --perturbation Imatinib --quiet
 expect_2 "bad dose" "\-\-t" "$bin" predict --model m_full --out x.h5ad --t 1.5
 expect_2 "not a model dir" "model.h5" "$bin" predict --model "$work" --out x.h5ad
+expect_2 "predict into a missing directory" "command line: --out = '$work/no/such/dir/p.h5ad': output directory" \
+  "$bin" predict --model m_full --out "$work/no/such/dir/p.h5ad"
+expect_2 "predict: a model key on the command line" "command line: --model.hidden = '8,8': not used by predict" \
+  "$bin" predict --model m_full --out x.h5ad --model.hidden 8,8
+expect_2 "predict: data.condition_key reaches the data" "data.condition_key = 'nosuch'" \
+  "$bin" predict --model m_full --out x.h5ad --data.condition_key nosuch
 mkdir -p other
 "$bin" train "${common[@]}" --training.seed 9 --model cellot --out other --stop-after 5 --quiet
 expect_2 "foreign checkpoint" "checkpoint" "$bin" train "${common[@]}" --model cellot --out other --resume --quiet
+
+# 6b. predict takes its data keys from --config (other keys of the file are the model's and are
+#     ignored): data.path names the file mapped, the cells and the result are those of --data.
+cp data.h5ad data_copy.h5ad
+printf '[data]\npath = data_copy.h5ad\ncontrol = control\n[model]\nhidden = 8\n[training]\nthreads = 1\niters = 3\n' >pred.ini
+"$bin" predict --model m_full --config pred.ini --out pred_cfg.h5ad --quiet || fail "predict --config exited $?"
+"$py" - <<'PY' || fail "predict --config"
+import anndata
+a, b = anndata.read_h5ad("pred.h5ad"), anndata.read_h5ad("pred_cfg.h5ad")
+assert b.uns["cellot_data"] == "data_copy.h5ad", b.uns["cellot_data"]
+assert list(a.obs_names) == list(b.obs_names) and a.X.tobytes() == b.X.tobytes()
+PY
 
 # 7. Divergence: a huge learning rate makes the losses non-finite; the run fails (exit 1, a
 #    runtime failure, not bad input) with one line saying so, and leaves no model behind.

@@ -32,11 +32,14 @@ struct CommandLine {
   // Options given on the command line (names without dashes, e.g. "training.iters"); a command
   // that maps its own option onto a config key (train's --model -> model.name) adds the key.
   std::set<std::string> on_command_line;
+  std::vector<std::string> args;  // the command's arguments as given (args[0]: the command)
   // Given on the command line or in the config file (not a default).
   bool has(const std::string& key) const { return vm.count(key) > 0 && !vm[key].defaulted(); }
   bool given_on_command_line(const std::string& key) const { return on_command_line.count(key) > 0; }
   template <class T>
   T get(const std::string& key) const { return vm[key].as<T>(); }
+  // The value typed for `option` ("--name" or "-n"; "--name value", "--name=value"), "" if absent.
+  std::string token(const std::string& option) const;
   // Where config key `key` got its value: "command line", the config file's path, or "default".
   std::string origin_of(const std::string& key) const;
   // Runs `check` (a validation of the resolved config) and re-raises its InputErrors whose
