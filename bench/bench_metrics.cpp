@@ -1,8 +1,9 @@
 // Metric kernels on cell sets read from .npy files (float64, C order, 2-D), so that the driver
 // (bench/metrics.sh) can time scikit-learn and POT on exactly the same data. Prints one JSON
-// object per run on stdout. Usage:
+// object per run on stdout; "seconds" is the best of --reps runs (the driver runs the references
+// best-of the same number). Usage:
 //   bench_metrics --x X.npy --y Y.npy --metric mmd|w2_eps|energy [--eps E] [--tol T]
-//                 [--max-iter N] [--reps R] [--cache-mb MB]
+//                 [--max-iter N] [--reps R] [--cache-mb MB] [--gammas G1,G2,...]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cellot/core/config.hpp"
 #include "cellot/core/matrix.hpp"
 #include "cellot/core/runtime.hpp"
 #include "cellot/metrics/metrics.hpp"
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   double eps = 0.5, tol = 1e-9;
   int max_iter = 100000, reps = 1;
   std::int64_t cache_bytes = cellot::metrics::kSinkhornCacheBytes;
+  std::vector<double> gammas{2, 1, 0.5, 0.1, 0.01, 0.005};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--x") xpath = v;
@@ -66,13 +69,13 @@ int main(int argc, char** argv) {
     else if (k == "--max-iter") max_iter = std::stoi(v);
     else if (k == "--reps") reps = std::stoi(v);
     else if (k == "--cache-mb") cache_bytes = std::stoll(v) << 20;
+    else if (k == "--gammas") gammas = cellot::parse_double_list(v, "command line", "--gammas");
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
     }
   }
   const cellot::Matrix x = read_npy(xpath), y = read_npy(ypath);
-  const std::vector<double> gammas{2, 1, 0.5, 0.1, 0.01, 0.005};
   double best = 1e300, value = 0;
   int iterations = 0;
   std::string storage = "-";
@@ -96,8 +99,8 @@ int main(int argc, char** argv) {
   }
   if (rt.world_rank() == 0)
     std::printf("{\"impl\": \"cellot\", \"metric\": \"%s\", \"n\": %lld, \"m\": %lld, \"d\": %lld, \"seconds\": %.6f, "
-                "\"value\": %.17g, \"iterations\": %d, \"storage\": \"%s\", \"ranks\": %d}\n",
+                "\"reps\": %d, \"value\": %.17g, \"iterations\": %d, \"storage\": \"%s\", \"ranks\": %d}\n",
                 metric.c_str(), static_cast<long long>(x.rows), static_cast<long long>(y.rows),
-                static_cast<long long>(x.cols), best, value, iterations, storage.c_str(), rt.world_size());
+                static_cast<long long>(x.cols), best, reps, value, iterations, storage.c_str(), rt.world_size());
   return 0;
 }
