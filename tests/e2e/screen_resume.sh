@@ -2,6 +2,8 @@
 # Crash consistency and resume: a screen stopped after a few tasks (--stop-after, exit 1) and a
 # screen killed with SIGKILL in the middle both resume (--resume) to the same final store as an
 # uninterrupted run; a preemption signal (SIGUSR1) checkpoints, closes the store and exits 1.
+# The plan hash follows the data, not the path: a resume that spells the path differently
+# (./data.h5ad) or reads a copy is accepted; one after X was changed in place is refused.
 source "$(dirname "$0")/screen_lib.sh"
 work="$(mktemp -d /tmp/cellot-screen-resume.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -21,7 +23,9 @@ set -e
 done1=$(sed -n 's/^state: done \([0-9]*\),.*/\1/p' a1.txt)
 [ "$done1" -ge 5 ] && [ "$done1" -lt 32 ] || fail "stopped store has $done1 done tasks"
 grep -q "stopped with" a1.txt || fail "history line of the stopped run"
-mpirun_n 2 "${args[@]}" --store a.h5 --resume 2>resume.txt || { cat resume.txt; fail "resume"; }
+# Resumed with another spelling of the same file's path.
+mpirun_n 2 screen --config "$cfg" --data.path ./data.h5ad --store a.h5 --resume 2>resume.txt ||
+  { cat resume.txt; fail "resume (./data.h5ad)"; }
 grep -q "$((32 - done1)) to run ($done1 already done)" resume.txt || { cat resume.txt; fail "resume ran the wrong tasks"; }
 compare_stores ref.h5 a.h5 || fail "stop + resume differs from the uninterrupted run"
 
@@ -61,4 +65,32 @@ set -e
 grep -q "resume with --resume" usr1.txt || { cat usr1.txt; fail "no requeue message"; }
 "$bin" inspect --store c.h5 | contains "interrupted by signal" || fail "history does not record the interruption"
 ls c.h5.ckpt/*.ckpt >/dev/null 2>&1 || fail "no checkpoint written"
+
+# 4. The data changed in place under the same path: refused, the store left as it was. A copy of
+#    the original data elsewhere is the same data: accepted.
+cp data.h5ad moving.h5ad
+set +e
+"$bin" screen --config "$cfg" --data.path moving.h5ad --store d.h5 --stop-after 2 --quiet 2>/dev/null; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "--stop-after 2 exit $rc"
+"$bin" inspect --store d.h5 >d1.txt
+"$py" - moving.h5ad <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    x = f["X"] if isinstance(f["X"], h5py.Dataset) else f["X/data"]
+    x[...] = x[...] * 2.0
+PY
+set +e
+"$bin" screen --config "$cfg" --data.path moving.h5ad --store d.h5 --resume --quiet 2>changed.txt; rc=$?
+set -e
+[ $rc -eq 2 ] || { cat changed.txt; fail "resume after X changed in place: exit $rc (expected 2)"; }
+grep -q "plan_hash = .*different plan" changed.txt || { cat changed.txt; fail "no plan refusal message"; }
+"$bin" inspect --store d.h5 >d2.txt
+[ "$(grep '^state:' d1.txt)" = "$(grep '^state:' d2.txt)" ] || fail "the refused resume changed the store"
+mkdir -p elsewhere
+cp data.h5ad elsewhere/copy.h5ad
+"$bin" screen --config "$cfg" --data.path data.h5ad --store e.h5 --stop-after 2 --quiet 2>/dev/null || true
+"$bin" screen --config "$cfg" --data.path elsewhere/copy.h5ad --store e.h5 --resume --quiet ||
+  fail "resume from a copy of the data refused"
+compare_stores ref.h5 e.h5 || fail "resume from a copy differs from the uninterrupted run"
 echo "screen_resume: ok"
