@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Job-array shards: three --shard i/3 runs (one of them on 2 ranks) merged by cellot merge equal
-# the one-job store; a missing shard is reported (exit 1, or 0 with --allow-incomplete); the
-# same shard twice and shards of another plan are refused (exit 2).
+# the one-job store and keep the shards' run history; a missing shard is reported (exit 1, or 0
+# with --allow-incomplete, which also skips an unreadable input); the same shard twice, shards of
+# another plan and a task done in two inputs are refused (exit 2; --allow-duplicates accepts
+# identical rows); a task done in one input and failed in another keeps the done row, listed.
 source "$(dirname "$0")/screen_lib.sh"
 work="$(mktemp -d /tmp/cellot-screen-merge.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -34,7 +36,13 @@ PY
 "$bin" merge --out merged.h5 shard-0.h5 shard-1.h5 shard-2.h5 2>merge.txt || { cat merge.txt; fail "merge"; }
 grep -q "40 done, 0 failed/diverged, 0 missing of 40 tasks" merge.txt || { cat merge.txt; fail "merge summary"; }
 compare_stores one.h5 merged.h5 || fail "merged shards differ from the one-job store"
-"$bin" inspect --store merged.h5 | contains "merged from: shard-2.h5 (shard 2/3" || fail "merged_from provenance"
+"$bin" inspect --store merged.h5 >merged.txt
+grep -q "merged from: shard-2.h5 (shard 2/3" merged.txt || fail "merged_from provenance"
+# The shards' runs are kept (world sizes 1, 2, 1), then the merge's own.
+grep -q "^  run: \[shard-1.h5, shard 1/3\] .* | complete: .* | world 2 " merged.txt || { cat merged.txt; fail "shard 1's run"; }
+[ "$(grep -c '^  run: \[shard-[012].h5, shard [012]/3\] ' merged.txt)" -eq 3 ] || fail "the shards' runs"
+grep -q "^  run: .* | merged, complete | " merged.txt || fail "the merge's run"
+grep -q "^  git_hashes: " merged.txt || fail "git_hashes"
 "$bin" report --store merged.h5 --compare one.h5 | contains "| mmd | 40 | 0 | 0 |" || fail "report --compare"
 
 set +e
@@ -45,7 +53,35 @@ grep -q "tasks are not finished in any shard" part.txt || fail "incomplete messa
 n_missing=$(grep -c "^  drug_" part.txt)
 n_shard1=$("$py" -c "import h5py; print(int(h5py.File('shard-1.h5','r')['plan/owned'][()].sum()))")
 [ "$n_missing" -eq "$n_shard1" ] || fail "missing list: $n_missing vs $n_shard1"
-"$bin" merge --out part2.h5 shard-0.h5 shard-2.h5 --allow-incomplete 2>/dev/null || fail "--allow-incomplete"
+echo "not a store" >broken.h5
+"$bin" merge --out part2.h5 shard-0.h5 shard-2.h5 broken.h5 --allow-incomplete 2>part2.txt ||
+  { cat part2.txt; fail "--allow-incomplete"; }
+grep -q "skipped inputs, not readable stores (1):" part2.txt && grep -q "^  broken.h5$" part2.txt ||
+  { cat part2.txt; fail "the unreadable input is not listed"; }
+"$bin" report --store part2.h5 | contains "WARNING: $n_shard1 of 40 tasks are not done" || fail "report of an incomplete merge"
+
+# A task done in two inputs: refused (the inputs overlap); with --allow-duplicates identical rows
+# are accepted. A task failed in one input and done in another keeps the done row, listed.
+set +e
+"$bin" merge --out overlap.h5 one.h5 shard-0.h5 2>overlap.txt; rc=$?
+set -e
+[ $rc -eq 2 ] || { cat overlap.txt; fail "overlapping inputs exit $rc"; }
+grep -q "(identical rows): the inputs overlap" overlap.txt || { cat overlap.txt; fail "overlap message"; }
+cp shard-0.h5 failed-0.h5
+failed_key="$("$py" - failed-0.h5 <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    t = int(np.flatnonzero(f["plan/owned"][()] == 1)[0])
+    f["status/state"][t] = 3  # failed: the row and its checksum stay valid
+    print(f["plan/key"][t].decode())
+PY
+)"
+"$bin" merge --out overlap.h5 one.h5 failed-0.h5 --allow-duplicates 2>overlap.txt || { cat overlap.txt; fail "--allow-duplicates"; }
+n_shard0=$("$py" -c "import h5py; print(int(h5py.File('shard-0.h5','r')['plan/owned'][()].sum()))")
+grep -q "($((n_shard0 - 1)) tasks done in several inputs, identical)" overlap.txt || { cat overlap.txt; fail "duplicate count"; }
+grep -A1 "done in one input and failed in another (the done row is kept) (1):" overlap.txt | grep -qF "  $failed_key" ||
+  { cat overlap.txt; fail "done-over-failed not listed"; }
+compare_stores one.h5 overlap.h5 || fail "merge with duplicates differs from the one-job store"
 
 cp shard-0.h5 copy-0.h5
 set +e
