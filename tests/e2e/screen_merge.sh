@@ -33,6 +33,29 @@ for p, o in zip(sys.argv[1:], owned):
 PY
 "$bin" inspect --store shard-1.h5 | contains "^shard: 1/3 (owns" || fail "inspect shard line"
 
+# cellot screen --count-tasks: the plan's size with every override, and each shard's share.
+[ "$("$bin" "${args[@]}" --count-tasks)" = 40 ] || fail "--count-tasks"
+[ "$("$bin" "${args[@]}" --count-tasks --screen.seeds 0 --screen.models cellot,identity)" = 10 ] ||
+  fail "--count-tasks ignores overrides"
+for i in 0 1 2; do
+  want=$("$py" -c "import h5py; print(int(h5py.File('shard-$i.h5','r')['plan/owned'][()].sum()))")
+  [ "$("$bin" "${args[@]}" --count-tasks --shard "$i/3")" = "$want" ] || fail "--count-tasks --shard $i/3"
+done
+# jobs/submit-screen (dry run, no Slurm needed): a relative data.path is frozen absolute and the
+# shard count honours --extra.
+mkdir -p sub
+printf '[data]\npath = data.h5ad\n[screen]\nmodels = cellot,identity\nseeds = 0\n' >sub.ini
+dry="$("$src/jobs/submit-screen" --config sub.ini --out sub/run --bin "$bin" --dry-run \
+  --extra "--screen.seeds 0,1 --prefetch 0" 2>sub/err)" || { cat sub/err; fail "submit-screen --dry-run"; }
+grep -q "^array DRYRUN (20 shards of 20 tasks" <<<"$dry" || fail "submit-screen count: $dry"
+grep -q "^path = $work/data.h5ad$" sub/run/screen.ini || fail "frozen data.path: $(grep '^path' sub/run/screen.ini)"
+grep -q "^seeds = 0,1$" sub/run/screen.ini || fail "frozen config lacks --extra"
+[ "$("$bin" screen --config sub/run/screen.ini --count-tasks)" = 20 ] || fail "frozen config does not plan 20 tasks"
+set +e
+"$src/jobs/submit-screen" --config sub.ini --out sub/run --bin "$bin" --dry-run 2>sub/err2 >/dev/null; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "exists with another config" sub/err2 || { cat sub/err2; fail "reused run directory"; }
+
 "$bin" merge --out merged.h5 shard-0.h5 shard-1.h5 shard-2.h5 2>merge.txt || { cat merge.txt; fail "merge"; }
 grep -q "40 done, 0 failed/diverged, 0 missing of 40 tasks" merge.txt || { cat merge.txt; fail "merge summary"; }
 compare_stores one.h5 merged.h5 || fail "merged shards differ from the one-job store"
