@@ -1,5 +1,6 @@
 #include "cellot/core/log.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -73,16 +74,31 @@ double Progress::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Progress::update(std::int64_t done, const std::string& extra) {
+void Progress::update(std::int64_t done, const std::string& extra) { update(done, -1.0, extra); }
+
+void Progress::update(std::int64_t done, double work_fraction, const std::string& extra) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   const double since_last = std::chrono::duration<double>(now - last_).count();
   if (since_last < min_interval_ && done < total_) return;
-  last_ = now;
+  print(done, work_fraction, extra);
+}
+
+void Progress::keepalive(const std::string& extra) {
+  if (!enabled_) return;
+  const double since_last = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count();
+  if (since_last >= keepalive_) print(last_done_, last_fraction_, extra.empty() ? "still running" : extra);
+}
+
+void Progress::print(std::int64_t done, double fraction, const std::string& extra) {
+  last_ = std::chrono::steady_clock::now();
   last_done_ = done;
+  last_fraction_ = fraction;
   const double el = elapsed();
   const double rate = el > 0 ? static_cast<double>(done) / el : 0.0;
-  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : NAN;
+  double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : NAN;
+  if (fraction > 0) eta = el * (1.0 - std::min(1.0, fraction)) / fraction;
+  if (fraction == 0) eta = NAN;
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s %lld/%lld (%.1f%%) %.3g/s elapsed %s ETA %s", label_.c_str(),
                 static_cast<long long>(done), static_cast<long long>(total_),

@@ -542,7 +542,12 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
   log::Progress progress("screen", static_cast<std::int64_t>(order.size()), progress_on);
   std::int64_t n_done = 0, n_failed = 0, n_diverged = 0;
+  // The ETA follows the cost (cells x iterations) done, not the count: tasks go out most
+  // expensive first, so a count-based ETA would be far too long for most of the screen.
+  double cost_total = 0, cost_done = 0;
+  for (std::int64_t t : order) cost_total += plan.tasks[static_cast<std::size_t>(t)].cost;
   coordinator.on_finished = [&](std::int64_t t, Outcome o, int group) {
+    cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
     if (o == Outcome::done) ++n_done;
     if (o == Outcome::failed) ++n_failed;
     if (o == Outcome::diverged) ++n_diverged;
@@ -551,7 +556,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     std::string extra;
     if (n_failed) extra += "failed " + std::to_string(n_failed);
     if (n_diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(n_diverged);
-    progress.update(n_done + n_failed + n_diverged, extra);
+    progress.update(n_done + n_failed + n_diverged, cost_total > 0 ? cost_done / cost_total : -1.0, extra);
   };
 
   // Every iteration of every trainer: rank 0 serves the other groups, and the group agrees on
@@ -560,6 +565,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   const bool group_root = groups.is_group_root();
   auto should_stop = [&]() -> bool {
     coordinator.poll();
+    if (progress_on) progress.keepalive();
     int flag = g_stop_signal != 0 ? 1 : 0;
     if (groups.group_size() > 1) MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, group);
     return flag != 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One screen on 1, 2 and 4 ranks (ranks_per_task 1): bit-identical metrics, curves and
+# One screen on 1, 2, 3 and 4 ranks (ranks_per_task 1): bit-identical metrics, curves and
 # parameters, whichever group ran a task (every task's randomness derives from (seed, key)).
 # With 2 ranks per task (one group of 2 on 2 ranks) the data-parallel result is checked to be
 # complete; it may differ from one rank in the last bits (summation order).
@@ -9,12 +9,14 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 "$bin" synth --preset screen --perturbations 3 --features 8 --cells-scale 0.1 --seed 5 --out data.h5ad 2>/dev/null
 cfg="$src/configs/screen-tiny.ini"
-args=(screen --config "$cfg" --data.path data.h5ad --screen.models cellot,scgen,mean_shift,observed --quiet)
+args=(screen --config "$cfg" --data.path data.h5ad --screen.models cellot,scgen,cae,mean_shift,observed,identity --quiet)
 
 "$bin" "${args[@]}" --store r1.h5 || fail "1 rank"
 mpirun_n 2 "${args[@]}" --store r2.h5 || fail "2 ranks"
+mpirun_n 3 "${args[@]}" --store r3.h5 || fail "3 ranks"
 mpirun_n 4 "${args[@]}" --store r4.h5 || fail "4 ranks"
 compare_stores r1.h5 r2.h5 || fail "1 vs 2 ranks differ"
+compare_stores r1.h5 r3.h5 || fail "1 vs 3 ranks differ"
 compare_stores r1.h5 r4.h5 || fail "1 vs 4 ranks differ"
 # The groups really did share the work.
 "$py" - r4.h5 <<'PY' || fail "groups"
@@ -24,5 +26,5 @@ g = f["status/group"][()]
 assert len(set(g.tolist())) >= 2, g
 PY
 mpirun_n 2 "${args[@]}" --store g2.h5 --ranks-per-task 2 || fail "ranks per task 2"
-"$bin" inspect --store g2.h5 | contains "state: done 24, failed 0" || fail "2 ranks per task"
+"$bin" inspect --store g2.h5 | contains "state: done 36, failed 0" || fail "2 ranks per task"
 echo "screen_determinism: ok"

@@ -125,3 +125,30 @@ TEST(Config, PaperScreenConfigKeepsModelDefaults) {
   c.model.name = "cae";
   EXPECT_DOUBLE_EQ(c.lr(), 1e-4);
 }
+
+#include <chrono>
+#include <thread>
+
+#include "cellot/core/log.hpp"
+
+TEST(Progress, EtaFollowsTheWorkFractionAndKeepaliveRepeatsTheLine) {
+  using namespace cellot;
+  log::Progress p("screen", 10, true, 0.0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  testing::internal::CaptureStderr();
+  p.update(1, 0.5, "");  // 1 of 10 tasks, but half the work: ETA ~ elapsed, not 9x elapsed
+  const std::string by_work = testing::internal::GetCapturedStderr();
+  const auto eta = by_work.find("ETA ");
+  ASSERT_NE(eta, std::string::npos) << by_work;
+  const double s = std::stod(by_work.substr(eta + 4));
+  EXPECT_GE(s, 0.2) << by_work;
+  EXPECT_LT(s, 1.5) << by_work;  // count-based would be >= 2.7 s
+  testing::internal::CaptureStderr();
+  p.keepalive();  // printed just now: nothing
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  testing::internal::CaptureStderr();
+  p.update(2, "");  // count-based: 2 of 10 after ~0.3 s -> ETA ~ 4 x elapsed
+  const std::string by_count = testing::internal::GetCapturedStderr();
+  EXPECT_NE(by_count.find("screen 2/10"), std::string::npos) << by_count;
+  EXPECT_GE(std::stod(by_count.substr(by_count.find("ETA ") + 4)), 1.0) << by_count;
+}

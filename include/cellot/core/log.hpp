@@ -31,6 +31,13 @@ class Progress {
   Progress(std::string label, std::int64_t total, bool enabled, double min_interval = 2.0);
   // Reports that `done` of `total` units are finished; `extra` is appended (losses, failures).
   void update(std::int64_t done, const std::string& extra = "");
+  // Same, with the ETA from the fraction of the total work done (in [0, 1]) instead of the
+  // count: for units of very unequal cost handed out largest first, the count-based ETA is far
+  // too pessimistic early on.
+  void update(std::int64_t done, double work_fraction, const std::string& extra);
+  // Prints the current line again if nothing was printed for `keepalive` seconds (a long task
+  // in flight), so a log never goes silent for an hour.
+  void keepalive(const std::string& extra = "");
   void finish(const std::string& extra = "");
   double elapsed() const;
 
@@ -41,6 +48,9 @@ class Progress {
   double min_interval_;
   std::chrono::steady_clock::time_point start_, last_;
   std::int64_t last_done_ = 0;
+  double last_fraction_ = -1;  // < 0: count-based ETA
+  double keepalive_ = 60;
+  void print(std::int64_t done, double fraction, const std::string& extra);
 };
 
 }  // namespace cellot::log
