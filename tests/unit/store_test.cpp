@@ -167,46 +167,29 @@ TEST(Store, OversizedParamsAndPredictionsAreRefusedWithANote) {
 TEST(Store, ProvenanceHistoryAppendsOneLinePerRun) {
   const auto path = temp_path("prov.h5");
   const auto spec = test::small_spec(3, false);
-  {
-    auto s = io::Store::create(path, spec, MPI_COMM_NULL);
+  // One run of the store: start, and end unless `end` is empty (a killed run).
+  auto run = [&](bool create, const std::string& version, const std::string& git, const std::string& command,
+                 const std::string& start, int world, std::vector<std::string> hosts, const std::string& end,
+                 const std::string& outcome) {
+    auto s = create ? io::Store::create(path, spec, MPI_COMM_NULL) : io::Store::open(path, MPI_COMM_NULL, true);
     io::Provenance p;
-    p.version = "v1";
-    p.git_hash = "aaaa111";
-    p.command_line = "cellot screen first";
-    p.start_time = "t0";
-    p.world_size = 4;
-    p.hostnames = {"a", "b"};
-    p.launcher = "srun --mpi=pmix";
-    p.slurm = "job 7 restart 0";
+    p.version = version;
+    p.git_hash = git;
+    p.command_line = command;
+    p.start_time = start;
+    p.world_size = world;
+    p.hostnames = std::move(hosts);
+    if (create) {
+      p.launcher = "srun --mpi=pmix";
+      p.slurm = "job 7 restart 0";
+    }
     s.write_provenance_start(p);
-    s.write_provenance_end("t1", "stopped");
+    if (!end.empty()) s.write_provenance_end(end, outcome);
     s.close();
-  }
-  {
-    // A run killed after its start: its line stays, marked as having no end.
-    auto s = io::Store::open(path, MPI_COMM_NULL, true);
-    io::Provenance p;
-    p.version = "v2";
-    p.git_hash = "bbbb222";
-    p.command_line = "cellot screen --resume (killed)";
-    p.start_time = "t2";
-    p.world_size = 8;
-    p.hostnames = {"c"};
-    s.write_provenance_start(p);
-    s.close();
-  }
-  {
-    auto s = io::Store::open(path, MPI_COMM_NULL, true);
-    io::Provenance p;
-    p.version = "v2";
-    p.git_hash = "bbbb222";
-    p.command_line = "cellot screen --resume";
-    p.start_time = "t3";
-    p.world_size = 2;
-    s.write_provenance_start(p);
-    s.write_provenance_end("t4", "complete");
-    s.close();
-  }
+  };
+  run(true, "v1", "aaaa111", "cellot screen first", "t0", 4, {"a", "b"}, "t1", "stopped");
+  run(false, "v2", "bbbb222", "cellot screen --resume (killed)", "t2", 8, {"c"}, "", "");
+  run(false, "v2", "bbbb222", "cellot screen --resume", "t3", 2, {}, "t4", "complete");
   auto s = io::Store::open(path, MPI_COMM_NULL, false);
   const auto sum = s.summary();
   ASSERT_EQ(sum.history.size(), 3u);
