@@ -1,6 +1,4 @@
 // cellot synth: synthetic perturbation data with known optimal-transport responses.
-#include <sys/stat.h>
-
 #include <chrono>
 #include <iostream>
 
@@ -11,21 +9,6 @@
 #include "cellot/io/h5ad.hpp"
 
 namespace cellot::cli {
-
-namespace {
-
-// The directory of `path` must exist: a missing one is the user's mistake (exit 2), not a
-// failed write (exit 1).
-void check_output_dir(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw InputError("command line", "--out", path, "output directory '" + dir + "' does not exist");
-  if (path.empty() || path.back() == '/') throw InputError("command line", "--out", path, "not a file name");
-}
-
-}  // namespace
 
 int cmd_synth(int argc, char** argv, Runtime& rt) {
   CommandSpec spec;
@@ -51,7 +34,7 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
     ("out,o", po::value(&out), "output .h5ad (written to OUT.tmp, then renamed)")
     ("perturbations", po::value(&opt.perturbations)->default_value(opt.perturbations), "screen: number of perturbations")
     ("features", po::value(&opt.features)->default_value(opt.features), "screen: number of features")
-    ("seed", po::value(&opt.seed)->default_value(opt.seed), "seed of every random draw")
+    ("seed", po::value(&opt.seed)->default_value(opt.seed), "seed of every random draw (a non-negative integer)")
     ("cells-scale", po::value(&opt.cells_scale)->default_value(opt.cells_scale), "multiply every cell count by f");
   // clang-format on
   Config cfg;
@@ -61,7 +44,7 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
   if (opt.preset == "4i" && cl->has("perturbations"))
     throw InputError("command line", "--perturbations", std::to_string(opt.perturbations),
                      "only for --preset screen (the 4i preset has its four drugs)");
-  check_output_dir(out);
+  check_output_file(out, "--out");
   if (rt.world_rank() != 0) return kExitOk;  // one writer; the data do not depend on the rank
 
   const auto t0 = std::chrono::steady_clock::now();

@@ -119,6 +119,14 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
   // Before the file's values join the map: what the command line set (it wins over the file).
   for (const auto& [name, value] : cl.vm)
     if (!value.defaulted()) cl.on_command_line.insert(name);
+  // Boost converts "-1" to an unsigned type by wrapping it (a seed of 2^64 - 1): refuse it.
+  for (const auto& name : cl.on_command_line) {
+    const po::option_description* d = all.find_nothrow(name, false);
+    if (!d || !dynamic_cast<const po::typed_value<std::uint64_t>*>(d->semantic().get())) continue;
+    const std::string value = cl.token("--" + name);
+    if (value.find('-') != std::string::npos)
+      throw InputError("command line", "--" + name, value, "invalid value: expected a non-negative integer");
+  }
 
   if (cl.vm.count("help")) {
     if (rt.world_rank() == 0) {

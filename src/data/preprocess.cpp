@@ -2,11 +2,47 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
+#include <set>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
 #include "cellot/data/dataset.hpp"
 
 namespace cellot::data {
+
+namespace {
+
+// Features whose control 75th percentile is not positive cannot be scaled (the reference would
+// divide by zero or flip signs); they are kept on their own scale, which the user should know:
+// one warning per file and process (preprocess_4i runs for every load), on rank 0.
+void warn_unscaled(const std::vector<double>& scale, const std::string& origin,
+                   const std::vector<std::string>& features) {
+  std::string names;
+  std::size_t count = 0;
+  for (std::size_t j = 0; j < scale.size(); ++j) {
+    if (scale[j] > 0) continue;
+    if (++count <= 10) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", scale[j]);
+      names += std::string(names.empty() ? "" : ", ") + (j < features.size() ? features[j] : "col " + std::to_string(j)) +
+               " (" + buf + ")";
+    }
+  }
+  if (count == 0) return;
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!warned.insert(origin).second) return;
+  }
+  if (count > 10) names += " and " + std::to_string(count - 10) + " more";
+  if (log::rank() == 0)
+    log::warn(origin + ": data.preprocess = 4i: the control 75th percentile of " + std::to_string(count) +
+              " feature(s) is not positive, so they are not divided by it (log1p only): " + names);
+}
+
+}  // namespace
 
 double percentile(std::vector<double> v, double q) {
   CELLOT_CHECK(!v.empty(), "percentile of no values");
@@ -38,6 +74,7 @@ std::vector<double> percentile75(const Matrix& cells) {
 void preprocess_4i(Matrix& cells, const std::vector<double>& scale, const std::string& origin,
                    const std::vector<std::string>& features) {
   CELLOT_CHECK(static_cast<std::int64_t>(scale.size()) == cells.cols, "4i scale size differs from the features");
+  warn_unscaled(scale, origin, features);
   for (std::int64_t i = 0; i < cells.rows; ++i) {
     double* r = cells.row(i);
     for (std::int64_t j = 0; j < cells.cols; ++j) {

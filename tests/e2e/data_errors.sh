@@ -50,6 +50,12 @@ make().write_h5ad(f"{w}/good.h5ad")
 # Feature mismatches against good.h5ad: a renamed feature (same count), one feature fewer.
 make(features=["f0", "f1", "g2", "f3"]).write_h5ad(f"{w}/renamed.h5ad")
 make(features=["f0", "f1", "f2"]).write_h5ad(f"{w}/three.h5ad")
+# 4i preprocessing: f1 is 0 everywhere and f3 is -0.5 on the controls, so their control 75th
+# percentiles (0, -0.5) cannot scale them.
+X = np.arange(48, dtype=np.float32).reshape(12, 4)
+X[:, 1] = 0
+X[0::3, 3] = -0.5
+make(X=X).write_h5ad(f"{w}/unscaled.h5ad")
 # HDF5, but not AnnData.
 with h5py.File(f"{w}/plain.h5", "w") as f:
     f.create_dataset("numbers", data=np.arange(3))
@@ -126,6 +132,20 @@ if "$bin" train --data "$work/good.h5ad" -p DrugA --model identity --out "$work/
 else
   fail "training identity on good.h5ad: $(cat "$work/err")"
 fi
+
+# Features the 4i preprocessing cannot scale: one warning (per file, however many loads) naming
+# them with their percentiles, and the run goes on.
+"$bin" train --data "$work/unscaled.h5ad" -p DrugA --model identity --data.preprocess 4i --out "$work/m_4i" \
+  2>"$work/err" || fail "4i with unscalable features: exit $? ($(cat "$work/err"))"
+n_warn=$(grep -c "warning: $work/unscaled.h5ad: data.preprocess = 4i: the control 75th percentile of 2 feature(s) is not positive, so they are not divided by it (log1p only): f1 (0), f3 (-0.5)$" "$work/err" || true)
+[ "$n_warn" -eq 1 ] || fail "4i unscaled features: $n_warn matching warnings (want 1): $(cat "$work/err")"
+[ "$(grep -c 'warning:' "$work/err")" -eq 1 ] || fail "4i unscaled features: more than one warning: $(cat "$work/err")"
+"$bin" train --data "$work/good.h5ad" -p DrugA --model identity --data.preprocess 4i --out "$work/m_4i_good" 2>"$work/err"
+! grep -q "warning:" "$work/err" || fail "4i warned on good.h5ad: $(cat "$work/err")"
+expect_input_error "synth: negative seed" "command line|--seed = '-1'|expected a non-negative integer" -- \
+  "$bin" synth --preset 4i --seed -1 --out "$work/x.h5ad"
+expect_input_error "negative training seed" "command line|--training.seed = '-3'|expected a non-negative integer" -- \
+  "$bin" train --data "$work/good.h5ad" -p DrugA --model identity --training.seed=-3 --out "$work/m_neg"
 
 # The valid fixtures pass (so the failures above are about the defect, not the fixture).
 "$bin" describe --data "$work/good.h5ad" >/dev/null || fail "good.h5ad rejected"

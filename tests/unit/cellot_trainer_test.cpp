@@ -139,6 +139,62 @@ TEST(CellotTrainer, EqualsPlainLoopOfTheAlgorithm) {
   }
 }
 
+TEST(CellotTrainer, TrainedFHasNonNegativeWAndIsConvex) {
+  // The f the trainer returns (here the validation-selected iterate) is an ICNN: every W >= 0,
+  // so f is convex in x; Jensen on random pairs, in double precision, with f's trained weights.
+  Config cfg = small_config(200);
+  cfg.training.lr = 1e-1;  // large steps push W below 0 between clamps (asserted below)
+  const auto in = small_input(4, 11);
+  const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 4);
+  models::TrainContext ctx;
+  ctx.config = &cfg;
+  ctx.seed = 5;
+  ctx.validation_metric = [](const Matrix& pred, const Matrix& obs) {
+    double mp = 0, mo = 0;
+    for (double v : pred.data) mp += v;
+    for (double v : obs.data) mo += v;
+    return std::abs(mp / static_cast<double>(pred.data.size()) - mo / static_cast<double>(obs.data.size()));
+  };
+  const auto res = train::train_cellot(shape, train::CellotHyper::from_config(cfg), in, ctx);
+  EXPECT_EQ(res.sync_checks, 0);  // one rank: nothing to compare
+  ASSERT_GE(res.best_step, 5);
+  ASSERT_EQ(static_cast<std::int64_t>(res.f.size()), shape.size());
+  std::int64_t zeros = 0;
+  for (std::int64_t i = shape.w_offset(0); i < shape.size(); ++i) {
+    ASSERT_GE(res.f[static_cast<std::size_t>(i)], 0.f) << "W entry " << i << " of the trained f";
+    zeros += res.f[static_cast<std::size_t>(i)] == 0.f;
+  }
+  EXPECT_GT(zeros, 0) << "no W entry was clamped: the test would not see a missing clamp";
+  std::int64_t negative_g = 0;  // g is only penalised: at this learning rate some W of g are < 0
+  for (std::int64_t i = shape.w_offset(0); i < shape.size(); ++i) negative_g += res.g[static_cast<std::size_t>(i)] < 0.f;
+  EXPECT_GT(negative_g, 0);
+
+  const std::vector<double> p(res.f.begin(), res.f.end());
+  Rng rng(99);
+  const std::int64_t n = 400, d = 4;
+  std::vector<double> a(static_cast<std::size_t>(n * d)), b(a.size()), mid(a.size()), lam(static_cast<std::size_t>(n));
+  for (auto& v : a) v = 2.5 * rng.normal();
+  for (auto& v : b) v = 2.5 * rng.normal() + 1.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    lam[static_cast<std::size_t>(i)] = rng.uniform();
+    for (std::int64_t j = 0; j < d; ++j) {
+      const auto k = static_cast<std::size_t>(i * d + j);
+      mid[k] = lam[static_cast<std::size_t>(i)] * a[k] + (1 - lam[static_cast<std::size_t>(i)]) * b[k];
+    }
+  }
+  models::IcnnKernels<double> k(shape, n);
+  std::vector<double> fa(static_cast<std::size_t>(n)), fb(fa.size()), fm(fa.size());
+  k.forward(p.data(), a.data(), d, n, fa.data());
+  k.forward(p.data(), b.data(), d, n, fb.data());
+  k.forward(p.data(), mid.data(), d, n, fm.data());
+  int violations = 0;
+  for (std::size_t i = 0; i < fa.size(); ++i) {
+    const double chord = lam[i] * fa[i] + (1 - lam[i]) * fb[i];
+    if (fm[i] > chord + 1e-10 * (1 + std::abs(chord))) ++violations;
+  }
+  EXPECT_EQ(violations, 0);
+}
+
 TEST(CellotTrainer, SelectsOnTheValidationMetric) {
   const Config cfg = small_config(20);
   const auto in = small_input(3, 2);
