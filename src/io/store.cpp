@@ -232,6 +232,28 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// Line lists (history, hostnames, merged_from) are stored as one text attribute, lines joined by
+// '\n': a list attribute keeps one heap reference per entry in the object header, whose
+// messages are limited to 64 KB (about 4,000 entries: a merge of thousands of shard runs would
+// fail), while one string lives in the global heap whatever its size. Stores written before
+// hold lists; both read back as lines.
+void write_lines(hid_t obj, const std::string& name, const std::vector<std::string>& lines, const std::string& ctx) {
+  std::string text;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::string line = lines[i];
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    text += (i ? "\n" : "") + line;
+  }
+  h5::write_attr_string(obj, name, text, ctx);
+}
+
+std::vector<std::string> read_lines(hid_t obj, const std::string& name, const std::string& ctx) {
+  if (!h5::has_attr(obj, name)) return {};
+  auto v = h5::read_attr_strings(obj, name, ctx);
+  if (v.size() != 1) return v;  // a list (older stores), or empty
+  return split(v[0], '\n');
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -447,7 +469,7 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   h5::write_attr_int(curves, "max_points", spec.curve_points, c);
   h5::write_attr_int(curves, "max_columns", spec.curve_columns, c);
   h5::write_attr_string(prov, "end_time", "", c);
-  h5::write_attr_strings(prov, "history", {}, c);
+  write_lines(prov, "history", {}, c);
 
   // The plan table and the initial status are written by rank 0 alone (raw data).
   if (rank == 0) {
@@ -897,9 +919,9 @@ StoreSummary Store::summary() const {
     if (h5::has_attr(prov, key)) s.provenance[key] = h5::read_attr_string(prov, key, c);
   for (const char* key : {"world_size", "ranks_per_task", "groups"})
     if (h5::has_attr(prov, key)) s.provenance[key] = std::to_string(h5::read_attr_int(prov, key, c));
-  if (h5::has_attr(prov, "history")) s.history = h5::read_attr_strings(prov, "history", c);
-  if (h5::has_attr(prov, "hostnames")) s.hostnames = h5::read_attr_strings(prov, "hostnames", c);
-  if (h5::has_attr(prov, "merged_from")) s.merged_from = h5::read_attr_strings(prov, "merged_from", c);
+  s.history = read_lines(prov, "history", c);
+  s.hostnames = read_lines(prov, "hostnames", c);
+  s.merged_from = read_lines(prov, "merged_from", c);
   if (h5::has_attr(prov, "git_hashes"))
     s.git_hashes = h5::read_attr_strings(prov, "git_hashes", c);
   else if (s.provenance.count("git_hash"))
@@ -981,7 +1003,7 @@ void Store::write_provenance_start(const Provenance& p) {
   h5::write_attr_int(prov, "world_size", p.world_size, c);
   h5::write_attr_int(prov, "ranks_per_task", p.ranks_per_task, c);
   h5::write_attr_int(prov, "groups", p.groups, c);
-  h5::write_attr_strings(prov, "hostnames", p.hostnames, c);
+  write_lines(prov, "hostnames", p.hostnames, c);
   h5::write_attr_string(prov, "launcher", launcher, c);
   h5::write_attr_string(prov, "slurm", slurm, c);
 
@@ -993,7 +1015,7 @@ void Store::write_provenance_start(const Provenance& p) {
   // This run's history line, complete but for its end: a run killed before
   // write_provenance_end keeps it as "no end recorded".
   std::vector<std::string> history;
-  if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
+  history = read_lines(prov, "history", c);
   std::ostringstream head, tail;
   head << p.start_time << " .. ";
   tail << " | world " << p.world_size << " ranks_per_task " << p.ranks_per_task << " groups " << p.groups
@@ -1004,7 +1026,7 @@ void Store::write_provenance_start(const Provenance& p) {
   m.run_tail = tail.str();
   m.run_line = static_cast<std::int64_t>(history.size());
   history.push_back(m.run_head + "? | no end recorded (running, or the job was killed)" + m.run_tail);
-  h5::write_attr_strings(prov, "history", history, c);
+  write_lines(prov, "history", history, c);
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
 }
 
@@ -1014,14 +1036,14 @@ void Store::write_provenance_end(const std::string& end_time, const std::string&
   Handle prov = h5::open_group(m.file, "/provenance", c);
   h5::write_attr_string(prov, "end_time", end_time, c);
   std::vector<std::string> history;
-  if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
+  history = read_lines(prov, "history", c);
   const std::string line = m.run_head + end_time + " | " + outcome + m.run_tail;
   if (m.run_line >= 0 && m.run_line < static_cast<std::int64_t>(history.size()))
     history[static_cast<std::size_t>(m.run_line)] = line;
   else
     history.push_back(line);  // no start recorded by this handle
   m.run_line = -1;
-  h5::write_attr_strings(prov, "history", history, c);
+  write_lines(prov, "history", history, c);
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
 }
 
@@ -1030,18 +1052,18 @@ void Store::append_provenance(const std::vector<std::string>& lines, const std::
   const std::string c = m.path;
   Handle prov = h5::open_group(m.file, "/provenance", c);
   std::vector<std::string> history, hashes;
-  if (h5::has_attr(prov, "history")) history = h5::read_attr_strings(prov, "history", c);
+  history = read_lines(prov, "history", c);
   if (h5::has_attr(prov, "git_hashes")) hashes = h5::read_attr_strings(prov, "git_hashes", c);
   history.insert(history.end(), lines.begin(), lines.end());
   for (const auto& h : git_hashes) add_unique(hashes, h);
-  h5::write_attr_strings(prov, "history", history, c);
+  write_lines(prov, "history", history, c);
   h5::write_attr_strings(prov, "git_hashes", hashes, c);
 }
 
 void Store::write_merged_from(const std::vector<std::string>& sources) {
   Impl& m = *impl_;
   Handle prov = h5::open_group(m.file, "/provenance", m.path);
-  h5::write_attr_strings(prov, "merged_from", sources, m.path);
+  write_lines(prov, "merged_from", sources, m.path);
 }
 
 void Store::close() {

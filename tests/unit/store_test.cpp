@@ -211,6 +211,34 @@ TEST(Store, ProvenanceHistoryAppendsOneLinePerRun) {
   EXPECT_FALSE(sum.spec.save_predictions);
 }
 
+TEST(Store, ProvenanceKeepsThousandsOfRunsAndHosts) {
+  // A merge of thousands of shard runs, a job on thousands of hosts: more than an HDF5 list
+  // attribute holds in an object header (64 KB, about 4,000 entries).
+  const auto path = temp_path("prov_many.h5");
+  std::vector<std::string> lines, hosts;
+  for (int i = 0; i < 6000; ++i) {
+    lines.push_back("[shards/shard-" + std::to_string(i) + ".h5, shard " + std::to_string(i) + "/6000] run line");
+    hosts.push_back("node" + std::to_string(i));
+  }
+  {
+    auto s = io::Store::create(path, test::small_spec(3, false), MPI_COMM_NULL);
+    s.append_provenance(lines, {"aaaa111"});
+    io::Provenance p;
+    p.hostnames = hosts;
+    p.start_time = "t0";
+    s.write_provenance_start(p);
+    s.write_merged_from(lines);
+    s.write_provenance_end("t1", "merged, complete");
+    s.close();
+  }
+  const auto sum = io::Store::open(path, MPI_COMM_NULL, false).summary();
+  ASSERT_EQ(sum.history.size(), 6001u);
+  EXPECT_EQ(sum.history[5999], lines[5999]);
+  EXPECT_NE(sum.history[6000].find("6000 hosts: node0,node1,"), std::string::npos);
+  EXPECT_EQ(sum.hostnames, hosts);
+  EXPECT_EQ(sum.merged_from, lines);
+}
+
 TEST(Store, LauncherAndSlurmJobComeFromTheEnvironment) {
   for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"})
     ::unsetenv(v);
