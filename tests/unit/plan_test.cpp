@@ -41,9 +41,17 @@ dist::PlanInput input() {
 }
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("cellot_plan_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  // Removed when the test program exits.
+  static const struct TempDir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("cellot_plan_test_" + std::to_string(::getpid()));
+    ~TempDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } dir;
+  std::filesystem::create_directories(dir.path);
+  return (dir.path / name).string();
 }
 
 // A small AnnData: 3 conditions, values that differ per cell and feature.
