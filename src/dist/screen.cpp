@@ -24,6 +24,7 @@
 #include "cellot/data/dataset.hpp"
 #include "cellot/data/synth.hpp"
 #include "cellot/dist/coordinator.hpp"
+#include "cellot/dist/merge.hpp"
 #include "cellot/dist/groups.hpp"
 #include "cellot/io/store.hpp"
 #include "cellot/metrics/metrics.hpp"
@@ -409,22 +410,13 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     if (exists) {
       store = io::Store::open(store_path, groups.world(), true);
       const auto& have = store.spec();
-      if (have.plan_hash != spec.plan_hash)
-        throw InputError(store_path, "plan_hash", have.plan_hash + " (store) vs " + spec.plan_hash + " (this config)",
-                         "the store was written for a different plan; use the original config or a new store");
+      check_same_plan(have, spec, store_path, "this config");
       if (have.shard != spec.shard)
         throw InputError(store_path, "shard",
                          (have.shard.empty() ? "none" : have.shard) + " (store) vs " +
                              (spec.shard.empty() ? "none" : spec.shard) + " (--shard)",
                          "the store belongs to another shard of the plan");
-      bool same_layout = have.metric_names == spec.metric_names && have.params.size() == spec.params.size() &&
-                         have.save_predictions == spec.save_predictions;
-      for (std::size_t i = 0; same_layout && i < spec.params.size(); ++i)
-        same_layout =
-            have.params[i].model == spec.params[i].model && have.params[i].max_size == spec.params[i].max_size;
-      if (!same_layout)
-        throw InputError(store_path, "layout", have.plan_hash,
-                         "the store's metrics or parameter sizes differ from this build's; use a new store");
+      check_same_layout(have, spec, store_path);
       if (root) {
         const auto trusted = store.trusted_done();
         const auto states = store.read_states();
