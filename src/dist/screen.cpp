@@ -565,6 +565,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   const std::string host = hostname();
   const auto d = static_cast<std::int64_t>(plan.features.size());
   bool any_interrupted = false;
+  // Per metric: tasks (run by this group root) whose Sinkhorn solve stopped at the cap.
+  std::vector<std::int64_t> unconverged(metric_opts.names.size(), 0);
 
   auto run_task = [&](std::int64_t t) -> Outcome {
     const Task& task = plan.tasks[static_cast<std::size_t>(t)];
@@ -646,6 +648,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
         mi.control = observed ? nullptr : &source_test;  // observed rows do not pair with controls
         mi.truth = true_response.rows > 0 ? &true_response : nullptr;
         auto mo = metrics::options_from_config(cfg.metrics, group, derive_seed(task.task_seed, "metrics"));
+        mo.warn_unconverged = false;  // one summary line at the end of the screen instead
         const auto values = metrics::compute(mi, mo);
         row.value.assign(spec.metric_names.size(), NAN);
         row.sd.assign(spec.metric_names.size(), NAN);
@@ -660,6 +663,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
           row.value[k] = v.value;
           row.sd[k] = v.sd;
           row.iterations[k] = v.iterations;
+          if (!v.converged) unconverged[k] += 1;
         }
       });
       if (group_root) {
@@ -833,6 +837,27 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
                     ran > 0 ? 1000.0 * v[9] / static_cast<double>(ran) : 0.0, static_cast<long long>(ran));
       log::info(buf);
     }
+  }
+
+  {
+    // Sinkhorn metrics that stopped at the iteration cap: one line for the whole screen (the
+    // store's iterations column equals metrics.sinkhorn_max_iter for those tasks).
+    std::vector<std::int64_t> mine_u(unconverged.size(), 0), all_u(unconverged.size(), 0);
+    if (group_root) mine_u = unconverged;
+    if (!mine_u.empty())
+      MPI_Reduce(mine_u.data(), all_u.data(), static_cast<int>(mine_u.size()), MPI_INT64_T, MPI_SUM, 0,
+                 groups.world());
+    std::string parts;
+    for (std::size_t k = 0; k < all_u.size(); ++k)
+      if (all_u[k] > 0) parts += (parts.empty() ? "" : ", ") + metric_opts.names[k] + " in " + std::to_string(all_u[k]);
+    char tol_text[32];
+    std::snprintf(tol_text, sizeof tol_text, "%g", cfg.metrics.sinkhorn_tol);
+    if (root && !parts.empty())
+      log::warn("screen: Sinkhorn stopped at the iteration cap (metrics.sinkhorn_max_iter = " +
+                std::to_string(cfg.metrics.sinkhorn_max_iter) + ", tolerance " + std::string(tol_text) +
+                ") without converging: " + parts +
+                " tasks; their values are those of the capped iterate (raise metrics.sinkhorn_max_iter, or "
+                "standardise the features)");
   }
 
   if (result.interrupted) {

@@ -398,7 +398,7 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
     }
     out.push_back(v);
   }
-  warn_unconverged(out, opts);
+  if (opts.warn_unconverged) warn_unconverged(out, opts);
   return out;
 }
 

@@ -86,4 +86,18 @@ cp s.h5 s0.h5
 "$bin" screen --config "$cfg" --data.path data.h5ad --store s.h5 --resume 2>log2.txt
 grep -q "0 to run (32 already done)" log2.txt || { cat log2.txt; fail "resume of a complete store"; }
 compare_stores s0.h5 s.h5 || fail "resume changed a complete store"
+# Sinkhorn stopped at a tiny cap: no line per task, one summary line for the screen, and the
+# store's iterations column holds the cap for those tasks.
+"$bin" screen --config "$cfg" --data.path data.h5ad --store cap.h5 --screen.models identity --screen.seeds 0 \
+  --metrics.names mmd,w2_eps --metrics.sinkhorn_max_iter 5 2>cap.txt || { cat cap.txt; fail "capped screen"; }
+! grep -q "metrics: w2_eps stopped" cap.txt || { cat cap.txt; fail "per-task Sinkhorn warnings in a screen"; }
+grep -q "screen: Sinkhorn stopped at the iteration cap (metrics.sinkhorn_max_iter = 5, tolerance 1e-09) without converging: w2_eps in 4 tasks" cap.txt \
+  || { cat cap.txt; fail "Sinkhorn summary line"; }
+"$py" - cap.h5 <<'PY' || fail "iterations column"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+names = [n.decode() if isinstance(n, bytes) else n for n in f["metrics"].attrs["names"]]
+it = f["metrics/iterations"][()][:, names.index("w2_eps")]
+assert (it == 5).all(), it
+PY
 echo "screen_basic: ok"

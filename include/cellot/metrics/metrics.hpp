@@ -33,6 +33,9 @@ struct Options {
   int sinkhorn_max_iter = 1000; // iteration cap (POT numItermax); Value::iterations reports use
   // Cost / kernel cache budget per solve (0: kSinkhornCacheBytes = 256 MiB, see sinkhorn()).
   std::int64_t sinkhorn_cache_bytes = 0;
+  // Log a warning for each Sinkhorn metric that stopped at the cap. A screen turns this off and
+  // prints one summary line over all its tasks instead of a line per task.
+  bool warn_unconverged = true;
   // Resampling as the reference CellOT evaluation: each resample draws, without replacement,
   // the same number of cells from both sets: max_cells, or the smaller set's size when 0 (capped
   // by each set's size; control and truth rows follow their predictions). bootstrap = n: n
