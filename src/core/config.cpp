@@ -132,7 +132,16 @@ void apply_config_file(const std::string& path, const po::options_description& d
   std::ifstream in(path);
   if (!in) throw InputError(path, "--config", path, "cannot open config file");
   try {
-    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    const auto parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/false);
+    // Boost converts "-1" to an unsigned type by wrapping it (a seed of 2^64 - 1): refuse it.
+    for (const auto& o : parsed.options) {
+      const po::option_description* d = desc.find_nothrow(o.string_key, false);
+      if (!d || !dynamic_cast<const po::typed_value<std::uint64_t>*>(d->semantic().get())) continue;
+      for (const auto& v : o.value)
+        if (v.find('-') != std::string::npos)
+          throw InputError(path, o.string_key, v, "invalid value: expected a non-negative integer");
+    }
+    po::store(parsed, vm);
   } catch (const po::unknown_option& e) {
     throw InputError(path, e.get_option_name(), ini_value(path, e.get_option_name()), "unknown config key");
   } catch (const po::validation_error& e) {

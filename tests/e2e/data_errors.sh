@@ -146,6 +146,9 @@ expect_input_error "synth: negative seed" "command line|--seed = '-1'|expected a
   "$bin" synth --preset 4i --seed -1 --out "$work/x.h5ad"
 expect_input_error "negative training seed" "command line|--training.seed = '-3'|expected a non-negative integer" -- \
   "$bin" train --data "$work/good.h5ad" -p DrugA --model identity --training.seed=-3 --out "$work/m_neg"
+printf '[training]\nseed = -1\n' >"$work/negseed.ini"
+expect_input_error "negative seed in a config file" "$work/negseed.ini|training.seed = '-1'|expected a non-negative integer" -- \
+  "$bin" train --config "$work/negseed.ini" --data "$work/good.h5ad" -p DrugA --model identity --out "$work/m_neg2"
 
 # The valid fixtures pass (so the failures above are about the defect, not the fixture).
 "$bin" describe --data "$work/good.h5ad" >/dev/null || fail "good.h5ad rejected"
