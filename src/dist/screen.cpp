@@ -649,6 +649,18 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
         mi.truth = true_response.rows > 0 ? &true_response : nullptr;
         auto mo = metrics::options_from_config(cfg.metrics, group, derive_seed(task.task_seed, "metrics"));
         mo.warn_unconverged = false;  // one summary line at the end of the screen instead
+        // Every model is scored on the same number of cells per set as the observed floor (half
+        // of the treated test cells, each half against the other): the biased MMD, energy and
+        // the entropic costs all depend on the sample sizes (the diagonal terms of MMD add about
+        // 1/|P| + 1/|O|), so a model scored on more cells than the floor would beat it by
+        // sample size alone. As the reference CellOT evaluation, both sets are subsampled to
+        // that common size (deterministically, from the task's seed).
+        const std::int64_t floor_cells = std::max<std::int64_t>(1, target_test.rows / 2);
+        if (mo.max_cells <= 0 || mo.max_cells > floor_cells) mo.max_cells = floor_cells;
+        if (group_root)
+          log::debug("task " + task.key + ": metrics on at most " + std::to_string(mo.max_cells) +
+                     " cells per set (" + std::to_string(mi.predicted->rows) + " predicted, " +
+                     std::to_string(target_test.rows) + " treated test cells)");
         const auto values = metrics::compute(mi, mo);
         row.value.assign(spec.metric_names.size(), NAN);
         row.sd.assign(spec.metric_names.size(), NAN);

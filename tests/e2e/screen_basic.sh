@@ -86,6 +86,18 @@ cp s.h5 s0.h5
 "$bin" screen --config "$cfg" --data.path data.h5ad --store s.h5 --resume 2>log2.txt
 grep -q "0 to run (32 already done)" log2.txt || { cat log2.txt; fail "resume of a complete store"; }
 compare_stores s0.h5 s.h5 || fail "resume changed a complete store"
+# Every model is scored on as many cells per set as the observed floor: half the treated test
+# cells (the biased metrics depend on sample size, so more cells would beat the floor by size).
+"$bin" screen --config "$cfg" --data.path data.h5ad --store eq.h5 --screen.seeds 0 --verbose 2>eq.txt \
+  || { cat eq.txt; fail "equal-size screen"; }
+n_lines=$(grep -c "metrics on at most" eq.txt || true)
+[ "$n_lines" -eq 16 ] || { cat eq.txt; fail "metrics size lines: $n_lines (want 16)"; }
+grep -o "metrics on at most [0-9]* cells per set ([0-9]* predicted, [0-9]* treated test cells)" eq.txt |
+  while read -r _ _ _ _ n _ _ _ p _ o _; do
+    p="${p#(}"
+    [ "$n" -eq $((o / 2)) ] || fail "metrics cells $n != half of $o treated test cells"
+    [ "$p" -ge "$n" ] || fail "fewer predictions ($p) than the common size ($n)"
+  done
 # Sinkhorn stopped at a tiny cap: no line per task, one summary line for the screen, and the
 # store's iterations column holds the cap for those tasks.
 "$bin" screen --config "$cfg" --data.path data.h5ad --store cap.h5 --screen.models identity --screen.seeds 0 \
