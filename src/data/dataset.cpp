@@ -158,11 +158,18 @@ PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed)
   PairData p;
   p.perturbation = perturbation;
   p.features = features();
-  p.control_rows = rows_of(cfg_.control);
+  if (!control_cache_) {
+    auto c = std::make_shared<ControlCells>();
+    c->rows = rows_of(cfg_.control);
+    c->x = load_rows(c->rows);
+    c->obs = reader_->obs().select_rows(c->rows);
+    control_cache_ = std::move(c);
+  }
+  p.control_rows = control_cache_->rows;
   p.treated_rows = rows_of(perturbation);
-  p.control = load_rows(p.control_rows);
+  p.control = control_cache_->x;
   p.treated = load_rows(p.treated_rows);
-  p.control_obs = reader_->obs().select_rows(p.control_rows);
+  p.control_obs = control_cache_->obs;
   p.treated_obs = reader_->obs().select_rows(p.treated_rows);
   p.control_split = split_of(cfg_.control, seed);
   p.treated_split = split_of(perturbation, seed);

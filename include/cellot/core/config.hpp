@@ -65,7 +65,7 @@ struct ScreenConfig {
   // own training (each probe can yield the core where ranks share cores); any wait for the
   // coordinator or the group warns every minute and fails the job after wait_timeout seconds
   // (0: wait forever), so a lost message costs minutes of an allocation, not all of it.
-  double poll_ms = 10;
+  double poll_ms = 1;
   double wait_timeout = 3600;
 };
 

@@ -98,6 +98,14 @@ class Dataset {
   std::vector<std::string> conditions_;  // per cell ("" = missing)
   std::vector<ConditionCount> counts_;   // as conditions()
   std::vector<double> control_scale_;    // 4i: per-feature control 75th percentile
+  // The control cells (rows, preprocessed matrix, obs) of the last load_pair: every task of a
+  // screen pairs the same controls with its perturbation, so a rank reads them once.
+  struct ControlCells {
+    std::vector<std::int64_t> rows;
+    Matrix x;
+    io::DataFrame obs;
+  };
+  mutable std::shared_ptr<const ControlCells> control_cache_;
 };
 
 // 4i preprocessing (CellOT's 4i setting): divide each feature by `scale` (its 75th percentile

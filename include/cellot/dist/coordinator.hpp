@@ -55,7 +55,7 @@ struct SchedulerStats {
 
 struct CoordinatorOptions {
   int prefetch = 2;             // reservations each group root keeps ahead of the task it runs
-  double poll_interval = 0.01;  // s: rank 0 probes at most this often from inside its own work
+  double poll_interval = 0.001;  // s: rank 0 probes at most this often from inside its own work
   double wait_timeout = 3600;   // s: fail after a group is silent / a reply is missing this long (0: never)
   double heartbeat = 30;        // s: group roots tell rank 0 they are alive this often
   double warn_every = 60;       // s: log a warning with the wait's state this often
