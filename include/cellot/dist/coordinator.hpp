@@ -22,9 +22,11 @@
 // heartbeat that reports more requests than arrived proves a lost message and fails the job at
 // once with that diagnosis. A group silent for `wait_timeout` seconds, or a group root left
 // without a reply that long, fails the job (RuntimeError: the screen exits 1, the store keeps
-// every finished task, and `--resume` continues); both warn every `warn_every` seconds before. (An MPI-3 RMA counter,
-// MPI_Fetch_and_op, would avoid the service, but its progress without target participation is
-// not guaranteed across networks by this Open MPI, so we do not rely on it.)
+// every finished task, and `--resume` continues); both warn every `warn_every` seconds from a
+// quarter of the timeout on (a long data load or metrics phase is silent too, so no earlier).
+// (An MPI-3 RMA counter, MPI_Fetch_and_op, would avoid the service, but its progress without
+// target participation is not guaranteed across networks by this Open MPI, so we do not rely
+// on it.)
 #include <cstdint>
 #include <deque>
 #include <functional>
