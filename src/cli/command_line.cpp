@@ -120,13 +120,8 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
   for (const auto& [name, value] : cl.vm)
     if (!value.defaulted()) cl.on_command_line.insert(name);
   // Boost converts "-1" to an unsigned type by wrapping it (a seed of 2^64 - 1): refuse it.
-  for (const auto& name : cl.on_command_line) {
-    const po::option_description* d = all.find_nothrow(name, false);
-    if (!d || !dynamic_cast<const po::typed_value<std::uint64_t>*>(d->semantic().get())) continue;
-    const std::string value = cl.token("--" + name);
-    if (value.find('-') != std::string::npos)
-      throw InputError("command line", "--" + name, value, "invalid value: expected a non-negative integer");
-  }
+  for (const auto& name : cl.on_command_line)
+    refuse_negative_unsigned(all, name, cl.token("--" + name), "command line", "--" + name);
 
   if (cl.vm.count("help")) {
     if (rt.world_rank() == 0) {

@@ -128,19 +128,21 @@ std::string ini_value(const std::string& path, const std::string& key) {
 }
 }  // namespace
 
+void refuse_negative_unsigned(const po::options_description& desc, const std::string& key, const std::string& value,
+                              const std::string& origin, const std::string& shown_key) {
+  const po::option_description* d = desc.find_nothrow(key, false);
+  if (!d || !dynamic_cast<const po::typed_value<std::uint64_t>*>(d->semantic().get())) return;
+  if (value.find('-') != std::string::npos)
+    throw InputError(origin, shown_key, value, "invalid value: expected a non-negative integer");
+}
+
 void apply_config_file(const std::string& path, const po::options_description& desc, po::variables_map& vm) {
   std::ifstream in(path);
   if (!in) throw InputError(path, "--config", path, "cannot open config file");
   try {
     const auto parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/false);
-    // Boost converts "-1" to an unsigned type by wrapping it (a seed of 2^64 - 1): refuse it.
-    for (const auto& o : parsed.options) {
-      const po::option_description* d = desc.find_nothrow(o.string_key, false);
-      if (!d || !dynamic_cast<const po::typed_value<std::uint64_t>*>(d->semantic().get())) continue;
-      for (const auto& v : o.value)
-        if (v.find('-') != std::string::npos)
-          throw InputError(path, o.string_key, v, "invalid value: expected a non-negative integer");
-    }
+    for (const auto& o : parsed.options)
+      for (const auto& v : o.value) refuse_negative_unsigned(desc, o.string_key, v, path, o.string_key);
     po::store(parsed, vm);
   } catch (const po::unknown_option& e) {
     throw InputError(path, e.get_option_name(), ini_value(path, e.get_option_name()), "unknown config key");

@@ -179,9 +179,7 @@ void Coordinator::watch_clients(double t) {
     throw RuntimeError("coordinator: no message from a group for " + seconds(worst) + " (screen.wait_timeout " +
                        seconds(options_.wait_timeout) + "): " + client_state() +
                        "; failing the job so it can be resumed (--resume)");
-  // Warn from a quarter of the timeout on (a long data load or metrics phase is silent too).
-  const double warn_after = options_.wait_timeout > 0 ? options_.wait_timeout / 4 : 900;
-  if (worst < std::max(2 * options_.heartbeat, warn_after)) return;
+  if (worst < std::max(2 * options_.heartbeat, warn_after())) return;
   log::warn("coordinator: a group has been silent for " + seconds(worst) + ": " + client_state());
 }
 
@@ -256,7 +254,7 @@ void Coordinator::wait_reply(void* request) {
                          " tasks run); failing the job so it can be resumed (--resume)");
     }
     if (t - warned >= options_.warn_every &&
-        waited >= (options_.wait_timeout > 0 ? options_.wait_timeout / 4 : 900)) {
+        waited >= warn_after()) {
       warned = t;
       log::warn("coordinator: group " + std::to_string(groups_.group_index()) + " has waited " + seconds(waited) +
                 " for rank 0's answer (" + std::to_string(requests_sent_) + " requests sent, " +

@@ -106,6 +106,12 @@ void add_config_options(boost::program_options::options_description& desc, Confi
 void apply_config_file(const std::string& path, const boost::program_options::options_description& desc,
                        boost::program_options::variables_map& vm);
 
+// Boost converts "-1" to an unsigned option by wrapping it (a seed of 2^64 - 1): throws
+// InputError(origin, shown_key, value) when `key` is an unsigned option of `desc` and `value`
+// has a minus sign. For the command line and config files alike.
+void refuse_negative_unsigned(const boost::program_options::options_description& desc, const std::string& key,
+                              const std::string& value, const std::string& origin, const std::string& shown_key);
+
 // Parses INI text (e.g. a config stored in a model directory or results store).
 Config parse_ini_text(const std::string& text, const std::string& origin);
 

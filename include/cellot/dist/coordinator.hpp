@@ -120,6 +120,9 @@ class Coordinator {
   void send_heartbeat(double t);          // other group roots
   void group_bcast(std::int64_t& value);  // inside the group, waiting asleep
   std::string client_state() const;
+  // Waits shorter than this are not worth a warning (a long data load or metrics phase is silent
+  // too): a quarter of the timeout, 15 minutes without one.
+  double warn_after() const { return options_.wait_timeout > 0 ? options_.wait_timeout / 4 : 900; }
   void run_coordinator(const std::function<Outcome(std::int64_t)>& run);
   void run_client_root(const std::function<Outcome(std::int64_t)>& run);
   void run_member(const std::function<Outcome(std::int64_t)>& run);
