@@ -1,7 +1,7 @@
 // Speed of the CellOT trainer at the paper setting (d 48, batch 256, ICNN 4 x 64, 10 g steps per
 // f step) on synthetic data shaped as in /work/shared/reference/ref_cellot.py (4000 cells,
 // source N(0, 1), target 1.5 N(0, 1) + 0.5). Prints seconds per outer iteration of
-// train::train_cellot (the real trainer, one rank), the GEMM work per iteration and the GFLOP/s
+// models::train_cellot (the real trainer, one rank), the GEMM work per iteration and the GFLOP/s
 // achieved, and a measured single-thread sgemm peak (at::mm at the trainer's shapes and at 1024^3).
 //
 // usage: bench_trainer [--iters N] [--warmup N] [--threads T] [--dim D] [--repeat R] [--peak 0|1]
@@ -20,9 +20,9 @@
 
 #include "cellot/core/rng.hpp"
 #include "cellot/core/runtime.hpp"
-#include "cellot/models/icnn.hpp"
-#include "cellot/train/blas.hpp"
-#include "cellot/train/cellot_trainer.hpp"
+#include "cellot/models/cellot/icnn.hpp"
+#include "cellot/nn/blas.hpp"
+#include "cellot/models/cellot/cellot_trainer.hpp"
 
 namespace {
 
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   for (auto& v : in.target_train.data) v = 1.5 * rng.normal() + 0.5;
 
   const cellot::models::IcnnShape shape(dim, {64, 64, 64, 64});
-  cellot::train::CellotHyper hp;  // paper setting: batch 256, inner 10, lr 1e-4, betas 0.5/0.9
+  cellot::models::CellotHyper hp;  // paper setting: batch 256, inner 10, lr 1e-4, betas 0.5/0.9
   hp.eval_every = hp.checkpoint_every = 1 << 30;
   cellot::models::TrainContext ctx;
   ctx.seed = 1;
@@ -89,23 +89,23 @@ int main(int argc, char** argv) {
   const bool root = rt.world_rank() == 0;
 
   hp.iters = warmup;
-  cellot::train::train_cellot(shape, hp, in, ctx);
+  cellot::models::train_cellot(shape, hp, in, ctx);
   hp.iters = iters;
   std::vector<double> times;
   std::uint64_t flop = 0;
   for (int r = 0; r < repeat; ++r) {
-    cellot::train::blas::reset_flops();
+    cellot::nn::blas::reset_flops();
     const double t0 = now();
-    cellot::train::train_cellot(shape, hp, in, ctx);
+    cellot::models::train_cellot(shape, hp, in, ctx);
     times.push_back((now() - t0) / static_cast<double>(iters));
-    flop = cellot::train::blas::flops();
+    flop = cellot::nn::blas::flops();
   }
   std::sort(times.begin(), times.end());
   const double spi = times[times.size() / 2];
   const double flop_per_iter = static_cast<double>(flop) / static_cast<double>(iters);
 
   if (!root) return 0;
-  std::printf("blas_backend %s\n", cellot::train::blas::backend());
+  std::printf("blas_backend %s\n", cellot::nn::blas::backend());
   std::printf("ranks %d\n", rt.world_size());
   std::printf("threads %d\n", threads);
   // Per rank: each rank multiplies its share of the batch.

@@ -16,11 +16,11 @@
 #include "cellot/core/rng.hpp"
 #include "cellot/data/dataset.hpp"
 #include "cellot/data/synth.hpp"
-#include "cellot/dist/plan.hpp"
+#include "cellot/screen/plan.hpp"
 #include "cellot/io/h5ad.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/models/model_dir.hpp"
-#include "cellot/models/observed.hpp"
+#include "cellot/models/baselines/observed.hpp"
 
 namespace cellot::cli {
 
@@ -151,8 +151,8 @@ SplitSource resolve_split(const io::AnnData& pred, const std::string& pred_path,
   // As cellot train derives them for this configuration.
   src.model_perturbation = uns_string(pred, "cellot_perturbation");
   if (src.model_perturbation.empty()) src.model_perturbation = perturbation;
-  src.split_seed = dist::split_seed(cfg, cfg.data.fold, cfg.training.seed);
-  src.task_seed = derive_seed(cfg.training.seed, dist::task_key(src.model_perturbation, src.model.empty() ? "" : src.model,
+  src.split_seed = screen::split_seed(cfg, cfg.data.fold, cfg.training.seed);
+  src.task_seed = derive_seed(cfg.training.seed, screen::task_key(src.model_perturbation, src.model.empty() ? "" : src.model,
                                                                 cfg.data.fold, cfg.training.seed));
   src.note = "split of this command's configuration: training.seed = " + std::to_string(cfg.training.seed) +
              ", data.split = " + cfg.data.split + ", data.fold = " + std::to_string(cfg.data.fold);

@@ -3,7 +3,7 @@
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
-#include "cellot/dist/merge.hpp"
+#include "cellot/screen/merge.hpp"
 
 namespace cellot::cli {
 
@@ -37,10 +37,10 @@ int cmd_merge(int argc, char** argv, Runtime& rt) {
     for (int i = 0; i < argc; ++i) command += (i ? " " : "cellot ") + std::string(argv[i]);
     const auto inputs = cl->get<std::vector<std::string>>("inputs");
     const auto out = cl->get<std::string>("out");
-    dist::MergeOptions options;
+    screen::MergeOptions options;
     options.allow_incomplete = cl->has("allow-incomplete");
     options.allow_duplicates = cl->has("allow-duplicates");
-    const auto r = dist::merge_stores(inputs, out, command, options);
+    const auto r = screen::merge_stores(inputs, out, command, options);
     log::info("merged " + std::to_string(inputs.size() - r.skipped.size()) + " stores into " + out + ": " +
               std::to_string(r.done) + " done, " + std::to_string(r.failed) + " failed/diverged, " +
               std::to_string(r.missing.size()) + " missing of " + std::to_string(r.tasks) + " tasks" +

@@ -5,8 +5,8 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/data/dataset.hpp"
-#include "cellot/dist/plan.hpp"
-#include "cellot/dist/screen.hpp"
+#include "cellot/screen/plan.hpp"
+#include "cellot/screen/screen.hpp"
 
 namespace cellot::cli {
 
@@ -15,18 +15,18 @@ namespace {
 // Tasks of the plan `cellot screen` would run with this config (all of them, or those of one
 // shard): the same make_plan, so every override and every check of the plan applies. Reads
 // obs of the data file, not X (no fingerprint: it does not change the count).
-std::int64_t count_tasks(const Config& cfg, const std::string& origin, const std::optional<dist::Shard>& shard) {
+std::int64_t count_tasks(const Config& cfg, const std::string& origin, const std::optional<screen::Shard>& shard) {
   const data::Dataset ds(cfg.data);
-  dist::PlanInput in;
+  screen::PlanInput in;
   in.perturbations = ds.perturbations();
   in.n_control = ds.count(cfg.data.control);
   for (const auto& p : in.perturbations) in.n_treated.push_back(ds.count(p));
   in.features = ds.features();
-  in.data_fingerprint = dist::kNoFingerprint;
-  const dist::Plan plan = dist::make_plan(cfg, in, origin);
+  in.data_fingerprint = screen::kNoFingerprint;
+  const screen::Plan plan = screen::make_plan(cfg, in, origin);
   if (!shard) return plan.size();
   std::int64_t n = 0;
-  for (int owner : dist::shard_owners(plan, shard->count)) n += owner == shard->index ? 1 : 0;
+  for (int owner : screen::shard_owners(plan, shard->count)) n += owner == shard->index ? 1 : 0;
   return n;
 }
 
@@ -74,8 +74,8 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
   if (cl->has("count-tasks") || cl->has("print-config")) {
     if (cl->has("count-tasks") && cl->has("print-config"))
       throw InputError("command line", "--count-tasks", "", "give --count-tasks or --print-config, not both");
-    std::optional<dist::Shard> shard;
-    if (cl->has("shard")) shard = dist::parse_shard(cl->get<std::string>("shard"), "command line");
+    std::optional<screen::Shard> shard;
+    if (cl->has("shard")) shard = screen::parse_shard(cl->get<std::string>("shard"), "command line");
     if (rt.world_rank() != 0) return kExitOk;  // serial work: rank 0 answers
     if (cl->has("count-tasks")) {
       std::cout << count_tasks(cfg, origin, shard) << std::endl;
@@ -86,14 +86,14 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
     }
     return kExitOk;
   }
-  dist::ScreenOptions opt;
+  screen::ScreenOptions opt;
   opt.cfg = cfg;
   opt.origin = origin;
   opt.resume = cl->has("resume");
   opt.quiet = cl->quiet;
   opt.prefetch = cl->get<int>("prefetch");
   if (opt.prefetch < 0) throw InputError("command line", "--prefetch", std::to_string(opt.prefetch), "must be >= 0");
-  if (cl->has("shard")) opt.shard = dist::parse_shard(cl->get<std::string>("shard"), "command line");
+  if (cl->has("shard")) opt.shard = screen::parse_shard(cl->get<std::string>("shard"), "command line");
   if (cl->has("stop-after")) {
     opt.stop_after = cl->get<std::int64_t>("stop-after");
     if (opt.stop_after < 0)
@@ -101,7 +101,7 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
   }
   for (int i = 0; i < argc; ++i) opt.command_line += (i ? " " : "cellot ") + std::string(argv[i]);
   rt.set_threads(cfg.training.threads);
-  return dist::run_screen(opt, rt).exit_code;
+  return screen::run_screen(opt, rt).exit_code;
 }
 
 }  // namespace cellot::cli

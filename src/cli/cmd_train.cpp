@@ -9,12 +9,12 @@
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/data/dataset.hpp"
-#include "cellot/dist/plan.hpp"
+#include "cellot/screen/plan.hpp"
 #include "cellot/metrics/metrics.hpp"
-#include "cellot/models/cellot.hpp"
+#include "cellot/models/cellot/cellot.hpp"
 #include "cellot/models/model.hpp"
 #include "cellot/models/model_dir.hpp"
-#include "cellot/train/cellot_trainer.hpp"
+#include "cellot/models/cellot/cellot_trainer.hpp"
 
 namespace cellot::cli {
 
@@ -80,13 +80,13 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   // origin of its key (command line, config file, or default).
   cl->with_origins([&](const std::string& origin) {
     validate(cfg, origin);
-    if (cfg.model.name == "cellot") train::CellotHyper::from_config(cfg);
+    if (cfg.model.name == "cellot") models::CellotHyper::from_config(cfg);
   });
 
   const int fold = cfg.data.fold;
-  const std::uint64_t split_seed = dist::split_seed(cfg, fold, cfg.training.seed);
+  const std::uint64_t split_seed = screen::split_seed(cfg, fold, cfg.training.seed);
   const std::uint64_t task_seed =
-      derive_seed(cfg.training.seed, dist::task_key(perturbation, cfg.model.name, fold, cfg.training.seed));
+      derive_seed(cfg.training.seed, screen::task_key(perturbation, cfg.model.name, fold, cfg.training.seed));
   const bool root = rt.world_rank() == 0;
 
   data::Dataset dataset(cfg.data);

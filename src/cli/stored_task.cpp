@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "cellot/core/error.hpp"
-#include "cellot/dist/plan.hpp"
+#include "cellot/screen/plan.hpp"
 
 namespace cellot::cli {
 
@@ -66,7 +66,7 @@ StoredTask load_stored_task(const io::Store& store, const std::string& key) {
 
   // The config the screen trained this task with.
   const Config base = parse_ini_text(spec.config_ini, path + " (/plan config)");
-  dist::Task task;
+  screen::Task task;
   task.index = out.index;
   task.key = out.task.key;
   task.perturbation = out.task.perturbation;
@@ -74,8 +74,8 @@ StoredTask load_stored_task(const io::Store& store, const std::string& key) {
   task.fold = out.task.fold;
   task.seed = out.task.seed;
   task.task_seed = out.task.task_seed;
-  out.config = dist::task_config(base, task);
-  out.split_seed = dist::split_seed(base, task.fold, task.seed);
+  out.config = screen::task_config(base, task);
+  out.split_seed = screen::split_seed(base, task.fold, task.seed);
   out.features = spec.features;
 
   out.model = models::make_model(out.config, static_cast<std::int64_t>(out.features.size()));

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
-#include "cellot/dist/plan.hpp"
+#include "cellot/screen/plan.hpp"
 
 namespace cellot::report {
 
@@ -282,8 +282,8 @@ Coverage coverage(const io::StoreSummary& a, const io::StoreSummary& b) {
   Coverage c;
   c.hash_a = a.spec.plan_hash;
   c.hash_b = b.spec.plan_hash;
-  c.data_a = dist::plan_text_fingerprint(a.spec.plan_text);
-  c.data_b = dist::plan_text_fingerprint(b.spec.plan_text);
+  c.data_a = screen::plan_text_fingerprint(a.spec.plan_text);
+  c.data_b = screen::plan_text_fingerprint(b.spec.plan_text);
   c.same_plan = c.hash_a == c.hash_b;
   c.same_data = !c.data_a.empty() && c.data_a == c.data_b;
   std::map<std::string, std::size_t> index_b;

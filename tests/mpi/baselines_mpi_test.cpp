@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "cellot/core/rng.hpp"
-#include "cellot/models/autoencoder.hpp"
+#include "cellot/models/autoencoder/autoencoder.hpp"
 
 using namespace cellot;
 using namespace cellot::models;

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "cellot/core/error.hpp"
-#include "cellot/dist/coordinator.hpp"
-#include "cellot/dist/groups.hpp"
+#include "cellot/screen/coordinator.hpp"
+#include "cellot/screen/groups.hpp"
 
 using namespace cellot;
-using dist::Coordinator;
+using screen::Coordinator;
 
 TEST(CoordinatorAnswer, RunNowTakesTheMostExpensiveReservationTheCheapest) {
   std::deque<std::int64_t> q{7, 3, 9, 1, 4, 2};  // hand-out order: most expensive first
@@ -43,11 +43,11 @@ TEST(CoordinatorBalance, ReservationsNeverHoldTheExpensiveTasks) {
   int n = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &n);
   if (n < 2) GTEST_SKIP() << "needs 2 ranks";
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   const int n_tasks = 12;
   std::vector<std::int64_t> order(n_tasks);
   std::iota(order.begin(), order.end(), 0);  // tasks 0 and 1 are the expensive ones
-  dist::CoordinatorOptions o;
+  screen::CoordinatorOptions o;
   o.poll_interval = 0;
   Coordinator c(g, order, o);
   std::vector<int> expensive_here;
@@ -59,7 +59,7 @@ TEST(CoordinatorBalance, ReservationsNeverHoldTheExpensiveTasks) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }
-    return dist::Outcome::done;
+    return screen::Outcome::done;
   });
   int mine = static_cast<int>(expensive_here.size()), most = 0;
   MPI_Allreduce(&mine, &most, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -70,10 +70,10 @@ TEST(CoordinatorFault, ALostRequestIsDiagnosedFromTheHeartbeat) {
   int n = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &n);
   if (n < 2) GTEST_SKIP() << "needs 2 ranks";
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   std::vector<std::int64_t> order(4);
   std::iota(order.begin(), order.end(), 0);
-  dist::CoordinatorOptions o;
+  screen::CoordinatorOptions o;
   o.heartbeat = 0.05;
   o.warn_every = 0.1;
   o.wait_timeout = 2.0;
@@ -81,7 +81,7 @@ TEST(CoordinatorFault, ALostRequestIsDiagnosedFromTheHeartbeat) {
   if (g.world_rank() == 1) c.drop_next_request_for_test();
   std::string what;
   try {
-    c.run([&](std::int64_t) { return dist::Outcome::done; });
+    c.run([&](std::int64_t) { return screen::Outcome::done; });
   } catch (const RuntimeError& e) {
     what = e.what();
   }
@@ -101,10 +101,10 @@ TEST(CoordinatorFault, ASilentRankZeroFailsTheWaitingGroupsAndViceVersa) {
   int n = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &n);
   if (n < 2) GTEST_SKIP() << "needs 2 ranks";
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   std::vector<std::int64_t> order(2 * n);
   std::iota(order.begin(), order.end(), 0);
-  dist::CoordinatorOptions o;
+  screen::CoordinatorOptions o;
   o.heartbeat = 100;  // no heartbeats: the other groups fall silent while they wait
   o.warn_every = 0.1;
   o.wait_timeout = 0.5;
@@ -118,7 +118,7 @@ TEST(CoordinatorFault, ASilentRankZeroFailsTheWaitingGroupsAndViceVersa) {
         first = false;
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       }
-      return dist::Outcome::done;
+      return screen::Outcome::done;
     });
   } catch (const RuntimeError& e) {
     what = e.what();

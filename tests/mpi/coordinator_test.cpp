@@ -1,6 +1,6 @@
 // The coordinator with real ranks: every task runs exactly once, in one group, whatever the world
 // size and group size; stops (drain after N, external stop) leave no task run twice.
-#include "cellot/dist/coordinator.hpp"
+#include "cellot/screen/coordinator.hpp"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cellot/core/error.hpp"
-#include "cellot/dist/groups.hpp"
+#include "cellot/screen/groups.hpp"
 
 using namespace cellot;
 
@@ -31,16 +31,16 @@ struct RunLog {
 
 // Runs `n_tasks` fake tasks; each checks that every rank of its group got the same task (the
 // group's own collective) and, on world rank 0, polls the service as a training loop would.
-RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1, int external_stop_after = -1,
+RunLog run_fake(const screen::Groups& g, int n_tasks, std::int64_t stop_after = -1, int external_stop_after = -1,
                 int prefetch = 2, int sleep_ms = 0) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(n_tasks));
   std::iota(order.rbegin(), order.rend(), 0);  // any order: the coordinator hands out in this order
-  dist::Coordinator c(g, order, prefetch);
+  screen::Coordinator c(g, order, prefetch);
   RunLog log;
   log.ran.assign(static_cast<std::size_t>(n_tasks), 0);
   log.finished.assign(static_cast<std::size_t>(n_tasks), 0);
-  c.on_finished = [&](std::int64_t t, dist::Outcome o, int) {
-    EXPECT_EQ(o, dist::Outcome::done);
+  c.on_finished = [&](std::int64_t t, screen::Outcome o, int) {
+    EXPECT_EQ(o, screen::Outcome::done);
     ++log.finished[static_cast<std::size_t>(t)];
   };
   if (stop_after >= 0) c.stop_after(stop_after);
@@ -55,7 +55,7 @@ RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1
     if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
     if (g.is_group_root()) ++log.ran[static_cast<std::size_t>(t)];
     ++local_runs;
-    return dist::Outcome::done;
+    return screen::Outcome::done;
   });
   MPI_Allreduce(MPI_IN_PLACE, log.ran.data(), n_tasks, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   log.local_runs = local_runs;
@@ -67,7 +67,7 @@ RunLog run_fake(const dist::Groups& g, int n_tasks, std::int64_t stop_after = -1
 TEST(Coordinator, EveryTaskRunsExactlyOnce) {
   for (int rpt : {1, 2}) {
     if (world_size() % rpt != 0) continue;
-    dist::Groups g(MPI_COMM_WORLD, rpt, "test");
+    screen::Groups g(MPI_COMM_WORLD, rpt, "test");
     EXPECT_EQ(g.n_groups(), world_size() / rpt);
     const auto log = run_fake(g, 37);
     for (int t = 0; t < 37; ++t) {
@@ -80,7 +80,7 @@ TEST(Coordinator, EveryTaskRunsExactlyOnce) {
 }
 
 TEST(Coordinator, EveryPrefetchDepthRunsEveryTaskOnce) {
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   for (int prefetch : {0, 1, 3}) {
     const auto log = run_fake(g, 23, -1, -1, prefetch);
     for (int t = 0; t < 23; ++t) EXPECT_EQ(log.ran[static_cast<std::size_t>(t)], 1) << t << " prefetch " << prefetch;
@@ -90,20 +90,20 @@ TEST(Coordinator, EveryPrefetchDepthRunsEveryTaskOnce) {
 TEST(Coordinator, ReservationsNeverStarveAGroup) {
   // As many (slow) tasks as groups: reservations are refused when few tasks are left, so every
   // group runs exactly one instead of one group running two while another idles.
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   const auto log = run_fake(g, g.n_groups(), -1, -1, 2, 300);
   for (int t = 0; t < g.n_groups(); ++t) EXPECT_EQ(log.ran[static_cast<std::size_t>(t)], 1);
   EXPECT_EQ(log.local_runs, 1) << "rank " << g.world_rank();
 }
 
 TEST(Coordinator, MoreGroupsThanTasks) {
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   const auto log = run_fake(g, 1);
   EXPECT_EQ(log.ran[0], 1);
 }
 
 TEST(Coordinator, StopAfterDrainsWithoutRunningATaskTwice) {
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   const int n = 40;
   const auto log = run_fake(g, n, 5);
   int total = 0;
@@ -119,7 +119,7 @@ TEST(Coordinator, StopAfterDrainsWithoutRunningATaskTwice) {
 }
 
 TEST(Coordinator, AGroupThatStopsLosesNoTask) {
-  dist::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
   const int n = 40;
   // Every group but rank 0's stops after 2 tasks (as after a signal that reached only them);
   // a task it had reserved goes back to the queue and rank 0 runs the rest.
@@ -138,14 +138,14 @@ TEST(Coordinator, AGroupThatStopsLosesNoTask) {
 TEST(Groups, WorldSizeMustBeAMultiple) {
   const int n = world_size();
   try {
-    dist::Groups g(MPI_COMM_WORLD, n + 1, "screen.ini");
+    screen::Groups g(MPI_COMM_WORLD, n + 1, "screen.ini");
     FAIL() << "accepted ranks_per_task larger than the world";
   } catch (const InputError& e) {
     EXPECT_EQ(e.where(), "screen.ini");
     EXPECT_EQ(e.key(), "screen.ranks_per_task");
     EXPECT_EQ(e.value(), std::to_string(n + 1));
   }
-  dist::Groups g(MPI_COMM_WORLD, n, "x");
+  screen::Groups g(MPI_COMM_WORLD, n, "x");
   EXPECT_EQ(g.n_groups(), 1);
   EXPECT_EQ(g.group_size(), n);
   EXPECT_EQ(g.root_of(0), 0);

@@ -14,12 +14,12 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
-#include "cellot/train/cellot_trainer.hpp"
+#include "cellot/models/cellot/cellot_trainer.hpp"
 
 using cellot::Config;
 using cellot::Matrix;
 namespace models = cellot::models;
-namespace train = cellot::train;
+namespace models = cellot::models;
 
 namespace {
 
@@ -57,7 +57,7 @@ models::TrainInput input() {
   return in;
 }
 
-train::CellotResult run(MPI_Comm comm, const Config& cfg, models::TrainContext ctx = {}) {
+models::CellotResult run(MPI_Comm comm, const Config& cfg, models::TrainContext ctx = {}) {
   ctx.config = &cfg;
   ctx.comm = comm;
   ctx.seed = 1234;
@@ -68,7 +68,7 @@ train::CellotResult run(MPI_Comm comm, const Config& cfg, models::TrainContext c
       for (double v : obs.data) mo += v;
       return std::abs(mp / static_cast<double>(pred.data.size()) - mo / static_cast<double>(obs.data.size()));
     };
-  return train::train_cellot(models::IcnnShape::from_config(cfg, 5), train::CellotHyper::from_config(cfg), input(), ctx);
+  return models::train_cellot(models::IcnnShape::from_config(cfg, 5), models::CellotHyper::from_config(cfg), input(), ctx);
 }
 
 std::uint64_t hash(const std::vector<float>& a, const std::vector<float>& b) {

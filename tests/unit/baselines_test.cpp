@@ -15,12 +15,12 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/metrics/metrics.hpp"
-#include "cellot/models/autoencoder.hpp"
-#include "cellot/models/cae.hpp"
-#include "cellot/models/identity.hpp"
-#include "cellot/models/mean_shift.hpp"
-#include "cellot/models/observed.hpp"
-#include "cellot/models/scgen.hpp"
+#include "cellot/models/autoencoder/autoencoder.hpp"
+#include "cellot/models/autoencoder/cae.hpp"
+#include "cellot/models/baselines/identity.hpp"
+#include "cellot/models/baselines/mean_shift.hpp"
+#include "cellot/models/baselines/observed.hpp"
+#include "cellot/models/autoencoder/scgen.hpp"
 
 using namespace cellot;
 using namespace cellot::models;

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cellot/core/rng.hpp"
-#include "cellot/train/adam.hpp"
+#include "cellot/nn/adam.hpp"
 
 TEST(Adam, BitIdenticalToTorchAdam) {
   // ATen uses fused multiply-adds in these kernels on CPUs that have FMA (all x86-64-v3).
@@ -15,7 +15,7 @@ TEST(Adam, BitIdenticalToTorchAdam) {
   for (auto& v : p) v = static_cast<float>(rng.normal());
   at::Tensor tp = at::from_blob(p.data(), {n}, at::kFloat).clone().requires_grad_(true);
   torch::optim::Adam topt({tp}, torch::optim::AdamOptions(1e-2).betas({0.5, 0.9}));
-  cellot::train::Adam opt(n, 1e-2, 0.5, 0.9);
+  cellot::nn::Adam opt(n, 1e-2, 0.5, 0.9);
   std::vector<float> g(n);
   for (int step = 0; step < 25; ++step) {
     for (auto& v : g) v = static_cast<float>(rng.normal() * (step % 3 == 0 ? 1e-3 : 1.0));

@@ -10,7 +10,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
-#include "cellot/models/cellot.hpp"
+#include "cellot/models/cellot/cellot.hpp"
 #include "cellot/models/model_dir.hpp"
 
 using cellot::Config;

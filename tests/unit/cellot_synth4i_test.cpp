@@ -12,7 +12,7 @@
 #include "cellot/data/synth.hpp"
 #include "cellot/io/h5ad.hpp"
 #include "cellot/metrics/metrics.hpp"
-#include "cellot/models/cellot.hpp"
+#include "cellot/models/cellot/cellot.hpp"
 
 using cellot::Config;
 using cellot::Matrix;

@@ -15,16 +15,17 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
-#include "cellot/models/cellot.hpp"
-#include "cellot/train/adam.hpp"
-#include "cellot/train/cellot_steps.hpp"
-#include "cellot/train/cellot_trainer.hpp"
+#include "cellot/models/cellot/cellot.hpp"
+#include "cellot/nn/adam.hpp"
+#include "cellot/models/cellot/cellot_steps.hpp"
+#include "cellot/models/cellot/cellot_trainer.hpp"
 
 using cellot::Config;
 using cellot::Matrix;
 using cellot::Rng;
 namespace models = cellot::models;
-namespace train = cellot::train;
+namespace models = cellot::models;
+namespace nn = cellot::nn;
 
 namespace {
 
@@ -93,7 +94,7 @@ TEST(CellotTrainer, EqualsPlainLoopOfTheAlgorithm) {
   models::TrainContext ctx;
   ctx.config = &cfg;
   ctx.seed = 42;
-  const auto res = train::train_cellot(shape, train::CellotHyper::from_config(cfg), in, ctx);
+  const auto res = models::train_cellot(shape, models::CellotHyper::from_config(cfg), in, ctx);
 
   std::vector<float> f(static_cast<std::size_t>(shape.size())), g(f.size()), gf(f.size()), gg(f.size());
   Rng init_f(42, "cellot/init/f"), init_g(42, "cellot/init/g"), batches(42, "cellot/batches");
@@ -110,8 +111,8 @@ TEST(CellotTrainer, EqualsPlainLoopOfTheAlgorithm) {
       std::copy(data.begin() + r * d, data.begin() + (r + 1) * d, out.begin() + i * d);
     }
   };
-  train::Adam of(shape.size(), 1e-4, 0.5, 0.9), og(shape.size(), 1e-4, 0.5, 0.9);
-  train::CellotSteps<float> steps(shape, B);
+  nn::Adam of(shape.size(), 1e-4, 0.5, 0.9), og(shape.size(), 1e-4, 0.5, 0.9);
+  models::CellotSteps<float> steps(shape, B);
   for (int it = 0; it < 7; ++it) {
     draw(tgt, 150, y);
     for (int j = 0; j < 3; ++j) {
@@ -155,7 +156,7 @@ TEST(CellotTrainer, TrainedFHasNonNegativeWAndIsConvex) {
     for (double v : obs.data) mo += v;
     return std::abs(mp / static_cast<double>(pred.data.size()) - mo / static_cast<double>(obs.data.size()));
   };
-  const auto res = train::train_cellot(shape, train::CellotHyper::from_config(cfg), in, ctx);
+  const auto res = models::train_cellot(shape, models::CellotHyper::from_config(cfg), in, ctx);
   EXPECT_EQ(res.sync_checks, 0);  // one rank: nothing to compare
   ASSERT_GE(res.best_step, 5);
   ASSERT_EQ(static_cast<std::int64_t>(res.f.size()), shape.size());
@@ -199,7 +200,7 @@ TEST(CellotTrainer, SelectsOnTheValidationMetric) {
   const Config cfg = small_config(20);
   const auto in = small_input(3, 2);
   const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 3);
-  const auto hp = train::CellotHyper::from_config(cfg);
+  const auto hp = models::CellotHyper::from_config(cfg);
   models::TrainContext ctx;
   ctx.config = &cfg;
   ctx.seed = 3;
@@ -211,7 +212,7 @@ TEST(CellotTrainer, SelectsOnTheValidationMetric) {
     EXPECT_EQ(obs.rows, in.target_val.rows);
     return values.at(calls++);
   };
-  const auto res = train::train_cellot(shape, hp, in, ctx);
+  const auto res = models::train_cellot(shape, hp, in, ctx);
   EXPECT_EQ(calls, 4u);
   EXPECT_EQ(res.best_step, 10);
   EXPECT_DOUBLE_EQ(res.best_metric, 0.1);
@@ -223,7 +224,7 @@ TEST(CellotTrainer, SelectsOnTheValidationMetric) {
   models::TrainContext plain;
   plain.config = &cfg10;
   plain.seed = 3;
-  const auto at10 = train::train_cellot(shape, train::CellotHyper::from_config(cfg10), in, plain);
+  const auto at10 = models::train_cellot(shape, models::CellotHyper::from_config(cfg10), in, plain);
   EXPECT_EQ(res.f, at10.f);
   EXPECT_EQ(res.g, at10.g);
 }
@@ -233,7 +234,7 @@ TEST(CellotTrainer, ResumeIsBitIdentical) {
   cfg.training.checkpoint_every = 6;
   const auto in = small_input(3, 4);
   const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 3);
-  const auto hp = train::CellotHyper::from_config(cfg);
+  const auto hp = models::CellotHyper::from_config(cfg);
   auto metric = [](const Matrix& pred, const Matrix&) {
     double s = 0;
     for (double v : pred.data) s += std::abs(std::sin(v));
@@ -243,7 +244,7 @@ TEST(CellotTrainer, ResumeIsBitIdentical) {
   ctx.config = &cfg;
   ctx.seed = 9;
   ctx.validation_metric = metric;
-  const auto full = train::train_cellot(shape, hp, in, ctx);
+  const auto full = models::train_cellot(shape, hp, in, ctx);
 
   const std::string ckpt = temp_path("resume.h5");
   std::filesystem::remove(ckpt);
@@ -251,12 +252,12 @@ TEST(CellotTrainer, ResumeIsBitIdentical) {
   first.checkpoint_path = ckpt;
   int calls = 0;
   first.should_stop = [&] { return ++calls == 8; };  // asked during iteration 8: stops after it
-  EXPECT_THROW(train::train_cellot(shape, hp, in, first), models::Interrupted);
+  EXPECT_THROW(models::train_cellot(shape, hp, in, first), models::Interrupted);
   ASSERT_TRUE(std::filesystem::exists(ckpt));
   models::TrainContext second = ctx;
   second.checkpoint_path = ckpt;
   second.resume = true;
-  const auto resumed = train::train_cellot(shape, hp, in, second);
+  const auto resumed = models::train_cellot(shape, hp, in, second);
   EXPECT_EQ(resumed.f, full.f);
   EXPECT_EQ(resumed.g, full.g);
   EXPECT_EQ(resumed.best_step, full.best_step);
@@ -264,7 +265,7 @@ TEST(CellotTrainer, ResumeIsBitIdentical) {
   // A checkpoint of another problem is refused.
   models::TrainContext other = second;
   other.seed = 10;
-  EXPECT_THROW(train::train_cellot(shape, hp, in, other), cellot::InputError);
+  EXPECT_THROW(models::train_cellot(shape, hp, in, other), cellot::InputError);
   std::filesystem::remove(ckpt);
 }
 
@@ -275,7 +276,7 @@ TEST(CellotTrainer, NonFiniteDataIsReportedAsDivergence) {
   models::TrainContext ctx;
   ctx.config = &cfg;
   try {
-    train::train_cellot(models::IcnnShape::from_config(cfg, 3), train::CellotHyper::from_config(cfg), in, ctx);
+    models::train_cellot(models::IcnnShape::from_config(cfg, 3), models::CellotHyper::from_config(cfg), in, ctx);
     FAIL() << "no Diverged";
   } catch (const models::Diverged& e) {
     EXPECT_NE(std::string(e.what()).find("outer iteration 1 (g step 1)"), std::string::npos) << e.what();
@@ -385,7 +386,7 @@ TEST(CellotConfig, Paper4iSettingFile) {
   std::stringstream ss;
   ss << in.rdbuf();
   const Config cfg = cellot::parse_ini_text(ss.str(), path);
-  const auto hp = train::CellotHyper::from_config(cfg);
+  const auto hp = models::CellotHyper::from_config(cfg);
   EXPECT_EQ(cfg.model.name, "cellot");
   EXPECT_EQ(models::IcnnShape::from_config(cfg, 48), models::IcnnShape(48, {64, 64, 64, 64}));
   EXPECT_EQ(hp.iters, 100000);

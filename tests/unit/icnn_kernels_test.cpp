@@ -9,10 +9,10 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
-#include "cellot/models/icnn.hpp"
-#include "cellot/models/icnn_autograd.hpp"
-#include "cellot/train/blas.hpp"
-#include "cellot/train/cellot_steps.hpp"
+#include "cellot/models/cellot/icnn.hpp"
+#include "cellot/models/cellot/icnn_autograd.hpp"
+#include "cellot/nn/blas.hpp"
+#include "cellot/models/cellot/cellot_steps.hpp"
 
 using cellot::Rng;
 using cellot::models::IcnnKernels;
@@ -146,7 +146,7 @@ void check_steps_against_autograd(const IcnnShape& s, std::int64_t n, double tol
   const auto y = random_rows<T>(n, s.dim(), rng, 1.5, 0.5);
   const double penalty = 1.0;
 
-  cellot::train::CellotSteps<T> steps(s, n);
+  cellot::models::CellotSteps<T> steps(s, n);
   std::vector<T> grad_g(static_cast<std::size_t>(s.size())), grad_f(grad_g.size());
   const T scale = T(1) / static_cast<T>(n);
   const double gl = steps.g_step(pf.data(), pg.data(), x.data(), n, scale, grad_g.data()) + penalty * s.w_penalty(pg.data());
@@ -180,13 +180,13 @@ TEST(CellotSteps, AtenFallbackAgreesWithDirectBlas) {
   const auto pg = random_params<double>(kSmall, rng, -0.05, 0.1);
   const auto pf = random_params<double>(kSmall, rng, 0.0, 0.1);
   const auto x = random_rows<double>(8, kSmall.dim(), rng);
-  cellot::train::CellotSteps<double> steps(kSmall, 8);
+  cellot::models::CellotSteps<double> steps(kSmall, 8);
   std::vector<double> g1(static_cast<std::size_t>(kSmall.size())), g2(g1.size());
   steps.g_step(pf.data(), pg.data(), x.data(), 8, 0.125, g1.data());
-  cellot::train::blas::set_force_aten(true);
-  EXPECT_STREQ(cellot::train::blas::backend(), "aten");
+  cellot::nn::blas::set_force_aten(true);
+  EXPECT_STREQ(cellot::nn::blas::backend(), "aten");
   steps.g_step(pf.data(), pg.data(), x.data(), 8, 0.125, g2.data());
-  cellot::train::blas::set_force_aten(false);
+  cellot::nn::blas::set_force_aten(false);
   EXPECT_LT(rel_error(g1, g2), 1e-12);
 }
 
@@ -195,7 +195,7 @@ TEST(CellotSteps, EmptyShareGivesZeroGradient) {
   Rng rng(6);
   const auto pg = random_params<float>(kSmall, rng, 0.0, 0.1);
   const auto pf = random_params<float>(kSmall, rng, 0.0, 0.1);
-  cellot::train::CellotSteps<float> steps(kSmall, 4);
+  cellot::models::CellotSteps<float> steps(kSmall, 4);
   std::vector<float> g(static_cast<std::size_t>(kSmall.size()), 7.f);
   EXPECT_EQ(steps.g_step(pf.data(), pg.data(), nullptr, 0, 0.25f, g.data()), 0.0);
   for (float v : g) ASSERT_EQ(v, 0.f);

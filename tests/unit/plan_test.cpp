@@ -1,5 +1,5 @@
 // The screen plan: tasks, keys, seeds, costs, hashes and shards.
-#include "cellot/dist/plan.hpp"
+#include "cellot/screen/plan.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
-#include "cellot/dist/fingerprint.hpp"
+#include "cellot/screen/fingerprint.hpp"
 #include "cellot/io/h5ad.hpp"
 
 using namespace cellot;
@@ -30,8 +30,8 @@ Config screen_config() {
   return c;
 }
 
-dist::PlanInput input() {
-  dist::PlanInput in;
+screen::PlanInput input() {
+  screen::PlanInput in;
   in.perturbations = {"a", "b", "c"};
   in.n_control = 100;
   in.n_treated = {50, 80, 20};
@@ -74,7 +74,7 @@ io::AnnData small_data(const std::string& encoding) {
 }  // namespace
 
 TEST(Plan, TasksAreTheFullProductInCanonicalOrder) {
-  const auto plan = dist::make_plan(screen_config(), input(), "test.ini");
+  const auto plan = screen::make_plan(screen_config(), input(), "test.ini");
   ASSERT_EQ(plan.size(), 3 * 3 * 2 * 2);
   EXPECT_EQ(plan.tasks[0].key, "a|cellot|fold0|seed0");
   EXPECT_EQ(plan.tasks[1].key, "a|cellot|fold0|seed7");
@@ -84,7 +84,7 @@ TEST(Plan, TasksAreTheFullProductInCanonicalOrder) {
   for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
     const auto& t = plan.tasks[i];
     EXPECT_EQ(t.index, static_cast<std::int64_t>(i));
-    EXPECT_EQ(t.key, dist::task_key(t.perturbation, t.model, t.fold, t.seed));
+    EXPECT_EQ(t.key, screen::task_key(t.perturbation, t.model, t.fold, t.seed));
     EXPECT_EQ(t.task_seed, derive_seed(t.seed, t.key));
     EXPECT_EQ(t.n_control, 100);
     keys.insert(t.key);
@@ -94,7 +94,7 @@ TEST(Plan, TasksAreTheFullProductInCanonicalOrder) {
 
 TEST(Plan, CostIsCellsTimesIterationsAndOrdersMostExpensiveFirst) {
   const auto cfg = screen_config();
-  const auto plan = dist::make_plan(cfg, input(), "test.ini");
+  const auto plan = screen::make_plan(cfg, input(), "test.ini");
   for (const auto& t : plan.tasks) {
     const double cells = static_cast<double>(t.n_control + t.n_treated);
     if (t.model == "cellot") {
@@ -104,7 +104,7 @@ TEST(Plan, CostIsCellsTimesIterationsAndOrdersMostExpensiveFirst) {
       EXPECT_DOUBLE_EQ(t.cost, cells);
     }
   }
-  const auto order = dist::cost_order(plan);
+  const auto order = screen::cost_order(plan);
   ASSERT_EQ(order.size(), plan.tasks.size());
   for (std::size_t i = 1; i < order.size(); ++i) {
     const auto& prev = plan.tasks[static_cast<std::size_t>(order[i - 1])];
@@ -120,39 +120,39 @@ TEST(Plan, CostIsCellsTimesIterationsAndOrdersMostExpensiveFirst) {
 
 TEST(Plan, HashIgnoresWhereAndHowButNotWhat) {
   auto cfg = screen_config();
-  const auto h = dist::make_plan(cfg, input(), "t").hash;
+  const auto h = screen::make_plan(cfg, input(), "t").hash;
   EXPECT_EQ(h.size(), 16u);
   auto c2 = cfg;
   c2.screen.store = "elsewhere.h5";
   c2.screen.ranks_per_task = 4;
   c2.training.threads = 8;
-  EXPECT_EQ(dist::make_plan(c2, input(), "t").hash, h);
+  EXPECT_EQ(screen::make_plan(c2, input(), "t").hash, h);
   auto c3 = cfg;
   c3.screen.seeds = "0,8";
-  EXPECT_NE(dist::make_plan(c3, input(), "t").hash, h);
+  EXPECT_NE(screen::make_plan(c3, input(), "t").hash, h);
   auto c4 = cfg;
   c4.training.iters = 101;
-  EXPECT_NE(dist::make_plan(c4, input(), "t").hash, h);
+  EXPECT_NE(screen::make_plan(c4, input(), "t").hash, h);
   auto in = input();
   in.n_treated[2] = 21;
-  EXPECT_NE(dist::make_plan(cfg, in, "t").hash, h);
+  EXPECT_NE(screen::make_plan(cfg, in, "t").hash, h);
 }
 
 TEST(Plan, HashFollowsTheDataNotThePathSpelling) {
   auto cfg = screen_config();
-  const auto plan = dist::make_plan(cfg, input(), "t");
-  EXPECT_EQ(dist::plan_text_fingerprint(plan.plan_text), "00000000000000f1");
+  const auto plan = screen::make_plan(cfg, input(), "t");
+  EXPECT_EQ(screen::plan_text_fingerprint(plan.plan_text), "00000000000000f1");
   EXPECT_EQ(plan.plan_text.find("screen.h5ad"), std::string::npos) << plan.plan_text;
   EXPECT_NE(plan.config_ini.find("path = screen.h5ad"), std::string::npos);  // kept, not hashed
   for (const char* spelling : {"./screen.h5ad", "/scratch/copy/screen.h5ad"}) {
     auto c = cfg;
     c.data.path = spelling;
-    EXPECT_EQ(dist::make_plan(c, input(), "t").hash, plan.hash) << spelling;
+    EXPECT_EQ(screen::make_plan(c, input(), "t").hash, plan.hash) << spelling;
   }
   auto in = input();
   in.data_fingerprint = "00000000000000f2";
-  EXPECT_NE(dist::make_plan(cfg, in, "t").hash, plan.hash);
-  EXPECT_EQ(dist::plan_text_fingerprint("cellot-plan 1\n[config]\n[data]\npath = x\n"), "");
+  EXPECT_NE(screen::make_plan(cfg, in, "t").hash, plan.hash);
+  EXPECT_EQ(screen::plan_text_fingerprint("cellot-plan 1\n[config]\n[data]\npath = x\n"), "");
 }
 
 TEST(Plan, WithoutAGivenFingerprintTheFileIsRead) {
@@ -162,19 +162,19 @@ TEST(Plan, WithoutAGivenFingerprintTheFileIsRead) {
   cfg.data.path = path;
   auto in = input();
   in.data_fingerprint.clear();
-  const auto plan = dist::make_plan(cfg, in, "t");
-  EXPECT_EQ(dist::plan_text_fingerprint(plan.plan_text), dist::data_fingerprint(path, "condition"));
+  const auto plan = screen::make_plan(cfg, in, "t");
+  EXPECT_EQ(screen::plan_text_fingerprint(plan.plan_text), screen::data_fingerprint(path, "condition"));
   cfg.data.path = temp_path("missing.h5ad");
-  EXPECT_THROW(dist::make_plan(cfg, in, "t"), InputError);
+  EXPECT_THROW(screen::make_plan(cfg, in, "t"), InputError);
 }
 
 TEST(Fingerprint, StreamHashDependsOnTheBytesNotOnTheirChunks) {
   std::vector<unsigned char> bytes(1000);
   for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>((i * 131) % 251);
-  dist::StreamHash whole;
+  screen::StreamHash whole;
   whole.update(bytes.data(), bytes.size());
   for (std::size_t step : {1, 7, 31, 32, 33, 500}) {
-    dist::StreamHash parts;
+    screen::StreamHash parts;
     for (std::size_t at = 0; at < bytes.size(); at += step)
       parts.update(bytes.data() + at, std::min(step, bytes.size() - at));
     EXPECT_EQ(parts.digest(), whole.digest()) << step;
@@ -183,13 +183,13 @@ TEST(Fingerprint, StreamHashDependsOnTheBytesNotOnTheirChunks) {
   for (std::size_t at : {0, 31, 32, 500, 999}) {
     auto flipped = bytes;
     flipped[at] ^= 1;
-    dist::StreamHash h;
+    screen::StreamHash h;
     h.update(flipped.data(), flipped.size());
     EXPECT_NE(h.digest(), whole.digest()) << at;
   }
   auto longer = bytes;
   longer.push_back(0);
-  dist::StreamHash h;
+  screen::StreamHash h;
   h.update(longer.data(), longer.size());
   EXPECT_NE(h.digest(), whole.digest());
 }
@@ -200,31 +200,31 @@ TEST(Fingerprint, FollowsXAndTheConditionsNotTheFile) {
     const std::string p1 = temp_path(std::string("fp1-") + encoding + ".h5ad");
     const std::string p2 = temp_path(std::string("fp2-") + encoding + ".h5ad");
     io::write_h5ad(p1, a);
-    const std::string fp = dist::data_fingerprint(p1, "condition");
+    const std::string fp = screen::data_fingerprint(p1, "condition");
     EXPECT_EQ(fp.size(), 16u);
     std::filesystem::copy_file(p1, p2, std::filesystem::copy_options::overwrite_existing);
-    EXPECT_EQ(dist::data_fingerprint(p2, "condition"), fp) << encoding;  // a copy
+    EXPECT_EQ(screen::data_fingerprint(p2, "condition"), fp) << encoding;  // a copy
     // The same labels as a string column instead of a categorical one.
     auto s = a;
     std::vector<std::string> labels;
     for (std::int64_t i = 0; i < 30; ++i) labels.push_back(a.obs.columns[0].value(i));
     s.obs.columns[0] = io::Column::make_strings("condition", labels);
     io::write_h5ad(p2, s);
-    EXPECT_EQ(dist::data_fingerprint(p2, "condition"), fp) << encoding;
+    EXPECT_EQ(screen::data_fingerprint(p2, "condition"), fp) << encoding;
     // X scaled in place.
     auto scaled = a;
     for (auto& v : scaled.X.data) v *= 2.0;
     io::write_h5ad(p2, scaled);
-    EXPECT_NE(dist::data_fingerprint(p2, "condition"), fp) << encoding;
+    EXPECT_NE(screen::data_fingerprint(p2, "condition"), fp) << encoding;
     // One cell relabelled.
     auto relabelled = s;
     relabelled.obs.columns[0].strings[4] = "b";
     io::write_h5ad(p2, relabelled);
-    EXPECT_NE(dist::data_fingerprint(p2, "condition"), fp) << encoding;
-    EXPECT_THROW(dist::data_fingerprint(p1, "no_such_column"), InputError);
+    EXPECT_NE(screen::data_fingerprint(p2, "condition"), fp) << encoding;
+    EXPECT_THROW(screen::data_fingerprint(p1, "no_such_column"), InputError);
   }
-  EXPECT_NE(dist::data_fingerprint(temp_path("fp1-array.h5ad"), "condition"),
-            dist::data_fingerprint(temp_path("fp1-csr_matrix.h5ad"), "condition"));
+  EXPECT_NE(screen::data_fingerprint(temp_path("fp1-array.h5ad"), "condition"),
+            screen::data_fingerprint(temp_path("fp1-csr_matrix.h5ad"), "condition"));
 }
 
 TEST(Plan, RejectsInconsistentScreens) {
@@ -233,7 +233,7 @@ TEST(Plan, RejectsInconsistentScreens) {
   cfg.data.folds = 2;
   cfg.screen.folds = 3;
   try {
-    dist::make_plan(cfg, input(), "s.ini");
+    screen::make_plan(cfg, input(), "s.ini");
     FAIL();
   } catch (const InputError& e) {
     EXPECT_EQ(e.where(), "s.ini");
@@ -242,26 +242,26 @@ TEST(Plan, RejectsInconsistentScreens) {
   }
   auto c2 = screen_config();
   c2.screen.models = "identity,identity";
-  EXPECT_THROW(dist::make_plan(c2, input(), "s.ini"), InputError);
+  EXPECT_THROW(screen::make_plan(c2, input(), "s.ini"), InputError);
   auto c3 = screen_config();
   c3.screen.seeds = "1,1";
-  EXPECT_THROW(dist::make_plan(c3, input(), "s.ini"), InputError);
+  EXPECT_THROW(screen::make_plan(c3, input(), "s.ini"), InputError);
   auto in = input();
   in.perturbations.clear();
   in.n_treated.clear();
-  EXPECT_THROW(dist::make_plan(screen_config(), in, "s.ini"), InputError);
+  EXPECT_THROW(screen::make_plan(screen_config(), in, "s.ini"), InputError);
 }
 
 TEST(Plan, SplitSeedDependsOnSeedAndFoldOnly) {
   auto cfg = screen_config();
-  EXPECT_NE(dist::split_seed(cfg, 0, 3), dist::split_seed(cfg, 1, 3));
-  EXPECT_NE(dist::split_seed(cfg, 0, 3), dist::split_seed(cfg, 0, 4));
+  EXPECT_NE(screen::split_seed(cfg, 0, 3), screen::split_seed(cfg, 1, 3));
+  EXPECT_NE(screen::split_seed(cfg, 0, 3), screen::split_seed(cfg, 0, 4));
   cfg.data.split = "kfold";
-  EXPECT_EQ(dist::split_seed(cfg, 0, 3), dist::split_seed(cfg, 1, 3));
-  dist::Task t;
+  EXPECT_EQ(screen::split_seed(cfg, 0, 3), screen::split_seed(cfg, 1, 3));
+  screen::Task t;
   t.model = "scgen";
   t.fold = 1;
-  const auto tc = dist::task_config(cfg, t);
+  const auto tc = screen::task_config(cfg, t);
   EXPECT_EQ(tc.model.name, "scgen");
   EXPECT_EQ(tc.data.fold, 1);
 }
@@ -271,17 +271,17 @@ TEST(Plan, PredictionCapacityComesFromTheTestSplitSize) {
   in.test_count = [](const std::string& condition, std::int64_t n, int fold, std::uint64_t) {
     return condition == "control" ? n / 5 + fold : n / 2;
   };
-  const auto plan = dist::make_plan(screen_config(), in, "t");
+  const auto plan = screen::make_plan(screen_config(), in, "t");
   for (const auto& t : plan.tasks) EXPECT_EQ(t.prediction_capacity, 20 + t.fold);
 }
 
 TEST(Shard, ParseAcceptsOnlyIOverN) {
-  const auto s = dist::parse_shard("2/5", "cl");
+  const auto s = screen::parse_shard("2/5", "cl");
   EXPECT_EQ(s.index, 2);
   EXPECT_EQ(s.count, 5);
   for (const char* bad : {"5/5", "-1/2", "1", "a/b", "1/0", "1/2x", ""}) {
     try {
-      dist::parse_shard(bad, "cl");
+      screen::parse_shard(bad, "cl");
       FAIL() << bad;
     } catch (const InputError& e) {
       EXPECT_EQ(e.key(), "--shard");
@@ -291,9 +291,9 @@ TEST(Shard, ParseAcceptsOnlyIOverN) {
 }
 
 TEST(Shard, LptOwnersCoverEveryTaskOnceAndBalanceCost) {
-  const auto plan = dist::make_plan(screen_config(), input(), "t");
+  const auto plan = screen::make_plan(screen_config(), input(), "t");
   for (int n : {1, 2, 3, 5}) {
-    const auto owner = dist::shard_owners(plan, n);
+    const auto owner = screen::shard_owners(plan, n);
     ASSERT_EQ(owner.size(), plan.tasks.size());
     std::vector<double> load(static_cast<std::size_t>(n), 0.0);
     double max_cost = 0;
@@ -305,6 +305,6 @@ TEST(Shard, LptOwnersCoverEveryTaskOnceAndBalanceCost) {
     }
     const auto [lo, hi] = std::minmax_element(load.begin(), load.end());
     EXPECT_LE(*hi - *lo, max_cost) << n;            // LPT: imbalance below one task
-    EXPECT_EQ(owner, dist::shard_owners(plan, n));  // deterministic
+    EXPECT_EQ(owner, screen::shard_owners(plan, n));  // deterministic
   }
 }

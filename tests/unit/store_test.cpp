@@ -12,7 +12,7 @@
 #include <string>
 
 #include "cellot/core/error.hpp"
-#include "cellot/dist/merge.hpp"
+#include "cellot/screen/merge.hpp"
 #include "cellot/io/h5.hpp"
 #include "cellot/version.hpp"
 #include "store_fixture.hpp"
@@ -313,8 +313,8 @@ void put_row(const std::string& path, std::int64_t t, Edit edit) {
   s.close();
 }
 
-dist::MergeOptions allow_duplicates() {
-  dist::MergeOptions o;
+screen::MergeOptions allow_duplicates() {
+  screen::MergeOptions o;
   o.allow_duplicates = true;
   return o;
 }
@@ -325,7 +325,7 @@ TEST(Merge, ShardsCombineIntoTheOneJobStore) {
   const auto a = make_shard("m_a.h5", "0/2", {0, 2, 4});
   const auto b = make_shard("m_b.h5", "1/2", {1, 3, 5});
   const auto out = temp_path("m_out.h5");
-  const auto r = dist::merge_stores({a, b}, out, "test");
+  const auto r = screen::merge_stores({a, b}, out, "test");
   EXPECT_EQ(r.done, 6);
   EXPECT_TRUE(r.missing.empty());
   auto m = io::Store::open(out, MPI_COMM_NULL, false);
@@ -345,7 +345,7 @@ TEST(Merge, ShardsCombineIntoTheOneJobStore) {
 TEST(Merge, ReportsMissingTasks) {
   const auto a = make_shard("mm_a.h5", "0/2", {0, 2});
   const auto b = make_shard("mm_b.h5", "1/2", {1, 3, 5});
-  const auto r = dist::merge_stores({a, b}, temp_path("mm_out.h5"), "test");
+  const auto r = screen::merge_stores({a, b}, temp_path("mm_out.h5"), "test");
   EXPECT_EQ(r.done, 5);
   ASSERT_EQ(r.missing.size(), 1u);
   EXPECT_EQ(r.missing[0], test::small_spec().tasks[4].key);
@@ -355,7 +355,7 @@ TEST(Merge, KeepsTheInputsProvenanceAndFlagsMixedBuilds) {
   const auto a = make_shard("mp_a.h5", "0/2", {0, 2, 4}, 0, "0123456789abcdef", "1111aaa");
   const auto b = make_shard("mp_b.h5", "1/2", {1, 3, 5}, 0, "0123456789abcdef", "2222bbb");
   const auto out = temp_path("mp_out.h5");
-  const auto r = dist::merge_stores({a, b}, out, "cellot merge test");
+  const auto r = screen::merge_stores({a, b}, out, "cellot merge test");
   EXPECT_EQ(r.git_hashes, (std::vector<std::string>{"1111aaa", "2222bbb"}));
   const auto sum = io::Store::open(out, MPI_COMM_NULL, false).summary();
   ASSERT_EQ(sum.history.size(), 3u);  // one run per shard, then the merge
@@ -372,7 +372,7 @@ TEST(Merge, KeepsTheInputsProvenanceAndFlagsMixedBuilds) {
   // One build throughout: not mixed.
   const auto c = make_shard("mp_c.h5", "0/2", {0, 2, 4}, 0, "0123456789abcdef", git_hash());
   const auto d = make_shard("mp_d.h5", "1/2", {1, 3, 5}, 0, "0123456789abcdef", git_hash());
-  dist::merge_stores({c, d}, temp_path("mp_out2.h5"), "test");
+  screen::merge_stores({c, d}, temp_path("mp_out2.h5"), "test");
   EXPECT_EQ(io::Store::open(temp_path("mp_out2.h5"), MPI_COMM_NULL, false).summary().provenance.count("mixed_git_hashes"),
             0u);
 }
@@ -384,21 +384,21 @@ TEST(Merge, RefusesOtherPlansOtherLayoutsDuplicateShardsAndConflicts) {
   const auto conflict = make_shard("r_d.h5", "1/2", {1}, 0.5);
   const auto identical = make_shard("r_e.h5", "1/2", {1, 2, 3, 4, 5});
   try {
-    dist::merge_stores({a, other_plan}, temp_path("r_out1.h5"), "test");
+    screen::merge_stores({a, other_plan}, temp_path("r_out1.h5"), "test");
     FAIL() << "merged stores of different plans";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "plan_hash");
     EXPECT_EQ(e.value(), "fedcba9876543210 (" + other_plan + ") vs 0123456789abcdef (" + a + ")");
   }
   try {
-    dist::merge_stores({a, same_shard}, temp_path("r_out2.h5"), "test");
+    screen::merge_stores({a, same_shard}, temp_path("r_out2.h5"), "test");
     FAIL() << "merged the same shard twice";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "shard");
   }
-  EXPECT_THROW(dist::merge_stores({a, a}, temp_path("r_out3.h5"), "test"), InputError);
+  EXPECT_THROW(screen::merge_stores({a, a}, temp_path("r_out3.h5"), "test"), InputError);
   try {
-    dist::merge_stores({a, conflict}, temp_path("r_out4.h5"), "test", allow_duplicates());
+    screen::merge_stores({a, conflict}, temp_path("r_out4.h5"), "test", allow_duplicates());
     FAIL() << "merged conflicting rows";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "task");
@@ -413,7 +413,7 @@ TEST(Merge, RefusesOtherPlansOtherLayoutsDuplicateShardsAndConflicts) {
     auto s = io::Store::create(temp_path("r_f.h5"), spec, MPI_COMM_NULL);
     s.close();
     try {
-      dist::merge_stores({a, temp_path("r_f.h5")}, temp_path("r_out6.h5"), "test");
+      screen::merge_stores({a, temp_path("r_f.h5")}, temp_path("r_out6.h5"), "test");
       FAIL() << "merged stores of different layouts";
     } catch (const InputError& e) {
       EXPECT_EQ(e.key(), "layout");
@@ -422,13 +422,13 @@ TEST(Merge, RefusesOtherPlansOtherLayoutsDuplicateShardsAndConflicts) {
   // The same task done twice with identical bits: refused by default (the inputs overlap),
   // accepted with allow_duplicates.
   try {
-    dist::merge_stores({a, identical}, temp_path("r_out5.h5"), "test");
+    screen::merge_stores({a, identical}, temp_path("r_out5.h5"), "test");
     FAIL() << "merged a task done in two shards";
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "task");
     EXPECT_NE(std::string(e.what()).find("--allow-duplicates"), std::string::npos) << e.what();
   }
-  const auto r = dist::merge_stores({a, identical}, temp_path("r_out5.h5"), "test", allow_duplicates());
+  const auto r = screen::merge_stores({a, identical}, temp_path("r_out5.h5"), "test", allow_duplicates());
   EXPECT_EQ(r.duplicates, 1);
   EXPECT_EQ(r.done, 6);
 }
@@ -449,7 +449,7 @@ TEST(Merge, ConflictsCompareParametersCurvesAndPredictionsToo) {
     const auto b = make_shard(c.name, "1/2", {});
     put_row(b, 0, c.edit);
     try {
-      dist::merge_stores({a, b}, temp_path("c_out.h5"), "test", allow_duplicates());
+      screen::merge_stores({a, b}, temp_path("c_out.h5"), "test", allow_duplicates());
       FAIL() << c.name;
     } catch (const InputError& e) {
       EXPECT_EQ(e.key(), "task") << c.name;
@@ -469,7 +469,7 @@ TEST(Merge, DoneOverFailedIsKeptAndReported) {
     r.message = "boom";
   };
   put_row(b, 1, fail_row);
-  const auto r = dist::merge_stores({b, a}, temp_path("f_out.h5"), "test");
+  const auto r = screen::merge_stores({b, a}, temp_path("f_out.h5"), "test");
   EXPECT_EQ(r.done, 6);
   EXPECT_EQ(r.failed, 0);
   EXPECT_EQ(r.done_over_failed, (std::vector<std::string>{test::small_spec().tasks[1].key}));
@@ -484,10 +484,10 @@ TEST(Merge, CorruptRowsAreMissingAndUnreadableInputsSkippedOnlyWhenAllowed) {
   poke_double(b, "/metrics/value", 3, 0, 99.0);  // row 3 no longer matches its checksum
   const auto junk = temp_path("u_junk.h5");
   { std::ofstream(junk) << "not hdf5"; }
-  EXPECT_THROW(dist::merge_stores({a, b, junk}, temp_path("u_out.h5"), "test"), InputError);
-  dist::MergeOptions o;
+  EXPECT_THROW(screen::merge_stores({a, b, junk}, temp_path("u_out.h5"), "test"), InputError);
+  screen::MergeOptions o;
   o.allow_incomplete = true;
-  const auto r = dist::merge_stores({a, b, junk}, temp_path("u_out.h5"), "test", o);
+  const auto r = screen::merge_stores({a, b, junk}, temp_path("u_out.h5"), "test", o);
   EXPECT_EQ(r.skipped, (std::vector<std::string>{junk}));
   EXPECT_EQ(r.done, 5);
   EXPECT_EQ(r.corrupt, (std::vector<std::string>{test::small_spec().tasks[3].key}));
@@ -500,9 +500,9 @@ TEST(Merge, PlanMismatchSaysWhatDiffers) {
   have.plan_text = "cellot-plan 2\n[config]\n[data]\nfolds = 5\n[data] fingerprint 00000000000000aa\n";
   want.plan_text = "cellot-plan 2\n[config]\n[data]\nfolds = 5\n[data] fingerprint 00000000000000bb\n";
   want.plan_hash = "1111111111111111";
-  dist::check_same_plan(have, have, "s.h5", "this config");  // same hash: fine
+  screen::check_same_plan(have, have, "s.h5", "this config");  // same hash: fine
   try {
-    dist::check_same_plan(have, want, "s.h5", "this config");
+    screen::check_same_plan(have, want, "s.h5", "this config");
     FAIL();
   } catch (const InputError& e) {
     EXPECT_EQ(e.key(), "plan_hash");
@@ -515,7 +515,7 @@ TEST(Merge, PlanMismatchSaysWhatDiffers) {
   }
   want.plan_text = "cellot-plan 2\n[config]\n[data]\nfolds = 3\n[data] fingerprint 00000000000000aa\n";
   try {
-    dist::check_same_plan(have, want, "s.h5", "this config");
+    screen::check_same_plan(have, want, "s.h5", "this config");
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("the config differs: 'folds = 5' (s.h5) vs 'folds = 3'"), std::string::npos)

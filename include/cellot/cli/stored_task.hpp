@@ -1,9 +1,9 @@
 #pragma once
 // A task's trained model rebuilt from a results store (DESIGN.md 'Store': "/params/<model>
 // (weights, so any prediction can be remade)"): the task's config is the store's /plan config
-// with dist::task_config applied, the model is models::make_model of it with the row's
+// with screen::task_config applied, the model is models::make_model of it with the row's
 // parameters set, and the cells it predicted are the test-split controls of
-// dist::split_seed(config, fold, seed), exactly as `cellot screen` chose them.
+// screen::split_seed(config, fold, seed), exactly as `cellot screen` chose them.
 #include <cstdint>
 #include <memory>
 #include <string>

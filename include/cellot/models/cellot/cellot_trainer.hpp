@@ -1,0 +1,93 @@
+#pragma once
+// CellOT's min-max training (DESIGN.md 'Model numerics'), data-parallel over a rank group.
+//
+// Per outer iteration, in the reference's order of draws: a target batch, then inner_iters times
+// {a source batch, a g step}, then a source batch and an f step followed by W^f <- max(W^f, 0).
+// Every rank draws the same global batch indices from the task's stream and computes on its
+// share (nn::share) of the global batch; the gradients, already scaled by 1/global_batch,
+// and the loss partials travel in ONE MPI_Allreduce per optimiser step, so every rank applies
+// the same Adam update and the parameters stay bit-identical across the group. Parameters are
+// broadcast from the group root at start.
+//
+// Model selection uses the validation split: at every eval step (every eval_every iterations
+// and the last one) the validation metric of the current parameters is computed, and the
+// parameters with the lowest value are the result. Without a metric the last iterate is kept.
+//
+// Checkpoints (HDF5, written atomically by the group root every checkpoint_every iterations and
+// when stopping on request) hold everything a continued run needs to be bit-identical to an
+// uninterrupted one: parameters, both Adam states, the batch stream, the step, the curves so
+// far, the best parameters and the loss sums of the current curve interval.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cellot/core/config.hpp"
+#include "cellot/models/cellot/icnn.hpp"
+#include "cellot/models/model.hpp"
+
+namespace cellot::models {
+
+struct CellotHyper {
+  std::int64_t iters = 100000;
+  std::int64_t batch = 256;
+  std::int64_t inner = 10;
+  double lr = 1e-4, beta1 = 0.5, beta2 = 0.9;
+  double g_penalty = 1.0;
+  std::int64_t eval_every = 1000;
+  std::int64_t checkpoint_every = 10000;
+  static CellotHyper from_config(const Config& cfg);  // InputError for out-of-range values
+};
+
+// Everything that a resumed run needs to continue bit-identically.
+struct CellotState {
+  std::vector<float> f, g;                      // parameters (flat IcnnShape layout)
+  std::vector<float> f_m, f_v, g_m, g_v;        // Adam moments
+  std::int64_t f_t = 0, g_t = 0;                // Adam step counts
+  std::vector<std::uint64_t> rng;               // batch stream state
+  std::int64_t step = 0;                        // outer iterations done
+  models::Curves curves;
+  std::vector<float> best_f, best_g;            // parameters with the best validation metric
+  double best_metric = std::numeric_limits<double>::infinity();
+  std::int64_t best_step = -1;
+  double sum_g = 0, sum_f = 0;                  // loss sums since the last curve row
+  std::int64_t count_g = 0, count_f = 0;
+};
+
+// Identifies the training problem a checkpoint belongs to (shape, hyperparameters that change
+// the trajectory, seed, training set sizes); resuming from another problem's checkpoint is an
+// InputError.
+std::string checkpoint_signature(const models::IcnnShape& shape, const CellotHyper& hp, std::uint64_t seed,
+                                 std::int64_t n_source, std::int64_t n_target);
+
+// Atomic write (path.tmp, then rename). Not collective: the caller picks the writing rank.
+void save_checkpoint(const std::string& path, const CellotState& state, const std::string& signature);
+// False when the file does not exist; InputError when it belongs to another problem.
+bool load_checkpoint(const std::string& path, CellotState& state, const std::string& signature);
+
+struct CellotResult {
+  std::vector<float> f, g;  // selected parameters
+  models::Curves curves;
+  std::int64_t steps = 0;       // outer iterations done
+  std::int64_t best_step = -1;  // step of the selected parameters (-1: last iterate, no metric)
+  double best_metric = std::numeric_limits<double>::quiet_NaN();
+  // Cross-rank checks that the parameters are bit-identical (one per eval step on groups of
+  // more than one rank; 0 on one rank). A failed check throws RuntimeError, so a result with
+  // sync_checks > 0 was verified identical on every rank at each of them.
+  std::int64_t sync_checks = 0;
+};
+
+// Trains f and g on input's training split. Collective over ctx.comm (every rank passes the same
+// input). Throws models::Diverged on NaN/Inf (with the step), RuntimeError on every rank when the
+// parameters differ between ranks at an eval step (see sync_checks), models::Interrupted after
+// checkpointing when ctx.should_stop asked to stop. ctx.should_stop is called once per outer
+// iteration on every rank (any rank asking stops the group); ctx.validation_metric is called on
+// every rank with identical arguments (it may be collective over ctx.comm) and the group root's
+// value is used.
+CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
+                          const models::TrainContext& ctx);
+
+// Columns of CellotResult::curves.
+const std::vector<std::string>& cellot_curve_columns();
+
+}  // namespace cellot::models

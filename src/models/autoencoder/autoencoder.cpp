@@ -1,0 +1,567 @@
+// The autoencoder baselines' network, trainer and grid search (see models/autoencoder.hpp).
+// Forward and backward passes are hand-derived on ATen matrix products over views of one flat
+// parameter buffer: no autograd graph, no per-parameter tensors, and the gradient lands in the
+// flat buffer that the step's single allreduce and the flat Adam consume directly.
+#include "cellot/models/autoencoder/autoencoder.hpp"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
+#include "cellot/metrics/metrics.hpp"
+#include "cellot/nn/adam.hpp"
+#include "cellot/nn/allreduce.hpp"
+
+namespace cellot::models {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::int64_t kPredictChunk = 8192;
+
+at::Tensor view(const float* p, at::IntArrayRef shape) {
+  return at::from_blob(const_cast<float*>(p), shape, at::TensorOptions().dtype(at::kFloat));
+}
+
+// [x | one_hot(label)] as a new (n, cols + C) tensor; x itself when C == 0.
+at::Tensor with_condition(const at::Tensor& x, const int* labels, int fixed_label, int n_conditions) {
+  if (n_conditions == 0) return x;
+  const std::int64_t n = x.size(0);
+  at::Tensor oh = at::zeros({n, n_conditions}, at::TensorOptions().dtype(at::kFloat));
+  float* o = oh.data_ptr<float>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int c = labels ? labels[i] : fixed_label;
+    CELLOT_CHECK(c >= 0 && c < n_conditions, "condition label out of range");
+    o[i * n_conditions + c] = 1.f;
+  }
+  return at::cat({x, oh}, 1);
+}
+
+std::vector<float> to_vector(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous();
+  const float* p = c.data_ptr<float>();
+  return std::vector<float>(p, p + c.numel());
+}
+
+void append_rows(std::vector<float>& out, const Matrix& m) {
+  const std::size_t off = out.size();
+  out.resize(off + m.data.size());
+  for (std::size_t i = 0; i < m.data.size(); ++i) out[off + i] = static_cast<float>(m.data[i]);
+}
+
+std::string fmt(double v) {
+  std::ostringstream os;
+  os.precision(4);
+  os << v;
+  return os.str();
+}
+
+const NamedTensor* find_tensor(const std::vector<NamedTensor>& params, const std::string& name) {
+  for (const auto& p : params)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+const NamedTensor& require_tensor(const std::vector<NamedTensor>& params, const std::string& name,
+                                  const std::vector<std::int64_t>& shape) {
+  const NamedTensor* t = find_tensor(params, name);
+  if (!t) throw InputError("model parameters", name, "", "missing tensor");
+  std::int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  if (t->shape != shape || static_cast<std::int64_t>(t->values.size()) != numel) {
+    std::string got;
+    for (auto s : t->shape) got += (got.empty() ? "" : "x") + std::to_string(s);
+    throw InputError("model parameters", name, got, "shape does not match the model");
+  }
+  return *t;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameters
+
+std::vector<AeHyper> autoencoder_grid() {
+  std::vector<AeHyper> grid;
+  for (int width : {16, 32})
+    for (int depth : {2, 3})
+      for (int latent : {4, 8})
+        for (double dropout : {0.0, 0.05, 0.1, 0.2})
+          for (double lr : {1e-5, 1e-4, 1e-3}) grid.push_back(AeHyper{width, depth, latent, dropout, lr});
+  return grid;
+}
+
+AeHyper hyper_from_config(const Config& cfg) {
+  AeHyper h{cfg.model.width, cfg.model.depth, cfg.model.latent, cfg.model.dropout, cfg.lr()};
+  if (h.width <= 0) throw InputError("config", "model.width", std::to_string(h.width), "must be > 0");
+  if (h.depth <= 0) throw InputError("config", "model.depth", std::to_string(h.depth), "must be > 0");
+  if (h.latent <= 0) throw InputError("config", "model.latent", std::to_string(h.latent), "must be > 0");
+  if (!(h.dropout >= 0 && h.dropout < 1))
+    throw InputError("config", "model.dropout", fmt(h.dropout), "must be in [0, 1)");
+  if (!(h.lr > 0)) throw InputError("config", "training.lr", fmt(h.lr), "must be > 0");
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network
+
+AeNet::AeNet(std::int64_t n_features, int n_conditions, const AeHyper& hyper)
+    : n_features_(n_features), n_conditions_(n_conditions), hyper_(hyper) {
+  CELLOT_CHECK(n_features > 0 && hyper.width > 0 && hyper.depth > 0 && hyper.latent > 0, "bad autoencoder shape");
+  std::int64_t off = 0;
+  auto add = [&](std::vector<Layer>& block, std::int64_t in, std::int64_t out) {
+    block.push_back(Layer{in, out, off, off + in * out});
+    off += in * out + out;
+  };
+  const std::int64_t w = hyper.width;
+  add(enc_, n_features + n_conditions, w);
+  for (int l = 1; l < hyper.depth; ++l) add(enc_, w, w);
+  add(enc_, w, hyper.latent);
+  add(dec_, hyper.latent + n_conditions, w);
+  for (int l = 1; l < hyper.depth; ++l) add(dec_, w, w);
+  add(dec_, w, n_features);
+  params_.assign(static_cast<std::size_t>(off), 0.f);
+}
+
+void AeNet::init(Rng& rng) {
+  for (const auto* block : {&enc_, &dec_})
+    for (const Layer& L : *block) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(L.in));
+      for (std::int64_t i = 0; i < L.in * L.out; ++i)
+        params_[static_cast<std::size_t>(L.w_off + i)] = static_cast<float>(rng.uniform(-bound, bound));
+      for (std::int64_t i = 0; i < L.out; ++i)
+        params_[static_cast<std::size_t>(L.b_off + i)] = static_cast<float>(rng.uniform(-bound, bound));
+    }
+}
+
+namespace {
+// Eval-mode pass through one block (ReLU after every layer but the last).
+template <class Layers>
+at::Tensor run_block(const Layers& layers, const float* p, at::Tensor h) {
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const auto& L = layers[l];
+    h = at::addmm(view(p + L.b_off, {L.out}), h, view(p + L.w_off, {L.out, L.in}).t());
+    if (l + 1 < layers.size()) h.relu_();
+  }
+  return h;
+}
+}  // namespace
+
+std::vector<float> AeNet::encode(const float* x, std::int64_t n, const int* labels, int fixed_label) const {
+  if (n == 0) return {};
+  c10::InferenceMode guard;
+  const at::Tensor in = with_condition(view(x, {n, n_features_}), labels, fixed_label, n_conditions_);
+  return to_vector(run_block(enc_, params_.data(), in));
+}
+
+std::vector<float> AeNet::decode(const float* z, std::int64_t n, const int* labels, int fixed_label) const {
+  if (n == 0) return {};
+  c10::InferenceMode guard;
+  const at::Tensor in = with_condition(view(z, {n, hyper_.latent}), labels, fixed_label, n_conditions_);
+  return to_vector(run_block(dec_, params_.data(), in));
+}
+
+double AeNet::reconstruction_sum(const float* x, std::int64_t n, const int* labels) const {
+  double sum = 0;
+  for (std::int64_t b = 0; b < n; b += kPredictChunk) {
+    const std::int64_t m = std::min(kPredictChunk, n - b);
+    const float* xb = x + b * n_features_;
+    const int* lb = labels ? labels + b : nullptr;
+    const std::vector<float> z = encode(xb, m, lb);
+    const std::vector<float> r = decode(z.data(), m, lb);
+    for (std::int64_t i = 0; i < m * n_features_; ++i) {
+      const double d = static_cast<double>(r[static_cast<std::size_t>(i)]) - xb[i];
+      sum += d * d;
+    }
+  }
+  return sum / static_cast<double>(n_features_);
+}
+
+double AeNet::loss_and_grad(const float* x, const int* labels, std::int64_t n, const float* const* masks, double scale,
+                            float* grad) const {
+  std::fill(grad, grad + size(), 0.f);
+  if (n == 0) return 0.0;
+  c10::InferenceMode guard;
+  const float* p = params_.data();
+  const std::int64_t d = n_features_, w = hyper_.width;
+  const int depth = hyper_.depth;
+  const at::Tensor X = view(x, {n, d});
+
+  // Forward, keeping each layer's input and, for hidden layers, D = 1[a > 0] * mask so that
+  // h = a * D and dL/da = dL/dh * D.
+  std::vector<at::Tensor> enc_in(enc_.size()), dec_in(dec_.size()), enc_d(depth), dec_d(depth);
+  auto forward = [&](const std::vector<Layer>& layers, std::vector<at::Tensor>& ins, std::vector<at::Tensor>& ds,
+                     at::Tensor h, int mask_base) {
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const Layer& L = layers[l];
+      ins[l] = h;
+      at::Tensor a = at::addmm(view(p + L.b_off, {L.out}), h, view(p + L.w_off, {L.out, L.in}).t());
+      if (l + 1 < layers.size()) {
+        at::Tensor D = a.gt(0).to(at::kFloat);
+        if (masks) D.mul_(view(masks[mask_base + static_cast<int>(l)], {n, w}));
+        ds[l] = D;
+        h = a.mul_(D);
+      } else {
+        h = a;
+      }
+    }
+    return h;
+  };
+  const at::Tensor z = forward(enc_, enc_in, enc_d, with_condition(X, labels, 0, n_conditions_), 0);
+  const at::Tensor r = forward(dec_, dec_in, dec_d, with_condition(z, labels, 0, n_conditions_), depth);
+
+  at::Tensor diff = r - X;
+  const double loss = diff.square().sum(at::kDouble).item<double>() / static_cast<double>(d) * scale;
+  at::Tensor G = diff.mul_(2.0 * scale / static_cast<double>(d));
+
+  // Backward: dW = G^T in, db = sum_rows G, G_in = G W, then through ReLU and dropout.
+  auto backward = [&](const std::vector<Layer>& layers, const std::vector<at::Tensor>& ins,
+                      const std::vector<at::Tensor>& ds, at::Tensor g, bool need_input_grad) {
+    for (std::size_t l = layers.size(); l-- > 0;) {
+      const Layer& L = layers[l];
+      at::Tensor dw = view(grad + L.w_off, {L.out, L.in});
+      at::Tensor db = view(grad + L.b_off, {L.out});
+      at::mm_out(dw, g.t(), ins[l]);
+      at::sum_out(db, g, at::IntArrayRef{0});
+      if (l > 0) {
+        g = at::mm(g, view(p + L.w_off, {L.out, L.in})).mul_(ds[l - 1]);
+      } else if (need_input_grad) {
+        g = at::mm(g, view(p + L.w_off, {L.out, L.in}));
+      }
+    }
+    return g;
+  };
+  at::Tensor gz = backward(dec_, dec_in, dec_d, G, true);
+  if (n_conditions_ > 0) gz = gz.narrow(1, 0, hyper_.latent).contiguous();
+  backward(enc_, enc_in, enc_d, gz, false);
+  return loss;
+}
+
+void AeNet::export_to(std::vector<NamedTensor>& out) const {
+  auto put = [&](const std::string& prefix, const std::vector<Layer>& layers) {
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const Layer& L = layers[l];
+      const auto w0 = params_.begin() + L.w_off, b0 = params_.begin() + L.b_off;
+      out.push_back({prefix + "." + std::to_string(l) + ".weight", {L.out, L.in}, {w0, w0 + L.in * L.out}});
+      out.push_back({prefix + "." + std::to_string(l) + ".bias", {L.out}, {b0, b0 + L.out}});
+    }
+  };
+  put("encoder", enc_);
+  put("decoder", dec_);
+}
+
+void AeNet::import_from(const std::vector<NamedTensor>& in) {
+  auto get = [&](const std::string& prefix, const std::vector<Layer>& layers) {
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const Layer& L = layers[l];
+      const auto& w = require_tensor(in, prefix + "." + std::to_string(l) + ".weight", {L.out, L.in});
+      const auto& b = require_tensor(in, prefix + "." + std::to_string(l) + ".bias", {L.out});
+      std::copy(w.values.begin(), w.values.end(), params_.begin() + L.w_off);
+      std::copy(b.values.begin(), b.values.end(), params_.begin() + L.b_off);
+    }
+  };
+  get("encoder", enc_);
+  get("decoder", dec_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+AeData make_ae_data(const TrainInput& input) {
+  AeData data;
+  data.n_features = input.source_train.cols;
+  append_rows(data.train_x, input.source_train);
+  append_rows(data.train_x, input.target_train);
+  data.train_labels.assign(static_cast<std::size_t>(input.source_train.rows), 0);
+  data.train_labels.resize(static_cast<std::size_t>(input.source_train.rows + input.target_train.rows), 1);
+  append_rows(data.val_x, input.source_val);
+  append_rows(data.val_x, input.target_val);
+  data.val_labels.assign(static_cast<std::size_t>(input.source_val.rows), 0);
+  data.val_labels.resize(static_cast<std::size_t>(input.source_val.rows + input.target_val.rows), 1);
+  return data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, int n_conditions)
+    : n_features_(n_features),
+      n_conditions_(n_conditions),
+      hyper_(hyper_from_config(cfg)),
+      batch_size_(cfg.batch_size()),
+      epochs_(cfg.training.epochs),
+      iters_(cfg.training.iters),
+      eval_every_(cfg.training.eval_every),
+      grid_(cfg.model.grid) {
+  if (n_features <= 0) throw InputError("data", "n_features", std::to_string(n_features), "must be > 0");
+  if (batch_size_ <= 0) throw InputError("config", "training.batch_size", std::to_string(batch_size_), "must be > 0");
+  net_ = AeNet(n_features_, n_conditions_, hyper_);
+}
+
+AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx,
+                                                  const std::string& label) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(ctx.comm, &rank);
+  MPI_Comm_size(ctx.comm, &size);
+
+  net_ = AeNet(n_features_, n_conditions_, hyper);
+  Rng init_rng(ctx.seed, "ae:init");
+  net_.init(init_rng);
+  const std::int64_t P = net_.size();
+  nn::broadcast(net_.data(), P, ctx.comm);
+
+  const std::int64_t N = data.n_train(), d = n_features_;
+  const std::int64_t B = batch_size_;
+  const std::int64_t steps_per_epoch = (N + B - 1) / B;
+  const std::int64_t total = epochs_ > 0 ? epochs_ * steps_per_epoch : iters_;
+  const std::int64_t eval_every = eval_every_ > 0 ? eval_every_ : std::max<std::int64_t>(total, 1);
+  const int hidden = net_.hidden_layers();
+  const std::int64_t w = hyper.width;
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - hyper.dropout));
+
+  Rng order_rng(ctx.seed, "ae:order"), drop_rng(ctx.seed, "ae:dropout");
+  nn::Adam adam(P, hyper.lr, 0.9, 0.999, 1e-8);
+  std::vector<float> buffer(static_cast<std::size_t>(P + 2));  // gradient | loss | stop vote
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(N));
+  std::vector<float> xb, masks;
+  std::vector<int> lb;
+  std::vector<const float*> mask_ptrs(static_cast<std::size_t>(hidden));
+
+  FitResult result;
+  result.curves.columns = {"step", "epoch", "train_loss", "val_loss"};
+  std::vector<float> best = net_.params();
+  double best_val = std::numeric_limits<double>::infinity();
+  std::int64_t best_step = 0;
+  double loss_acc = 0;
+  std::int64_t loss_n = 0;
+  log::Progress progress(label, total, ctx.progress && rank == 0);
+
+  for (std::int64_t step = 0; step < total; ++step) {
+    const std::int64_t k = step % steps_per_epoch;
+    if (k == 0) {
+      std::iota(perm.begin(), perm.end(), std::int64_t{0});
+      order_rng.shuffle(perm);
+    }
+    const std::int64_t begin = k * B, bg = std::min(B, N - begin);
+    // Masks for the whole global batch, so that they do not depend on the number of ranks.
+    if (hyper.dropout > 0) {
+      masks.resize(static_cast<std::size_t>(hidden * bg * w));
+      for (float& m : masks) m = drop_rng.uniform() < hyper.dropout ? 0.f : keep_scale;
+    }
+    const auto [b0, b1] = nn::share(bg, rank, size);
+    const std::int64_t n = b1 - b0;
+    xb.resize(static_cast<std::size_t>(n * d));
+    lb.resize(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t src = perm[static_cast<std::size_t>(begin + b0 + i)];
+      std::copy_n(data.train_x.data() + src * d, d, xb.data() + i * d);
+      lb[static_cast<std::size_t>(i)] = data.train_labels[static_cast<std::size_t>(src)];
+    }
+    for (int l = 0; l < hidden; ++l) mask_ptrs[static_cast<std::size_t>(l)] = masks.data() + (l * bg + b0) * w;
+
+    const double local = net_.loss_and_grad(xb.data(), lb.data(), n, hyper.dropout > 0 ? mask_ptrs.data() : nullptr,
+                                            1.0 / static_cast<double>(bg), buffer.data());
+    buffer[static_cast<std::size_t>(P)] = static_cast<float>(local);
+    buffer[static_cast<std::size_t>(P + 1)] = (ctx.should_stop && ctx.should_stop()) ? 1.f : 0.f;
+    nn::allreduce_sum(buffer.data(), P + 2, ctx.comm);
+    if (buffer[static_cast<std::size_t>(P + 1)] > 0)
+      throw Interrupted(label + ": stopped at step " + std::to_string(step) +
+                        " (autoencoders keep no checkpoint; a resumed task refits from scratch)");
+    const double loss = buffer[static_cast<std::size_t>(P)];
+    if (!std::isfinite(loss))
+      throw Diverged(label + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
+    adam.step(net_.data(), buffer.data());
+    loss_acc += loss;
+    ++loss_n;
+
+    if ((step + 1) % eval_every == 0 || step + 1 == total) {
+      double val = kNaN;
+      if (data.n_val() > 0) {
+        val = net_.reconstruction_sum(data.val_x.data(), data.n_val(), data.val_labels.data()) /
+              static_cast<double>(data.n_val());
+        if (!std::isfinite(val))
+          throw Diverged(label + ": validation loss is " + fmt(val) + " at step " + std::to_string(step + 1));
+        if (val < best_val) {
+          best_val = val;
+          best = net_.params();
+          best_step = step + 1;
+        }
+      }
+      result.curves.rows.push_back({static_cast<double>(step + 1),
+                                    static_cast<double>(step + 1) / static_cast<double>(steps_per_epoch),
+                                    loss_acc / static_cast<double>(loss_n), val});
+      progress.update(step + 1, "train " + fmt(loss_acc / static_cast<double>(loss_n)) + " val " + fmt(val));
+      loss_acc = 0;
+      loss_n = 0;
+    }
+  }
+  if (data.n_val() > 0 && total > 0) {
+    net_.params() = best;
+    result.best_step = static_cast<double>(best_step);
+    result.best_val_loss = best_val;
+  } else {
+    result.best_step = static_cast<double>(total);
+    result.best_val_loss = kNaN;
+  }
+  progress.finish("best step " + fmt(result.best_step) + " val " + fmt(result.best_val_loss));
+  return result;
+}
+
+double AutoencoderModel::score_on_validation(const TrainInput& input, const TrainContext& ctx) const {
+  double score = kNaN;
+  if (input.source_val.rows > 0 && input.target_val.rows > 0) {
+    const Matrix pred = predict(input.source_val);
+    if (ctx.validation_metric) {
+      score = ctx.validation_metric(pred, input.target_val);
+    } else {
+      // The evaluation's MMD (collective over the group), with the configured gammas.
+      const std::vector<double> gammas =
+          ctx.config ? parse_double_list(ctx.config->metrics.mmd_gammas, "config", "metrics.mmd_gammas")
+                     : std::vector<double>{2, 1, 0.5, 0.1, 0.01, 0.005};
+      score = metrics::mmd_rbf(pred, input.target_val, gammas, ctx.comm);
+    }
+  }
+  // The group acts on rank 0's value so that a selection can never differ across ranks.
+  MPI_Bcast(&score, 1, MPI_DOUBLE, 0, ctx.comm);
+  return score;
+}
+
+void AutoencoderModel::train(const TrainInput& input, const TrainContext& ctx) {
+  for (const Matrix* m : {&input.source_train, &input.target_train, &input.source_val, &input.target_val})
+    if (m->rows > 0 && m->cols != n_features_)
+      throw InputError("data", "n_features", std::to_string(m->cols),
+                       name() + " was built for " + std::to_string(n_features_) + " features");
+  if (input.source_train.rows == 0 || input.target_train.rows == 0)
+    throw InputError("data", "perturbation", input.perturbation,
+                     name() + " needs control and perturbed cells in the training split");
+  const AeData data = make_ae_data(input);
+  grid_table_.clear();
+
+  if (!grid_) {
+    FitResult r = fit(hyper_, data, ctx, name());
+    trained_ = true;
+    finish_fit(input);
+    curves_ = std::move(r.curves);
+    const double metric = ctx.validation_metric ? score_on_validation(input, ctx) : kNaN;
+    selection_ = {static_cast<float>(r.best_step), static_cast<float>(r.best_val_loss), static_cast<float>(metric)};
+    return;
+  }
+
+  if (input.source_val.rows == 0 || input.target_val.rows == 0)
+    throw InputError("config", "model.grid", "true",
+                     "the grid search scores candidates on the validation split, which lacks control or perturbed "
+                     "cells (data.val_fraction)");
+  const std::vector<AeHyper> grid = autoencoder_grid();
+  std::vector<NamedTensor> best_params;
+  Curves best_curves;
+  double best_score = std::numeric_limits<double>::infinity();
+  std::vector<float> table;
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    const AeHyper& h = grid[i];
+    const std::string label = name() + " grid " + std::to_string(i + 1) + "/" + std::to_string(grid.size());
+    double score = std::numeric_limits<double>::infinity();
+    FitResult r;
+    try {
+      r = fit(h, data, ctx, label);
+      hyper_ = h;
+      trained_ = true;
+      finish_fit(input);
+      score = score_on_validation(input, ctx);
+      if (!std::isfinite(score)) score = std::numeric_limits<double>::infinity();
+    } catch (const Diverged& e) {
+      if (ctx.progress) log::info(std::string(e.what()) + " (candidate skipped)");
+    }
+    table.insert(table.end(), {static_cast<float>(h.width), static_cast<float>(h.depth), static_cast<float>(h.latent),
+                               static_cast<float>(h.dropout), static_cast<float>(h.lr), static_cast<float>(score)});
+    if (ctx.progress)
+      log::info(label + ": width " + std::to_string(h.width) + " depth " + std::to_string(h.depth) + " latent " +
+                std::to_string(h.latent) + " dropout " + fmt(h.dropout) + " lr " + fmt(h.lr) + " -> validation " +
+                fmt(score));
+    if (score < best_score) {
+      best_score = score;
+      selection_ = {static_cast<float>(r.best_step), static_cast<float>(r.best_val_loss), static_cast<float>(score)};
+      best_params = parameters();
+      best_curves = r.curves;
+    }
+  }
+  if (best_params.empty()) throw Diverged(name() + ": every grid candidate diverged");
+  set_parameters(best_params);
+  grid_table_ = std::move(table);
+  curves_ = std::move(best_curves);
+  if (ctx.progress)
+    log::info(name() + " grid: chose width " + std::to_string(hyper_.width) + " depth " + std::to_string(hyper_.depth) +
+              " latent " + std::to_string(hyper_.latent) + " dropout " + fmt(hyper_.dropout) + " lr " + fmt(hyper_.lr) +
+              " (validation " + fmt(best_score) + ")");
+}
+
+Matrix AutoencoderModel::predict(const Matrix& source, double t) const {
+  if (!trained_) throw RuntimeError(name() + ": predict before train() or set_parameters()");
+  if (source.rows > 0 && source.cols != n_features_)
+    throw InputError("data", "n_features", std::to_string(source.cols),
+                     name() + " was trained on " + std::to_string(n_features_) + " features");
+  Matrix out(source.rows, n_features_);
+  std::vector<float> x;
+  for (std::int64_t b = 0; b < source.rows; b += kPredictChunk) {
+    const std::int64_t m = std::min(kPredictChunk, source.rows - b);
+    x.resize(static_cast<std::size_t>(m * n_features_));
+    const double* src = source.row(b);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(src[i]);
+    const std::vector<float> y = transport(x.data(), m);
+    double* dst = out.row(b);
+    for (std::size_t i = 0; i < y.size(); ++i)
+      dst[i] = t == 1.0 ? static_cast<double>(y[i]) : (1.0 - t) * src[i] + t * static_cast<double>(y[i]);
+  }
+  return out;
+}
+
+std::vector<NamedTensor> AutoencoderModel::parameters() const {
+  std::vector<NamedTensor> out;
+  const AeHyper& h = net_.hyper();
+  out.push_back({"hparams",
+                 {8},
+                 {static_cast<float>(n_features_), static_cast<float>(n_conditions_), static_cast<float>(h.width),
+                  static_cast<float>(h.depth), static_cast<float>(h.latent), static_cast<float>(h.dropout),
+                  static_cast<float>(h.lr), static_cast<float>(batch_size_)}});
+  net_.export_to(out);
+  std::vector<float> sel = selection_;
+  sel.resize(3, static_cast<float>(kNaN));
+  out.push_back({"selection", {3}, sel});
+  if (!grid_table_.empty())
+    out.push_back({"grid", {static_cast<std::int64_t>(grid_table_.size() / 6), 6}, grid_table_});
+  export_extra(out);
+  return out;
+}
+
+void AutoencoderModel::set_parameters(const std::vector<NamedTensor>& params) {
+  const NamedTensor& hp = require_tensor(params, "hparams", {8});
+  const auto& v = hp.values;
+  if (static_cast<std::int64_t>(v[0]) != n_features_)
+    throw InputError("model parameters", "hparams.n_features", std::to_string(static_cast<std::int64_t>(v[0])),
+                     name() + " was built for " + std::to_string(n_features_) + " features");
+  if (static_cast<int>(v[1]) != n_conditions_)
+    throw InputError("model parameters", "hparams.n_conditions", std::to_string(static_cast<int>(v[1])),
+                     "not a " + name() + " model");
+  AeHyper h{static_cast<int>(v[2]), static_cast<int>(v[3]), static_cast<int>(v[4]), v[5], v[6]};
+  if (h.width <= 0 || h.depth <= 0 || h.latent <= 0)
+    throw InputError("model parameters", "hparams", "", "width, depth and latent must be > 0");
+  AeNet net(n_features_, n_conditions_, h);
+  net.import_from(params);
+  net_ = std::move(net);
+  hyper_ = h;
+  batch_size_ = static_cast<int>(v[7]);
+  selection_ = require_tensor(params, "selection", {3}).values;
+  const NamedTensor* g = find_tensor(params, "grid");
+  grid_table_ = g ? g->values : std::vector<float>{};
+  import_extra(params);
+  trained_ = true;
+}
+
+}  // namespace cellot::models

@@ -1,0 +1,362 @@
+#include "cellot/models/cellot/icnn.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+#include "cellot/nn/blas.hpp"
+
+namespace cellot::models {
+
+using nn::blas::gemm;
+using nn::blas::Op;
+
+IcnnShape::IcnnShape(std::int64_t dim, std::vector<std::int64_t> hidden) : dim_(dim), hidden_(std::move(hidden)) {
+  CELLOT_CHECK(dim_ > 0 && !hidden_.empty(), "ICNN needs dim > 0 and at least one hidden layer");
+  for (auto h : hidden_) CELLOT_CHECK(h > 0, "ICNN widths must be positive");
+  offsets_.assign(1, 0);
+  for (int k = 0; k <= depth(); ++k) offsets_.push_back(offsets_.back() + units(k));
+  total_units_ = offsets_.back();
+  size_ = total_units_ * dim_ + total_units_;
+  for (int k = 0; k < depth(); ++k) size_ += units(k + 1) * units(k);
+}
+
+IcnnShape IcnnShape::from_config(const Config& cfg, std::int64_t dim) {
+  const auto widths = parse_int_list(cfg.model.hidden, "config", "model.hidden");
+  if (widths.empty()) throw InputError("config", "model.hidden", cfg.model.hidden, "needs at least one width");
+  std::vector<std::int64_t> hidden;
+  for (int w : widths) {
+    if (w <= 0) throw InputError("config", "model.hidden", cfg.model.hidden, "widths must be positive");
+    hidden.push_back(w);
+  }
+  return IcnnShape(dim, hidden);
+}
+
+std::int64_t IcnnShape::units(int k) const {
+  CELLOT_CHECK(k >= 0 && k <= depth(), "layer index out of range");
+  return k < depth() ? hidden_[static_cast<std::size_t>(k)] : 1;
+}
+
+std::int64_t IcnnShape::unit_offset(int k) const {
+  CELLOT_CHECK(k >= 0 && k <= depth(), "layer index out of range");
+  return offsets_[static_cast<std::size_t>(k)];
+}
+
+std::int64_t IcnnShape::w_offset(int k) const {
+  CELLOT_CHECK(k >= 0 && k < depth(), "W index out of range");
+  std::int64_t off = bias_offset() + total_units_;
+  for (int j = 0; j < k; ++j) off += units(j + 1) * units(j);
+  return off;
+}
+
+std::string IcnnShape::describe() const {
+  std::ostringstream os;
+  os << "dim " << dim_ << ", hidden ";
+  for (std::size_t i = 0; i < hidden_.size(); ++i) os << (i ? "," : "") << hidden_[i];
+  return os.str();
+}
+
+std::vector<NamedTensor> IcnnShape::to_named(const float* p, const std::string& prefix) const {
+  std::vector<NamedTensor> out;
+  for (int k = 0; k < depth(); ++k) {
+    const float* w = p + w_offset(k);
+    out.push_back({prefix + "W." + std::to_string(k) + ".weight", {units(k + 1), units(k)},
+                   std::vector<float>(w, w + units(k + 1) * units(k))});
+  }
+  for (int k = 0; k <= depth(); ++k) {
+    const float* a = p + unit_offset(k) * dim_;
+    out.push_back({prefix + "A." + std::to_string(k) + ".weight", {units(k), dim_},
+                   std::vector<float>(a, a + units(k) * dim_)});
+    const float* b = p + bias_offset() + unit_offset(k);
+    out.push_back({prefix + "A." + std::to_string(k) + ".bias", {units(k)}, std::vector<float>(b, b + units(k))});
+  }
+  return out;
+}
+
+void IcnnShape::from_named(const std::vector<NamedTensor>& named, const std::string& prefix, float* p) const {
+  auto take = [&](const std::string& name, std::vector<std::int64_t> shape, float* dst) {
+    for (const auto& t : named) {
+      if (t.name != name) continue;
+      std::int64_t n = 1;
+      for (auto s : shape) n *= s;
+      if (t.shape != shape || static_cast<std::int64_t>(t.values.size()) != n)
+        throw InputError("parameters", name, "", "shape does not match the ICNN (" + describe() + ")");
+      std::copy(t.values.begin(), t.values.end(), dst);
+      return;
+    }
+    throw InputError("parameters", name, "", "missing tensor");
+  };
+  for (int k = 0; k < depth(); ++k)
+    take(prefix + "W." + std::to_string(k) + ".weight", {units(k + 1), units(k)}, p + w_offset(k));
+  for (int k = 0; k <= depth(); ++k) {
+    take(prefix + "A." + std::to_string(k) + ".weight", {units(k), dim_}, p + unit_offset(k) * dim_);
+    take(prefix + "A." + std::to_string(k) + ".bias", {units(k)}, p + bias_offset() + unit_offset(k));
+  }
+}
+
+void IcnnShape::init(float* p, Rng& rng) const {
+  for (int k = 0; k < depth(); ++k) {
+    float* w = p + w_offset(k);
+    for (std::int64_t i = 0; i < units(k + 1) * units(k); ++i) w[i] = static_cast<float>(rng.uniform(0.0, 0.1));
+  }
+  for (std::int64_t i = 0; i < total_units_ * dim_; ++i) p[i] = static_cast<float>(rng.uniform(0.0, 0.1));
+  std::fill(p + bias_offset(), p + bias_offset() + total_units_, 0.f);
+}
+
+template <class T>
+void IcnnShape::clamp_w(T* p) const {
+  for (std::int64_t i = w_offset(0); i < size_; ++i) p[i] = std::max(p[i], T(0));
+}
+
+template <class T>
+double IcnnShape::w_penalty(const T* p) const {
+  double total = 0;
+  for (int k = 0; k < depth(); ++k) {
+    const T* w = p + w_offset(k);
+    double sq = 0;
+    for (std::int64_t i = 0; i < units(k + 1) * units(k); ++i)
+      if (w[i] < 0) sq += static_cast<double>(w[i]) * static_cast<double>(w[i]);
+    total += std::sqrt(sq);
+  }
+  return total;
+}
+
+template <class T>
+double IcnnShape::add_w_penalty_grad(const T* p, double scale, T* grad) const {
+  double total = 0;
+  for (int k = 0; k < depth(); ++k) {
+    const std::int64_t off = w_offset(k), n = units(k + 1) * units(k);
+    double sq = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+      if (p[off + i] < 0) sq += static_cast<double>(p[off + i]) * static_cast<double>(p[off + i]);
+    if (sq == 0) continue;
+    const double norm = std::sqrt(sq);
+    total += norm;
+    const double factor = scale / norm;
+    // d/dw ||relu(-w)|| = -relu(-w) / ||relu(-w)|| = w / ||.|| where w < 0, else 0.
+    for (std::int64_t i = 0; i < n; ++i)
+      if (p[off + i] < 0) grad[off + i] += static_cast<T>(factor * static_cast<double>(p[off + i]));
+  }
+  return total;
+}
+
+template void IcnnShape::clamp_w<float>(float*) const;
+template void IcnnShape::clamp_w<double>(double*) const;
+template double IcnnShape::w_penalty<float>(const float*) const;
+template double IcnnShape::w_penalty<double>(const double*) const;
+template double IcnnShape::add_w_penalty_grad<float>(const float*, double, float*) const;
+template double IcnnShape::add_w_penalty_grad<double>(const double*, double, double*) const;
+
+// ---------------------------------------------------------------------------------------------
+// Kernels. Buffers of U columns share the column offsets of the layers; column U-1 (the output
+// unit) of the delta buffer is the constant 1 so that grad_x = D A is one product with the
+// stacked A, and the A-gradients of all layers are one product D^T (.) as well.
+
+namespace {
+// Row kernels with restrict-qualified pointers so that they vectorise. The LeakyReLU slope (1 for
+// h > 0, else 0.2; torch computes h * 0.2 for h <= 0) is arithmetic on the comparison, written
+// inline in each loop, because that is the form GCC vectorises; a branch per element (the sign
+// is a coin flip) costs more than the arithmetic. 0.8 + 0.2 rounds to exactly 1.
+template <class T>
+void activate_first(std::int64_t m, const T* __restrict b, T* __restrict h, T* __restrict s, T* __restrict z,
+                    T* __restrict c) {
+  for (std::int64_t j = 0; j < m; ++j) {
+    const T hv = h[j] + b[j];
+    const bool positive = hv > T(0);
+    const T sv = positive * T(0.8) + T(0.2);
+    const T a = hv * sv;
+    h[j] = hv;
+    s[j] = sv;
+    c[j] = T(2) * a * sv;
+    z[j] = a * a;
+  }
+}
+
+template <class T>
+void activate(std::int64_t m, const T* __restrict b, T* __restrict h, T* __restrict s, T* __restrict z) {
+  for (std::int64_t j = 0; j < m; ++j) {
+    const T hv = h[j] + b[j];
+    const bool positive = hv > T(0);
+    const T sv = positive * T(0.8) + T(0.2);
+    h[j] = hv;
+    s[j] = sv;
+    z[j] = hv * sv;
+  }
+}
+
+template <class T>
+void multiply(std::int64_t m, T* __restrict a, const T* __restrict b) {
+  for (std::int64_t j = 0; j < m; ++j) a[j] *= b[j];
+}
+
+template <class T>
+void multiply_keep(std::int64_t m, T* __restrict a, const T* __restrict b, T* __restrict keep) {
+  for (std::int64_t j = 0; j < m; ++j) {
+    keep[j] = a[j];
+    a[j] *= b[j];
+  }
+}
+
+template <class T>
+void product(std::int64_t m, const T* __restrict a, const T* __restrict b, T* __restrict out) {
+  for (std::int64_t j = 0; j < m; ++j) out[j] = a[j] * b[j];
+}
+
+template <class T>
+void tangent_first(std::int64_t m, const T* __restrict ht, const T* __restrict c, const T* __restrict dz,
+                   const T* __restrict s, T* __restrict zt, T* __restrict lam) {
+  for (std::int64_t j = 0; j < m; ++j) {
+    zt[j] = c[j] * ht[j];
+    // z_1 = a_0^2 is the only curved piece: its second derivative 2 s_0^2 couples the tangent
+    // back into h_0, i.e. into A_0 and b_0.
+    lam[j] = T(2) * dz[j] * s[j] * s[j] * ht[j];
+  }
+}
+
+template <class T>
+void accumulate(std::int64_t m, const T* __restrict a, T* __restrict sum) {
+  for (std::int64_t j = 0; j < m; ++j) sum[j] += a[j];
+}
+
+template <class T>
+void accumulate_scaled(std::int64_t m, T w, const T* __restrict a, T* __restrict sum) {
+  for (std::int64_t j = 0; j < m; ++j) sum[j] += w * a[j];
+}
+}  // namespace
+
+template <class T>
+IcnnKernels<T>::IcnnKernels(const IcnnShape& shape, std::int64_t capacity) : shape_(shape), capacity_(capacity) {
+  CELLOT_CHECK(capacity_ >= 0, "negative capacity");
+  const auto wide = static_cast<std::size_t>(capacity_ * shape_.total_units());
+  const auto narrow = static_cast<std::size_t>(capacity_ * shape_.units(0));
+  for (auto* b : {&h_, &s_, &z_, &d_, &ht_, &zt_}) b->assign(wide, T(0));
+  for (auto* b : {&c0_, &dz1_, &lam_}) b->assign(narrow, T(0));
+}
+
+template <class T>
+void IcnnKernels<T>::forward(const T* p, const T* x, std::int64_t ldx, std::int64_t n, T* out) {
+  CELLOT_CHECK(n >= 0 && n <= capacity_, "batch larger than the kernel capacity");
+  n_ = n;
+  x_ = x;
+  ldx_ = ldx;
+  const std::int64_t U = shape_.total_units(), d = shape_.dim();
+  const int L = shape_.depth();
+  const T* b = p + shape_.bias_offset();
+  T *H = h_.data(), *S = s_.data(), *Z = z_.data();
+  // Every layer's A_k x at once.
+  gemm(Op::none, Op::trans, n, U, d, T(1), x, ldx, p, d, T(0), H, U);
+  const std::int64_t u0 = shape_.units(0);
+  for (std::int64_t i = 0; i < n; ++i) activate_first(u0, b, H + i * U, S + i * U, Z + i * U, c0_.data() + i * u0);
+  for (int l = 1; l < L; ++l) {
+    const std::int64_t ul = shape_.units(l), up = shape_.units(l - 1);
+    const std::int64_t off = shape_.unit_offset(l), poff = shape_.unit_offset(l - 1);
+    gemm(Op::none, Op::trans, n, ul, up, T(1), Z + poff, U, p + shape_.w_offset(l - 1), up, T(1), H + off, U);
+    for (std::int64_t i = 0; i < n; ++i) activate(ul, b + off, H + i * U + off, S + i * U + off, Z + i * U + off);
+  }
+  if (out) {
+    const std::int64_t uo = shape_.units(L - 1), zoff = shape_.unit_offset(L - 1), ooff = shape_.unit_offset(L);
+    const T* w = p + shape_.w_offset(L - 1);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T* z = Z + i * U + zoff;
+      T acc = T(0);
+      for (std::int64_t j = 0; j < uo; ++j) acc += w[j] * z[j];
+      out[i] = acc + (H[i * U + ooff] + b[ooff]);
+    }
+  }
+}
+
+template <class T>
+void IcnnKernels<T>::input_gradient(const T* p, T* grad_x, std::int64_t ldg) {
+  const std::int64_t n = n_, U = shape_.total_units(), d = shape_.dim(), u0 = shape_.units(0);
+  const int L = shape_.depth();
+  T *D = d_.data(), *S = s_.data();
+  for (int l = L - 1; l >= 0; --l) {
+    const std::int64_t ul = shape_.units(l), off = shape_.unit_offset(l);
+    if (l == L - 1) {
+      // d out / d z_L = W_{L-1} for every row.
+      const T* w = p + shape_.w_offset(L - 1);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < ul; ++j) D[i * U + off + j] = w[j];
+    } else {
+      // d out / d z_{l+1} = (d out / d h_{l+1}) W_l, written into block l.
+      gemm(Op::none, Op::none, n, ul, shape_.units(l + 1), T(1), D + shape_.unit_offset(l + 1), U,
+           p + shape_.w_offset(l), ul, T(0), D + off, U);
+    }
+    if (l > 0) {
+      for (std::int64_t i = 0; i < n; ++i) multiply(ul, D + i * U + off, S + i * U + off);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) multiply_keep(u0, D + i * U, c0_.data() + i * u0, dz1_.data() + i * u0);
+    }
+  }
+  for (std::int64_t i = 0; i < n; ++i) D[i * U + U - 1] = T(1);
+  if (grad_x) gemm(Op::none, Op::none, n, d, U, T(1), D, U, p, d, T(0), grad_x, ldg);
+}
+
+template <class T>
+void IcnnKernels<T>::transport_vjp(const T* p, const T* v, std::int64_t ldv, T* grad) {
+  const std::int64_t n = n_, U = shape_.total_units(), d = shape_.dim(), u0 = shape_.units(0);
+  const int L = shape_.depth();
+  T *Ht = ht_.data(), *Zt = zt_.data(), *D = d_.data();
+  const T* S = s_.data();
+  // Tangent of the forward pass in direction v (biases drop out).
+  gemm(Op::none, Op::trans, n, U, d, T(1), v, ldv, p, d, T(0), Ht, U);
+  for (int l = 0; l < L; ++l) {
+    const std::int64_t ul = shape_.units(l), off = shape_.unit_offset(l);
+    if (l == 0) {
+      for (std::int64_t i = 0; i < n; ++i)
+        tangent_first(u0, Ht + i * U, c0_.data() + i * u0, dz1_.data() + i * u0, S + i * U, Zt + i * U,
+                      lam_.data() + i * u0);
+    } else {
+      const std::int64_t up = shape_.units(l - 1), poff = shape_.unit_offset(l - 1);
+      gemm(Op::none, Op::trans, n, ul, up, T(1), Zt + poff, U, p + shape_.w_offset(l - 1), up, T(1), Ht + off, U);
+      for (std::int64_t i = 0; i < n; ++i) product(ul, S + i * U + off, Ht + i * U + off, Zt + i * U + off);
+    }
+  }
+  // A: D^T v for every layer (the output column of D is 1: gA_L = colsum v), plus lam^T x on A_0.
+  gemm(Op::trans, Op::none, U, d, n, T(1), D, U, v, ldv, T(0), grad, d);
+  gemm(Op::trans, Op::none, u0, d, n, T(1), lam_.data(), u0, x_, ldx_, T(1), grad, d);
+  T* gb = grad + shape_.bias_offset();
+  std::fill(gb, gb + U, T(0));
+  for (std::int64_t i = 0; i < n; ++i) accumulate(u0, lam_.data() + i * u0, gb);
+  for (int k = 0; k + 1 < L; ++k) {
+    const std::int64_t uk = shape_.units(k), un = shape_.units(k + 1);
+    gemm(Op::trans, Op::none, un, uk, n, T(1), D + shape_.unit_offset(k + 1), U, Zt + shape_.unit_offset(k), U, T(0),
+         grad + shape_.w_offset(k), uk);
+  }
+  T* gw = grad + shape_.w_offset(L - 1);
+  const std::int64_t ulast = shape_.units(L - 1), zoff = shape_.unit_offset(L - 1);
+  std::fill(gw, gw + ulast, T(0));
+  for (std::int64_t i = 0; i < n; ++i) accumulate(ulast, Zt + i * U + zoff, gw);
+}
+
+template <class T>
+void IcnnKernels<T>::value_vjp(const T* p, const T* w, T* grad) {
+  (void)p;
+  const std::int64_t n = n_, U = shape_.total_units(), d = shape_.dim();
+  const int L = shape_.depth();
+  T* D = d_.data();
+  const T* Z = z_.data();
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict dr = D + i * U;
+    const T wi = w[i];
+    for (std::int64_t j = 0; j < U; ++j) dr[j] *= wi;
+  }
+  gemm(Op::trans, Op::none, U, d, n, T(1), D, U, x_, ldx_, T(0), grad, d);
+  T* gb = grad + shape_.bias_offset();
+  std::fill(gb, gb + U, T(0));
+  for (std::int64_t i = 0; i < n; ++i) accumulate(U, D + i * U, gb);
+  for (int k = 0; k + 1 < L; ++k) {
+    const std::int64_t uk = shape_.units(k), un = shape_.units(k + 1);
+    gemm(Op::trans, Op::none, un, uk, n, T(1), D + shape_.unit_offset(k + 1), U, Z + shape_.unit_offset(k), U, T(0),
+         grad + shape_.w_offset(k), uk);
+  }
+  T* gw = grad + shape_.w_offset(L - 1);
+  const std::int64_t ulast = shape_.units(L - 1), zoff = shape_.unit_offset(L - 1);
+  std::fill(gw, gw + ulast, T(0));
+  for (std::int64_t i = 0; i < n; ++i) accumulate_scaled(ulast, w[i], Z + i * U + zoff, gw);
+}
+
+template class IcnnKernels<float>;
+template class IcnnKernels<double>;
+
+}  // namespace cellot::models

@@ -1,0 +1,237 @@
+#include "cellot/screen/merge.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
+#include "cellot/screen/plan.hpp"
+#include "cellot/version.hpp"
+
+namespace cellot::screen {
+
+namespace {
+
+// Bitwise equality (NaN == NaN when the bits agree): a deterministic task re-run gives the same
+// bits, anything else is a conflict.
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+bool is_final(io::TaskState s) {
+  return s == io::TaskState::done || s == io::TaskState::failed || s == io::TaskState::diverged;
+}
+
+// What differs between two rows of one task, over everything a row holds ("" when nothing).
+std::string row_difference(const io::TaskRow& a, const io::TaskRow& b) {
+  std::vector<std::string> parts;
+  if (!same_bits(a.value, b.value) || !same_bits(a.sd, b.sd) || !same_bits(a.iterations, b.iterations))
+    parts.push_back("metrics");
+  bool curves = a.curve_columns != b.curve_columns || a.curve_rows.size() != b.curve_rows.size();
+  for (std::size_t i = 0; !curves && i < a.curve_rows.size(); ++i) curves = !same_bits(a.curve_rows[i], b.curve_rows[i]);
+  if (curves) parts.push_back("curves");
+  if (a.params_count != b.params_count || a.param_layout != b.param_layout || !same_bits(a.params, b.params))
+    parts.push_back("parameters");
+  if (!same_bits(a.predictions, b.predictions) || !same_bits(a.prediction_cells, b.prediction_cells))
+    parts.push_back("predictions");
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// The config section of a plan text (between "[config]" and the fingerprint or features line).
+std::vector<std::string> config_lines(const std::string& plan_text) {
+  std::vector<std::string> out;
+  bool in_config = false;
+  for (const auto& line : lines_of(plan_text)) {
+    if (line == "[config]") {
+      in_config = true;
+      continue;
+    }
+    if (line.rfind("[data] fingerprint", 0) == 0 || line.rfind("[features]", 0) == 0) break;
+    if (in_config) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+void check_same_plan(const io::StoreSpec& have, const io::StoreSpec& want, const std::string& path,
+                     const std::string& want_name) {
+  if (have.plan_hash == want.plan_hash) return;
+  const std::string value = have.plan_hash + " (" + path + ") vs " + want.plan_hash + " (" + want_name + ")";
+  const std::string fa = plan_text_fingerprint(have.plan_text), fb = plan_text_fingerprint(want.plan_text);
+  std::string why;
+  if (fa != fb && !fa.empty() && !fb.empty() && fa != kNoFingerprint && fb != kNoFingerprint) {
+    why = "the data differ: fingerprint " + fa + " (" + path + ") vs " + fb + " (" + want_name +
+          "): the data file changed since the store was written, or it is another file";
+  } else if (fa.empty() != fb.empty()) {
+    why = "one plan has a data fingerprint and the other none (a store written before cellot fingerprinted data)";
+  } else {
+    const auto ca = config_lines(have.plan_text), cb = config_lines(want.plan_text);
+    for (std::size_t i = 0; why.empty() && i < std::max(ca.size(), cb.size()); ++i) {
+      const std::string a = i < ca.size() ? ca[i] : "(none)", b = i < cb.size() ? cb[i] : "(none)";
+      if (a != b) why = "the config differs: '" + a + "' (" + path + ") vs '" + b + "' (" + want_name + ")";
+    }
+    if (why.empty()) why = "the task table differs (perturbations, features or cell counts)";
+  }
+  throw InputError(path, "plan_hash", value, "written for a different plan: " + why);
+}
+
+void check_same_layout(const io::StoreSpec& have, const io::StoreSpec& want, const std::string& path) {
+  bool same = have.metric_names == want.metric_names && have.params.size() == want.params.size() &&
+              have.save_predictions == want.save_predictions;
+  for (std::size_t i = 0; same && i < want.params.size(); ++i)
+    same = have.params[i].model == want.params[i].model && have.params[i].max_size == want.params[i].max_size;
+  if (!same)
+    throw InputError(path, "layout", have.plan_hash,
+                     "the store's metrics or parameter sizes differ from this build's; use a new store");
+}
+
+MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,
+                         const std::string& command_line, const MergeOptions& options) {
+  if (inputs.empty()) throw InputError("command line", "inputs", "", "no shard stores given");
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& in : inputs)
+    if (fs::exists(out) && fs::equivalent(in, out, ec))
+      throw InputError("command line", "--out", out, "is also an input; write the merged store elsewhere");
+
+  MergeResult result;
+  std::vector<io::Store> stores;
+  std::vector<std::string> names;                 // the inputs opened, as given
+  std::map<std::string, std::string> shard_seen;  // shard attribute -> file
+  std::map<std::string, std::string> file_seen;   // canonical path -> as given
+  for (const auto& in : inputs) {
+    const std::string canon = fs::weakly_canonical(in, ec).string();
+    if (file_seen.count(canon)) throw InputError(in, "inputs", in, "the same store is given twice");
+    file_seen[canon] = in;
+    try {
+      stores.push_back(io::Store::open(in, MPI_COMM_NULL, false));
+    } catch (const std::exception& e) {
+      if (!options.allow_incomplete) throw;
+      log::warn("merge: skipping " + in + ", not a readable store (its tasks count as missing): " + e.what());
+      result.skipped.push_back(in);
+      continue;
+    }
+    names.push_back(in);
+    const auto& spec = stores.back().spec();
+    const auto& first = stores.front().spec();
+    check_same_plan(spec, first, in, names.front());
+    check_same_layout(spec, first, in);
+    if (!spec.shard.empty()) {
+      if (shard_seen.count(spec.shard))
+        throw InputError(in, "shard", spec.shard, "shard given twice (also " + shard_seen[spec.shard] + ")");
+      shard_seen[spec.shard] = in;
+    }
+  }
+  if (stores.empty()) throw InputError("command line", "inputs", inputs.front(), "no input is a readable store");
+
+  std::vector<std::vector<io::TaskState>> states;
+  std::vector<std::vector<bool>> trusted;
+  for (const auto& s : stores) {
+    states.push_back(s.read_states());
+    trusted.push_back(s.trusted_done());
+  }
+
+  io::StoreSpec spec = stores.front().spec();
+  spec.shard.clear();
+  spec.owned.assign(spec.tasks.size(), 1);
+  result.tasks = spec.size();
+  std::vector<std::optional<io::TaskRow>> rows(spec.tasks.size());
+  for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
+    const auto task = static_cast<std::int64_t>(t);
+    const std::string& key = spec.tasks[t].key;
+    int chosen = -1;
+    bool corrupt = false;
+    for (std::size_t k = 0; k < stores.size(); ++k) {
+      if (is_final(states[k][t]) && !trusted[k][t]) corrupt = true;
+      if (!trusted[k][t] || !is_final(states[k][t])) continue;
+      if (chosen < 0) {
+        chosen = static_cast<int>(k);
+        continue;
+      }
+      const auto c = static_cast<std::size_t>(chosen);
+      const bool done = states[k][t] == io::TaskState::done, chosen_done = states[c][t] == io::TaskState::done;
+      if (done && chosen_done) {
+        const std::string diff = row_difference(stores[c].read_row(task), stores[k].read_row(task));
+        if (!diff.empty())
+          throw InputError(names[k], "task", key,
+                           "done in both " + names[c] + " and " + names[k] + " with different " + diff + " (conflict)");
+        if (!options.allow_duplicates)
+          throw InputError(names[k], "task", key,
+                           "done in both " + names[c] + " and " + names[k] +
+                               " (identical rows): the inputs overlap, e.g. shards of two different shard counts; "
+                               "pass --allow-duplicates to accept identical rows");
+        ++result.duplicates;
+      } else if (done != chosen_done) {
+        result.done_over_failed.push_back(key);
+        if (done) chosen = static_cast<int>(k);  // a done row wins over a failed one (a retried task)
+      } else {
+        result.failed_twice.push_back(key);
+      }
+    }
+    if (chosen < 0) {
+      result.missing.push_back(key);
+      if (corrupt) result.corrupt.push_back(key);
+      continue;
+    }
+    rows[t] = stores[static_cast<std::size_t>(chosen)].read_row(task);
+    if (rows[t]->state == io::TaskState::done)
+      ++result.done;
+    else
+      ++result.failed;
+  }
+
+  // The inputs' provenance, kept: their history lines (prefixed with the file and shard) and the
+  // builds that wrote them.
+  std::vector<std::string> sources, hosts, history;
+  for (std::size_t k = 0; k < stores.size(); ++k) {
+    const auto summary = stores[k].summary();
+    const std::string shard = stores[k].spec().shard.empty() ? "-" : stores[k].spec().shard;
+    sources.push_back(names[k] + " (shard " + shard + ", plan " + stores[k].spec().plan_hash + ")");
+    for (const auto& h : summary.hostnames)
+      if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+    for (const auto& line : summary.history) history.push_back("[" + names[k] + ", shard " + shard + "] " + line);
+    for (const auto& g : summary.git_hashes)
+      if (std::find(result.git_hashes.begin(), result.git_hashes.end(), g) == result.git_hashes.end())
+        result.git_hashes.push_back(g);
+  }
+  for (auto& s : stores) s.close();
+
+  io::Store merged = io::Store::create(out, spec, MPI_COMM_NULL);
+  merged.append_provenance(history, result.git_hashes);
+  io::Provenance p;
+  p.version = version_string();
+  p.git_hash = git_hash();
+  p.library_versions = library_versions();
+  p.command_line = command_line;
+  p.start_time = log::timestamp_utc();
+  p.world_size = 1;
+  p.hostnames = hosts;
+  merged.write_provenance_start(p);
+  for (std::size_t t = 0; t < spec.tasks.size(); ++t)
+    if (rows[t]) merged.write_row(static_cast<std::int64_t>(t), *rows[t]);
+  merged.write_merged_from(sources);
+  std::string outcome = result.missing.empty()
+                            ? "merged, complete"
+                            : "merged, " + std::to_string(result.missing.size()) + " tasks missing";
+  if (!result.skipped.empty()) outcome += ", " + std::to_string(result.skipped.size()) + " unreadable inputs skipped";
+  merged.write_provenance_end(log::timestamp_utc(), outcome);
+  merged.close();
+  return result;
+}
+
+}  // namespace cellot::screen
