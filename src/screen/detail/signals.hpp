@@ -1,0 +1,27 @@
+#pragma once
+// Preemption signals of a running screen: SIGTERM (Slurm's time limit and scancel), SIGUSR1
+// (Slurm's --signal, jobs/*.sbatch) and SIGINT set one flag that the trainers' stop hook, the
+// coordinator and the end of the screen read. Handling a signal only sets the flag: everything
+// else (checkpointing, closing the store) happens at the next poll on the normal path.
+#include <array>
+#include <csignal>
+
+namespace cellot::screen::detail {
+
+// Installs the handlers for its lifetime (clearing the flag) and restores the previous ones.
+class SignalGuard {
+ public:
+  SignalGuard();
+  ~SignalGuard();
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  static constexpr std::array<int, 3> kSignals{SIGTERM, SIGUSR1, SIGINT};
+  std::array<struct sigaction, 3> old_{};
+};
+
+// True once a preemption signal arrived during the current screen.
+bool stop_requested();
+
+}  // namespace cellot::screen::detail

@@ -1,0 +1,37 @@
+#include "detail/signals.hpp"
+
+#include "cellot/screen/screen.hpp"
+
+namespace cellot::screen {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+// Internal linkage (a C++ function in an anonymous namespace is a valid handler): no clash
+// with other handlers of the program.
+void screen_stop_handler(int sig) { g_stop_signal = sig; }
+
+}  // namespace
+
+int stop_signal() { return static_cast<int>(g_stop_signal); }
+
+namespace detail {
+
+SignalGuard::SignalGuard() {
+  g_stop_signal = 0;
+  struct sigaction sa {};
+  sa.sa_handler = screen_stop_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+}
+
+SignalGuard::~SignalGuard() {
+  for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+}
+
+bool stop_requested() { return g_stop_signal != 0; }
+
+}  // namespace detail
+}  // namespace cellot::screen
