@@ -17,6 +17,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/io/h5.hpp"
+#include "detail/store_schema.hpp"
 
 namespace cellot::io {
 
@@ -74,8 +75,11 @@ std::string format_layout(const std::vector<std::string>& names, const std::vect
 
 namespace {
 
-constexpr std::size_t kModelLen = 16, kMessageLen = 256, kHostLen = 64, kTimeLen = 32, kColumnsLen = 256,
-                      kLayoutLen = 1024;
+using detail::kColumnsLen;
+using detail::kHostLen;
+using detail::kLayoutLen;
+using detail::kMessageLen;
+using detail::kTimeLen;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 Handle fixed_string_type(std::size_t n, const std::string& ctx) {
@@ -313,34 +317,85 @@ const StoreSpec& Store::spec() const { return impl_->spec; }
 
 namespace {
 
-std::vector<std::string> dataset_names(const StoreSpec& spec) {
-  std::vector<std::string> names = {"/plan/key",       "/plan/perturbation", "/plan/model",         "/plan/fold",
-                                    "/plan/seed",      "/plan/task_seed",    "/plan/cost",          "/plan/n_control",
-                                    "/plan/n_treated", "/plan/owned",        "/plan/params_row",    "/status/state",
-                                    "/status/message", "/status/wall_time",  "/status/phase_time",  "/status/group",
-                                    "/status/rank",    "/status/host",       "/status/finished_at", "/status/checksum",
-                                    "/metrics/value",  "/metrics/sd",        "/metrics/iterations", "/curves/values",
-                                    "/curves/count",   "/curves/columns"};
-  for (const auto& p : spec.params)
-    for (const char* n : {"values", "count", "task", "layout"}) names.push_back("/params/" + p.model + "/" + n);
-  if (spec.save_predictions)
-    for (const char* n : {"values", "cell", "offset", "capacity", "count"})
-      names.push_back(std::string("/predictions/") + n);
-  return names;
-}
-
-void compute_rows(const StoreSpec& spec, std::vector<std::int64_t>& params_row, std::vector<std::int64_t>& pred_offset,
-                  std::map<std::string, std::int64_t>& per_model, std::int64_t& n_pred) {
-  params_row.assign(spec.tasks.size(), -1);
-  pred_offset.assign(spec.tasks.size(), 0);
-  n_pred = 0;
-  for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
-    const auto& task = spec.tasks[t];
-    if (spec.param_layout(task.model)) params_row[t] = per_model[task.model]++;
-    pred_offset[t] = n_pred;
-    n_pred += task.prediction_capacity;
+// Rank 0 writes every column's initial rows (the plan table, pending states, empty strings).
+void write_initial(hid_t file, const std::string& path, const std::vector<detail::Column>& schema) {
+  for (const auto& col : schema) {
+    if (!col.initial || col.dims.empty()) continue;
+    std::size_t per_row = 1;
+    for (std::size_t k = 1; k < col.dims.size(); ++k) per_row *= col.dims[k];
+    std::vector<detail::Value> values;
+    values.reserve(col.dims[0] * per_row);
+    for (std::size_t r = 0; r < col.dims[0]; ++r)
+      for (std::size_t k = 0; k < per_row; ++k) values.push_back(col.initial(r));
+    auto bytes = detail::encode_values(col, values);
+    const std::string ctx = path + ":" + col.path;
+    Handle mem = detail::memory_type(col, ctx);
+    Handle dset = h5::open_dataset(file, col.path, ctx);
+    slab_io(true, dset, mem, 0, col.dims[0], bytes.data(), ctx);
   }
 }
+
+void write_spec_attributes(hid_t file, const StoreSpec& spec, const std::string& c) {
+  for (const auto& a : detail::spec_attributes()) {
+    Handle grp = h5::open_group(file, a.group, c);
+    if (a.text) h5::write_attr_string(grp, a.name, spec.*a.text, c);
+    if (a.list) h5::write_attr_strings(grp, a.name, spec.*a.list, c);
+    if (a.integer) h5::write_attr_int(grp, a.name, spec.*a.integer, c);
+  }
+}
+
+void read_spec_attributes(hid_t file, StoreSpec& spec, const std::string& c) {
+  for (const auto& a : detail::spec_attributes()) {
+    Handle grp = h5::open_group(file, a.group, c);
+    if (a.text) spec.*a.text = h5::read_attr_string(grp, a.name, c);
+    if (a.list) spec.*a.list = h5::read_attr_strings(grp, a.name, c);
+    if (a.integer) spec.*a.integer = static_cast<int>(h5::read_attr_int(grp, a.name, c));
+  }
+}
+
+// Group attributes that are constants or describe the parameter groups (read back on open).
+void write_group_attributes(hid_t file, const StoreSpec& spec, const std::string& c) {
+  Handle status = h5::open_group(file, "/status", c), prov = h5::open_group(file, "/provenance", c);
+  h5::write_attr_int(h5::open_group(file, "/plan", c), "n_features", static_cast<std::int64_t>(spec.features.size()),
+                     c);
+  h5::write_attr_strings(status, "state_names", state_names(), c);
+  h5::write_attr_strings(status, "phase_columns", phase_names(), c);
+  for (const auto& p : spec.params) {
+    Handle grp = h5::open_group(file, "/params/" + p.model, c);
+    h5::write_attr_strings(grp, "names", p.names, c);
+    std::vector<std::string> shapes;
+    for (const auto& sh : p.shapes) shapes.push_back(format_layout({""}, {sh}).substr(1));
+    h5::write_attr_strings(grp, "shapes", shapes, c);
+    h5::write_attr_int(grp, "max_size", p.max_size, c);
+  }
+  if (spec.save_predictions)
+    h5::write_attr_strings(h5::open_group(file, "/predictions", c), "features", spec.features, c);
+  h5::write_attr_string(prov, "end_time", "", c);
+  write_lines(prov, "history", {}, c);
+}
+
+std::vector<ParamLayout> read_param_layouts(hid_t file, const StoreSpec& spec, const std::string& c) {
+  std::vector<ParamLayout> out;
+  for (const auto& model : spec.models) {
+    const std::string g = "/params/" + model;
+    if (!h5::exists(file, g)) continue;
+    Handle grp = h5::open_group(file, g, c);
+    ParamLayout p;
+    p.model = model;
+    p.names = h5::read_attr_strings(grp, "names", c);
+    for (const auto& sh : h5::read_attr_strings(grp, "shapes", c)) {
+      std::vector<std::int64_t> dims;
+      for (const auto& x : split(sh, 'x'))
+        if (!x.empty()) dims.push_back(std::stoll(x));
+      p.shapes.push_back(dims);
+    }
+    p.max_size = h5::read_attr_int(grp, "max_size", c);
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::string parent_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
 }  // namespace
 
@@ -349,6 +404,9 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   if (spec.metric_names.empty()) throw InputError(path, "metrics.names", "", "no metrics selected");
   if (!spec.owned.empty() && spec.owned.size() != spec.tasks.size())
     throw InternalError(__FILE__, __LINE__, "owned mask size differs from the plan");
+  for (const auto& t : spec.tasks)
+    if (t.model.size() >= detail::kModelLen)
+      throw InputError(path, "model", t.model, "model name too long for the store");
   Store s;
   s.impl_ = std::make_unique<Impl>();
   Impl& m = *s.impl_;
@@ -359,183 +417,37 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   m.writable = true;
   int rank = 0;
   if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
-  m.file = h5::create_file(path, comm);
-  const std::string c = path;
-
-  const hsize_t T = spec.tasks.size();
-  const hsize_t M = spec.metric_names.size();
-  std::vector<std::string> keys, perts, models;
+  std::vector<std::string> keys, perts;
   for (const auto& t : spec.tasks) {
     keys.push_back(t.key);
     perts.push_back(t.perturbation);
-    models.push_back(t.model);
   }
   m.key_len = max_len(keys);
   m.pert_len = max_len(perts);
-  for (const auto& name : models)
-    if (name.size() >= kModelLen) throw InputError(path, "model", name, "model name too long for the store");
+  std::map<std::string, std::int64_t> per_model;
+  std::int64_t n_pred = 0;
+  detail::compute_rows(m.spec, m.params_row, m.pred_offset, per_model, n_pred);
+  const auto schema = detail::store_schema(m.spec, m.params_row, m.pred_offset, m.key_len, m.pert_len);
 
+  m.file = h5::create_file(path, comm);
+  const std::string c = path;
   {
     Handle root(check_id(H5Gopen2(m.file, "/", H5P_DEFAULT), "H5Gopen2", c));
     h5::write_attr_string(root, "format", "cellot-store", c);
     h5::write_attr_int(root, "format_version", 1, c);
   }
-  Handle plan = h5::create_group(m.file, "/plan", c);
-  Handle status = h5::create_group(m.file, "/status", c);
-  Handle metrics = h5::create_group(m.file, "/metrics", c);
-  Handle curves = h5::create_group(m.file, "/curves", c);
-  Handle params = h5::create_group(m.file, "/params", c);
-  Handle prov = h5::create_group(m.file, "/provenance", c);
-
-  Handle key_t = fixed_string_type(m.key_len, c), pert_t = fixed_string_type(m.pert_len, c),
-         model_t = fixed_string_type(kModelLen, c), msg_t = fixed_string_type(kMessageLen, c),
-         host_t = fixed_string_type(kHostLen, c), time_t_ = fixed_string_type(kTimeLen, c),
-         cols_t = fixed_string_type(kColumnsLen, c), layout_t = fixed_string_type(kLayoutLen, c);
-
-  auto mk = [&](const std::string& name, hid_t type, std::vector<hsize_t> dims) {
-    m.dsets[name] = make_dataset(m.file, name, type, dims, c);
-  };
-  mk("/plan/key", key_t, {T});
-  mk("/plan/perturbation", pert_t, {T});
-  mk("/plan/model", model_t, {T});
-  mk("/plan/fold", H5T_STD_I32LE, {T});
-  mk("/plan/seed", H5T_STD_U64LE, {T});
-  mk("/plan/task_seed", H5T_STD_U64LE, {T});
-  mk("/plan/cost", H5T_IEEE_F64LE, {T});
-  mk("/plan/n_control", H5T_STD_I64LE, {T});
-  mk("/plan/n_treated", H5T_STD_I64LE, {T});
-  mk("/plan/owned", H5T_STD_U8LE, {T});
-  mk("/plan/params_row", H5T_STD_I64LE, {T});
-  mk("/status/state", H5T_STD_I8LE, {T});
-  mk("/status/message", msg_t, {T});
-  mk("/status/wall_time", H5T_IEEE_F64LE, {T});
-  mk("/status/phase_time", H5T_IEEE_F64LE, {T, static_cast<hsize_t>(kPhases)});
-  mk("/status/group", H5T_STD_I32LE, {T});
-  mk("/status/rank", H5T_STD_I32LE, {T});
-  mk("/status/host", host_t, {T});
-  mk("/status/finished_at", time_t_, {T});
-  mk("/status/checksum", H5T_STD_U64LE, {T});
-  mk("/metrics/value", H5T_IEEE_F64LE, {T, M});
-  mk("/metrics/sd", H5T_IEEE_F64LE, {T, M});
-  mk("/metrics/iterations", H5T_STD_I32LE, {T, M});
-  mk("/curves/values", H5T_IEEE_F64LE,
-     {T, static_cast<hsize_t>(spec.curve_points), static_cast<hsize_t>(spec.curve_columns)});
-  mk("/curves/count", H5T_STD_I32LE, {T});
-  mk("/curves/columns", cols_t, {T});
-
-  std::map<std::string, std::int64_t> per_model;
-  std::int64_t n_pred = 0;
-  compute_rows(m.spec, m.params_row, m.pred_offset, per_model, n_pred);
-  for (const auto& p : spec.params) {
-    const hsize_t rows = static_cast<hsize_t>(per_model[p.model]);
-    const std::string g = "/params/" + p.model;
-    Handle grp = h5::create_group(m.file, g, c);
-    mk(g + "/values", H5T_IEEE_F32LE, {rows, static_cast<hsize_t>(std::max<std::int64_t>(p.max_size, 1))});
-    mk(g + "/count", H5T_STD_I64LE, {rows});
-    mk(g + "/task", H5T_STD_I64LE, {rows});
-    mk(g + "/layout", layout_t, {rows});
-    h5::write_attr_strings(grp, "names", p.names, c);
-    std::vector<std::string> shapes;
-    for (const auto& sh : p.shapes) shapes.push_back(format_layout({""}, {sh}).substr(1));
-    h5::write_attr_strings(grp, "shapes", shapes, c);
-    h5::write_attr_int(grp, "max_size", p.max_size, c);
+  for (const char* g : {"/plan", "/status", "/metrics", "/curves", "/params", "/provenance"})
+    h5::create_group(m.file, g, c);
+  for (const auto& col : schema) {
+    if (!h5::exists(m.file, parent_of(col.path))) h5::create_group(m.file, parent_of(col.path), c);
+    Handle type = detail::file_type(col, c);
+    m.dsets[col.path] = make_dataset(m.file, col.path, type, col.dims, c);
   }
-  if (spec.save_predictions) {
-    Handle grp = h5::create_group(m.file, "/predictions", c);
-    const hsize_t d = std::max<hsize_t>(spec.features.size(), 1);
-    mk("/predictions/values", H5T_IEEE_F32LE, {static_cast<hsize_t>(std::max<std::int64_t>(n_pred, 1)), d});
-    mk("/predictions/cell", H5T_STD_I64LE, {static_cast<hsize_t>(std::max<std::int64_t>(n_pred, 1))});
-    mk("/predictions/offset", H5T_STD_I64LE, {T});
-    mk("/predictions/capacity", H5T_STD_I64LE, {T});
-    mk("/predictions/count", H5T_STD_I64LE, {T});
-    h5::write_attr_strings(grp, "features", spec.features, c);
-  }
-
   // Attributes: identical on every rank (collective).
-  h5::write_attr_string(plan, "config", spec.config_ini, c);
-  h5::write_attr_string(plan, "plan_hash", spec.plan_hash, c);
-  h5::write_attr_string(plan, "plan_text", spec.plan_text, c);
-  h5::write_attr_strings(plan, "perturbations", spec.perturbations, c);
-  h5::write_attr_strings(plan, "models", spec.models, c);
-  h5::write_attr_strings(plan, "folds", spec.folds, c);
-  h5::write_attr_strings(plan, "seeds", spec.seeds, c);
-  h5::write_attr_strings(plan, "features", spec.features, c);
-  h5::write_attr_int(plan, "n_features", static_cast<std::int64_t>(spec.features.size()), c);
-  h5::write_attr_string(plan, "shard", spec.shard, c);
-  h5::write_attr_string(plan, "split_rule", spec.split_rule, c);
-  h5::write_attr_strings(status, "state_names", state_names(), c);
-  h5::write_attr_strings(status, "phase_columns", phase_names(), c);
-  h5::write_attr_strings(metrics, "names", spec.metric_names, c);
-  h5::write_attr_int(curves, "max_points", spec.curve_points, c);
-  h5::write_attr_int(curves, "max_columns", spec.curve_columns, c);
-  h5::write_attr_string(prov, "end_time", "", c);
-  write_lines(prov, "history", {}, c);
-
+  write_spec_attributes(m.file, m.spec, c);
+  write_group_attributes(m.file, m.spec, c);
   // The plan table and the initial status are written by rank 0 alone (raw data).
-  if (rank == 0) {
-    std::vector<std::int32_t> fold;
-    std::vector<std::uint64_t> seed, tseed;
-    std::vector<double> cost;
-    std::vector<std::int64_t> nc, nt;
-    for (const auto& t : spec.tasks) {
-      fold.push_back(t.fold);
-      seed.push_back(t.seed);
-      tseed.push_back(t.task_seed);
-      cost.push_back(t.cost);
-      nc.push_back(t.n_control);
-      nt.push_back(t.n_treated);
-    }
-    auto kb = pack(keys, m.key_len), pb = pack(perts, m.pert_len), mb = pack(models, kModelLen);
-    slab_io(true, m.d("/plan/key"), key_t, 0, T, kb.data(), c);
-    slab_io(true, m.d("/plan/perturbation"), pert_t, 0, T, pb.data(), c);
-    slab_io(true, m.d("/plan/model"), model_t, 0, T, mb.data(), c);
-    slab_io(true, m.d("/plan/fold"), H5T_NATIVE_INT32, 0, T, fold.data(), c);
-    slab_io(true, m.d("/plan/seed"), H5T_NATIVE_UINT64, 0, T, seed.data(), c);
-    slab_io(true, m.d("/plan/task_seed"), H5T_NATIVE_UINT64, 0, T, tseed.data(), c);
-    slab_io(true, m.d("/plan/cost"), H5T_NATIVE_DOUBLE, 0, T, cost.data(), c);
-    slab_io(true, m.d("/plan/n_control"), H5T_NATIVE_INT64, 0, T, nc.data(), c);
-    slab_io(true, m.d("/plan/n_treated"), H5T_NATIVE_INT64, 0, T, nt.data(), c);
-    slab_io(true, m.d("/plan/owned"), H5T_NATIVE_UINT8, 0, T, m.spec.owned.data(), c);
-    slab_io(true, m.d("/plan/params_row"), H5T_NATIVE_INT64, 0, T, m.params_row.data(), c);
-
-    std::vector<std::int8_t> state(T, 0);
-    std::vector<std::int32_t> minus(T, -1), zero_i(T, 0);
-    std::vector<double> zero_d(T, 0.0), zero_ph(T * kPhases, 0.0);
-    std::vector<std::uint64_t> zero_u(T, 0);
-    std::vector<std::string> empty(T);
-    auto msg = pack(empty, kMessageLen), host = pack(empty, kHostLen), fin = pack(empty, kTimeLen),
-         cols = pack(empty, kColumnsLen);
-    slab_io(true, m.d("/status/state"), H5T_NATIVE_INT8, 0, T, state.data(), c);
-    slab_io(true, m.d("/status/message"), msg_t, 0, T, msg.data(), c);
-    slab_io(true, m.d("/status/wall_time"), H5T_NATIVE_DOUBLE, 0, T, zero_d.data(), c);
-    slab_io(true, m.d("/status/phase_time"), H5T_NATIVE_DOUBLE, 0, T, zero_ph.data(), c);
-    slab_io(true, m.d("/status/group"), H5T_NATIVE_INT32, 0, T, minus.data(), c);
-    slab_io(true, m.d("/status/rank"), H5T_NATIVE_INT32, 0, T, minus.data(), c);
-    slab_io(true, m.d("/status/host"), host_t, 0, T, host.data(), c);
-    slab_io(true, m.d("/status/finished_at"), time_t_, 0, T, fin.data(), c);
-    slab_io(true, m.d("/status/checksum"), H5T_NATIVE_UINT64, 0, T, zero_u.data(), c);
-    slab_io(true, m.d("/curves/count"), H5T_NATIVE_INT32, 0, T, zero_i.data(), c);
-    slab_io(true, m.d("/curves/columns"), cols_t, 0, T, cols.data(), c);
-    for (const auto& p : spec.params) {
-      const std::string g = "/params/" + p.model;
-      std::vector<std::int64_t> task_of_row, zero;
-      for (std::size_t t = 0; t < spec.tasks.size(); ++t)
-        if (spec.tasks[t].model == p.model) task_of_row.push_back(static_cast<std::int64_t>(t));
-      zero.assign(task_of_row.size(), 0);
-      std::vector<std::string> no_layout(task_of_row.size());
-      auto lb = pack(no_layout, kLayoutLen);
-      slab_io(true, m.d(g + "/task"), H5T_NATIVE_INT64, 0, task_of_row.size(), task_of_row.data(), c);
-      slab_io(true, m.d(g + "/count"), H5T_NATIVE_INT64, 0, zero.size(), zero.data(), c);
-      slab_io(true, m.d(g + "/layout"), layout_t, 0, task_of_row.size(), lb.data(), c);
-    }
-    if (spec.save_predictions) {
-      std::vector<std::int64_t> cap, zero(T, 0);
-      for (const auto& t : spec.tasks) cap.push_back(t.prediction_capacity);
-      slab_io(true, m.d("/predictions/offset"), H5T_NATIVE_INT64, 0, T, m.pred_offset.data(), c);
-      slab_io(true, m.d("/predictions/capacity"), H5T_NATIVE_INT64, 0, T, cap.data(), c);
-      slab_io(true, m.d("/predictions/count"), H5T_NATIVE_INT64, 0, T, zero.data(), c);
-    }
-  }
+  if (rank == 0) write_initial(m.file, path, schema);
   // Structure and the plan table reach the file before any task row is written, so a job
   // killed later leaves a store that opens (H5Fflush is collective with the MPI-IO driver).
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
@@ -561,75 +473,31 @@ Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
     if (v != 1) throw InputError(path, "format_version", std::to_string(v), "unsupported store format version");
   }
   StoreSpec& spec = m.spec;
-  Handle plan = h5::open_group(m.file, "/plan", c);
-  spec.config_ini = h5::read_attr_string(plan, "config", c);
-  spec.plan_hash = h5::read_attr_string(plan, "plan_hash", c);
-  spec.plan_text = h5::read_attr_string(plan, "plan_text", c);
-  spec.perturbations = h5::read_attr_strings(plan, "perturbations", c);
-  spec.models = h5::read_attr_strings(plan, "models", c);
-  spec.folds = h5::read_attr_strings(plan, "folds", c);
-  spec.seeds = h5::read_attr_strings(plan, "seeds", c);
-  spec.features = h5::read_attr_strings(plan, "features", c);
-  spec.shard = h5::read_attr_string(plan, "shard", c);
-  spec.split_rule = h5::read_attr_string(plan, "split_rule", c);
-  {
-    Handle metrics = h5::open_group(m.file, "/metrics", c);
-    spec.metric_names = h5::read_attr_strings(metrics, "names", c);
-    Handle curves = h5::open_group(m.file, "/curves", c);
-    spec.curve_points = static_cast<int>(h5::read_attr_int(curves, "max_points", c));
-    spec.curve_columns = static_cast<int>(h5::read_attr_int(curves, "max_columns", c));
-  }
-  for (const auto& model : spec.models) {
-    const std::string g = "/params/" + model;
-    if (!h5::exists(m.file, g)) continue;
-    Handle grp = h5::open_group(m.file, g, c);
-    ParamLayout p;
-    p.model = model;
-    p.names = h5::read_attr_strings(grp, "names", c);
-    for (const auto& sh : h5::read_attr_strings(grp, "shapes", c)) {
-      std::vector<std::int64_t> dims;
-      for (const auto& x : split(sh, 'x'))
-        if (!x.empty()) dims.push_back(std::stoll(x));
-      p.shapes.push_back(dims);
-    }
-    p.max_size = h5::read_attr_int(grp, "max_size", c);
-    spec.params.push_back(p);
-  }
+  read_spec_attributes(m.file, spec, c);
+  spec.params = read_param_layouts(m.file, spec, c);
   spec.save_predictions = h5::exists(m.file, "/predictions");
-  for (const auto& name : dataset_names(spec)) m.open_dataset(name);
-
-  auto keys = read_strings(m.d("/plan/key"), c), perts = read_strings(m.d("/plan/perturbation"), c),
-       models = read_strings(m.d("/plan/model"), c);
+  m.open_dataset("/plan/key");
+  m.open_dataset("/plan/perturbation");
   m.key_len = string_width(m.d("/plan/key"), c);
   m.pert_len = string_width(m.d("/plan/perturbation"), c);
-  auto fold = read_all<std::int32_t>(m.d("/plan/fold"), H5T_NATIVE_INT32, c);
-  auto seed = read_all<std::uint64_t>(m.d("/plan/seed"), H5T_NATIVE_UINT64, c);
-  auto tseed = read_all<std::uint64_t>(m.d("/plan/task_seed"), H5T_NATIVE_UINT64, c);
-  auto cost = read_all<double>(m.d("/plan/cost"), H5T_NATIVE_DOUBLE, c);
-  auto nc = read_all<std::int64_t>(m.d("/plan/n_control"), H5T_NATIVE_INT64, c);
-  auto nt = read_all<std::int64_t>(m.d("/plan/n_treated"), H5T_NATIVE_INT64, c);
+  spec.tasks.resize(dims_of(m.d("/plan/key"), c).at(0));
+  // The table with placeholder row maps: open reads only the plan columns and the row maps.
+  std::vector<std::int64_t> rows_none;
+  for (const auto& col : detail::store_schema(spec, rows_none, rows_none, m.key_len, m.pert_len)) {
+    if (!m.has(col.path)) m.open_dataset(col.path);
+    if (!col.to_plan) continue;
+    std::vector<char> bytes(spec.tasks.size() * detail::element_size(col));
+    Handle mem = detail::memory_type(col, c);
+    slab_io(false, m.d(col.path), mem, 0, spec.tasks.size(), bytes.data(), c + ":" + col.path);
+    const auto values = detail::decode_values(col, bytes);
+    for (std::size_t t = 0; t < spec.tasks.size(); ++t) col.to_plan(spec.tasks[t], values[t]);
+  }
   spec.owned = read_all<std::uint8_t>(m.d("/plan/owned"), H5T_NATIVE_UINT8, c);
   m.params_row = read_all<std::int64_t>(m.d("/plan/params_row"), H5T_NATIVE_INT64, c);
-  std::vector<std::int64_t> cap;
-  if (spec.save_predictions) {
-    cap = read_all<std::int64_t>(m.d("/predictions/capacity"), H5T_NATIVE_INT64, c);
+  if (spec.save_predictions)
     m.pred_offset = read_all<std::int64_t>(m.d("/predictions/offset"), H5T_NATIVE_INT64, c);
-  }
-  for (std::size_t t = 0; t < keys.size(); ++t) {
-    PlanRow r;
-    r.key = keys[t];
-    r.perturbation = perts[t];
-    r.model = models[t];
-    r.fold = fold[t];
-    r.seed = seed[t];
-    r.task_seed = tseed[t];
-    r.cost = cost[t];
-    r.n_control = nc[t];
-    r.n_treated = nt[t];
-    r.prediction_capacity = spec.save_predictions ? cap[t] : 0;
-    spec.tasks.push_back(r);
-  }
-  if (!spec.save_predictions) m.pred_offset.assign(spec.tasks.size(), 0);
+  else
+    m.pred_offset.assign(spec.tasks.size(), 0);
   return s;
 }
 

@@ -98,6 +98,9 @@ void check_same_layout(const io::StoreSpec& have, const io::StoreSpec& want, con
   if (!same)
     throw InputError(path, "layout", have.plan_hash,
                      "the store's metrics or parameter sizes differ from this build's; use a new store");
+  const std::string diff = io::layout_difference(have, want);
+  if (!diff.empty())
+    throw InputError(path, "layout", diff, "the store's datasets differ from this build's; use a new store");
 }
 
 MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,

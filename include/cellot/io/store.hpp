@@ -161,6 +161,11 @@ class Store {
   std::unique_ptr<Impl> impl_;
 };
 
+// The first dataset whose path, type or shape differs between stores of these two specs (from
+// the store's one schema table), e.g. "/metrics/value [12 x 9] vs [12 x 10]"; "" when none.
+// Rows of one store can be written into the other only when this is "".
+std::string layout_difference(const StoreSpec& have, const StoreSpec& want);
+
 // FNV-1a 64 of raw bytes, chained from `h` (row checksums).
 std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = 1469598103934665603ULL);
 
