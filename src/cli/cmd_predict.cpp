@@ -138,7 +138,9 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   // other perturbations than the training file did.
   dcfg.perturbations = "all";
   data::Dataset dataset(dcfg);
-  data::check_same_features(io::DataFrame{src.features, {}}, src.features_origin, dataset.reader().var(), dcfg.path);
+  io::DataFrame model_var;
+  model_var.index = src.features;
+  data::check_same_features(model_var, src.features_origin, dataset.reader().var(), dcfg.path);
 
   std::vector<std::int64_t> rows;
   std::string cells;

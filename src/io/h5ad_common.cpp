@@ -28,6 +28,93 @@ H5I_type_t object_type(hid_t loc, const std::string& path) {
   return H5Iget_type(obj);
 }
 
+std::vector<std::string> child_names(hid_t group, const std::string& context) {
+  std::vector<std::string> names;
+  auto cb = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t idx = 0;
+  CELLOT_H5_CHECK(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, cb, &names), context);
+  return names;
+}
+
+std::string convert_hint(const std::string& file) {
+  std::string out = file;
+  const auto dot = out.rfind(".h5ad");
+  out = (dot != std::string::npos && dot + 5 == out.size() ? out.substr(0, dot) : out) + ".converted.h5ad";
+  return "convert it with python3 -c \"import anndata; anndata.read_h5ad('" + file + "').write_h5ad('" + out + "')\"";
+}
+
+void check_filters(hid_t dset, const std::string& file, const std::string& key) {
+  Handle dcpl(check_id(H5Dget_create_plist(dset), "H5Dget_create_plist", file + ":" + key));
+  const int n = H5Pget_nfilters(dcpl);
+  for (int i = 0; i < n; ++i) {
+    unsigned flags = 0;
+    std::size_t nelmts = 0;
+    char name[128] = {};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &nelmts, nullptr, sizeof name, name,
+                                           nullptr);
+    if (id < 0) h5::fail("H5Pget_filter2 failed", file + ":" + key);
+    if (H5Zfilter_avail(id) <= 0)
+      throw InputError(file, key, std::string(name[0] ? name : "filter") + " (id " + std::to_string(id) + ")",
+                       "compressed with an HDF5 filter this HDF5 library lacks; " + convert_hint(file) +
+                           " (anndata writes it uncompressed)");
+  }
+}
+
+Handle open_attr_reference(hid_t obj, const std::string& name, const std::string& file, const std::string& key) {
+  const std::string context = file + ":" + key + "@" + name;
+  Handle attr(check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "H5Aopen", context));
+  Handle atype(check_id(H5Aget_type(attr), "H5Aget_type", context));
+  if (H5Tget_class(atype) != H5T_REFERENCE)
+    throw InputError(file, key + "@" + name, class_name(H5Tget_class(atype)), "expected an object reference");
+  hobj_ref_t ref{};
+  CELLOT_H5_CHECK(H5Aread(attr, H5T_STD_REF_OBJ, &ref), context);
+  h5::QuietErrors quiet;
+  const hid_t target = H5Rdereference2(obj, H5P_DEFAULT, H5R_OBJECT, &ref);
+  if (target < 0) throw InputError(file, key + "@" + name, "", "dangling object reference");
+  return Handle(target);
+}
+
+std::int64_t decode_integer(const unsigned char* p, std::size_t size, bool is_signed) {
+  switch (size) {
+    case 1: return is_signed ? static_cast<std::int64_t>(static_cast<std::int8_t>(*p)) : *p;
+    case 2: {
+      std::int16_t s;
+      std::uint16_t u;
+      std::memcpy(&s, p, 2);
+      std::memcpy(&u, p, 2);
+      return is_signed ? s : u;
+    }
+    case 4: {
+      std::int32_t s;
+      std::uint32_t u;
+      std::memcpy(&s, p, 4);
+      std::memcpy(&u, p, 4);
+      return is_signed ? static_cast<std::int64_t>(s) : static_cast<std::int64_t>(u);
+    }
+    default: {
+      std::int64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+  }
+}
+
+std::vector<std::string> decode_fixed_strings(const char* buf, std::size_t size, std::size_t n, bool space_padded) {
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string s(buf + i * size, size);
+    const auto end = s.find('\0');
+    if (end != std::string::npos) s.resize(end);
+    if (space_padded) s.erase(s.find_last_not_of(' ') + 1);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 namespace {
 
 std::size_t npoints(hid_t dset, const std::string& context) {
@@ -36,6 +123,8 @@ std::size_t npoints(hid_t dset, const std::string& context) {
   if (n < 0) h5::fail("H5Sget_simple_extent_npoints failed", context);
   return static_cast<std::size_t>(n);
 }
+
+}  // namespace
 
 const char* class_name(H5T_class_t c) {
   switch (c) {
@@ -53,6 +142,8 @@ const char* class_name(H5T_class_t c) {
   }
 }
 
+namespace {
+
 // h5py stores numpy bool as an enum over int8. Enums do not convert to numbers in HDF5, so read
 // the raw integers of the enum's base type.
 template <class T>
@@ -64,37 +155,14 @@ std::vector<T> read_enum_as(hid_t dset, hid_t ftype, std::size_t n, const std::s
   std::vector<unsigned char> raw(size * n);
   if (n > 0) CELLOT_H5_CHECK(H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()), context);
   std::vector<T> out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char* p = raw.data() + i * size;
-    std::int64_t v = 0;
-    switch (size) {
-      case 1: v = is_signed ? static_cast<std::int64_t>(static_cast<std::int8_t>(*p)) : *p; break;
-      case 2: {
-        std::int16_t s;
-        std::uint16_t u;
-        std::memcpy(&s, p, 2);
-        std::memcpy(&u, p, 2);
-        v = is_signed ? s : u;
-        break;
-      }
-      case 4: {
-        std::int32_t s;
-        std::uint32_t u;
-        std::memcpy(&s, p, 4);
-        std::memcpy(&u, p, 4);
-        v = is_signed ? static_cast<std::int64_t>(s) : static_cast<std::int64_t>(u);
-        break;
-      }
-      default: std::memcpy(&v, p, 8); break;
-    }
-    out[i] = static_cast<T>(v);
-  }
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(decode_integer(raw.data() + i * size, size, is_signed));
   return out;
 }
 
 template <class T>
 std::vector<T> read_numbers(hid_t dset, hid_t native, const std::string& file, const std::string& key) {
   const std::string context = file + ":" + key;
+  check_filters(dset, file, key);
   Handle ftype(check_id(H5Dget_type(dset), "H5Dget_type", context));
   const H5T_class_t cls = H5Tget_class(ftype);
   const std::size_t n = npoints(dset, context);
@@ -113,6 +181,7 @@ std::vector<std::string> read_strings(hid_t dset, const std::string& file, const
   Handle ftype(check_id(H5Dget_type(dset), "H5Dget_type", context));
   const H5T_class_t cls = H5Tget_class(ftype);
   if (cls != H5T_STRING) throw InputError(file, key, class_name(cls), "expected a string dataset");
+  check_filters(dset, file, key);
   const std::size_t n = npoints(dset, context);
   std::vector<std::string> out;
   out.reserve(n);
@@ -130,14 +199,7 @@ std::vector<std::string> read_strings(hid_t dset, const std::string& file, const
     const std::size_t size = H5Tget_size(ftype);
     std::vector<char> buf(size * n + 1, '\0');
     if (n > 0) CELLOT_H5_CHECK(H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), context);
-    const bool space_padded = H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
-    for (std::size_t i = 0; i < n; ++i) {
-      std::string s(buf.data() + i * size, size);
-      const auto end = s.find('\0');
-      if (end != std::string::npos) s.resize(end);
-      if (space_padded) s.erase(s.find_last_not_of(' ') + 1);
-      out.push_back(std::move(s));
-    }
+    out = decode_fixed_strings(buf.data(), size, n, H5Tget_strpad(ftype) == H5T_STR_SPACEPAD);
   }
   return out;
 }

@@ -19,9 +19,17 @@ std::int64_t Column::size() const {
   return 0;
 }
 
+bool Column::is_missing(std::int64_t row) const {
+  CELLOT_CHECK(row >= 0 && row < size(), "column '" + name + "' row out of range");
+  const auto r = static_cast<std::size_t>(row);
+  if (!missing.empty()) return missing[r] != 0;
+  return kind == Kind::categorical && codes[r] < 0;
+}
+
 std::string Column::value(std::int64_t row) const {
   CELLOT_CHECK(row >= 0 && row < size(), "column '" + name + "' row out of range");
   const auto r = static_cast<std::size_t>(row);
+  if (!missing.empty() && missing[r]) return {};
   switch (kind) {
     case Kind::categorical: {
       const std::int32_t c = codes[r];
@@ -45,6 +53,7 @@ Column Column::select_rows(const std::vector<std::int64_t>& rows) const {
   out.name = name;
   out.kind = kind;
   out.categories = categories;
+  out.nullable = nullable;
   const std::int64_t n = size();
   auto pick = [&](const auto& src, auto& dst) {
     dst.reserve(rows.size());
@@ -60,6 +69,7 @@ Column Column::select_rows(const std::vector<std::int64_t>& rows) const {
     case Kind::int64:
     case Kind::boolean: pick(ints, out.ints); break;
   }
+  if (!missing.empty()) pick(missing, out.missing);
   return out;
 }
 
@@ -128,6 +138,15 @@ const Column* DataFrame::find(const std::string& name) const {
   for (const auto& c : columns)
     if (c.name == name) return &c;
   return nullptr;
+}
+
+const Column& DataFrame::require(const std::string& name, const std::string& file, const std::string& key) const {
+  if (const Column* c = find(name)) return *c;
+  if (auto it = unread.find(name); it != unread.end()) throw InputError(file, key, name, "obs column is " + it->second);
+  std::string have;
+  for (std::size_t i = 0; i < columns.size() && i < 10; ++i) have += (i ? ", " : "") + columns[i].name;
+  if (columns.size() > 10) have += ", ... (" + std::to_string(columns.size()) + " in all)";
+  throw InputError(file, key, name, "no such obs column (have: " + (columns.empty() ? "none" : have) + ")");
 }
 
 void DataFrame::set(Column column) {

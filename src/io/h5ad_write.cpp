@@ -66,9 +66,55 @@ hid_t code_type(std::size_t n_categories) {
   return H5T_STD_I32LE;
 }
 
+void write_bools(hid_t loc, const std::string& name, const std::vector<std::int64_t>& v, const std::string& ctx) {
+  std::vector<std::int8_t> b;
+  b.reserve(v.size());
+  for (auto x : v) b.push_back(x ? 1 : 0);
+  Handle type = h5::bool_enum_type();
+  write_array(loc, name, type, type, b.data(), {v.size()}, ctx);
+}
+
+void write_column(hid_t frame, const Column& c, std::int64_t rows, const std::string& ctx);
+
+// Nullable columns as anndata >= 0.8 writes pandas' Int64 / boolean arrays (values + mask); a
+// string column with missing values as a categorical with code -1 (what anndata makes of it;
+// its nullable-string-array encoding needs anndata 0.11).
+void write_nullable(hid_t frame, const Column& c, std::int64_t rows, const std::string& ctx) {
+  std::vector<std::int64_t> mask(static_cast<std::size_t>(rows), 0);
+  for (std::size_t i = 0; i < c.missing.size(); ++i) mask[i] = c.missing[i] != 0;
+  if (c.kind == Column::Kind::string) {
+    std::vector<std::string> present;
+    for (std::int64_t r = 0; r < rows; ++r)
+      if (!mask[static_cast<std::size_t>(r)]) present.push_back(c.strings[static_cast<std::size_t>(r)]);
+    Column cat = Column::make_categorical(c.name, present);
+    std::vector<std::int32_t> codes;
+    std::size_t k = 0;
+    for (std::int64_t r = 0; r < rows; ++r) codes.push_back(mask[static_cast<std::size_t>(r)] ? -1 : cat.codes[k++]);
+    cat.codes = std::move(codes);
+    write_column(frame, cat, rows, ctx);
+    return;
+  }
+  CELLOT_CHECK(c.kind == Column::Kind::int64 || c.kind == Column::Kind::boolean,
+               "nullable column '" + c.name + "' must be int, bool or string");
+  const bool is_int = c.kind == Column::Kind::int64;
+  Handle g = h5::create_group(frame, c.name, ctx);
+  detail::set_encoding(g, is_int ? "nullable-integer" : "nullable-boolean", "0.1.0", ctx);
+  if (is_int)
+    write_array(g, "values", H5T_STD_I64LE, H5T_NATIVE_INT64, c.ints.data(), {static_cast<hsize_t>(rows)}, ctx);
+  else
+    write_bools(g, "values", c.ints, ctx);
+  write_bools(g, "mask", mask, ctx);
+}
+
 void write_column(hid_t frame, const Column& c, std::int64_t rows, const std::string& ctx) {
   CELLOT_CHECK(c.size() == rows,
                "column '" + c.name + "' has " + std::to_string(c.size()) + " rows, index " + std::to_string(rows));
+  CELLOT_CHECK(c.missing.empty() || static_cast<std::int64_t>(c.missing.size()) == rows,
+               "column '" + c.name + "' mask length");
+  if (c.nullable) {
+    write_nullable(frame, c, rows, ctx);
+    return;
+  }
   const hsize_t n = static_cast<hsize_t>(rows);
   switch (c.kind) {
     case Column::Kind::categorical: {
@@ -89,14 +135,7 @@ void write_column(hid_t frame, const Column& c, std::int64_t rows, const std::st
     case Column::Kind::int64:
       write_array(frame, c.name, H5T_STD_I64LE, H5T_NATIVE_INT64, c.ints.data(), {n}, ctx);
       break;
-    case Column::Kind::boolean: {
-      std::vector<std::int8_t> b;
-      b.reserve(c.ints.size());
-      for (auto v : c.ints) b.push_back(v ? 1 : 0);
-      Handle type = h5::bool_enum_type();
-      write_array(frame, c.name, type, type, b.data(), {n}, ctx);
-      break;
-    }
+    case Column::Kind::boolean: write_bools(frame, c.name, c.ints, ctx); break;
   }
 }
 
