@@ -23,8 +23,8 @@ namespace {
 // file the model was trained with) and they are ignored, but giving one on the command line is
 // an error, since it could not have the effect asked for.
 const std::set<std::string>& predict_keys() {
-  static const std::set<std::string> keys = {"data.path", "data.condition_key", "data.control", "data.preprocess",
-                                             "training.threads"};
+  static const std::set<std::string> keys = {"data.path",       "data.condition_key", "data.control",
+                                             "data.preprocess", "data.layer",         "training.threads"};
   return keys;
 }
 
@@ -133,6 +133,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   if (cl->has("data.condition_key")) dcfg.condition_key = cfg.data.condition_key;
   if (cl->has("data.control")) dcfg.control = cfg.data.control;
   if (cl->has("data.preprocess")) dcfg.preprocess = cfg.data.preprocess;
+  if (cl->has("data.layer")) dcfg.layer = cfg.data.layer;
   dcfg.path = !data.empty() ? data : (cl->has("data.path") ? cfg.data.path : src.data_path);
   // Only the control label, the split and the preprocessing matter here; the file may hold
   // other perturbations than the training file did.

@@ -63,6 +63,7 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("data.holdout_key", po::value(&c.data.holdout_key), "obs column for out-of-sample holdout")
     ("data.holdout_value", po::value(&c.data.holdout_value), "held-out value of holdout_key")
     ("data.stratify_key", po::value(&c.data.stratify_key), "obs column to stratify splits by")
+    ("data.layer", po::value(&c.data.layer)->default_value(c.data.layer), "matrix modelled: X | raw | layers/<name>")
     ("model.name", po::value(&c.model.name)->default_value(c.model.name), "cellot | scgen | cae | identity | observed | mean_shift")
     ("model.hidden", po::value(&c.model.hidden)->default_value(c.model.hidden), "ICNN hidden widths")
     ("model.width", po::value(&c.model.width)->default_value(c.model.width), "autoencoder width")
@@ -170,6 +171,7 @@ std::string Config::to_ini() const {
      << "holdout_key = " << data.holdout_key << "\n"
      << "holdout_value = " << data.holdout_value << "\n"
      << "stratify_key = " << data.stratify_key << "\n"
+     << "layer = " << data.layer << "\n"
      << "\n[model]\n"
      << "name = " << model.name << "\n"
      << "hidden = " << model.hidden << "\n"
@@ -244,6 +246,10 @@ void require_one_of(const std::string& origin, const char* key, const std::strin
 void validate(const Config& c, const std::string& origin) {
   require_one_of(origin, "data.preprocess", c.data.preprocess, {"none", "4i"});
   require_one_of(origin, "data.split", c.data.split, {"train_val_test", "kfold", "holdout"});
+  if (c.data.layer != "X" && c.data.layer != "raw" &&
+      (c.data.layer.rfind("layers/", 0) != 0 || c.data.layer.size() == 7 ||
+       c.data.layer.find('/', 7) != std::string::npos))
+    throw InputError(origin, "data.layer", c.data.layer, "must be X, raw or layers/<name>");
   for (const auto& m : split_list(c.screen.models))
     require_one_of(origin, "screen.models", m, {"cellot", "scgen", "cae", "identity", "observed", "mean_shift"});
   require_one_of(origin, "model.name", c.model.name, {"cellot", "scgen", "cae", "identity", "observed", "mean_shift"});

@@ -17,26 +17,32 @@ std::string join(const std::vector<std::string>& v, std::size_t max_items = 10) 
   return out;
 }
 
-std::vector<std::string> column_names(const io::DataFrame& df) {
-  std::vector<std::string> names;
-  for (const auto& c : df.columns) names.push_back(c.name);
-  return names;
+const io::Column& obs_column(const io::H5adReader& r, const std::string& name, const std::string& cfg_key) {
+  return r.obs().require(name, r.path(), cfg_key);
 }
 
-const io::Column& obs_column(const io::H5adReader& r, const std::string& name, const std::string& cfg_key) {
-  const io::Column* c = r.obs().find(name);
-  if (!c)
-    throw InputError(
-        r.path(), cfg_key, name,
-        "no such obs column (have: " + (r.obs().columns.empty() ? "none" : join(column_names(r.obs()))) + ")");
-  return *c;
+// Models, stores and predictions name their input columns by var name: two features of one
+// name could not be told apart (scanpy files of gene symbols often have some).
+void check_unique_features(const io::H5adReader& r) {
+  std::unordered_set<std::string> seen;
+  for (const auto& name : r.var().index)
+    if (!seen.insert(name).second) {
+      const bool raw = r.layer() == "raw";
+      const std::string fix = raw ? "r = a.raw.to_adata(); r.var_names_make_unique(); a.raw = r; "
+                                  : "a.var_names_make_unique(); ";
+      throw InputError(r.path(), raw ? "raw/var_names" : "var_names", name,
+                       "duplicated feature name; make the names unique with python3 -c \"import anndata; a = "
+                       "anndata.read_h5ad('" + r.path() + "'); " + fix + "a.write_h5ad('" + r.path() +
+                           ".unique.h5ad')\"");
+    }
 }
 
 }  // namespace
 
 Dataset::Dataset(const DataConfig& cfg, MPI_Comm comm) : cfg_(cfg) {
   if (cfg_.path.empty()) throw InputError("command line", "data.path", "", "no data file given");
-  reader_ = std::make_shared<io::H5adReader>(cfg_.path, comm);
+  reader_ = std::make_shared<io::H5adReader>(cfg_.path, comm, cfg_.layer);
+  check_unique_features(*reader_);
   const io::Column& cond = obs_column(*reader_, cfg_.condition_key, "data.condition_key");
   const std::int64_t n = reader_->n_obs();
   conditions_.reserve(static_cast<std::size_t>(n));
@@ -93,11 +99,32 @@ void Dataset::check_condition(const std::string& condition, const std::string& k
                    "unknown condition in obs/" + cfg_.condition_key + " (have: " + join(names) + ")");
 }
 
+namespace {
+
+// Perturbations name tasks ("<perturbation>|<model>|fold<k>|seed<s>") and lines of logs and
+// stores: a '|' would make a key ambiguous, a line break would split a record.
+void check_task_name(const std::string& name, const DataConfig& cfg) {
+  const auto bad = name.find_first_of("|\n\r");
+  if (bad == std::string::npos) return;
+  const std::string what = name[bad] == '|' ? "a '|'" : "a line break";
+  throw InputError(cfg.path, "obs/" + cfg.condition_key, name,
+                   "perturbation name contains " + what + " (task keys are perturbation|model|fold|seed); rename it, "
+                   "e.g. python3 -c \"import anndata; a = anndata.read_h5ad('" + cfg.path + "'); a.obs['" +
+                       cfg.condition_key + "'] = a.obs['" + cfg.condition_key +
+                       "'].astype(str).str.replace('|', '+', regex=False).str.replace('\\n', ' ', regex=False); "
+                       "a.write_h5ad('" + cfg.path + ".renamed.h5ad')\"");
+}
+
+}  // namespace
+
 std::vector<std::string> Dataset::perturbations() const {
   std::vector<std::string> out;
   if (cfg_.perturbations == "all" || cfg_.perturbations.empty()) {
     for (const auto& c : counts_)
-      if (c.cells > 0 && c.name != cfg_.control) out.push_back(c.name);
+      if (c.cells > 0 && c.name != cfg_.control) {
+        check_task_name(c.name, cfg_);
+        out.push_back(c.name);
+      }
     return out;
   }
   std::unordered_set<std::string> seen;
@@ -105,6 +132,7 @@ std::vector<std::string> Dataset::perturbations() const {
     if (p == cfg_.control)
       throw InputError(cfg_.path, "data.perturbations", p, "is the control label, not a perturbation");
     check_condition(p, "data.perturbations");
+    check_task_name(p, cfg_);
     if (seen.insert(p).second) out.push_back(p);
   }
   return out;
@@ -155,6 +183,7 @@ PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed)
   if (perturbation == cfg_.control)
     throw InputError(cfg_.path, "perturbation", perturbation, "is the control label, not a perturbation");
   check_condition(perturbation, "perturbation");
+  check_task_name(perturbation, cfg_);
   PairData p;
   p.perturbation = perturbation;
   p.features = features();

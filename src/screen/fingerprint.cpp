@@ -123,27 +123,30 @@ void hash_dataset(StreamHash& h, hid_t dset, const std::string& ctx) {
 
 }  // namespace
 
-std::string data_fingerprint(const std::string& path, const std::string& condition_key) {
-  // The reader validates the file (X present, shapes consistent) and gives the obs column.
-  const io::H5adReader reader(path);
+std::string data_fingerprint(const std::string& path, const std::string& condition_key, const std::string& layer) {
+  // The reader validates the file (the matrix present, shapes consistent) and gives the column.
+  const io::H5adReader reader(path, MPI_COMM_NULL, layer);
   const io::Column* cond = reader.obs().find(condition_key);
   if (!cond) throw InputError(path, "data.condition_key", condition_key, "no such obs column");
   StreamHash h;
   put_text(h, "cellot-data-fingerprint 1");
+  // X keeps the fingerprints of stores made before layers were selectable.
+  if (layer != "X") put_text(h, "layer " + layer);
   put_text(h, reader.x_encoding());
   put_u64(h, static_cast<std::uint64_t>(reader.n_obs()));
   put_u64(h, static_cast<std::uint64_t>(reader.n_vars()));
   {
     io::h5::QuietErrors quiet;
     Handle file = io::h5::open_file(path, H5F_ACC_RDONLY);
+    const std::string element = reader.layer_element();
     if (reader.x_encoding() == "array") {
-      Handle x = io::h5::open_dataset(file, "X", path);
-      hash_dataset(h, x, path + ":X");
+      Handle x = io::h5::open_dataset(file, element, path);
+      hash_dataset(h, x, path + ":" + element);
     } else {
       for (const char* part : {"data", "indices", "indptr"}) {
         put_text(h, part);
-        Handle d = io::h5::open_dataset(file, std::string("X/") + part, path);
-        hash_dataset(h, d, path + ":X/" + part);
+        Handle d = io::h5::open_dataset(file, element + "/" + part, path);
+        hash_dataset(h, d, path + ":" + element + "/" + part);
       }
     }
   }

@@ -4,6 +4,9 @@
 //   h5ad_tool dump IN                                       prints what read_h5ad and the
 //                                                          row-selective reader return
 //   h5ad_tool truemap IN PERTURBATION N                     T*(x) of the first N control cells
+//   h5ad_tool layer IN LAYER                                every row of a layer (X, raw,
+//                                                          layers/<name>), its obs, var, the
+//                                                          layers and obsm the file holds
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -74,6 +77,8 @@ std::string frame(const io::DataFrame& df) {
       case io::Column::Kind::int64: s += "\"int\",\"values\":" + numbers(col.ints); break;
       case io::Column::Kind::boolean: s += "\"bool\",\"values\":" + numbers(col.ints); break;
     }
+    if (col.nullable) s += ",\"nullable\":true";
+    if (!col.missing.empty()) s += ",\"missing\":" + numbers(col.missing);
     s += "}";
   }
   return s + "]}";
@@ -189,7 +194,19 @@ int run(int argc, char** argv) {
               << ",\"y\":" << matrix(data::SynthMaps::from_file(argv[2]).apply(argv[3], x)) << "}\n";
     return 0;
   }
-  std::cerr << "usage: h5ad_tool write OUT ENC [f64] | dump IN | truemap IN P N\n";
+  if (cmd == "layer" && argc == 4) {
+    io::H5adReader r(argv[2], MPI_COMM_NULL, argv[3]);
+    std::vector<std::int64_t> all(static_cast<std::size_t>(r.n_obs()));
+    std::iota(all.begin(), all.end(), 0);
+    std::string obsm = "{";
+    for (const auto& k : r.obsm_keys()) obsm += (obsm.size() > 1 ? "," : "") + q(k) + ":" + matrix(r.read_obsm_rows(k, all));
+    std::cout << "{\"X\":" << matrix(r.read_rows(all)) << ",\"element\":" << q(r.layer_element())
+              << ",\"encoding\":" << q(r.x_encoding()) << ",\"dtype\":" << q(r.x_dtype())
+              << ",\"layers\":" << strings(r.layers()) << ",\"obs\":" << frame(r.obs()) << ",\"var\":" << frame(r.var())
+              << ",\"obsm\":" << obsm << "}}\n";
+    return 0;
+  }
+  std::cerr << "usage: h5ad_tool write OUT ENC [f64] | dump IN | truemap IN P N | layer IN LAYER\n";
   return 2;
 }
 

@@ -357,3 +357,65 @@ TEST(H5ad, ColumnHelpers) {
   EXPECT_EQ(sel.find("i")->ints, (std::vector<std::int64_t>{6, 4}));
   EXPECT_EQ(sel.find("nope"), nullptr);
 }
+
+TEST(H5ad, NullableColumnsRoundTripAndMissingValues) {
+  io::AnnData a = sample(6, 2);
+  io::Column n = io::Column::make_ints("count", {1, 2, 3, 4, 5, 6});
+  n.nullable = true;
+  n.missing = {0, 1, 0, 0, 0, 1};
+  io::Column b = io::Column::make_bools("ok", {1, 0, 1, 0, 1, 0});
+  b.nullable = true;
+  b.missing = {1, 0, 0, 0, 0, 0};
+  io::Column s = io::Column::make_strings("label", {"x", "", "y", "x", "z", "w"});
+  s.nullable = true;
+  s.missing = {0, 1, 0, 0, 0, 0};
+  a.obs.set(n);
+  a.obs.set(b);
+  a.obs.set(s);
+  const std::string path = temp_dir() + "/nullable.h5ad";
+  io::write_h5ad(path, a);
+  const io::H5adReader r(path);
+  const io::Column* rn = r.obs().find("count");
+  ASSERT_NE(rn, nullptr);
+  EXPECT_TRUE(rn->nullable);
+  EXPECT_EQ(rn->value(1), "");
+  EXPECT_EQ(rn->value(2), "3");
+  EXPECT_TRUE(rn->is_missing(5));
+  EXPECT_EQ(r.obs().find("ok")->value(0), "");
+  EXPECT_EQ(r.obs().find("ok")->value(2), "True");
+  // A string column with missing values is written as a categorical with code -1.
+  const io::Column* rs = r.obs().find("label");
+  ASSERT_NE(rs, nullptr);
+  EXPECT_EQ(rs->kind, io::Column::Kind::categorical);
+  EXPECT_EQ(rs->value(1), "");
+  EXPECT_EQ(rs->value(4), "z");
+  const auto sel = rn->select_rows({5, 2});
+  EXPECT_EQ(sel.value(0), "");
+  EXPECT_EQ(sel.value(1), "3");
+  // A column not read names its reason when asked for.
+  io::DataFrame df = r.obs();
+  df.unread["odd"] = "a column of encoding 'awkward-array'";
+  try {
+    (void)df.require("odd", path, "data.condition_key");
+    ADD_FAILURE();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("awkward-array"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)df.require("nope", path, "data.condition_key"), InputError);
+}
+
+TEST(H5ad, LayerSelectionAndUnknownLayer) {
+  const std::string path = temp_dir() + "/layers.h5ad";
+  io::write_h5ad(path, sample(5, 3));
+  EXPECT_EQ(io::H5adReader(path).layers(), (std::vector<std::string>{"X"}));
+  try {
+    io::H5adReader r(path, MPI_COMM_NULL, "layers/counts");
+    ADD_FAILURE();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.key(), "data.layer");
+    EXPECT_EQ(e.value(), "layers/counts");
+    EXPECT_NE(std::string(e.what()).find("have: X"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(io::H5adReader(path, MPI_COMM_NULL, "counts"), InputError);
+  EXPECT_THROW(io::H5adReader(path, MPI_COMM_NULL, "raw"), InputError);
+}

@@ -27,6 +27,7 @@ struct DataConfig {
   std::string holdout_key;
   std::string holdout_value;
   std::string stratify_key;  // optional obs column to stratify splits by (e.g. cell line)
+  std::string layer = "X";   // the matrix modelled: X | raw (raw/X, raw/var) | layers/<name>
 };
 
 struct ModelConfig {

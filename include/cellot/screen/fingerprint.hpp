@@ -27,11 +27,13 @@ class StreamHash {
   std::uint64_t total_ = 0;
 };
 
-// Fingerprint of an h5ad file as the screen reads it: X's shape, encoding, stored element type
+// Fingerprint of an h5ad file as the screen reads it: the selected matrix's (data.layer; X by
+// default, whose fingerprints stay those of before layers existed) shape, encoding, stored element type
 // and values (dense: row blocks aligned to its HDF5 chunks; csr/csc: data, indices and indptr),
 // and the per-cell labels of obs[condition_key] (as text, so a categorical and a string column
 // with the same labels agree). X is streamed in blocks of about 16 MB, never held whole.
 // 16 hex digits. InputError when the file or the column is missing.
-std::string data_fingerprint(const std::string& path, const std::string& condition_key);
+std::string data_fingerprint(const std::string& path, const std::string& condition_key,
+                             const std::string& layer = "X");
 
 }  // namespace cellot::screen
