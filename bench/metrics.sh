@@ -2,6 +2,7 @@
 # Metrics benchmark: our kernels against scikit-learn (MMD) and POT (Sinkhorn) on the same data,
 # one thread each, plus the 100,000 x 100,000 MMD memory check. Usage:
 #   bench/metrics.sh [BUILD_DIR] [--quick] [--no-100k] [--reps R]
+# (--quick: N = 2,000 only and no converged Sinkhorn run)
 # Every row times both sides the same way: the best of R runs each (default 3; 1 for the rows
 # where one POT run takes minutes: N = 10,000 Sinkhorn and the converged Sinkhorn run).
 # Data: `cellot synth --preset 4i --cells-scale 10`, control cells vs perturbed cells, jointly
@@ -9,7 +10,10 @@
 # rule (POT sinkhorn_log: L2 column-marginal error < stopThr, checked every 10 iterations) and
 # the same iteration cap for both; iteration counts are printed. Results: docs/BENCHMARKS.md.
 set -euo pipefail
-build="${1:-build}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+build="${1:-$bench_root/build}"
 shift || true
 quick=0
 big=1
@@ -25,7 +29,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 bin="$build/bin"
-py=/usr/bin/python3
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 work="$(mktemp -d /tmp/cellot-bench-metrics.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -85,18 +89,19 @@ else:
 PY
 
 field() { "$py" -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
-echo "| metric | N = M | best of | ours (s) | reference (s) | speed-up | ours value | reference value | iterations (ours / ref) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+bench_table "| metric | N = M | best of | ours (s) | reference (s) | speed-up | ours value | reference value | iterations (ours / ref) |" \
+  "|---|---|---|---|---|---|---|---|---|"
 for n in $sizes; do
   ours=$("$bin/bench_metrics" --x "$work/x$n.npy" --y "$work/y$n.npy" --metric mmd --reps "$reps")
   ref=$("$py" "$work/ref.py" mmd "$work/x$n.npy" "$work/y$n.npy" "$reps")
-  "$py" - "$ours" "$ref" "$n" mmd <<'PY'
+  bench_table "$("$py" - "$ours" "$ref" "$n" mmd <<'PY'
 import json, sys
 o, r, n, m = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
 assert o["reps"] == r["reps"]
 print(f"| mmd (6 gammas) vs sklearn rbf_kernel | {n} | {o['reps']} | {o['seconds']:.3f} | {r['seconds']:.3f} | "
       f"{r['seconds'] / o['seconds']:.1f}x | {o['value']:.12g} | {r['value']:.12g} | - |")
 PY
+)"
 done
 for n in $sizes; do
   # Iteration cap: POT's default (1000) at N = 2000; 100 at N = 10000 (POT needs ~1.5 s per
@@ -111,7 +116,7 @@ for n in $sizes; do
     [ "$cache" -eq 1024 ] && [ "$n" -lt 10000 ] && continue
     ours=$("$bin/bench_metrics" --x "$work/x$n.npy" --y "$work/y$n.npy" --metric w2_eps --eps 0.5 --tol 1e-9 \
       --max-iter $cap --cache-mb $cache --reps "$r")
-    "$py" - "$ours" "$ref" "$n" <<'PY'
+    bench_table "$("$py" - "$ours" "$ref" "$n" <<'PY'
 import json, sys
 o, r, n = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
 assert o["reps"] == r["reps"]
@@ -119,13 +124,15 @@ print(f"| w2_eps (eps 0.5, stopThr 1e-9, {o['storage']}) vs POT sinkhorn2 log | 
       f"{r['seconds']:.3f} | {r['seconds'] / o['seconds']:.1f}x | {o['value']:.12g} | {r['value']:.12g} | "
       f"{o['iterations']} / {r['iterations']} |")
 PY
+)"
   done
 done
-# A converged comparison at a looser tolerance (N = 2000).
-ours=$("$bin/bench_metrics" --x "$work/x2000.npy" --y "$work/y2000.npy" --metric w2_eps --eps 0.5 --tol 1e-5 \
-  --max-iter 100000 --reps "$long_reps")
-ref=$("$py" "$work/ref.py" w2 "$work/x2000.npy" "$work/y2000.npy" 0.5 1e-5 100000 "$long_reps")
-"$py" - "$ours" "$ref" <<'PY'
+# A converged comparison at a looser tolerance (N = 2000; POT takes minutes, so not with --quick).
+if [ "$quick" -eq 0 ]; then
+  ours=$("$bin/bench_metrics" --x "$work/x2000.npy" --y "$work/y2000.npy" --metric w2_eps --eps 0.5 --tol 1e-5 \
+    --max-iter 100000 --reps "$long_reps")
+  ref=$("$py" "$work/ref.py" w2 "$work/x2000.npy" "$work/y2000.npy" 0.5 1e-5 100000 "$long_reps")
+  bench_table "$("$py" - "$ours" "$ref" <<'PY'
 import json, sys
 o, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert o["reps"] == r["reps"]
@@ -133,10 +140,16 @@ print(f"| w2_eps (eps 0.5, stopThr 1e-5, converged, {o['storage']}) vs POT | 200
       f"{r['seconds']:.3f} | {r['seconds'] / o['seconds']:.1f}x | {o['value']:.12g} | {r['value']:.12g} | "
       f"{o['iterations']} / {r['iterations']} |")
 PY
+)"
+fi
 
 if [ "$big" -eq 1 ]; then
   echo
   echo "MMD on the big sets (100,000 x 100,000 when the file has them), max RSS:"
   /usr/bin/time -v "$bin/bench_metrics" --x "$work/xbig.npy" --y "$work/ybig.npy" --metric mmd 2>"$work/time.txt"
   grep -E "Maximum resident set size|Elapsed \(wall clock\)" "$work/time.txt"
+  cells=$("$py" -c "import numpy, sys; print(len(numpy.load(sys.argv[1], mmap_mode='r')))" "$work/xbig.npy")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2 / 1024}' "$work/time.txt")
+  bench_table "" "MMD on $cells x $cells cells (d = 48): wall $wall (h:mm:ss), maximum resident set size **$rss** (\`/usr/bin/time -v\`; target < 2 GB)."
 fi

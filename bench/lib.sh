@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Helpers shared by the bench/ drivers (sourced, not run).
+#   bench_root            the repository root (bench/..)
+#   bench_table LINE...   prints each LINE and, when BENCH_TABLE names a file (scripts/bench
+#                         sets it), appends it there too: that file becomes the driver's block
+#                         in docs/BENCHMARKS.md
+#   bench_machine         one line: CPU model, cores, memory, BLAS, load average, commit
+
+bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+bench_table() {
+  local line
+  for line in "$@"; do
+    printf '%s\n' "$line"
+    if [ -n "${BENCH_TABLE:-}" ]; then printf '%s\n' "$line" >>"$BENCH_TABLE"; fi
+  done
+}
+
+bench_machine() {
+  local cpu cores mem blas commit
+  cpu="$(lscpu 2>/dev/null | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')"
+  cores="$(nproc --all)"
+  mem="$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
+  blas="$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null | sed "s|/libblas.so.3$||; s|.*/||")"
+  commit="$(git -C "$bench_root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  printf '%s, %s cores, %s, BLAS %s, load average %s, commit %s\n' "${cpu:-unknown CPU}" "$cores" "$mem" \
+    "${blas:-unknown}" "$(cut -d' ' -f1-3 /proc/loadavg)" "$commit"
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# scripts/bench and the bench/ drivers: the block writer replaces exactly one marked block and
+# refuses a document without (or with doubled) markers; unknown benchmark names and a missing
+# reference trainer are one-line errors (exit 2); no driver hard-codes an absolute path; the
+# trainer driver writes its table (when the reference and torch are present).
+set -euo pipefail
+src="${CELLOT_SOURCE_DIR:?}"
+build="$(cd "$(dirname "${CELLOT_BIN:?}")/.." && pwd)"
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
+work="$(mktemp -d /tmp/cellot-bench-e2e.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+
+# 1. The block writer.
+cat >"$work/doc.md" <<'MD'
+# Title
+prose before
+<!-- bench:alpha begin (written by scripts/bench; edits inside are overwritten) -->
+old alpha
+<!-- bench:alpha end -->
+between
+<!-- bench:beta begin (written by scripts/bench; edits inside are overwritten) -->
+old beta
+<!-- bench:beta end -->
+prose after
+MD
+printf '| a | b |\n|---|---|\n| 1 | 2 |\n\n' >"$work/table"
+"$py" "$src/bench/write_tables.py" --doc "$work/doc.md" --name alpha --table "$work/table" --header "HEADER LINE"
+cat >"$work/want.md" <<'MD'
+# Title
+prose before
+<!-- bench:alpha begin (written by scripts/bench; edits inside are overwritten) -->
+HEADER LINE
+
+| a | b |
+|---|---|
+| 1 | 2 |
+<!-- bench:alpha end -->
+between
+<!-- bench:beta begin (written by scripts/bench; edits inside are overwritten) -->
+old beta
+<!-- bench:beta end -->
+prose after
+MD
+diff -u "$work/want.md" "$work/doc.md" || fail "write_tables: unexpected document"
+# Writing again replaces the block (no growth).
+"$py" "$src/bench/write_tables.py" --doc "$work/doc.md" --name alpha --table "$work/table" --header "HEADER LINE"
+diff -q "$work/want.md" "$work/doc.md" >/dev/null || fail "write_tables: a second write changed the document"
+
+expect_refusal() {  # what, needle, command...
+  local what="$1" needle="$2" rc=0
+  shift 2
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
+  [ "$rc" -eq 2 ] || fail "$what: exit $rc (want 2): $(cat "$work/err")"
+  [ "$(wc -l <"$work/err")" -eq 1 ] || fail "$what: want one line on stderr: $(cat "$work/err")"
+  grep -qF -- "$needle" "$work/err" || fail "$what: stderr lacks '$needle': $(cat "$work/err")"
+}
+cp "$work/doc.md" "$work/before.md"
+expect_refusal "missing marker" "benchmark 'gamma'" \
+  "$py" "$src/bench/write_tables.py" --doc "$work/doc.md" --name gamma --table "$work/table" --header H
+printf '<!-- bench:beta begin -->\n<!-- bench:beta end -->\n' >>"$work/doc.md"
+cp "$work/doc.md" "$work/before.md"
+expect_refusal "doubled marker" "found 2 begin, 2 end" \
+  "$py" "$src/bench/write_tables.py" --doc "$work/doc.md" --name beta --table "$work/table" --header H
+diff -q "$work/before.md" "$work/doc.md" >/dev/null || fail "a refused write changed the document"
+
+# 2. scripts/bench refuses unknown names and options before installing or building anything.
+expect_refusal "unknown benchmark" "unknown benchmark 'nosuch'" "$src/scripts/bench" --no-install nosuch
+expect_refusal "unknown option" "unknown option --fast" "$src/scripts/bench" --fast
+expect_refusal "missing doc" "no such file" "$src/scripts/bench" --no-install --doc "$work/none.md" trainer
+
+# 3. The reference trainer is looked up relative to the repository; a missing one is named.
+expect_refusal "missing reference" "$work/none/ref_cellot.py is absent" \
+  env REF="$work/none/ref_cellot.py" bash "$src/bench/trainer.sh" "$build" 2 1
+
+# 4. No absolute paths of this machine in the drivers.
+if grep -nE '/work/|/home/|/root/' "$src"/bench/*.sh "$src"/bench/*.py "$src/scripts/bench"; then
+  fail "bench/ drivers hard-code an absolute path (above)"
+fi
+
+# 5. The trainer driver end to end (tiny), when the reference and torch are there.
+ref="$src/../shared/reference/ref_cellot.py"
+if [ -f "$ref" ] && "$py" -c "import torch" 2>/dev/null; then
+  PEAK=0 BENCH_TABLE="$work/trainer.md" bash "$src/bench/trainer.sh" "$build" 2 1 >"$work/trainer.log" 2>&1 ||
+    fail "trainer.sh failed: $(tail -5 "$work/trainer.log")"
+  grep -qE '^\| \*\*ratio ours / reference\*\* \| \*\*[0-9.]+\*\*' "$work/trainer.md" ||
+    fail "trainer.sh table lacks the ratio row: $(cat "$work/trainer.md")"
+  grep -qE '^\| achieved \| [0-9.]+ GFLOP/s \|$' "$work/trainer.md" || fail "trainer.sh table lacks the GEMM rate"
+else
+  echo "note: reference trainer or python3-torch absent: trainer driver run skipped (scripts/setup --bench)"
+fi
+
+[ "$failed" -eq 0 ] && echo "bench scripts: all checks passed"
+exit "$failed"
