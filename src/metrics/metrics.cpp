@@ -210,6 +210,7 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
   std::vector<std::string> knn_names;
   bool need_moments = false;
   for (const auto& name : o.names) {
+    if (o.tick) o.tick();
     const auto [base, param] = split_name(name);
     Result v;
     if (base == "mmd") {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/fault.hpp"
 #include "cellot/core/log.hpp"
 
 namespace cellot::screen {
@@ -16,6 +17,7 @@ namespace {
 
 constexpr int kTagToCoordinator = 101;
 constexpr int kTagReply = 102;
+constexpr int kTagKeepalive = 103;
 constexpr std::int64_t kRequest = 0, kReport = 1, kLeave = 2, kHeartbeat = 3;
 constexpr std::int64_t kNoMoreTasks = Coordinator::kNoMoreTasks, kStopped = Coordinator::kStopped;
 // Answer to a prefetch request when few tasks are left: no reservation now, ask again when idle
@@ -67,7 +69,8 @@ Coordinator::Coordinator(const Groups& groups, std::vector<std::int64_t> order, 
   if (groups_.world_rank() == 0) queue_.assign(order.begin(), order.end());
   clients_left_ = groups_.n_groups() - 1;
   const double t = now();
-  last_watch_ = last_beat_ = t;
+  last_watch_ = last_beat_ = last_keepalive_ = t;
+  drop_next_request_ = fault::armed("drop_request");
   if (groups_.world_rank() == 0) {
     clients_.assign(static_cast<std::size_t>(groups_.n_groups()), Client{});
     for (auto& c : clients_) c.last_heard = t;
@@ -155,7 +158,7 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
       // Messages from one rank arrive in the order sent: every request and report sent before
       // this heartbeat has been received by now, so a difference is a lost message.
       if (msg[1] != c.requests || msg[2] != c.reports)
-        throw RuntimeError("coordinator: group " + std::to_string(g) + " (world rank " + std::to_string(source) +
+        throw CoordinatorError("coordinator: group " + std::to_string(g) + " (world rank " + std::to_string(source) +
                            ") has sent " + std::to_string(msg[1]) + " task requests and " + std::to_string(msg[2]) +
                            " reports, rank 0 received " + std::to_string(c.requests) + " and " +
                            std::to_string(c.reports) +
@@ -176,7 +179,7 @@ void Coordinator::watch_clients(double t) {
   // A group root sends something at least every heartbeat; silence beyond wait_timeout is a
   // failure, beyond two heartbeats (or warn_every) worth a line.
   if (options_.wait_timeout > 0 && worst > options_.wait_timeout)
-    throw RuntimeError("coordinator: no message from a group for " + seconds(worst) + " (screen.wait_timeout " +
+    throw CoordinatorError("coordinator: no message from a group for " + seconds(worst) + " (screen.wait_timeout " +
                        seconds(options_.wait_timeout) + "): " + client_state() +
                        "; failing the job so it can be resumed (--resume)");
   if (worst < std::max(2 * options_.heartbeat, warn_after())) return;
@@ -201,6 +204,10 @@ void Coordinator::poll(bool force) {
   const double t = now();
   if (!force && t - last_poll_ < options_.poll_interval) return;
   last_poll_ = t;
+  if (!force && fault::armed("coordinator_poll"))
+    throw CoordinatorError("coordinator: injected poll failure (CELLOT_FAULT=coordinator_poll)");
+  // Ranks of groups that have left wait at the end of the screen while this rank still works.
+  if (t - last_keepalive_ >= options_.heartbeat) send_keepalives(t, false);
   in_poll_ = true;
   const Stamp t0 = Stamp::now();
   // One MPI_Iprobe runs one round of Open MPI's progress engine, which may not yet match a
@@ -241,12 +248,15 @@ void Coordinator::wait_reply(void* request) {
     if (flag) break;
     backoff.pause();
     const double t = now();
-    if (t - last_beat_ >= options_.heartbeat) send_heartbeat(t);
+    if (t - last_beat_ >= options_.heartbeat) {
+      send_heartbeat(t);
+      send_keepalives(t, true);
+    }
     const double waited = t - start;
     if (options_.wait_timeout > 0 && waited > options_.wait_timeout) {
       MPI_Cancel(req);
       MPI_Wait(req, MPI_STATUS_IGNORE);
-      throw RuntimeError("coordinator: group " + std::to_string(groups_.group_index()) + " waited " +
+      throw CoordinatorError("coordinator: group " + std::to_string(groups_.group_index()) + " waited " +
                          seconds(waited) + " for rank 0's answer (screen.wait_timeout " +
                          seconds(options_.wait_timeout) + "; " + std::to_string(requests_sent_) +
                          " requests sent, " + std::to_string(replies_) + " answered, " +
@@ -272,13 +282,71 @@ void Coordinator::group_bcast(std::int64_t& value) {
   if (groups_.group_size() <= 1) return;
   MPI_Request req;
   MPI_Ibcast(&value, 1, MPI_INT64_T, 0, groups_.group(), &req);
+  if (groups_.is_group_root()) {
+    // Bound: the root's side completes once its message is handed to MPI (members post theirs
+    // while they wait, below).
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+    return;
+  }
+  wait_bounded(req, "its group root's next task (group " + std::to_string(groups_.group_index()) + ")");
+}
+
+bool Coordinator::drain_keepalives() {
+  bool any = false;
+  while (true) {
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, kTagKeepalive, groups_.control(), &flag, &st);
+    if (!flag) return any;
+    std::int64_t x = 0;
+    MPI_Recv(&x, 1, MPI_INT64_T, st.MPI_SOURCE, kTagKeepalive, groups_.control(), MPI_STATUS_IGNORE);
+    any = true;
+  }
+}
+
+void Coordinator::send_keepalives(double t, bool own_members) {
+  last_keepalive_ = t;
+  const std::int64_t x = 1;
+  const int me = groups_.world_rank(), r = groups_.group_size();
+  if (own_members)
+    for (int k = 1; k < r; ++k)
+      MPI_Send(&x, 1, MPI_INT64_T, me + k, kTagKeepalive, groups_.control());
+  if (me != 0) return;
+  for (std::size_t g = 1; g < clients_.size(); ++g)
+    if (clients_[g].left)
+      for (int k = 0; k < r; ++k)
+        MPI_Send(&x, 1, MPI_INT64_T, groups_.root_of(static_cast<int>(g)) + k, kTagKeepalive, groups_.control());
+}
+
+void Coordinator::wait_bounded(MPI_Request& req, const std::string& what) {
+  // Bound: wait_timeout seconds of silence. The rank waited for sends a keepalive every heartbeat
+  // while it waits or serves itself, so only a rank that stopped making progress (or died without
+  // the launcher ending the job) lets the timeout expire.
   Backoff backoff;
+  const double start = now();
+  double heard = start;
   int flag = 0;
   while (true) {
     MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
     if (flag) break;
     backoff.pause();
+    const double t = now();
+    if (drain_keepalives()) heard = t;
+    if (options_.wait_timeout > 0 && t - heard > options_.wait_timeout)
+      throw CoordinatorError("coordinator: world rank " + std::to_string(groups_.world_rank()) + " waited " +
+                             seconds(t - start) + " for " + what + ", nothing heard for " + seconds(t - heard) +
+                             " (screen.wait_timeout " + seconds(options_.wait_timeout) +
+                             "); failing the job so it can be resumed (--resume)");
   }
+}
+
+void Coordinator::wait_all() {
+  // Groups finish at different times; the early ones wait here asleep rather than spinning in a
+  // blocking collective, so that on shared cores the groups still working get the CPU.
+  MPI_Request barrier;
+  MPI_Ibarrier(groups_.world(), &barrier);
+  wait_bounded(barrier, "the other groups to finish");
+  drain_keepalives();
 }
 
 void Coordinator::run(const std::function<Outcome(std::int64_t)>& run) {
@@ -318,7 +386,9 @@ void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& ru
       handle(msg, st.MPI_SOURCE);
     } else {
       backoff.pause();
-      watch_clients(now());
+      const double t = now();
+      watch_clients(t);
+      if (t - last_keepalive_ >= options_.heartbeat) send_keepalives(t, true);
     }
     stats_.idle += Stamp::now() - t0;
   }

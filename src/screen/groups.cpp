@@ -19,13 +19,14 @@ Groups::Groups(MPI_Comm world, int ranks_per_task, const std::string& where) {
   group_index_ = world_rank_ / ranks_per_task;
   MPI_Comm_split(world, group_index_, world_rank_, &group_);
   MPI_Comm_rank(group_, &group_rank_);
+  MPI_Comm_dup(group_, &outcome_);
 }
 
 Groups::~Groups() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
-  for (MPI_Comm* c : {&group_, &control_, &world_})
+  for (MPI_Comm* c : {&outcome_, &group_, &control_, &world_})
     if (*c != MPI_COMM_NULL) MPI_Comm_free(c);
 }
 

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -106,22 +107,6 @@ std::vector<std::int64_t> tasks_to_run(const Plan& plan, const io::StoreSpec& sp
   return order;
 }
 
-// Groups finish at different times; the early ones wait here asleep rather than spinning in a
-// blocking collective, so that on shared cores the groups still working get the CPU.
-void wait_for_all_groups(const Groups& groups) {
-  MPI_Request barrier;
-  MPI_Ibarrier(groups.world(), &barrier);
-  int flag = 0;
-  long long ns = 50000;
-  while (true) {
-    MPI_Test(&barrier, &flag, MPI_STATUS_IGNORE);
-    if (flag) break;
-    timespec ts{0, static_cast<long>(ns)};
-    nanosleep(&ts, nullptr);
-    ns = std::min(ns * 2, 2000000LL);
-  }
-}
-
 }  // namespace
 
 ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set by the caller*/) {
@@ -171,6 +156,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   copt.prefetch = opt.prefetch;
   copt.poll_interval = cfg.screen.poll_ms / 1000.0;
   copt.wait_timeout = cfg.screen.wait_timeout;
+  // Keepalives and heartbeats come several times within any timeout (they hold the bounded waits).
+  if (copt.wait_timeout > 0) copt.heartbeat = std::min(copt.heartbeat, copt.wait_timeout / 4);
   Coordinator coordinator(groups, order, copt);
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
@@ -192,17 +179,6 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? cost_done / cost_total : -1.0, extra);
   };
 
-  // Every iteration of every trainer: rank 0 serves the other groups, and the group agrees on
-  // whether a preemption signal arrived (so every rank stops at the same iteration).
-  const MPI_Comm group = groups.group();
-  auto should_stop = [&]() -> bool {
-    coordinator.poll();
-    if (progress_on) progress.keepalive();
-    int flag = detail::stop_requested() ? 1 : 0;
-    if (groups.group_size() > 1) MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, group);
-    return flag != 0;
-  };
-
   detail::TaskContext tctx;
   tctx.cfg = &cfg;
   tctx.plan = &plan;
@@ -215,7 +191,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.mmd_gammas = metric_opts.mmd_gammas;
   tctx.ckpt_dir = detail::checkpoint_dir(store_path);
   tctx.host = hostname();
-  tctx.should_stop = should_stop;
+  if (progress_on) tctx.keepalive = [&progress] { progress.keepalive(); };
+  tctx.agree_timeout = cfg.screen.wait_timeout;
   tctx.ph = &ph;
   detail::TaskRunner runner(std::move(tctx));
   coordinator.run([&](std::int64_t t) { return runner(t); });
@@ -225,7 +202,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
 
   // ---- the end: agree on the outcome, close the store collectively ----
   const Stamp t_fin = Stamp::now();
-  wait_for_all_groups(groups);
+  coordinator.wait_all();
   tally.interrupted = runner.any_interrupted() || detail::stop_requested();
   tally.unconverged = runner.unconverged();
   std::string outcome_text;

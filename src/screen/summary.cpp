@@ -15,13 +15,13 @@ ScreenResult agree_result(const Groups& groups, const RunTally& tally, std::stri
   // barrier (screen.cpp), so these are bounded as well.
   int interrupted = tally.interrupted ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, groups.world());
-  std::int64_t counts[4] = {tally.done, tally.failed, tally.diverged, tally.already_done};
-  MPI_Bcast(counts, 4, MPI_INT64_T, 0, groups.world());
+  std::int64_t counts[5] = {tally.done, tally.failed, tally.diverged, tally.already_done, tally.owned};
+  MPI_Bcast(counts, 5, MPI_INT64_T, 0, groups.world());
   ScreenResult result;
   result.done = counts[3] + counts[0];
   result.failed = counts[1];
   result.diverged = counts[2];
-  result.unfinished = tally.owned - result.done - result.failed - result.diverged;
+  result.unfinished = counts[4] - result.done - result.failed - result.diverged;
   result.interrupted = interrupted != 0;
   if (result.interrupted)
     outcome_text = "interrupted by signal";

@@ -7,11 +7,13 @@
 #include <cmath>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/fault.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/models/baselines/observed.hpp"
 #include "cellot/models/model.hpp"
+#include "detail/signals.hpp"
 
 namespace cellot::screen::detail {
 
@@ -31,6 +33,19 @@ io::TaskState store_state(Outcome o) {
       return io::TaskState::pending;
   }
 }
+
+// Agreement codes: the Outcome values, and above them a failed scheduler (the job fails).
+constexpr std::int64_t kAbortJob = 10;
+
+// Thrown on every rank of a group at the same training step when one of its ranks saw an error
+// there (the task fails for the group).
+struct StepError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Thrown on every rank of a group at the same step when the scheduler failed (the job fails).
+struct SchedulerDown : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 }  // namespace
 
@@ -70,7 +85,7 @@ void TaskRunner::timed(Work& w, int k, Stamp& total, Fn&& fn) {
     }
   } acc{w, k, total, *ctx_.coordinator};
   fn();
-  ctx_.coordinator->poll();  // rank 0: answer the other groups between phases too
+  safe_poll();  // rank 0: answer the other groups between phases too
 }
 
 void TaskRunner::load(Work& w) {
@@ -99,7 +114,7 @@ void TaskRunner::train(Work& w) {
   tctx.progress = false;
   tctx.checkpoint_path = w.ckpt;
   tctx.resume = true;  // a checkpoint exists only if this task was interrupted before
-  tctx.should_stop = ctx_.should_stop;
+  tctx.should_stop = [this] { return should_stop(); };
   const MPI_Comm group = ctx_.groups->group();
   const auto& gammas = ctx_.mmd_gammas;
   tctx.validation_metric = [&gammas, group](const Matrix& pred, const Matrix& obs) {
@@ -128,6 +143,7 @@ void TaskRunner::score(Work& w) {
   mi.truth = true_response.rows > 0 ? &true_response : nullptr;
   auto mo = metrics::options_from_config(cfg.metrics, ctx_.groups->group(), derive_seed(task.task_seed, "metrics"));
   mo.warn_unconverged = false;  // one summary line at the end of the screen instead
+  mo.tick = [this] { safe_poll(); };  // heartbeats and rank 0's service during long metrics
   // Every model is scored on the same number of cells per set as the observed floor (half of the
   // treated test cells, each half against the other): the biased MMD, energy and the entropic
   // costs all depend on the sample sizes (the diagonal terms of MMD add about 1/|P| + 1/|O|), so
@@ -179,13 +195,81 @@ void TaskRunner::fill_row(Work& w) {
   }
 }
 
-Outcome TaskRunner::agree(Outcome mine, std::string& message) const {
-  // The group acts on one outcome (a failure on any rank fails the task for all).
+void TaskRunner::safe_poll() {
+  if (coordinator_error_) return;  // the scheduler has failed: the job is going down
+  try {
+    ctx_.coordinator->poll();
+  } catch (const CoordinatorError&) {
+    coordinator_error_ = std::current_exception();
+  }
+}
+
+bool TaskRunner::should_stop() {
+  safe_poll();
+  if (ctx_.keepalive) ctx_.keepalive();
+  if (!injected_ && fault::armed("step_error")) {
+    injected_ = true;
+    step_error_ = "injected step error (CELLOT_FAULT=step_error)";
+  }
+  if (!injected_ && fault::armed("train_throw")) {
+    injected_ = true;  // a rank-local throw the hook cannot carry: the group is left behind
+    throw RuntimeError("injected rank-local failure (CELLOT_FAULT=train_throw)");
+  }
+  // {what, world rank + 1 of a rank that saw an error}: what is 3 for a failed scheduler, 2 for
+  // an error at this step, 1 for a preemption signal.
+  int flag[2] = {coordinator_error_ ? 3 : !step_error_.empty() ? 2 : stop_requested() ? 1 : 0, 0};
+  if (!step_error_.empty()) flag[1] = ctx_.groups->world_rank() + 1;
+  // Bound: every rank of the group calls this hook once per training step (the trainers' step
+  // is collective in the group), so it completes unless a peer left the step, which the outcome
+  // agreement bounds (agree()).
+  if (ctx_.groups->group_size() > 1) MPI_Allreduce(MPI_IN_PLACE, flag, 2, MPI_INT, MPI_MAX, ctx_.groups->group());
+  if (flag[0] == 3) {
+    group_abort_ = true;
+    throw SchedulerDown("the screen's scheduler failed (see world rank 0's error)");
+  }
+  if (flag[0] == 2) {
+    if (!step_error_.empty()) log::warn("task failed at a training step on this rank: " + step_error_);
+    throw StepError("error at a training step on world rank " + std::to_string(flag[1] - 1) +
+                    (step_error_.empty() ? " (its log says why)" : ": " + step_error_));
+  }
+  return flag[0] != 0;
+}
+
+[[noreturn]] void TaskRunner::fail_job() const {
+  if (coordinator_error_) std::rethrow_exception(coordinator_error_);
+  // World rank 0 holds the diagnosis and aborts the job with it.
+  throw CoordinatorError("the screen's scheduler failed on world rank 0 (its error says why); failing the job so it "
+                         "can be resumed (--resume)");
+}
+
+std::int64_t TaskRunner::agree(std::int64_t mine, const Work& w, const char* phase) const {
+  // The group acts on one outcome (a failure on any rank fails the task for all). On its own
+  // communicator: a rank that failed alone inside a phase cannot match a collective of the
+  // trainer or the metrics that its peers are still in.
   if (ctx_.groups->group_size() <= 1) return mine;
-  auto code = static_cast<std::int64_t>(mine);
-  MPI_Allreduce(MPI_IN_PLACE, &code, 1, MPI_INT64_T, MPI_MAX, ctx_.groups->group());
-  if (static_cast<Outcome>(code) != mine && message.empty()) message = "failed on another rank of the group";
-  return static_cast<Outcome>(code);
+  std::int64_t code = mine;
+  MPI_Request req;
+  MPI_Iallreduce(&mine, &code, 1, MPI_INT64_T, MPI_MAX, ctx_.groups->outcome(), &req);
+  // Bound: agree_timeout (screen.wait_timeout). Peers that fail or finish the phase arrive within
+  // a training step; a peer still away after that is inside a collective this rank left.
+  const double start = now();
+  long long ns = 50000;
+  int flag = 0;
+  while (true) {
+    MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
+    if (flag) return code;
+    timespec ts{0, static_cast<long>(ns)};
+    nanosleep(&ts, nullptr);
+    ns = std::min(ns * 2, 2000000LL);
+    if (ctx_.agree_timeout > 0 && now() - start > ctx_.agree_timeout)
+      throw RuntimeError("task " + w.task->key + ": world rank " + std::to_string(ctx_.groups->world_rank()) +
+                         " left the " + phase + " phase with an error and the other ranks of group " +
+                         std::to_string(ctx_.groups->group_index()) + " did not follow within " +
+                         std::to_string(static_cast<long long>(ctx_.agree_timeout)) +
+                         " s (screen.wait_timeout): they wait in a collective of that phase; aborting the job "
+                         "rather than holding the allocation (rows written so far are kept; --resume retries the "
+                         "task)");
+  }
 }
 
 Outcome TaskRunner::operator()(std::int64_t t) {
@@ -194,32 +278,51 @@ Outcome TaskRunner::operator()(std::int64_t t) {
   w.task = &ctx_.plan->tasks[static_cast<std::size_t>(t)];
   w.t0 = now();
   w.ckpt = ctx_.ckpt_dir + "/task" + std::to_string(t) + ".ckpt";
+  step_error_.clear();
   PhaseTimes& ph = *ctx_.ph;
   const bool group_root = ctx_.groups->is_group_root();
   if (group_root) timed(w, 4, ph.write, [&] { ctx_.store->write_state(t, io::TaskState::running); });
   Outcome outcome = Outcome::done;
   std::string message;
+  const char* phase = "load";
+  auto fail_with = [&](Outcome o, const char* what) {
+    outcome = o;
+    message = what;
+  };
   try {
     w.tc = task_config(*ctx_.cfg, *w.task);
-    timed(w, 0, ph.load, [&] { load(w); });
+    try {
+      timed(w, 0, ph.load, [&] { load(w); });
+    } catch (const std::exception& e) {
+      fail_with(Outcome::failed, e.what());
+    }
+    // Loading is rank-local (file reads): the group agrees on it before any collective of training.
+    if (agree(static_cast<std::int64_t>(outcome), w, phase) != 0)
+      throw StepError(message.empty() ? "failed on another rank of the group" : message);
+    phase = "train";
     timed(w, 1, ph.train, [&] { train(w); });
+    phase = "predict";
     timed(w, 2, ph.predict, [&] { w.pred = w.model->predict(w.source_test); });
+    phase = "metrics";
     timed(w, 3, ph.metrics, [&] { score(w); });
+    phase = "write";
     if (group_root) fill_row(w);
   } catch (const models::Interrupted& e) {
-    outcome = Outcome::interrupted;
-    message = e.what();
+    fail_with(Outcome::interrupted, e.what());
   } catch (const models::Diverged& e) {
-    outcome = Outcome::diverged;
-    message = e.what();
+    fail_with(Outcome::diverged, e.what());
   } catch (const std::exception& e) {
-    outcome = Outcome::failed;
-    message = e.what();
+    fail_with(Outcome::failed, e.what());
   }
-  outcome = agree(outcome, message);
-  if (outcome == Outcome::interrupted) any_interrupted_ = true;
-  if (!group_root) return outcome;
-  return finish(w, outcome, message);
+  std::int64_t code = static_cast<std::int64_t>(outcome);
+  if (coordinator_error_ || group_abort_) code = kAbortJob;
+  code = agree(code, w, phase);
+  if (code == kAbortJob) fail_job();
+  const Outcome agreed = static_cast<Outcome>(code);
+  if (agreed != outcome && message.empty()) message = "failed on another rank of the group";
+  if (agreed == Outcome::interrupted) any_interrupted_ = true;
+  if (!group_root) return agreed;
+  return finish(w, agreed, message);
 }
 
 Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message) {

@@ -130,3 +130,87 @@ TEST(CoordinatorFault, ASilentRankZeroFailsTheWaitingGroupsAndViceVersa) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
 }
+
+// Group members wait for their root's next task in a non-blocking broadcast; a root that stops
+// making progress (here: never starts) fails them after wait_timeout instead of hanging them.
+TEST(CoordinatorFault, AMemberWaitingForAFrozenRootFailsAfterTheTimeout) {
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n != 2) GTEST_SKIP() << "needs exactly 2 ranks (one group of 2)";
+  screen::Groups g(MPI_COMM_WORLD, 2, "test");
+  screen::CoordinatorOptions o;
+  o.heartbeat = 100;
+  o.wait_timeout = 0.5;
+  Coordinator c(g, {}, o);
+  std::string what;
+  if (g.world_rank() == 1) {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      c.run([&](std::int64_t) { return screen::Outcome::done; });
+    } catch (const screen::CoordinatorError& e) {
+      what = e.what();
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_NE(what.find("its group root's next task"), std::string::npos) << what;
+    EXPECT_LT(s, 5.0);
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    c.run([&](std::int64_t) { return screen::Outcome::done; });  // completes the member's broadcast
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// The end of the screen: a rank waiting for the others fails after wait_timeout of silence...
+TEST(CoordinatorFault, TheFinalWaitIsBounded) {
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n < 2) GTEST_SKIP() << "needs 2 ranks";
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::CoordinatorOptions o;
+  o.heartbeat = 100;
+  o.wait_timeout = 0.5;
+  Coordinator c(g, {}, o);
+  std::string what;
+  if (g.world_rank() != 0) {
+    try {
+      c.wait_all();
+    } catch (const screen::CoordinatorError& e) {
+      what = e.what();
+    }
+    EXPECT_NE(what.find("the other groups to finish"), std::string::npos) << what;
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a rank 0 that does not serve
+    c.wait_all();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// ...but not while rank 0 still works: its polls keep the ranks of groups that left alive.
+TEST(CoordinatorFault, KeepalivesHoldTheFinalWaitWhileRankZeroWorks) {
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n < 2) GTEST_SKIP() << "needs 2 ranks";
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
+  screen::CoordinatorOptions o;
+  o.heartbeat = 0.05;
+  o.wait_timeout = 0.5;
+  o.poll_interval = 0;
+  Coordinator c(g, {0}, o);
+  bool threw = false;
+  try {
+    c.run([&](std::int64_t) {
+      // Rank 0's own task: 1.5 s of "training" that polls, while the other groups have left.
+      for (int i = 0; i < 150; ++i) {
+        c.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return screen::Outcome::done;
+    });
+    c.wait_all();
+  } catch (const screen::CoordinatorError& e) {
+    threw = true;
+    ADD_FAILURE() << e.what();
+  }
+  EXPECT_FALSE(threw);
+  MPI_Barrier(MPI_COMM_WORLD);
+}

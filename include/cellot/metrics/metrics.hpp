@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct Options {
   std::uint64_t seed = 0;       // subsampling / bootstrap stream
   MPI_Comm comm = MPI_COMM_SELF;  // ranks that share the pair blocks
   Layout layout = Layout::replicated;  // how Input's matrices are spread over comm
+  // Called on this rank before each metric (rank-local, no collectives): a screen's scheduler
+  // heartbeat, so that a long metrics phase does not look like a dead rank.
+  std::function<void()> tick;
 };
 
 // Options from the [metrics] section (names "all" expanded; every key of MetricsConfig, the

@@ -24,6 +24,12 @@
 // without a reply that long, fails the job (RuntimeError: the screen exits 1, the store keeps
 // every finished task, and `--resume` continues); both warn every `warn_every` seconds from a
 // quarter of the timeout on (a long data load or metrics phase is silent too, so no earlier).
+// Waiting ranks outside the group roots' exchange are bounded too: group members wait for their
+// root's next task, and every rank waits at the end of the screen for the others, in
+// non-blocking collectives polled asleep; the rank they wait for sends them a keepalive every
+// `heartbeat` seconds while it waits or serves (client roots: their members; rank 0: its members
+// and every rank of a group that has left), and `wait_timeout` seconds without the collective
+// completing or a keepalive fail the job with a diagnosis (CoordinatorError).
 // (An MPI-3 RMA counter, MPI_Fetch_and_op, would avoid the service, but its progress without
 // target participation is not guaranteed across networks by this Open MPI, so we do not rely
 // on it.)
@@ -33,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "cellot/core/error.hpp"
 #include "cellot/screen/clock.hpp"
 #include "cellot/screen/groups.hpp"
 
@@ -46,6 +53,13 @@ enum class Outcome : std::int64_t {
   skipped = 4,      // handed out but not started because a stop was requested
 };
 const char* outcome_name(Outcome o);
+
+// A failure of the scheduler itself (a lost message, a silent group, a missing answer): not a
+// task's failure. The screen fails the job with it (exit 1, every rank), so --resume continues.
+class CoordinatorError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
 
 struct SchedulerStats {
   Stamp wait;                  // waiting for a task (group roots: the reply; members: the broadcast)
@@ -101,6 +115,11 @@ class Coordinator {
   // to completion). A test hook for resume (`cellot screen --stop-after N`).
   void stop_after(std::int64_t n) { stop_after_ = n; }
 
+  // Every rank, after run(): waits until every rank of the world has finished run(), asleep
+  // (non-blocking barrier), draining keepalives; CoordinatorError after wait_timeout without the
+  // barrier completing or a keepalive.
+  void wait_all();
+
   bool stopping() const { return stopping_; }
   const SchedulerStats& stats() const { return stats_; }
 
@@ -118,7 +137,12 @@ class Coordinator {
   void wait_reply(void* request);
   void watch_clients(double t);           // rank 0: warn about / fail on silent groups
   void send_heartbeat(double t);          // other group roots
-  void group_bcast(std::int64_t& value);  // inside the group, waiting asleep
+  void group_bcast(std::int64_t& value);  // inside the group, waiting asleep (bounded on members)
+  // Waits for `request` asleep, draining keepalives; CoordinatorError naming `what` after
+  // wait_timeout of silence.
+  void wait_bounded(MPI_Request& request, const std::string& what);
+  void send_keepalives(double t, bool own_members);  // to ranks that may be waiting for this one
+  bool drain_keepalives();
   std::string client_state() const;
   // Waits shorter than this are not worth a warning (a long data load or metrics phase is silent
   // too): a quarter of the timeout, 15 minutes without one.
@@ -133,7 +157,7 @@ class Coordinator {
   int prefetch_ = 2;
   bool stopping_ = false;
   bool in_poll_ = false;
-  double last_poll_ = 0, last_watch_ = 0, last_beat_ = 0;
+  double last_poll_ = 0, last_watch_ = 0, last_beat_ = 0, last_keepalive_ = 0;
   std::vector<Client> clients_;  // rank 0, by group index
   std::int64_t requests_sent_ = 0, reports_sent_ = 0, replies_ = 0;  // group roots
   bool drop_next_request_ = false;

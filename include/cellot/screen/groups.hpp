@@ -19,6 +19,9 @@ class Groups {
   MPI_Comm world() const { return world_; }      // a dup of the world (store, provenance)
   MPI_Comm control() const { return control_; }  // a dup of the world for scheduler messages
   MPI_Comm group() const { return group_; }      // this rank's group
+  // A dup of the group for agreeing on a task's outcome: a rank that failed alone cannot match a
+  // collective its peers are still in on group() (trainer, metrics).
+  MPI_Comm outcome() const { return outcome_; }
   int world_rank() const { return world_rank_; }
   int world_size() const { return world_size_; }
   int group_index() const { return group_index_; }
@@ -30,7 +33,7 @@ class Groups {
   int root_of(int g) const { return g * group_size_; }
 
  private:
-  MPI_Comm world_ = MPI_COMM_NULL, control_ = MPI_COMM_NULL, group_ = MPI_COMM_NULL;
+  MPI_Comm world_ = MPI_COMM_NULL, control_ = MPI_COMM_NULL, group_ = MPI_COMM_NULL, outcome_ = MPI_COMM_NULL;
   int world_rank_ = 0, world_size_ = 1, group_index_ = 0, n_groups_ = 1, group_rank_ = 0, group_size_ = 1;
 };
 

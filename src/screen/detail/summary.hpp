@@ -27,7 +27,7 @@ class PhaseTimer {
 struct RunTally {
   std::int64_t done = 0, failed = 0, diverged = 0;
   std::int64_t already_done = 0;  // rank 0: done before this run (--resume)
-  std::int64_t owned = 0;         // tasks this store (shard) runs
+  std::int64_t owned = 0;         // rank 0: tasks this store (shard) runs
   bool interrupted = false;       // this rank saw an interrupted task or a signal
   std::vector<std::int64_t> unconverged;  // group roots: per metric, tasks stopped at the Sinkhorn cap
 };

@@ -3,6 +3,7 @@
 // score -> write. The group acts on one outcome; the group root writes the row.
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,7 +31,8 @@ struct TaskContext {
   std::vector<std::string> metric_names;   // the store's metric columns
   std::vector<double> mmd_gammas;          // validation metric
   std::string ckpt_dir, host;
-  std::function<bool()> should_stop;  // the trainers' per-iteration hook (collective in the group)
+  std::function<void()> keepalive;  // rank 0: the progress line's keepalive while tasks run
+  double agree_timeout = 3600;      // s: how long a rank that failed alone waits for its group
   PhaseTimes* ph = nullptr;
 };
 
@@ -40,6 +42,12 @@ class TaskRunner {
   ~TaskRunner();
   // Collective over the group: runs task `t` and returns the outcome every rank of it agreed on.
   Outcome operator()(std::int64_t t);
+
+  // The trainers' per-iteration hook (TrainContext::should_stop), collective in the group: rank 0
+  // serves the other groups, and the group agrees in one allreduce on a preemption signal, an
+  // error seen by one of its ranks (the task fails on every rank at this step) and a failed
+  // scheduler (the job fails).
+  bool should_stop();
 
   bool any_interrupted() const { return any_interrupted_; }
   // Per metric: tasks (run by this group root) whose Sinkhorn solve stopped at the cap.
@@ -53,9 +61,17 @@ class TaskRunner {
   void train(Work& w);
   void score(Work& w);
   void fill_row(Work& w);
-  Outcome agree(Outcome mine, std::string& message) const;
+  // Collective over the group's outcome communicator, bounded by agree_timeout (then the job is
+  // aborted with a diagnosis: a peer is stuck in a collective this rank left).
+  std::int64_t agree(std::int64_t mine, const Work& w, const char* phase) const;
   Outcome finish(Work& w, Outcome outcome, const std::string& message);
+  void safe_poll();  // the coordinator's poll; its failure is kept for the group to act on
+  [[noreturn]] void fail_job() const;
 
+  std::exception_ptr coordinator_error_;  // rank 0: the scheduler failed
+  std::string step_error_;                // an error this rank saw at a training step
+  bool group_abort_ = false;              // the group learned of a scheduler failure
+  bool injected_ = false;
   TaskContext ctx_;
   bool any_interrupted_ = false;
   std::vector<std::int64_t> unconverged_;
