@@ -12,6 +12,8 @@
 #include "cellot/io/h5ad.hpp"
 #include "cellot/io/store.hpp"
 #include "cellot/models/model_dir.hpp"
+#include "cellot/screen/fingerprint.hpp"
+#include "cellot/screen/plan.hpp"
 
 namespace cellot::cli {
 
@@ -36,8 +38,66 @@ struct Source {
   std::string features_origin;  // file the features come from (for mismatch errors)
   std::string perturbation, model_name, data_path;
   std::uint64_t split_seed = 0;
+  std::string data_fingerprint;  // of the training data ("" / "none": not recorded)
   std::map<std::string, std::string> uns;  // provenance written to the output's uns
 };
+
+// The cells of the file that are mapped, what to call them in uns, and the log line's reason.
+struct CellChoice {
+  std::vector<std::int64_t> rows;
+  std::string cells, why;
+};
+
+// The training data's fingerprint: recorded with the model, else (model directories written
+// before it was kept) computed from the recorded training file if it is still readable.
+std::string training_fingerprint(const Source& src) {
+  if (!src.data_fingerprint.empty() && src.data_fingerprint != screen::kNoFingerprint) return src.data_fingerprint;
+  std::error_code ec;
+  if (src.data_path.empty() || !std::filesystem::is_regular_file(src.data_path, ec)) return {};
+  try {
+    return screen::data_fingerprint(src.data_path, src.data.condition_key, src.data.layer);
+  } catch (const InputError&) {
+    return {};  // the recorded file changed into something unreadable: not the same data
+  }
+}
+
+// rule "auto": on the training data (same data fingerprint) the test-split controls, the cells
+// the model never saw; on any other file every control cell: a model applied to new data must
+// not silently drop the ~80% of its cells that happen to fall in the training split's train and
+// validation parts. "test", "control" and "all" force a rule.
+CellChoice choose_cells(const data::Dataset& ds, const DataConfig& dcfg, const Source& src, std::string rule) {
+  CellChoice c;
+  if (rule == "auto") {
+    const std::string want = training_fingerprint(src);
+    const std::string have = screen::data_fingerprint(dcfg.path, dcfg.condition_key, dcfg.layer);
+    if (!want.empty() && want == have) {
+      rule = "test";
+      c.why = dcfg.path + " is the training data (data fingerprint " + have +
+              "): its test-split control cells, which the model never saw (--cells control maps every control cell)";
+    } else {
+      rule = "control";
+      c.why = dcfg.path + " is not the training data (data fingerprint " + have + ", the model's training data " +
+              (want.empty() ? "unknown: not recorded and " + src.data_path + " not readable" : want) +
+              "): every control cell (--cells test maps only the training split's test cells)";
+    }
+  } else {
+    c.why = "--cells " + rule;
+  }
+  if (rule == "all") {
+    c.rows.resize(static_cast<std::size_t>(ds.n_obs()));
+    for (std::size_t i = 0; i < c.rows.size(); ++i) c.rows[i] = static_cast<std::int64_t>(i);
+    c.cells = "all";
+  } else if (rule == "control") {
+    c.rows = ds.rows_of(dcfg.control);
+    c.cells = dcfg.control;
+  } else {
+    const auto control_rows = ds.rows_of(dcfg.control);
+    const data::Split split = ds.split_of(dcfg.control, src.split_seed);
+    for (std::int64_t i : split.test) c.rows.push_back(control_rows[static_cast<std::size_t>(i)]);
+    c.cells = "test-split " + dcfg.control;
+  }
+  return c;
+}
 
 }  // namespace
 
@@ -49,8 +109,11 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
       "cellot predict (--model DIR | --store results.h5 --task KEY) --out PRED.h5ad [--data F.h5ad] [--all-cells]\n"
       "               [--t 0.5] [--perturbation P] [--config C.ini] [--data.KEY V] [--training.threads N]";
   spec.description =
-      "Maps the control cells of the test split of F (the split rule and seed of the trained model, so the\n"
-      "cells are those the model never saw) or, with --all-cells, every cell of F through a trained model:\n"
+      "Maps cells of F through a trained model. Which cells (--cells, default auto): on the training data (the\n"
+      "same data fingerprint: X or the data.layer used, and the condition labels) the control cells of the\n"
+      "test split (the model's split rule and seed, so the cells the model never saw); on any other file all\n"
+      "its control cells; the log says which rule applied. --cells test|control|all forces one (--all-cells\n"
+      "is --cells all). The model:\n"
       "  --model DIR                  a model directory written by cellot train;\n"
       "  --store S --task KEY         a done task of a results store written by cellot screen (its /params\n"
       "                               row and the store's config): remakes the screen's prediction of the\n"
@@ -58,9 +121,9 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
       "Writes PRED.h5ad: X = predicted perturbed states, obs = the mapped cells' obs names and columns\n"
       "(rows pair with the input), var = features, uns = source, model, perturbation, t, cells.\n"
       "--t interpolates the dose: (1 - t) x + t T(x). Of the config keys, predict takes data.path (as --data),\n"
-      "data.condition_key, data.control, data.preprocess and training.threads (as --threads); the others\n"
+      "data.condition_key, data.control, data.preprocess, data.layer and training.threads (as --threads); the others\n"
       "are the model's own and are ignored in a --config file (an error on the command line).";
-  std::string model_dir, store_path, task_key, data, out, perturbation;
+  std::string model_dir, store_path, task_key, data, out, perturbation, cells_rule = "auto";
   double t = 1.0;
   int threads = 0;
   spec.options.add_options()
@@ -69,7 +132,8 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     ("task", po::value(&task_key), "task key of the store, e.g. 'drug_000|cellot|fold0|seed0' (cellot inspect)")
     ("data", po::value(&data), "input .h5ad (default: data.path, else the training data recorded with the model)")
     ("out,o", po::value(&out), "output .h5ad")
-    ("all-cells", "map every cell of the file, not only the test-split controls")
+    ("cells", po::value(&cells_rule)->default_value("auto"), "auto | test | control | all (see above)")
+    ("all-cells", "map every cell of the file (--cells all)")
     ("t", po::value(&t)->default_value(1.0), "dose in [0, 1]: (1 - t) x + t T(x)")
     ("perturbation,p", po::value(&perturbation), "recorded in uns (default: the model's perturbation)")
     ("threads", po::value(&threads)->default_value(0), "torch threads (same as training.threads; 0: SLURM_CPUS_PER_TASK or cores / ranks)");
@@ -80,7 +144,8 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     if (key.find('.') != std::string::npos && !predict_keys().count(key))
       throw InputError("command line", "--" + key, cl->token("--" + key),
                        "not used by predict: the trained model's own configuration applies (predict takes "
-                       "data.path, data.condition_key, data.control, data.preprocess, training.threads)");
+                       "data.path, data.condition_key, data.control, data.preprocess, data.layer, "
+                       "training.threads)");
   if (cl->has("threads") && cl->given_on_command_line("training.threads") && threads != cfg.training.threads)
     throw InputError("command line", "--threads", std::to_string(threads),
                      "conflicts with --training.threads " + std::to_string(cfg.training.threads));
@@ -93,6 +158,13 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   if (from_store && task_key.empty()) throw InputError("command line", "--task", "", "is required with --store");
   if (!from_store && !task_key.empty()) throw InputError("command line", "--task", task_key, "needs --store");
   if (out.empty()) throw InputError("command line", "--out", "", "is required");
+  if (cells_rule != "auto" && cells_rule != "test" && cells_rule != "control" && cells_rule != "all")
+    throw InputError("command line", "--cells", cells_rule, "must be one of auto|test|control|all");
+  if (cl->has("all-cells")) {
+    if (cl->has("cells") && cells_rule != "all")
+      throw InputError("command line", "--all-cells", "", "conflicts with --cells " + cells_rule);
+    cells_rule = "all";
+  }
   check_output_file(out, "--out");
   if (!(t >= 0.0 && t <= 1.0)) throw InputError("command line", "--t", std::to_string(t), "must be in [0, 1]");
   if (!data.empty() && cl->given_on_command_line("data.path") && data != cfg.data.path)
@@ -112,6 +184,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     src.model_name = st.task.model;
     src.data_path = st.config.data.path;
     src.split_seed = st.split_seed;
+    src.data_fingerprint = st.data_fingerprint;
     src.uns["cellot_store"] = std::filesystem::absolute(store_path).string();
     src.uns["cellot_task"] = task_key;
   } else {
@@ -124,6 +197,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     src.model_name = loaded.info.model;
     src.data_path = loaded.info.data_path;
     src.split_seed = loaded.info.split_seed;
+    src.data_fingerprint = loaded.info.data_fingerprint;
     src.uns["cellot_model_dir"] = std::filesystem::absolute(model_dir).string();
   }
   if (perturbation.empty()) perturbation = src.perturbation;
@@ -143,18 +217,10 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   model_var.index = src.features;
   data::check_same_features(model_var, src.features_origin, dataset.reader().var(), dcfg.path);
 
-  std::vector<std::int64_t> rows;
-  std::string cells;
-  if (cl->has("all-cells")) {
-    rows.resize(static_cast<std::size_t>(dataset.n_obs()));
-    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i);
-    cells = "all";
-  } else {
-    const auto control_rows = dataset.rows_of(dcfg.control);
-    const data::Split split = dataset.split_of(dcfg.control, src.split_seed);
-    for (std::int64_t i : split.test) rows.push_back(control_rows[static_cast<std::size_t>(i)]);
-    cells = "test-split " + dcfg.control;
-  }
+  const CellChoice choice = choose_cells(dataset, dcfg, src, cells_rule);
+  const std::vector<std::int64_t>& rows = choice.rows;
+  const std::string& cells = choice.cells;
+  log::root_info("predict: mapping " + choice.why);
   const Matrix x = dataset.load_rows(rows);
   io::AnnData ad;
   ad.X = src.model->predict(x, t);

@@ -9,6 +9,7 @@
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/data/dataset.hpp"
+#include "cellot/screen/fingerprint.hpp"
 #include "cellot/screen/plan.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/models/cellot/cellot.hpp"
@@ -143,6 +144,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   info.perturbation = perturbation;
   info.features = pair.features;
   info.data_path = cfg.data.path;
+  // What predict compares a file with to tell the training data from new data.
+  if (root) info.data_fingerprint = screen::data_fingerprint(cfg.data.path, cfg.data.condition_key, cfg.data.layer);
   info.split_seed = split_seed;
   info.task_seed = task_seed;
   // Steps done: the last curve row's step (every trained model's first curve column).

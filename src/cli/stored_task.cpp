@@ -77,6 +77,7 @@ StoredTask load_stored_task(const io::Store& store, const std::string& key) {
   out.config = screen::task_config(base, task);
   out.split_seed = screen::split_seed(base, task.fold, task.seed);
   out.features = spec.features;
+  out.data_fingerprint = screen::plan_text_fingerprint(spec.plan_text);
 
   out.model = models::make_model(out.config, static_cast<std::int64_t>(out.features.size()));
   const io::TaskRow row = store.read_row(out.index);

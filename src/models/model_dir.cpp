@@ -133,6 +133,7 @@ void save_model_dir(const std::string& dir, const Model& model, const Config& cf
     h5::write_attr_string(file, "model", model.name(), tmp);
     h5::write_attr_string(file, "perturbation", info.perturbation, tmp);
     h5::write_attr_string(file, "data_path", info.data_path, tmp);
+    h5::write_attr_string(file, "data_fingerprint", info.data_fingerprint, tmp);
     // Seeds as decimal text: HDF5 attributes here are signed 64-bit.
     h5::write_attr_string(file, "split_seed", std::to_string(info.split_seed), tmp);
     h5::write_attr_string(file, "task_seed", std::to_string(info.task_seed), tmp);
@@ -172,6 +173,8 @@ LoadedModel load_model_dir(const std::string& dir) {
   info.model = h5::read_attr_string(file, "model", h5path);
   info.perturbation = h5::read_attr_string(file, "perturbation", h5path);
   info.data_path = h5::read_attr_string(file, "data_path", h5path);
+  if (h5::has_attr(file, "data_fingerprint"))  // absent in directories written before it was kept
+    info.data_fingerprint = h5::read_attr_string(file, "data_fingerprint", h5path);
   try {
     info.split_seed = std::stoull(h5::read_attr_string(file, "split_seed", h5path));
     info.task_seed = std::stoull(h5::read_attr_string(file, "task_seed", h5path));

@@ -3,3 +3,4 @@
 cellot_add_script_test(NAME predict_store_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/predict_store.sh LABELS e2e mpi TIMEOUT 300)
 set_tests_properties(predict_store_e2e PROPERTIES PROCESSORS 2)
 cellot_add_script_test(NAME cli_config_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/cli_config.sh LABELS e2e)
+cellot_add_script_test(NAME predict_new_file_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/predict_new_file.sh LABELS e2e)

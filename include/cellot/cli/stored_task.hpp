@@ -21,6 +21,7 @@ struct StoredTask {
   Config config;                      // the task's resolved config (model.name, data.fold set)
   std::uint64_t split_seed = 0;       // seed of the task's data split
   std::vector<std::string> features;  // var names of the screen's data (the model's inputs)
+  std::string data_fingerprint;       // of the screen's data ("" or "none" when not recorded)
   std::unique_ptr<models::Model> model;
 };
 

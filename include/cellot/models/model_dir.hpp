@@ -3,7 +3,7 @@
 // who wants to remake a prediction):
 //   DIR/model.h5     HDF5: /params/<name> float32 datasets with the tensor's shape, in the order
 //                    of the attribute /params@names; /features (var names, strings); attributes
-//                    on /: format ("cellot-model-1"), model, perturbation, data_path, split_seed,
+//                    on /: format ("cellot-model-1"), model, perturbation, data_path, data_fingerprint, split_seed,
 //                    task_seed, steps, best_step, best_metric, version. Readable with h5py.
 //   DIR/config.ini   the resolved configuration (Config::to_ini), parsed back on load
 //   DIR/curves.csv   training curves (header = Curves::columns)
@@ -26,6 +26,7 @@ struct ModelInfo {
   std::string perturbation;
   std::vector<std::string> features;  // var names the model was trained on (its input columns)
   std::string data_path;              // the training data
+  std::string data_fingerprint;       // its screen::data_fingerprint ("" in directories made before)
   std::uint64_t split_seed = 0;       // seed of data::Dataset::load_pair / split_of
   std::uint64_t task_seed = 0;        // TrainContext::seed
   std::int64_t steps = 0;             // optimiser iterations done (0 for models without any)
