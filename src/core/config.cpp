@@ -75,6 +75,7 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("training.epochs", po::value(&c.training.epochs)->default_value(c.training.epochs), "autoencoder epochs (overrides iters when > 0)")
     ("training.batch_size", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.batch_size, "training.batch_size"); }), "batch size (auto: model default)")
     ("training.inner_iters", po::value(&c.training.inner_iters)->default_value(c.training.inner_iters), "g steps per f step")
+    ("training.micro_batches", po::value(&c.training.micro_batches)->default_value(c.training.micro_batches), "micro-batches per batch: units of work of ranks and threads (part of the numerics)")
     ("training.lr", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.lr, "training.lr"); }), "learning rate (auto: model default)")
     ("training.beta1", po::value(&c.training.beta1)->default_value(c.training.beta1), "Adam beta1")
     ("training.beta2", po::value(&c.training.beta2)->default_value(c.training.beta2), "Adam beta2")
@@ -185,6 +186,7 @@ std::string Config::to_ini() const {
      << "epochs = " << training.epochs << "\n"
      << "batch_size = " << (training.batch_size ? std::to_string(*training.batch_size) : "auto") << "\n"
      << "inner_iters = " << training.inner_iters << "\n"
+     << "micro_batches = " << training.micro_batches << "\n"
      << "lr = " << (training.lr ? fmt_double(*training.lr) : "auto") << "\n"
      << "beta1 = " << fmt_double(training.beta1) << "\n"
      << "beta2 = " << fmt_double(training.beta2) << "\n"
@@ -271,6 +273,8 @@ void validate(const Config& c, const std::string& origin) {
   if (c.training.epochs < 0) throw InputError(origin, "training.epochs", std::to_string(c.training.epochs), "must be >= 0");
   if (c.training.batch_size && *c.training.batch_size <= 0)
     throw InputError(origin, "training.batch_size", std::to_string(*c.training.batch_size), "must be > 0");
+  if (c.training.micro_batches <= 0)
+    throw InputError(origin, "training.micro_batches", std::to_string(c.training.micro_batches), "must be > 0");
   if (c.training.inner_iters <= 0)
     throw InputError(origin, "training.inner_iters", std::to_string(c.training.inner_iters), "must be > 0");
   if (c.training.lr && !(*c.training.lr > 0))

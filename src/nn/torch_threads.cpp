@@ -2,11 +2,12 @@
 #include <ATen/Parallel.h>
 
 #include "cellot/core/runtime.hpp"
+#include "cellot/nn/threads.hpp"
 
 namespace cellot::detail {
 
 void torch_set_threads(int n) {
-  at::set_num_threads(n);
+  nn::set_threads(n);
   at::set_num_interop_threads(1);
 }
 

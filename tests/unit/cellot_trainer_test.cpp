@@ -96,36 +96,80 @@ TEST(CellotTrainer, EqualsPlainLoopOfTheAlgorithm) {
   ctx.seed = 42;
   const auto res = models::train_cellot(shape, models::CellotHyper::from_config(cfg), in, ctx);
 
-  std::vector<float> f(static_cast<std::size_t>(shape.size())), g(f.size()), gf(f.size()), gg(f.size());
-  Rng init_f(42, "cellot/init/f"), init_g(42, "cellot/init/g"), batches(42, "cellot/batches");
+  // Written out: epoch-shuffled batches of 32 from each set's own stream (the reference's
+  // DataLoader), 4 micro-batches of 8 rows, gradients summed as (m0 + m1) + (m2 + m3).
+  const std::size_t P = static_cast<std::size_t>(shape.size());
+  std::vector<float> f(P), g(P), total(P);
+  Rng init_f(42, "cellot/init/f"), init_g(42, "cellot/init/g");
   shape.init(f.data(), init_f);
   shape.init(g.data(), init_g);
   std::vector<float> src, tgt;
   for (double v : in.source_train.data) src.push_back(static_cast<float>(v));
   for (double v : in.target_train.data) tgt.push_back(static_cast<float>(v));
-  const std::int64_t B = 32, d = 4;
-  std::vector<float> x(B * d), y(B * d);
-  auto draw = [&](const std::vector<float>& data, std::int64_t n, std::vector<float>& out) {
-    for (std::int64_t i = 0; i < B; ++i) {
-      const auto r = static_cast<std::int64_t>(batches.below(static_cast<std::uint64_t>(n)));
-      std::copy(data.begin() + r * d, data.begin() + (r + 1) * d, out.begin() + i * d);
+  const std::int64_t d = 4, M = 4;
+  struct Epochs {  // permutation per epoch, consecutive slices, the last one partial
+    Rng rng;
+    std::int64_t n, pos;
+    std::vector<std::int64_t> perm;
+    std::vector<std::int64_t> next() {
+      if (pos == n) {
+        perm.resize(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
+        rng.shuffle(perm);
+        pos = 0;
+      }
+      const std::int64_t end = std::min(n, pos + 32);
+      std::vector<std::int64_t> out(perm.begin() + pos, perm.begin() + end);
+      pos = end;
+      return out;
     }
+  } src_rows{Rng(42, "cellot/batches/source"), 200, 200, {}}, tgt_rows{Rng(42, "cellot/batches/target"), 150, 150, {}};
+  // Micro-batch k of a b-row batch: rows [k b / M ...) as nn::share cuts them (b = 32: 8 each;
+  // the partial batches, 22 target rows and 8 source rows, give 6,6,5,5 and 2,2,2,2).
+  auto lo_of = [&](std::int64_t b, std::int64_t k) { return k * (b / M) + std::min(k, b % M); };
+  auto n_of = [&](std::int64_t b, std::int64_t k) { return lo_of(b, k + 1) - lo_of(b, k); };
+  auto rows_of = [&](const std::vector<float>& data, const std::vector<std::int64_t>& idx, std::int64_t k) {
+    const auto b = static_cast<std::int64_t>(idx.size());
+    std::vector<float> out;
+    for (std::int64_t i = lo_of(b, k); i < lo_of(b, k + 1); ++i)
+      out.insert(out.end(), data.begin() + idx[static_cast<std::size_t>(i)] * d,
+                 data.begin() + (idx[static_cast<std::size_t>(i)] + 1) * d);
+    return out;
+  };
+  std::vector<std::vector<float>> micro(M, std::vector<float>(P));
+  auto tree_sum = [&] {
+    for (std::size_t i = 0; i < P; ++i) total[i] = (micro[0][i] + micro[1][i]) + (micro[2][i] + micro[3][i]);
   };
   nn::Adam of(shape.size(), 1e-4, 0.5, 0.9), og(shape.size(), 1e-4, 0.5, 0.9);
-  models::CellotSteps<float> steps(shape, B);
+  models::CellotSteps<float> steps(shape, 8);
+  int partial = 0;
   for (int it = 0; it < 7; ++it) {
-    draw(tgt, 150, y);
+    const auto y_idx = tgt_rows.next();  // 150 = 4 x 32 + 22: the fifth target batch is partial
+    const auto by = static_cast<std::int64_t>(y_idx.size());
+    partial += by < 32;
     for (int j = 0; j < 3; ++j) {
-      draw(src, 200, x);
-      steps.g_step(f.data(), g.data(), x.data(), B, 1.f / B, gg.data());
-      shape.add_w_penalty_grad(g.data(), 1.0, gg.data());
-      og.step(g.data(), gg.data());
+      const auto x_idx = src_rows.next();  // 200 = 6 x 32 + 8: every seventh source batch
+      const auto bx = static_cast<std::int64_t>(x_idx.size());
+      partial += bx < 32;
+      for (std::int64_t k = 0; k < M; ++k)
+        steps.g_step(f.data(), g.data(), rows_of(src, x_idx, k).data(), n_of(bx, k), 1.f / static_cast<float>(bx),
+                     micro[static_cast<std::size_t>(k)].data());
+      tree_sum();
+      shape.add_w_penalty_grad(g.data(), 1.0, total.data());
+      og.step(g.data(), total.data());
     }
-    draw(src, 200, x);
-    steps.f_step(f.data(), g.data(), y.data(), B, x.data(), B, 1.f / B, gf.data());
-    of.step(f.data(), gf.data());
+    const auto x_idx = src_rows.next();
+    const auto bx = static_cast<std::int64_t>(x_idx.size());
+    partial += bx < 32;
+    for (std::int64_t k = 0; k < M; ++k)
+      steps.f_step(f.data(), g.data(), rows_of(tgt, y_idx, k).data(), n_of(by, k), rows_of(src, x_idx, k).data(),
+                   n_of(bx, k), 1.f / static_cast<float>(by), 1.f / static_cast<float>(bx),
+                   micro[static_cast<std::size_t>(k)].data());
+    tree_sum();
+    of.step(f.data(), total.data());
     shape.clamp_w(f.data());
   }
+  EXPECT_EQ(partial, 5);  // 1 target and 4 source epochs ended: partial batches in both steps
   EXPECT_EQ(res.f, f);
   EXPECT_EQ(res.g, g);
   EXPECT_EQ(res.steps, 7);
@@ -149,7 +193,7 @@ TEST(CellotTrainer, TrainedFHasNonNegativeWAndIsConvex) {
   const models::IcnnShape shape = models::IcnnShape::from_config(cfg, 4);
   models::TrainContext ctx;
   ctx.config = &cfg;
-  ctx.seed = 5;
+  ctx.seed = 4;  // one of the seeds (4, 6 of 1-7) whose selected f has clamped W entries
   ctx.validation_metric = [](const Matrix& pred, const Matrix& obs) {
     double mp = 0, mo = 0;
     for (double v : pred.data) mp += v;

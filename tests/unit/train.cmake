@@ -12,3 +12,6 @@ add_test(NAME test_cellot_synth4i_long COMMAND test_cellot_synth4i)
 set_tests_properties(test_cellot_synth4i_long PROPERTIES LABELS "unit;slow" TIMEOUT 3600
   ENVIRONMENT "${CELLOT_TEST_ENV};CELLOT_SYNTH4I_ITERS=5000;CELLOT_SYNTH4I_SCALE=1")
 cellot_add_test(NAME test_cellot_model_dir SOURCES ${CMAKE_CURRENT_LIST_DIR}/cellot_model_dir_test.cpp LABELS unit)
+# Deterministic data parallelism: micro-batch tree, thread pool, epoch sampler, the trainer at
+# several thread counts (issue 12).
+cellot_add_test(NAME nn_determinism SOURCES ${CMAKE_CURRENT_LIST_DIR}/nn_determinism_test.cpp LABELS unit)

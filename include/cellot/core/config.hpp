@@ -45,6 +45,10 @@ struct TrainingConfig {
   std::int64_t epochs = 0;       // autoencoders: epochs instead of iters when > 0
   std::optional<int> batch_size;  // default: 256 (cellot), 128 (autoencoders)
   int inner_iters = 10;
+  // Micro-batches per global batch: the unit of work of ranks and threads, and part of the
+  // numerics (gradients are summed over them in a fixed tree), so a result never depends on how
+  // many ranks or threads share a task. More than ranks_per_task x threads leaves workers idle.
+  int micro_batches = 4;
   std::optional<double> lr;      // default: 1e-4 (cellot, cae), 1e-3 (scgen)
   double beta1 = 0.5;
   double beta2 = 0.9;

@@ -44,12 +44,12 @@ double CellotSteps<T>::g_step(const T* pf, const T* pg, const T* x, std::int64_t
 
 template <class T>
 double CellotSteps<T>::f_step(const T* pf, const T* pg, const T* y, std::int64_t ny, const T* x, std::int64_t nx,
-                              T scale, T* grad_f) {
+                              T scale_y, T scale_x, T* grad_f) {
   CELLOT_CHECK(ny <= max_rows_ && nx <= max_rows_, "f step batch larger than max_rows");
   const std::int64_t d = shape_.dim(), n = ny + nx;
   T* stack = stack_.data();
   std::copy(y, y + ny * d, stack);
-  // Both batches through f at once: rows of y weigh +scale, rows of T = grad g(x) weigh -scale.
+  // Both batches through f at once: rows of y weigh +scale_y, rows of T = grad g(x) weigh -scale_x.
   g_.forward(pg, x, d, nx);
   g_.input_gradient(pg, stack + ny * d, d);
   f_.forward(pf, stack, d, n, out_.data());
@@ -57,11 +57,11 @@ double CellotSteps<T>::f_step(const T* pf, const T* pg, const T* y, std::int64_t
   double sy = 0, st = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     const auto k = static_cast<std::size_t>(i);
-    w_[k] = i < ny ? scale : -scale;
+    w_[k] = i < ny ? scale_y : -scale_x;
     (i < ny ? sy : st) += static_cast<double>(out_[k]);
   }
   f_.value_vjp(pf, w_.data(), grad_f);
-  return (sy - st) * static_cast<double>(scale);
+  return sy * static_cast<double>(scale_y) - st * static_cast<double>(scale_x);
 }
 
 template <class T>

@@ -8,16 +8,15 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/models/cellot/cellot_group_step.hpp"
 #include "cellot/nn/adam.hpp"
 #include "cellot/nn/allreduce.hpp"
-#include "cellot/models/cellot/cellot_steps.hpp"
+#include "cellot/nn/epoch_sampler.hpp"
 
 namespace cellot::models {
 
 using nn::Adam;
-using nn::allreduce_sum;
 using nn::broadcast;
-using nn::share;
 
 CellotHyper CellotHyper::from_config(const Config& cfg) {
   CellotHyper hp;
@@ -30,6 +29,7 @@ CellotHyper CellotHyper::from_config(const Config& cfg) {
   if (hp.iters < 0) throw InputError("config", "training.iters", std::to_string(t.iters), "must not be negative");
   hp.batch = positive(cfg.batch_size(), "training.batch_size");
   hp.inner = positive(t.inner_iters, "training.inner_iters");
+  hp.micro_batches = positive(t.micro_batches, "training.micro_batches");
   hp.lr = cfg.lr();
   if (!(hp.lr > 0)) throw InputError("config", "training.lr", std::to_string(hp.lr), "must be positive");
   hp.beta1 = t.beta1;
@@ -47,7 +47,8 @@ std::string checkpoint_signature(const models::IcnnShape& shape, const CellotHyp
                                  std::int64_t n_source, std::int64_t n_target) {
   std::ostringstream os;
   os.precision(17);
-  os << "cellot " << shape.describe() << "; batch " << hp.batch << "; inner " << hp.inner << "; lr " << hp.lr
+  os << "cellot " << shape.describe() << "; batch " << hp.batch << " (epoch-shuffled, " << hp.micro_batches
+     << " micro-batches); inner " << hp.inner << "; lr " << hp.lr
      << "; betas " << hp.beta1 << "," << hp.beta2 << "; g_penalty " << hp.g_penalty << "; seed " << seed
      << "; cells " << n_source << "," << n_target;
   return os.str();
@@ -131,10 +132,12 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   const std::int64_t n_src = input.source_train.rows, n_tgt = input.target_train.rows;
   const std::int64_t n_src_val = input.source_val.rows, n_tgt_val = input.target_val.rows;
 
-  // This rank's rows of every global batch.
-  const auto [lo, hi] = share(hp.batch, rank, size);
-  const std::int64_t local = hi - lo;
-  CellotSteps<float> steps(shape, std::max<std::int64_t>(local, 64));
+  // The reference's loaders use min(batch_size, cells of either training set).
+  const std::int64_t batch = std::min({hp.batch, n_src, n_tgt});
+  if (batch < hp.batch && rank == 0 && ctx.progress)
+    log::info("cellot " + input.perturbation + ": batch size adapted to " + std::to_string(batch) +
+              " (training cells: " + std::to_string(n_src) + " control, " + std::to_string(n_tgt) + " perturbed)");
+  CellotGroupStep steps(shape, batch, hp.micro_batches, ctx.comm);
 
   CellotState st;
   st.f.resize(static_cast<std::size_t>(n_params));
@@ -146,7 +149,8 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   }
   st.curves.columns = cellot_curve_columns();
   Adam opt_f(n_params, hp.lr, hp.beta1, hp.beta2), opt_g(n_params, hp.lr, hp.beta1, hp.beta2);
-  Rng batches(ctx.seed, "cellot/batches");
+  nn::EpochSampler src_batches(n_src, batch, Rng(ctx.seed, "cellot/batches/source"));
+  nn::EpochSampler tgt_batches(n_tgt, batch, Rng(ctx.seed, "cellot/batches/target"));
 
   const std::string signature = checkpoint_signature(shape, hp, ctx.seed, n_src, n_tgt);
   bool resumed = false;
@@ -162,35 +166,27 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   if (resumed) {
     opt_f.set_state(st.f_m, st.f_v, st.f_t);
     opt_g.set_state(st.g_m, st.g_v, st.g_t);
-    batches.set_state(st.rng);
+    const auto k = static_cast<std::ptrdiff_t>(nn::EpochSampler::kStateSize);
+    src_batches.set_state(std::vector<std::uint64_t>(st.rng.begin(), st.rng.begin() + k));
+    tgt_batches.set_state(std::vector<std::uint64_t>(st.rng.begin() + k, st.rng.end()));
     if (rank == 0 && ctx.progress)
       log::info("resumed " + input.perturbation + " from " + ctx.checkpoint_path + " at step " + std::to_string(st.step));
   }
   broadcast(st.f.data(), n_params, ctx.comm);
   broadcast(st.g.data(), n_params, ctx.comm);
 
-  // [gradient | loss partial | stop flag]: everything a step needs from the group in one allreduce.
-  std::vector<float> gbuf(static_cast<std::size_t>(n_params + 1)), fbuf(static_cast<std::size_t>(n_params + 2));
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(hp.batch));
-  std::vector<float> xb(static_cast<std::size_t>(std::max<std::int64_t>(local, 1) * d)), yb(xb.size());
-  auto draw = [&](const std::vector<float>& data, std::int64_t rows, std::vector<float>& out) {
-    // Every rank draws the whole global batch so that the stream stays identical on all ranks.
-    for (auto& i : idx) i = static_cast<std::int64_t>(batches.below(static_cast<std::uint64_t>(rows)));
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const float* row = data.data() + idx[static_cast<std::size_t>(i)] * d;
-      std::copy(row, row + d, out.data() + (i - lo) * d);
-    }
-  };
+  // The g gradient is copied (the group's total is read-only) to add the W penalty.
+  std::vector<float> gbuf(static_cast<std::size_t>(n_params));
+  std::vector<std::int64_t> y_rows;
 
   double last_w2 = std::nan(""), last_metric = std::nan("");
   std::int64_t sync_checks = 0;
-  // Every rank applies the same Adam update to the same allreduced gradient, so the parameters
+  // Every rank applies the same Adam update to the same reduced gradient, so the parameters
   // are bit-identical across the group; this is checked (one 2-word allreduce of a hash) at
   // every eval step, i.e. on every iterate that can become the result. A difference is an
-  // error, not something to repair: the reductions of Open MPI, MPICH and their derivatives
-  // return the same bits on every rank (the MPI standard advises it), so ranks that drift apart
-  // applied different updates (a rank with other hyperparameters or code, memory corruption, a
-  // reduction that differs per rank). Re-broadcasting the root's state would hide that, return a
+  // error, not something to repair: every rank completes the same reduction tree from the same
+  // gathered subtree sums, so ranks that drift apart applied different updates (a rank with other
+  // hyperparameters or code, memory corruption). Re-broadcasting the root's state would hide that, return a
   // result that only the root computed, and make the "bit-identical" guarantee untestable.
   auto ensure_in_sync = [&]() {
     if (size == 1) return;
@@ -259,7 +255,9 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
     st.g_m = opt_g.m();
     st.g_v = opt_g.v();
     st.g_t = opt_g.steps();
-    st.rng = batches.state();
+    st.rng = src_batches.state();
+    const auto tgt_state = tgt_batches.state();
+    st.rng.insert(st.rng.end(), tgt_state.begin(), tgt_state.end());
     save_checkpoint(ctx.checkpoint_path, st, signature);
   };
 
@@ -267,38 +265,31 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   const bool progress_enabled = ctx.progress && rank == 0;
   log::Progress progress("cellot " + input.perturbation, hp.iters - first_step, progress_enabled);
   auto last_progress = std::chrono::steady_clock::now();
-  const float scale = 1.f / static_cast<float>(hp.batch);
   float* f = st.f.data();
   float* g = st.g.data();
   double g_loss = std::nan(""), f_loss = std::nan("");
   while (st.step < hp.iters) {
-    draw(tgt, n_tgt, yb);
+    y_rows = tgt_batches.next();
     for (std::int64_t j = 0; j < hp.inner; ++j) {
-      draw(src, n_src, xb);
-      gbuf[static_cast<std::size_t>(n_params)] =
-          static_cast<float>(steps.g_step(f, g, xb.data(), local, scale, gbuf.data()));
-      allreduce_sum(gbuf.data(), n_params + 1, ctx.comm);
+      const auto r = steps.g_step(f, g, src.data(), src_batches.next());
+      std::copy(r.grad, r.grad + n_params, gbuf.begin());
       const double penalty = shape.add_w_penalty_grad(g, hp.g_penalty, gbuf.data());
-      g_loss = gbuf[static_cast<std::size_t>(n_params)] + hp.g_penalty * penalty;
+      g_loss = static_cast<float>(r.loss) + hp.g_penalty * penalty;
       check_step(gbuf.data(), n_params, g_loss, "g", st.step, j);
       opt_g.step(g, gbuf.data());
       st.sum_g += g_loss;
       ++st.count_g;
     }
     const bool stop_here = ctx.should_stop && ctx.should_stop();
-    draw(src, n_src, xb);
-    fbuf[static_cast<std::size_t>(n_params)] =
-        static_cast<float>(steps.f_step(f, g, yb.data(), local, xb.data(), local, scale, fbuf.data()));
-    fbuf[static_cast<std::size_t>(n_params + 1)] = stop_here ? 1.f : 0.f;
-    allreduce_sum(fbuf.data(), n_params + 2, ctx.comm);
-    f_loss = fbuf[static_cast<std::size_t>(n_params)];
-    check_step(fbuf.data(), n_params, f_loss, "f", st.step, -1);
-    opt_f.step(f, fbuf.data());
+    const auto r = steps.f_step(f, g, tgt.data(), y_rows, src.data(), src_batches.next(), stop_here ? 1 : 0);
+    f_loss = static_cast<float>(r.loss);
+    check_step(r.grad, n_params, f_loss, "f", st.step, -1);
+    opt_f.step(f, r.grad);
     shape.clamp_w(f);
     st.sum_f += f_loss;
     ++st.count_f;
     ++st.step;
-    const bool stop = fbuf[static_cast<std::size_t>(n_params + 1)] > 0.f;
+    const bool stop = r.votes > 0;
 
     if (st.step % hp.eval_every == 0 || st.step == hp.iters) evaluate();
     if (progress_enabled) {

@@ -1,6 +1,7 @@
-// CellOT checkpoints: one small HDF5 file (format "cellot-checkpoint-1").
+// CellOT checkpoints: one small HDF5 file (format "cellot-checkpoint-2"; format 1 sampled batches
+// with replacement from one stream and is refused).
 //   /f /g /best_f /best_g /f_m /f_v /g_m /g_v   float32 vectors (flat IcnnShape layout)
-//   /rng                                        uint64[6], the batch stream
+//   /rng                                        uint64[14], the source and target batch samplers
 //   /curves                                     float64 (rows x columns), attribute columns
 //   attributes on /: format, signature, step, f_t, g_t, best_metric, best_step, sum_g, sum_f,
 //                    count_g, count_f
@@ -10,6 +11,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/io/h5.hpp"
 #include "cellot/models/cellot/cellot_trainer.hpp"
+#include "cellot/nn/epoch_sampler.hpp"
 
 namespace cellot::models {
 
@@ -17,7 +19,7 @@ namespace h5 = io::h5;
 
 namespace {
 
-constexpr const char* kFormat = "cellot-checkpoint-1";
+constexpr const char* kFormat = "cellot-checkpoint-2";
 
 template <class T>
 hid_t native_type();
@@ -142,7 +144,7 @@ bool load_checkpoint(const std::string& path, CellotState& st, const std::string
   s.count_f = h5::read_attr_int(file, "count_f", path);
   const std::size_t n = st.f.size();
   if (s.f.size() != n || s.g.size() != n || s.f_m.size() != n || s.f_v.size() != n || s.g_m.size() != n ||
-      s.g_v.size() != n || (s.best_step >= 0 && (s.best_f.size() != n || s.best_g.size() != n)) || s.rng.size() != 6)
+      s.g_v.size() != n || (s.best_step >= 0 && (s.best_f.size() != n || s.best_g.size() != n)) || s.rng.size() != 2 * nn::EpochSampler::kStateSize)
     throw InputError(path, "parameters", "", "sizes do not match the model");
   st = std::move(s);
   return true;

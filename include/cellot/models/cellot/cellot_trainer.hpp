@@ -1,13 +1,18 @@
 #pragma once
 // CellOT's min-max training (DESIGN.md 'Model numerics'), data-parallel over a rank group.
 //
-// Per outer iteration, in the reference's order of draws: a target batch, then inner_iters times
+// Batches as the reference's DataLoaders (shuffle, no drop_last, cycled): the control and the
+// perturbed training sets each have a sampler (nn/epoch_sampler.hpp) on their own stream that
+// walks a fresh permutation per epoch, the last batch of an epoch holding the rest. The batch
+// size is min(training.batch_size, cells of either set), as the reference adapts it. Per outer
+// iteration, in the reference's order of draws: a target batch, then inner_iters times
 // {a source batch, a g step}, then a source batch and an f step followed by W^f <- max(W^f, 0).
-// Every rank draws the same global batch indices from the task's stream and computes on its
-// share (nn::share) of the global batch; the gradients, already scaled by 1/global_batch,
-// and the loss partials travel in ONE MPI_Allreduce per optimiser step, so every rank applies
-// the same Adam update and the parameters stay bit-identical across the group. Parameters are
-// broadcast from the group root at start.
+//
+// Every step's gradient comes from CellotGroupStep: the batch is cut into training.micro_batches
+// micro-batches, computed by the group's ranks and threads and summed in a fixed tree, so the
+// result is the same bits for any number of ranks per task and threads per rank. Every rank
+// applies the same Adam update to the same gradient, so the parameters stay bit-identical
+// across the group. Parameters are broadcast from the group root at start.
 //
 // Model selection uses the validation split: at every eval step (every eval_every iterations
 // and the last one) the validation metric of the current parameters is computed, and the
@@ -15,8 +20,8 @@
 //
 // Checkpoints (HDF5, written atomically by the group root every checkpoint_every iterations and
 // when stopping on request) hold everything a continued run needs to be bit-identical to an
-// uninterrupted one: parameters, both Adam states, the batch stream, the step, the curves so
-// far, the best parameters and the loss sums of the current curve interval.
+// uninterrupted one: parameters, both Adam states, both samplers, the step, the curves so far,
+// the best parameters and the loss sums of the current curve interval.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -32,6 +37,7 @@ struct CellotHyper {
   std::int64_t iters = 100000;
   std::int64_t batch = 256;
   std::int64_t inner = 10;
+  std::int64_t micro_batches = 4;
   double lr = 1e-4, beta1 = 0.5, beta2 = 0.9;
   double g_penalty = 1.0;
   std::int64_t eval_every = 1000;
@@ -44,7 +50,7 @@ struct CellotState {
   std::vector<float> f, g;                      // parameters (flat IcnnShape layout)
   std::vector<float> f_m, f_v, g_m, g_v;        // Adam moments
   std::int64_t f_t = 0, g_t = 0;                // Adam step counts
-  std::vector<std::uint64_t> rng;               // batch stream state
+  std::vector<std::uint64_t> rng;               // batch samplers: source then target (EpochSampler states)
   std::int64_t step = 0;                        // outer iterations done
   models::Curves curves;
   std::vector<float> best_f, best_g;            // parameters with the best validation metric

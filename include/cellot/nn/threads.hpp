@@ -1,0 +1,27 @@
+#pragma once
+// Threads of a rank, used only where they cannot change a result: each item of a fixed list
+// (micro-batches of a training step, chunks of a prediction, elements of an element-wise sum)
+// is computed by one thread with single-threaded arithmetic, and items are combined afterwards
+// in a fixed order. So the number of threads changes the speed, never the bits.
+//
+// BLAS is pinned to one thread for the same reason: OpenBLAS splits a product across its own
+// threads (and picks its kernels) by thread count, so multithreaded BLAS would make a result
+// depend on the threads of the rank.
+#include <cstdint>
+#include <functional>
+
+namespace cellot::nn {
+
+// One-time setting (cellot::Runtime calls it before any torch work; tests may call it again to
+// vary the count): BLAS single-threaded, then `n` threads for parallel_items (torch's intra-op
+// pool, OpenMP).
+void set_threads(int n);
+int workers();  // threads parallel_items may use
+
+// fn(item, worker) for every item in [0, n); worker < workers() identifies the calling thread
+// (for per-thread workspaces). Items are handed out in contiguous runs; which thread runs which
+// item must not (and does not) matter to the caller's results. The first exception thrown by fn
+// is rethrown after all threads finished.
+void parallel_items(std::int64_t n, const std::function<void(std::int64_t item, int worker)>& fn);
+
+}  // namespace cellot::nn
