@@ -1,6 +1,7 @@
 #include "cellot/cli/command_line.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <iostream>
@@ -161,6 +162,9 @@ void check_output_file(const std::string& path, const std::string& option) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw InputError("command line", option, path, "output directory '" + dir + "' does not exist");
+  // Checked before any work: a run that fails at its last step loses the work, not the file.
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw InputError("command line", option, path, "output directory '" + dir + "' is not writable");
 }
 
 }  // namespace cellot::cli

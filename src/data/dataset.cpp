@@ -42,6 +42,9 @@ void check_unique_features(const io::H5adReader& r) {
 Dataset::Dataset(const DataConfig& cfg, MPI_Comm comm) : cfg_(cfg) {
   if (cfg_.path.empty()) throw InputError("command line", "data.path", "", "no data file given");
   reader_ = std::make_shared<io::H5adReader>(cfg_.path, comm, cfg_.layer);
+  const std::string matrix = cfg_.layer == "X" ? "X" : reader_->layer_element();
+  if (reader_->n_obs() == 0) throw InputError(cfg_.path, matrix, "0 cells", "empty matrix: no cells");
+  if (reader_->n_vars() == 0) throw InputError(cfg_.path, matrix, "0 features", "empty matrix: no features");
   check_unique_features(*reader_);
   const io::Column& cond = obs_column(*reader_, cfg_.condition_key, "data.condition_key");
   const std::int64_t n = reader_->n_obs();

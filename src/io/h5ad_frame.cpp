@@ -142,7 +142,7 @@ const Column* DataFrame::find(const std::string& name) const {
 
 const Column& DataFrame::require(const std::string& name, const std::string& file, const std::string& key) const {
   if (const Column* c = find(name)) return *c;
-  if (auto it = unread.find(name); it != unread.end()) throw InputError(file, key, name, "obs column is " + it->second);
+  if (auto it = unread.find(name); it != unread.end()) throw InputError(file, key, name, "obs column not read: " + it->second);
   std::string have;
   for (std::size_t i = 0; i < columns.size() && i < 10; ++i) have += (i ? ", " : "") + columns[i].name;
   if (columns.size() > 10) have += ", ... (" + std::to_string(columns.size()) + " in all)";

@@ -1,3 +1,4 @@
 # cellot synth / describe through the CLI, and every bad-data error (exit 2, one line).
 cellot_add_script_test(NAME data_synth_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/data_synth.sh LABELS e2e)
 cellot_add_script_test(NAME data_errors_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/data_errors.sh LABELS e2e)
+cellot_add_script_test(NAME data_bad_input_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/data_bad_input.sh LABELS e2e)
