@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/fault.hpp"
 #include "cellot/io/h5.hpp"
 #include "detail/store_schema.hpp"
 
@@ -429,7 +431,11 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   detail::compute_rows(m.spec, m.params_row, m.pred_offset, per_model, n_pred);
   const auto schema = detail::store_schema(m.spec, m.params_row, m.pred_offset, m.key_len, m.pert_len);
 
-  m.file = h5::create_file(path, comm);
+  // Created under a temporary name and renamed once complete: a job killed while creating leaves
+  // `<path>.creating` (removed and started afresh by the next run), never a half-made store at
+  // `path` that --resume would refuse on every requeue.
+  const std::string tmp = creating_path(path);
+  m.file = h5::create_file(tmp, comm);
   const std::string c = path;
   {
     Handle root(check_id(H5Gopen2(m.file, "/", H5P_DEFAULT), "H5Gopen2", c));
@@ -448,12 +454,20 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   write_group_attributes(m.file, m.spec, c);
   // The plan table and the initial status are written by rank 0 alone (raw data).
   if (rank == 0) write_initial(m.file, path, schema);
+  fault::kill_point("store_create");
   // Structure and the plan table reach the file before any task row is written, so a job
   // killed later leaves a store that opens (H5Fflush is collective with the MPI-IO driver).
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
+  // Bound: every rank of comm creates the store (collective); a dead rank ends the job.
   if (comm != MPI_COMM_NULL) MPI_Barrier(comm);
+  int renamed = 0;
+  if (rank == 0) renamed = std::rename(tmp.c_str(), path.c_str()) == 0 ? 1 : 0;
+  if (comm != MPI_COMM_NULL) MPI_Bcast(&renamed, 1, MPI_INT, 0, comm);
+  if (!renamed) throw RuntimeError(path + ": could not rename the new store from " + tmp);
   return s;
 }
+
+std::string creating_path(const std::string& path) { return path + ".creating"; }
 
 Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
   if (!h5::is_hdf5(path)) throw InputError(path, "--store", path, "not an HDF5 file (or missing)");
@@ -657,6 +671,7 @@ void Store::write_row(std::int64_t task, const TaskRow& row) {
   std::string notes;
   const RowImage img = m.encode(task, row, notes);
   m.write_image(task, img);
+  fault::kill_point("row_write");
 
   std::string message = row.message;
   if (!notes.empty()) message = message.empty() ? notes : message + " | " + notes;
@@ -675,10 +690,12 @@ void Store::write_row(std::int64_t task, const TaskRow& row) {
   slab_io(true, m.d("/status/finished_at"), time_t_, t, 1, fin.data(), c);
   std::uint64_t sum = img.checksum();
   slab_io(true, m.d("/status/checksum"), H5T_NATIVE_UINT64, t, 1, &sum, c);
+  fault::kill_point("checksum");
   // The flag last: every write above has been handed to the file system before it (MPI-IO
   // independent writes are not cached by HDF5), and the checksum catches a file system that
   // persisted the flag but not the row (node failure).
   write_state(task, row.state);
+  fault::kill_point("done_flag");
 }
 
 void Store::write_state(std::int64_t task, TaskState state) {
@@ -895,6 +912,7 @@ void Store::write_provenance_start(const Provenance& p) {
   m.run_line = static_cast<std::int64_t>(history.size());
   history.push_back(m.run_head + "? | no end recorded (running, or the job was killed)" + m.run_tail);
   write_lines(prov, "history", history, c);
+  fault::kill_point("provenance");
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
 }
 

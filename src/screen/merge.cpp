@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/fault.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/screen/plan.hpp"
 #include "cellot/version.hpp"
@@ -153,7 +154,9 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
   spec.shard.clear();
   spec.owned.assign(spec.tasks.size(), 1);
   result.tasks = spec.size();
-  std::vector<std::optional<io::TaskRow>> rows(spec.tasks.size());
+  // Which input's row each task takes (-1: none). Rows are copied one at a time at the end, never
+  // all held in memory.
+  std::vector<int> source(spec.tasks.size(), -1);
   for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
     const auto task = static_cast<std::int64_t>(t);
     const std::string& key = spec.tasks[t].key;
@@ -191,8 +194,8 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
       if (corrupt) result.corrupt.push_back(key);
       continue;
     }
-    rows[t] = stores[static_cast<std::size_t>(chosen)].read_row(task);
-    if (rows[t]->state == io::TaskState::done)
+    source[t] = chosen;
+    if (states[static_cast<std::size_t>(chosen)][t] == io::TaskState::done)
       ++result.done;
     else
       ++result.failed;
@@ -212,9 +215,12 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
       if (std::find(result.git_hashes.begin(), result.git_hashes.end(), g) == result.git_hashes.end())
         result.git_hashes.push_back(g);
   }
-  for (auto& s : stores) s.close();
-
-  io::Store merged = io::Store::create(out, spec, MPI_COMM_NULL);
+  // Written under a temporary name and renamed when complete: a merge killed midway leaves no
+  // store at `out` that looks finished (and a previous `out` stays as it was until the rename).
+  const std::string tmp = out + ".merging";
+  std::error_code rm_ec;
+  fs::remove(tmp, rm_ec);
+  io::Store merged = io::Store::create(tmp, spec, MPI_COMM_NULL);
   merged.append_provenance(history, result.git_hashes);
   io::Provenance p;
   p.version = version_string();
@@ -225,8 +231,13 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
   p.world_size = 1;
   p.hostnames = hosts;
   merged.write_provenance_start(p);
-  for (std::size_t t = 0; t < spec.tasks.size(); ++t)
-    if (rows[t]) merged.write_row(static_cast<std::int64_t>(t), *rows[t]);
+  for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
+    if (source[t] < 0) continue;
+    const auto task = static_cast<std::int64_t>(t);
+    merged.write_row(task, stores[static_cast<std::size_t>(source[t])].read_row(task));
+    fault::kill_point("merge");
+  }
+  for (auto& s : stores) s.close();
   merged.write_merged_from(sources);
   std::string outcome = result.missing.empty()
                             ? "merged, complete"
@@ -234,6 +245,7 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
   if (!result.skipped.empty()) outcome += ", " + std::to_string(result.skipped.size()) + " unreadable inputs skipped";
   merged.write_provenance_end(log::timestamp_utc(), outcome);
   merged.close();
+  fs::rename(tmp, out);
   return result;
 }
 

@@ -136,7 +136,16 @@ OpenedStore open_screen_store(const ScreenOptions& opt, const io::StoreSpec& spe
   const bool root = groups.world_rank() == 0;
   const std::string ckpt_dir = checkpoint_dir(path);
   int exists = 0;
-  if (root) exists = fs::exists(path) ? 1 : 0;
+  if (root) {
+    exists = fs::exists(path) ? 1 : 0;
+    // A store whose creation was killed never reached `path`: start it afresh.
+    std::error_code ec;
+    if (fs::exists(io::creating_path(path), ec)) {
+      log::warn("screen: " + io::creating_path(path) + " is a store whose creation was interrupted; removed" +
+                (exists ? "" : std::string(", the store starts afresh")));
+      fs::remove(io::creating_path(path), ec);
+    }
+  }
   MPI_Bcast(&exists, 1, MPI_INT, 0, groups.world());
   if (exists && !opt.resume)
     throw InputError(opt.origin, "--store", path, "exists: pass --resume to continue it, or choose another store path");

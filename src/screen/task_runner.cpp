@@ -353,6 +353,7 @@ Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message)
     // absent, which is the common case (only interrupted CellOT tasks leave one).
     ::unlink(w.ckpt.c_str());
     ::unlink((w.ckpt + ".tmp").c_str());
+    ::unlink((w.ckpt + ".prev").c_str());
   }
   return outcome;
 }

@@ -116,7 +116,8 @@ struct StoreSummary {
 
 class Store {
  public:
-  // Creates (truncates) the store. Collective over `comm` (MPI_COMM_NULL: serial HDF5 driver).
+  // Creates (truncates) the store: written as creating_path(path), renamed to `path` once its
+  // structure and plan table are on disk. Collective over `comm` (MPI_COMM_NULL: serial driver).
   static Store create(const std::string& path, const StoreSpec& spec, MPI_Comm comm);
   // Opens an existing store (InputError when it is not one). Collective over `comm`.
   static Store open(const std::string& path, MPI_Comm comm, bool writable);
@@ -165,6 +166,9 @@ class Store {
 // the store's one schema table), e.g. "/metrics/value [12 x 9] vs [12 x 10]"; "" when none.
 // Rows of one store can be written into the other only when this is "".
 std::string layout_difference(const StoreSpec& have, const StoreSpec& want);
+
+// Where Store::create builds a store before renaming it into place ("<path>.creating").
+std::string creating_path(const std::string& path);
 
 // FNV-1a 64 of raw bytes, chained from `h` (row checksums).
 std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = 1469598103934665603ULL);

@@ -5,10 +5,15 @@
 //   /curves                                     float64 (rows x columns), attribute columns
 //   attributes on /: format, signature, step, f_t, g_t, best_metric, best_step, sum_g, sum_f,
 //                    count_g, count_f
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/fault.hpp"
+#include "cellot/core/log.hpp"
 #include "cellot/io/h5.hpp"
 #include "cellot/models/cellot/cellot_trainer.hpp"
 #include "cellot/nn/epoch_sampler.hpp"
@@ -59,7 +64,20 @@ std::vector<T> read_array(hid_t file, const std::string& name, const std::string
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const CellotState& st, const std::string& signature) {
+namespace {
+
+// Data reach the disk before the name does: after a node crash the renamed file is complete,
+// not a name pointing at blocks that were never written.
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::string previous_path(const std::string& path) { return path + ".prev"; }
+
+void write_checkpoint(const std::string& path, const CellotState& st, const std::string& signature) {
   const std::string tmp = path + ".tmp";
   {
     h5::Handle file = h5::create_file(tmp);
@@ -99,11 +117,49 @@ void save_checkpoint(const std::string& path, const CellotState& st, const std::
     h5::write_attr_int(file, "count_f", st.count_f, tmp);
     h5::close_file(file, tmp);
   }
-  // The old checkpoint stays valid until the new one is complete.
+  sync_path(tmp);
+  fault::kill_point("checkpoint_write");
+  // The old checkpoint stays valid until the new one is complete, and is kept as .prev: a torn
+  // newest file (a node lost before its blocks reached the disk) falls back to it.
+  if (std::filesystem::exists(path)) std::rename(path.c_str(), previous_path(path).c_str());
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw RuntimeError(path + ": cannot replace checkpoint with " + tmp);
+  sync_path(std::filesystem::path(path).parent_path().string());
+}
+
+bool read_checkpoint(const std::string& path, CellotState& st, const std::string& signature);
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const CellotState& st, const std::string& signature) {
+  // Rank-local (the group root writes): a failed write (disk full) must not leave the group,
+  // which is inside the training step; the task goes on without a newer checkpoint.
+  try {
+    write_checkpoint(path, st, signature);
+  } catch (const std::exception& e) {
+    log::warn(std::string("checkpoint not written (training continues; a resume restarts from the previous one): ") +
+              e.what());
+  }
 }
 
 bool load_checkpoint(const std::string& path, CellotState& st, const std::string& signature) {
+  // The newest checkpoint, else the previous one, else none (from scratch). A checkpoint of
+  // another training problem is refused (InputError), never skipped.
+  for (const std::string& p : {path, previous_path(path)}) {
+    try {
+      if (read_checkpoint(p, st, signature)) return true;
+    } catch (const InputError& e) {
+      if (std::string(e.what()).find("signature") != std::string::npos) throw;
+      log::warn("checkpoint " + p + " unreadable (" + e.what() + "); trying an older one or starting from scratch");
+    } catch (const std::exception& e) {
+      log::warn("checkpoint " + p + " unreadable (" + e.what() + "); trying an older one or starting from scratch");
+    }
+  }
+  return false;
+}
+
+namespace {
+
+bool read_checkpoint(const std::string& path, CellotState& st, const std::string& signature) {
   if (!std::filesystem::exists(path)) return false;
   if (!h5::is_hdf5(path)) throw InputError(path, "checkpoint", path, "not an HDF5 file");
   h5::Handle file = h5::open_file(path, H5F_ACC_RDONLY);
@@ -149,5 +205,7 @@ bool load_checkpoint(const std::string& path, CellotState& st, const std::string
   st = std::move(s);
   return true;
 }
+
+}  // namespace
 
 }  // namespace cellot::models
