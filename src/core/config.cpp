@@ -81,6 +81,8 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("training.beta2", po::value(&c.training.beta2)->default_value(c.training.beta2), "Adam beta2")
     ("training.g_penalty", po::value(&c.training.g_penalty)->default_value(c.training.g_penalty), "penalty on negative W of g")
     ("training.eval_every", po::value(&c.training.eval_every)->default_value(c.training.eval_every), "validation every N iterations")
+    ("training.patience", po::value(&c.training.patience)->default_value(c.training.patience), "early stopping: evaluations without a new best validation value before training stops (0: off)")
+    ("training.min_iters", po::value(&c.training.min_iters)->default_value(c.training.min_iters), "early stopping: never before this many iterations")
     ("training.checkpoint_every", po::value(&c.training.checkpoint_every)->default_value(c.training.checkpoint_every), "checkpoint every N iterations")
     ("training.seed", po::value(&c.training.seed)->default_value(c.training.seed), "seed")
     ("training.threads", po::value(&c.training.threads)->default_value(c.training.threads), "torch threads per rank (0: auto)")
@@ -192,6 +194,8 @@ std::string Config::to_ini() const {
      << "beta2 = " << fmt_double(training.beta2) << "\n"
      << "g_penalty = " << fmt_double(training.g_penalty) << "\n"
      << "eval_every = " << training.eval_every << "\n"
+     << "patience = " << training.patience << "\n"
+     << "min_iters = " << training.min_iters << "\n"
      << "checkpoint_every = " << training.checkpoint_every << "\n"
      << "seed = " << training.seed << "\n"
      << "threads = " << training.threads << "\n"
@@ -285,6 +289,10 @@ void validate(const Config& c, const std::string& origin) {
     throw InputError(origin, "training.beta2", fmt_double(c.training.beta2), "must be in [0, 1)");
   if (c.training.eval_every < 0)
     throw InputError(origin, "training.eval_every", std::to_string(c.training.eval_every), "must be >= 0");
+  if (c.training.patience < 0)
+    throw InputError(origin, "training.patience", std::to_string(c.training.patience), "must be >= 0");
+  if (c.training.min_iters < 0)
+    throw InputError(origin, "training.min_iters", std::to_string(c.training.min_iters), "must be >= 0");
   if (c.training.checkpoint_every < 0)
     throw InputError(origin, "training.checkpoint_every", std::to_string(c.training.checkpoint_every), "must be >= 0");
   if (c.training.threads < 0)

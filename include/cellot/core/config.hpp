@@ -54,6 +54,10 @@ struct TrainingConfig {
   double beta2 = 0.9;
   double g_penalty = 1.0;
   std::int64_t eval_every = 1000;
+  // Early stopping (nn/early_stop.hpp): stop after `patience` evaluations in a row without a new
+  // best validation value, once min_iters steps are done (0: train all iters).
+  std::int64_t patience = 0;
+  std::int64_t min_iters = 0;
   std::int64_t checkpoint_every = 10000;
   std::uint64_t seed = 0;
   int threads = 0;  // 0: SLURM_CPUS_PER_TASK, else cores / ranks on the node

@@ -300,6 +300,7 @@ AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, i
       epochs_(cfg.training.epochs),
       iters_(cfg.training.iters),
       eval_every_(cfg.training.eval_every),
+      early_(cfg.training.patience, cfg.training.min_iters),
       grid_(cfg.model.grid) {
   if (n_features <= 0) throw InputError("data", "n_features", std::to_string(n_features), "must be > 0");
   if (batch_size_ <= 0) throw InputError("config", "training.batch_size", std::to_string(batch_size_), "must be > 0");
@@ -336,6 +337,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   std::vector<const float*> mask_ptrs(static_cast<std::size_t>(hidden));
 
   FitResult result;
+  result.steps = total;
   result.curves.columns = {"step", "epoch", "train_loss", "val_loss"};
   std::vector<float> best = net_.params();
   double best_val = std::numeric_limits<double>::infinity();
@@ -343,6 +345,8 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   double loss_acc = 0;
   std::int64_t loss_n = 0;
   log::Progress progress(label, total, ctx.progress && rank == 0);
+  nn::EarlyStop early = early_;  // a fresh count per fit (every grid candidate)
+  bool stop_early = false;
 
   for (std::int64_t step = 0; step < total; ++step) {
     const std::int64_t k = step % steps_per_epoch;
@@ -389,11 +393,13 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
               static_cast<double>(data.n_val());
         if (!std::isfinite(val))
           throw Diverged(label + ": validation loss is " + fmt(val) + " at step " + std::to_string(step + 1));
-        if (val < best_val) {
+        const bool improved = val < best_val;
+        if (improved) {
           best_val = val;
           best = net_.params();
           best_step = step + 1;
         }
+        stop_early = early.record(step + 1, true, improved) && step + 1 < total;
       }
       result.curves.rows.push_back({static_cast<double>(step + 1),
                                     static_cast<double>(step + 1) / static_cast<double>(steps_per_epoch),
@@ -401,6 +407,11 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
       progress.update(step + 1, "train " + fmt(loss_acc / static_cast<double>(loss_n)) + " val " + fmt(val));
       loss_acc = 0;
       loss_n = 0;
+      if (stop_early) {
+        // The validation loss is computed identically on every rank, so all stop here.
+        result.steps = step + 1;
+        break;
+      }
     }
   }
   if (data.n_val() > 0 && total > 0) {
@@ -411,7 +422,8 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
     result.best_step = static_cast<double>(total);
     result.best_val_loss = kNaN;
   }
-  progress.finish("best step " + fmt(result.best_step) + " val " + fmt(result.best_val_loss));
+  progress.finish("best step " + fmt(result.best_step) + " val " + fmt(result.best_val_loss) +
+                  (stop_early ? " (stopped early at step " + std::to_string(result.steps) + ")" : ""));
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include "cellot/models/cellot/cellot_group_step.hpp"
 #include "cellot/nn/adam.hpp"
 #include "cellot/nn/allreduce.hpp"
+#include "cellot/nn/early_stop.hpp"
 #include "cellot/nn/epoch_sampler.hpp"
 
 namespace cellot::models {
@@ -40,6 +41,8 @@ CellotHyper CellotHyper::from_config(const Config& cfg) {
   if (!(hp.g_penalty >= 0)) throw InputError("config", "training.g_penalty", std::to_string(hp.g_penalty), "must not be negative");
   hp.eval_every = positive(t.eval_every, "training.eval_every");
   hp.checkpoint_every = positive(t.checkpoint_every, "training.checkpoint_every");
+  hp.patience = t.patience;
+  hp.min_iters = t.min_iters;
   return hp;
 }
 
@@ -51,6 +54,9 @@ std::string checkpoint_signature(const models::IcnnShape& shape, const CellotHyp
      << " micro-batches); inner " << hp.inner << "; lr " << hp.lr
      << "; betas " << hp.beta1 << "," << hp.beta2 << "; g_penalty " << hp.g_penalty << "; seed " << seed
      << "; cells " << n_source << "," << n_target;
+  // Early stopping ends a run at a step its checkpoints must not outlive; without it the
+  // signature is what it always was, so existing checkpoints stay valid.
+  if (hp.patience > 0) os << "; patience " << hp.patience << "; min_iters " << hp.min_iters;
   return os.str();
 }
 
@@ -174,6 +180,16 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   }
   broadcast(st.f.data(), n_params, ctx.comm);
   broadcast(st.g.data(), n_params, ctx.comm);
+  nn::EarlyStop early(hp.patience, hp.min_iters);
+  {
+    // A resumed run continues the count of evaluations since the best one from its curves.
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& row : st.curves.rows) {
+      const double m = row[4];  // val_mmd (cellot_curve_columns)
+      early.record(static_cast<std::int64_t>(row[0]), std::isfinite(m), std::isfinite(m) && m < best);
+      if (std::isfinite(m) && m < best) best = m;
+    }
+  }
 
   // The g gradient is copied (the group's total is read-only) to add the W penalty.
   std::vector<float> gbuf(static_cast<std::size_t>(n_params));
@@ -268,6 +284,7 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   float* f = st.f.data();
   float* g = st.g.data();
   double g_loss = std::nan(""), f_loss = std::nan("");
+  bool stopped_early = false;
   while (st.step < hp.iters) {
     y_rows = tgt_batches.next();
     for (std::int64_t j = 0; j < hp.inner; ++j) {
@@ -291,7 +308,11 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
     ++st.step;
     const bool stop = r.votes > 0;
 
-    if (st.step % hp.eval_every == 0 || st.step == hp.iters) evaluate();
+    bool converged = false;
+    if (st.step % hp.eval_every == 0 || st.step == hp.iters) {
+      evaluate();
+      converged = early.record(st.step, std::isfinite(last_metric), st.best_step == st.step);
+    }
     if (progress_enabled) {
       // The line is built about once a second (Progress prints at most one per 2 s).
       const auto now = std::chrono::steady_clock::now();
@@ -301,6 +322,12 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
                                                   fmt(f_loss) + " w2 " + fmt(last_w2) + " val_mmd " + fmt(last_metric));
       }
     }
+    if (converged) {
+      // Every rank decides alike (the metric is the root's, broadcast); the result is returned,
+      // so there is nothing left to checkpoint.
+      stopped_early = st.step < hp.iters;
+      break;
+    }
     if (st.step % hp.checkpoint_every == 0 || stop) checkpoint();
     if (stop && st.step < hp.iters) {
       MPI_Barrier(ctx.comm);  // the checkpoint is on disk before anyone reports it
@@ -309,12 +336,13 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
                                                              : "; checkpoint " + ctx.checkpoint_path));
     }
   }
-  progress.finish("step " + std::to_string(st.step) +
+  progress.finish("step " + std::to_string(st.step) + (stopped_early ? " (stopped early)" : "") +
                   (st.best_step >= 0 ? " best val_mmd " + fmt(st.best_metric) + " at step " + std::to_string(st.best_step)
                                      : " (no validation metric: last iterate)"));
 
   CellotResult result;
   result.steps = st.step;
+  result.stopped_early = stopped_early;
   result.sync_checks = sync_checks;
   result.curves = st.curves;
   if (st.best_step >= 0) {

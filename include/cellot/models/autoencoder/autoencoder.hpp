@@ -32,7 +32,9 @@
 // Iterate selection: the validation reconstruction loss (both conditions, no dropout) is
 // evaluated every training.eval_every steps and at the end; the iterate with the lowest value
 // is kept (the reference keeps its best-eval-loss checkpoint, but on the test split; we use
-// validation). Without validation cells the last iterate is kept.
+// validation). Without validation cells the last iterate is kept. With training.patience > 0
+// a fit stops after that many evaluations without a new best validation loss, once
+// training.min_iters steps are done (nn/early_stop.hpp; each grid candidate counts afresh).
 //
 // Grid (model.grid = true, App. C.1): width {16, 32} x depth {2, 3} x latent {4, 8} x dropout
 // {0, 0.05, 0.1, 0.2} x lr {1e-5, 1e-4, 1e-3} = 96 fits, each with the same seed (so refitting
@@ -62,6 +64,7 @@
 #include <vector>
 
 #include "cellot/core/rng.hpp"
+#include "cellot/nn/early_stop.hpp"
 #include "cellot/models/model.hpp"
 
 namespace cellot::models {
@@ -164,6 +167,7 @@ class AutoencoderModel : public Model {
   struct FitResult {
     Curves curves;
     double best_step = 0, best_val_loss = 0;
+    std::int64_t steps = 0;  // steps trained (fewer than planned when stopped early)
   };
   FitResult fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx, const std::string& label);
   double score_on_validation(const TrainInput& input, const TrainContext& ctx) const;
@@ -173,6 +177,7 @@ class AutoencoderModel : public Model {
   AeHyper hyper_;
   int batch_size_;
   std::int64_t epochs_, iters_, eval_every_;
+  nn::EarlyStop early_;  // training.patience, training.min_iters on the validation loss
   bool grid_;
   bool trained_ = false;
   std::vector<float> selection_;   // best_step, best_val_loss, val_metric

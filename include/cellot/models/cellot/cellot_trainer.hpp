@@ -17,6 +17,8 @@
 // Model selection uses the validation split: at every eval step (every eval_every iterations
 // and the last one) the validation metric of the current parameters is computed, and the
 // parameters with the lowest value are the result. Without a metric the last iterate is kept.
+// With training.patience > 0, training stops early after that many evaluations without a new
+// best once training.min_iters are done (nn/early_stop.hpp); the result is the best iterate.
 //
 // Checkpoints (HDF5, written atomically by the group root every checkpoint_every iterations and
 // when stopping on request) hold everything a continued run needs to be bit-identical to an
@@ -42,6 +44,7 @@ struct CellotHyper {
   double g_penalty = 1.0;
   std::int64_t eval_every = 1000;
   std::int64_t checkpoint_every = 10000;
+  std::int64_t patience = 0, min_iters = 0;  // early stopping (0: off)
   static CellotHyper from_config(const Config& cfg);  // InputError for out-of-range values
 };
 
@@ -74,7 +77,8 @@ bool load_checkpoint(const std::string& path, CellotState& state, const std::str
 struct CellotResult {
   std::vector<float> f, g;  // selected parameters
   models::Curves curves;
-  std::int64_t steps = 0;       // outer iterations done
+  std::int64_t steps = 0;       // outer iterations done (fewer than iters when stopped early)
+  bool stopped_early = false;   // training.patience ended training before iters
   std::int64_t best_step = -1;  // step of the selected parameters (-1: last iterate, no metric)
   double best_metric = std::numeric_limits<double>::quiet_NaN();
   // Cross-rank checks that the parameters are bit-identical (one per eval step on groups of
