@@ -9,6 +9,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/data/dataset.hpp"
+#include "cellot/data/embedding.hpp"
 #include "cellot/io/h5ad.hpp"
 #include "cellot/io/store.hpp"
 #include "cellot/models/model_dir.hpp"
@@ -35,6 +36,7 @@ struct Source {
   std::unique_ptr<models::Model> model;
   DataConfig data;  // the model's data config (split rule, fold, condition key, ...)
   std::vector<std::string> features;
+  data::FeatureTransform transform;  // file features -> model inputs, as trained
   std::string features_origin;  // file the features come from (for mismatch errors)
   std::string perturbation, model_name, data_path;
   std::uint64_t split_seed = 0;
@@ -185,6 +187,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     src.data_path = st.config.data.path;
     src.split_seed = st.split_seed;
     src.data_fingerprint = st.data_fingerprint;
+    src.transform = st.transform;
     src.uns["cellot_store"] = std::filesystem::absolute(store_path).string();
     src.uns["cellot_task"] = task_key;
   } else {
@@ -198,6 +201,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     src.data_path = loaded.info.data_path;
     src.split_seed = loaded.info.split_seed;
     src.data_fingerprint = loaded.info.data_fingerprint;
+    src.transform = loaded.info.transform;
     src.uns["cellot_model_dir"] = std::filesystem::absolute(model_dir).string();
   }
   if (perturbation.empty()) perturbation = src.perturbation;
@@ -221,9 +225,12 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   const std::vector<std::int64_t>& rows = choice.rows;
   const std::string& cells = choice.cells;
   log::root_info("predict: mapping " + choice.why);
-  const Matrix x = dataset.load_rows(rows);
+  // Into the model's space and back: the standardised embedding the model was trained in, then
+  // decoded to the file's features (so X keeps var).
+  const data::FeatureTransform& tf = src.transform;
+  const Matrix x = tf.standardize(data::load_embedded(dataset, tf, rows));
   io::AnnData ad;
-  ad.X = src.model->predict(x, t);
+  ad.X = tf.decode_embedding(tf.unstandardize(src.model->predict(x, t)));
   ad.obs = dataset.reader().obs().select_rows(rows);
   ad.var = dataset.reader().var();
   ad.uns_strings = src.uns;

@@ -11,7 +11,9 @@
 #include "cellot/data/dataset.hpp"
 #include "cellot/screen/fingerprint.hpp"
 #include "cellot/screen/plan.hpp"
+#include "cellot/data/embedding.hpp"
 #include "cellot/metrics/metrics.hpp"
+#include "cellot/metrics/selection.hpp"
 #include "cellot/models/cellot/cellot.hpp"
 #include "cellot/models/model.hpp"
 #include "cellot/models/model_dir.hpp"
@@ -91,15 +93,19 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   const bool root = rt.world_rank() == 0;
 
   data::Dataset dataset(cfg.data);
-  const data::PairData pair = dataset.load_pair(perturbation, split_seed);
+  // The transform a screen with this config fits for this split (every rank fits the same one:
+  // the fit is deterministic), stored with the model.
+  const data::FeatureTransform tf = data::fit_on_training_split(dataset, split_seed);
+  if (tf.embeds() || tf.scaling() != data::FeatureTransform::Scaling::none) log::root_info("train: " + tf.describe());
+  const data::PairData pair = dataset.load_pair(perturbation, split_seed, &tf);
   models::TrainInput in;
   in.perturbation = perturbation;
-  in.source_train = pair.control.select_rows(pair.control_split.train);
-  in.target_train = pair.treated.select_rows(pair.treated_split.train);
-  in.source_val = pair.control.select_rows(pair.control_split.val);
-  in.target_val = pair.treated.select_rows(pair.treated_split.val);
-  if (cfg.model.name == "observed") in.target_test = pair.treated.select_rows(pair.treated_split.test);
-  const auto d = static_cast<std::int64_t>(pair.features.size());
+  in.source_train = tf.standardize(pair.control.select_rows(pair.control_split.train));
+  in.target_train = tf.standardize(pair.treated.select_rows(pair.treated_split.train));
+  in.source_val = tf.standardize(pair.control.select_rows(pair.control_split.val));
+  in.target_val = tf.standardize(pair.treated.select_rows(pair.treated_split.val));
+  if (cfg.model.name == "observed") in.target_test = tf.standardize(pair.treated.select_rows(pair.treated_split.test));
+  const auto d = tf.dim();
   log::root_info("train: " + cfg.model.name + " on " + perturbation + " (" + cfg.data.path + "): " +
                  std::to_string(in.source_train.rows) + " control / " + std::to_string(in.target_train.rows) +
                  " perturbed training cells, " + std::to_string(in.source_val.rows) + " / " +
@@ -113,7 +119,6 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
 
   std::unique_ptr<models::Model> model;
   cl->with_origins([&](const std::string&) { model = models::make_model(cfg, d); });
-  const std::vector<double> gammas = parse_double_list(cfg.metrics.mmd_gammas, "config", "metrics.mmd_gammas");
   models::TrainContext ctx;
   ctx.config = &cfg;
   ctx.comm = MPI_COMM_WORLD;
@@ -121,9 +126,7 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   ctx.progress = !cl->quiet;
   ctx.checkpoint_path = (std::filesystem::path(out) / "checkpoint.h5").string();
   ctx.resume = cl->has("resume");
-  ctx.validation_metric = [&](const Matrix& pred, const Matrix& obs) {
-    return metrics::mmd_rbf(pred, obs, gammas, MPI_COMM_WORLD);
-  };
+  ctx.validation_metric = metrics::selection_metric(cfg, in.target_train, MPI_COMM_WORLD);
   std::int64_t calls = 0;
   ctx.should_stop = [&] { return g_stop != 0 || (stop_after > 0 && ++calls >= stop_after); };
   std::signal(SIGTERM, on_stop_signal);
@@ -142,7 +145,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
 
   models::ModelInfo info;
   info.perturbation = perturbation;
-  info.features = pair.features;
+  info.features = dataset.features();
+  info.transform = tf;
   info.data_path = cfg.data.path;
   // What predict compares a file with to tell the training data from new data.
   if (root) info.data_fingerprint = screen::data_fingerprint(cfg.data.path, cfg.data.condition_key, cfg.data.layer);
@@ -159,7 +163,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   if (root) models::save_model_dir(out, *model, cfg, info);
   MPI_Barrier(MPI_COMM_WORLD);
   log::root_info("train: wrote " + out + " in " + log::format_duration(seconds) +
-                 (info.best_step >= 0 ? " (selected step " + std::to_string(info.best_step) + ", validation MMD " +
+                 (info.best_step >= 0 ? " (selected step " + std::to_string(info.best_step) + ", validation " +
+                                            cfg.training.select_metric + " " +
                                             fmt(info.best_metric) + ")"
                                       : ""));
   return kExitOk;

@@ -4,6 +4,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/screen/plan.hpp"
+#include "cellot/screen/transforms.hpp"
 
 namespace cellot::cli {
 
@@ -79,7 +80,8 @@ StoredTask load_stored_task(const io::Store& store, const std::string& key) {
   out.features = spec.features;
   out.data_fingerprint = screen::plan_text_fingerprint(spec.plan_text);
 
-  out.model = models::make_model(out.config, static_cast<std::int64_t>(out.features.size()));
+  out.transform = screen::stored_transform(spec, task.fold, task.seed, static_cast<std::int64_t>(out.features.size()), path);
+  out.model = models::make_model(out.config, out.transform.dim());
   const io::TaskRow row = store.read_row(out.index);
   if (!spec.param_layout(task.model)) {
     // Models without parameters (identity) predict from the data alone.

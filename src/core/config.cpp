@@ -64,6 +64,8 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("data.holdout_value", po::value(&c.data.holdout_value), "held-out value of holdout_key")
     ("data.stratify_key", po::value(&c.data.stratify_key), "obs column to stratify splits by")
     ("data.layer", po::value(&c.data.layer)->default_value(c.data.layer), "matrix modelled: X | raw | layers/<name>")
+    ("data.standardize", po::value(&c.data.standardize)->default_value(c.data.standardize), "true | global | false: standardise the model's features with training-split statistics")
+    ("data.embedding", po::value(&c.data.embedding)->default_value(c.data.embedding), "none | pca:K | obsm:KEY: train and predict in an embedding fitted on the training split")
     ("model.name", po::value(&c.model.name)->default_value(c.model.name), "cellot | scgen | cae | identity | observed | mean_shift")
     ("model.hidden", po::value(&c.model.hidden)->default_value(c.model.hidden), "ICNN hidden widths")
     ("model.width", po::value(&c.model.width)->default_value(c.model.width), "autoencoder width")
@@ -86,6 +88,7 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("training.checkpoint_every", po::value(&c.training.checkpoint_every)->default_value(c.training.checkpoint_every), "checkpoint every N iterations")
     ("training.seed", po::value(&c.training.seed)->default_value(c.training.seed), "seed")
     ("training.threads", po::value(&c.training.threads)->default_value(c.training.threads), "torch threads per rank (0: auto)")
+    ("training.select_metric", po::value(&c.training.select_metric)->default_value(c.training.select_metric), "validation metric selecting the iterate: energy | mmd_median | mmd")
     ("screen.models", po::value(&c.screen.models)->default_value(c.screen.models), "comma list of models")
     ("screen.seeds", po::value(&c.screen.seeds)->default_value(c.screen.seeds), "comma list of seeds")
     ("screen.folds", po::value(&c.screen.folds)->default_value(c.screen.folds), "number of folds to run")
@@ -175,6 +178,8 @@ std::string Config::to_ini() const {
      << "holdout_value = " << data.holdout_value << "\n"
      << "stratify_key = " << data.stratify_key << "\n"
      << "layer = " << data.layer << "\n"
+     << "standardize = " << data.standardize << "\n"
+     << "embedding = " << data.embedding << "\n"
      << "\n[model]\n"
      << "name = " << model.name << "\n"
      << "hidden = " << model.hidden << "\n"
@@ -199,6 +204,7 @@ std::string Config::to_ini() const {
      << "checkpoint_every = " << training.checkpoint_every << "\n"
      << "seed = " << training.seed << "\n"
      << "threads = " << training.threads << "\n"
+     << "select_metric = " << training.select_metric << "\n"
      << "\n[screen]\n"
      << "models = " << screen.models << "\n"
      << "seeds = " << screen.seeds << "\n"
@@ -251,6 +257,25 @@ void require_one_of(const std::string& origin, const char* key, const std::strin
 
 void validate(const Config& c, const std::string& origin) {
   require_one_of(origin, "data.preprocess", c.data.preprocess, {"none", "4i"});
+  require_one_of(origin, "data.standardize", c.data.standardize, {"true", "global", "false"});
+  require_one_of(origin, "training.select_metric", c.training.select_metric, {"energy", "mmd_median", "mmd"});
+  {
+    const std::string& e = c.data.embedding;
+    const auto colon = e.find(':');
+    const std::string kind = e.substr(0, colon), arg = colon == std::string::npos ? "" : e.substr(colon + 1);
+    bool ok = e == "none" || (kind == "obsm" && !arg.empty());
+    if (kind == "pca") {
+      std::size_t used = 0;
+      long long k = 0;
+      try {
+        k = std::stoll(arg, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      ok = !arg.empty() && used == arg.size() && k >= 1 && k <= 10000;
+    }
+    if (!ok) throw InputError(origin, "data.embedding", e, "must be none, pca:K (1 <= K <= 10000) or obsm:KEY");
+  }
   require_one_of(origin, "data.split", c.data.split, {"train_val_test", "kfold", "holdout"});
   if (c.data.layer != "X" && c.data.layer != "raw" &&
       (c.data.layer.rfind("layers/", 0) != 0 || c.data.layer.size() == 7 ||

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "cellot/core/error.hpp"
+#include "cellot/data/embedding.hpp"
 
 namespace cellot::data {
 
@@ -182,25 +183,26 @@ Split Dataset::split_of(const std::string& condition, std::uint64_t seed) const 
                     cfg_.stratify_key.empty() ? nullptr : &strata, cfg_.split == "holdout" ? &mask : nullptr);
 }
 
-PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed) const {
+PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed, const FeatureTransform* transform) const {
   if (perturbation == cfg_.control)
     throw InputError(cfg_.path, "perturbation", perturbation, "is the control label, not a perturbation");
   check_condition(perturbation, "perturbation");
   check_task_name(perturbation, cfg_);
   PairData p;
   p.perturbation = perturbation;
-  p.features = features();
-  if (!control_cache_) {
+  p.features = transform ? transform->names(features()) : features();
+  if (!control_cache_ || control_cache_->transform != transform) {
     auto c = std::make_shared<ControlCells>();
+    c->transform = transform;
     c->rows = rows_of(cfg_.control);
-    c->x = load_rows(c->rows);
+    c->x = transform ? load_embedded(*this, *transform, c->rows) : load_rows(c->rows);
     c->obs = reader_->obs().select_rows(c->rows);
     control_cache_ = std::move(c);
   }
   p.control_rows = control_cache_->rows;
   p.treated_rows = rows_of(perturbation);
   p.control = control_cache_->x;
-  p.treated = load_rows(p.treated_rows);
+  p.treated = transform ? load_embedded(*this, *transform, p.treated_rows) : load_rows(p.treated_rows);
   p.control_obs = control_cache_->obs;
   p.treated_obs = reader_->obs().select_rows(p.treated_rows);
   p.control_split = split_of(cfg_.control, seed);

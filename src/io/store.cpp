@@ -49,6 +49,12 @@ const std::vector<std::string>& phase_names() {
   return names;
 }
 
+const ArrayGroup* StoreSpec::transform(const std::string& key) const {
+  for (const auto& t : transforms)
+    if (t.first == key) return &t.second;
+  return nullptr;
+}
+
 const ParamLayout* StoreSpec::param_layout(const std::string& model) const {
   for (const auto& p : params)
     if (p.model == model) return &p;
@@ -449,6 +455,19 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
     Handle type = detail::file_type(col, c);
     m.dsets[col.path] = make_dataset(m.file, col.path, type, col.dims, c);
   }
+  if (!spec.transforms.empty()) {
+    // Structure collectively, the (identical) values by rank 0 alone.
+    Handle grp = h5::create_group(m.file, "/transform", c);
+    std::vector<std::string> keys;
+    for (const auto& [key, g] : spec.transforms) {
+      write_array_group(m.file, "/transform/" + key, g, c, /*write_data=*/false);
+      keys.push_back(key);
+    }
+    h5::write_attr_strings(grp, "keys", keys, c);
+    if (rank == 0)
+      for (const auto& [key, g] : spec.transforms) write_array_group_data(m.file, "/transform/" + key, g, c);
+  }
+
   // Attributes: identical on every rank (collective).
   write_spec_attributes(m.file, m.spec, c);
   write_group_attributes(m.file, m.spec, c);
@@ -490,6 +509,11 @@ Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
   read_spec_attributes(m.file, spec, c);
   spec.params = read_param_layouts(m.file, spec, c);
   spec.save_predictions = h5::exists(m.file, "/predictions");
+  if (h5::exists(m.file, "/transform")) {
+    Handle grp = h5::open_group(m.file, "/transform", c);
+    for (const auto& key : h5::read_attr_strings(grp, "keys", c))
+      spec.transforms.emplace_back(key, read_array_group(m.file, "/transform/" + key, c));
+  }
   m.open_dataset("/plan/key");
   m.open_dataset("/plan/perturbation");
   m.key_len = string_width(m.d("/plan/key"), c);

@@ -9,6 +9,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/io/h5.hpp"
+#include "cellot/io/named_array.hpp"
 #include "cellot/version.hpp"
 
 namespace cellot::models {
@@ -145,6 +146,7 @@ void save_model_dir(const std::string& dir, const Model& model, const Config& cf
     h5::Handle params = h5::create_group(file, "params", tmp);
     write_named_tensors(params, model.parameters(), tmp + ":/params");
     params.reset();
+    io::write_array_group(file, "transform", info.transform.to_group(), tmp);
     h5::close_file(file, tmp);
   }
   replace_file(tmp, h5path);
@@ -190,7 +192,14 @@ LoadedModel load_model_dir(const std::string& dir) {
   if (!h5::exists(file, "params")) throw InputError(h5path, "params", "", "missing");
   h5::Handle params = h5::open_group(file, "params", h5path);
   const auto tensors = read_named_tensors(params, h5path + ":/params");
-  out.model = make_model(out.config, static_cast<std::int64_t>(info.features.size()));
+  const auto n_features = static_cast<std::int64_t>(info.features.size());
+  info.transform = h5::exists(file, "transform")
+                       ? data::FeatureTransform::from_group(io::read_array_group(file, "transform", h5path), h5path + ":/transform")
+                       : data::FeatureTransform::identity(n_features);
+  if (info.transform.input_dim() != n_features)
+    throw InputError(h5path, "transform", std::to_string(info.transform.input_dim()),
+                     "the transform's input features differ from /features (" + std::to_string(n_features) + ")");
+  out.model = make_model(out.config, info.transform.dim());
   out.model->set_parameters(tensors);
   return out;
 }

@@ -102,6 +102,19 @@ void check_same_layout(const io::StoreSpec& have, const io::StoreSpec& want, con
   const std::string diff = io::layout_difference(have, want);
   if (!diff.empty())
     throw InputError(path, "layout", diff, "the store's datasets differ from this build's; use a new store");
+  // The fitted feature transforms (a deterministic function of config and data, so a difference
+  // means other data or another build's fit): every prediction of the store depends on them.
+  same = have.transforms.size() == want.transforms.size();
+  for (std::size_t i = 0; same && i < want.transforms.size(); ++i) {
+    const auto& a = have.transforms[i];
+    const auto& b = want.transforms[i];
+    same = a.first == b.first && a.second.spec == b.second.spec && a.second.arrays.size() == b.second.arrays.size();
+    for (std::size_t j = 0; same && j < b.second.arrays.size(); ++j)
+      same = a.second.arrays[j].name == b.second.arrays[j].name && a.second.arrays[j].values == b.second.arrays[j].values;
+  }
+  if (!same)
+    throw InputError(path, "/transform", have.transforms.empty() ? "none" : have.transforms.front().second.spec,
+                     "the store's fitted feature transform differs from this one (other data or build); use a new store");
 }
 
 MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,

@@ -18,6 +18,7 @@
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/screen/coordinator.hpp"
 #include "cellot/screen/groups.hpp"
+#include "cellot/screen/transforms.hpp"
 #include "detail/data_cache.hpp"
 #include "detail/signals.hpp"
 #include "detail/store_setup.hpp"
@@ -133,12 +134,19 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     PhaseTimer timer(ph.plan);
     plan = share_plan(opt, groups, cache);
   }
+  // Models work in the standardised embedding of each split, fitted once here (DESIGN.md 'Data').
+  Transforms transforms;
+  {
+    PhaseTimer timer(ph.plan);
+    transforms = fit_screen_transforms(cfg, plan, [&](int fold) -> const data::Dataset& { return cache.get(fold); },
+                                       groups.world());
+  }
   const auto metric_opts = metrics::options_from_config(cfg.metrics, MPI_COMM_SELF, 0);
   io::StoreSpec spec;
   detail::OpenedStore opened;
   {
     PhaseTimer timer(ph.setup);
-    spec = detail::store_spec(opt, plan, metric_opts.names);
+    spec = detail::store_spec(opt, plan, metric_opts.names, transforms);
     opened = detail::open_screen_store(opt, spec, groups);
   }
   io::Store& store = opened.store;
@@ -187,8 +195,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.coordinator = &coordinator;
   tctx.cache = &cache;
   tctx.truth = truth.get();
+  tctx.transforms = &transforms;
   tctx.metric_names = spec.metric_names;
-  tctx.mmd_gammas = metric_opts.mmd_gammas;
   tctx.ckpt_dir = detail::checkpoint_dir(store_path);
   tctx.host = hostname();
   if (progress_on) tctx.keepalive = [&progress] { progress.keepalive(); };

@@ -52,9 +52,8 @@ void check_resumable(const io::Store& store, const io::StoreSpec& spec, const st
 
 }  // namespace
 
-std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan) {
+std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan, std::int64_t d) {
   std::vector<io::ParamLayout> out;
-  const auto d = static_cast<std::int64_t>(plan.features.size());
   for (const auto& model : plan.models) {
     Config c = cfg;
     c.model.name = model;
@@ -92,7 +91,8 @@ std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan) 
   return out;
 }
 
-io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::vector<std::string>& metric_names) {
+io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::vector<std::string>& metric_names,
+                         const Transforms& transforms) {
   const Config& cfg = opt.cfg;
   io::StoreSpec spec;
   for (const auto& t : plan.tasks) {
@@ -119,7 +119,8 @@ io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::
   for (auto s : plan.seeds) spec.seeds.push_back(std::to_string(s));
   spec.metric_names = metric_names;
   spec.features = plan.features;
-  spec.params = param_layouts(cfg, plan);
+  spec.params = param_layouts(cfg, plan, transforms.begin()->second.dim());
+  spec.transforms = to_store(transforms);
   spec.save_predictions = cfg.screen.save_predictions;
   spec.owned.assign(plan.tasks.size(), 1);
   if (opt.shard) {

@@ -11,6 +11,7 @@
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/metrics/metrics.hpp"
+#include "cellot/metrics/selection.hpp"
 #include "cellot/models/baselines/observed.hpp"
 #include "cellot/models/model.hpp"
 #include "detail/signals.hpp"
@@ -58,6 +59,7 @@ struct TaskRunner::Work {
   std::array<double, io::kPhases> phase{};
   data::PairData pair;
   models::TrainInput in;
+  const data::FeatureTransform* tf = nullptr;  // the task's split transform
   Matrix source_test, target_test, pred;
   std::unique_ptr<models::Model> model;
   io::TaskRow row;
@@ -91,22 +93,25 @@ void TaskRunner::timed(Work& w, int k, Stamp& total, Fn&& fn) {
 void TaskRunner::load(Work& w) {
   const Config& cfg = *ctx_.cfg;
   const Task& task = *w.task;
-  w.pair = ctx_.cache->get(task.fold).load_pair(task.perturbation, split_seed(cfg, task.fold, task.seed));
+  // Cells are loaded in the split's embedding (the metrics are computed there) and standardised
+  // for the model; predictions are unstandardised for the metrics and decoded for the store.
+  w.tf = &ctx_.transforms->at(transform_key(task.fold, task.seed));
+  const data::FeatureTransform& tf = *w.tf;
+  w.pair = ctx_.cache->get(task.fold).load_pair(task.perturbation, split_seed(cfg, task.fold, task.seed), &tf);
   w.in.perturbation = task.perturbation;
-  w.in.source_train = w.pair.control.select_rows(w.pair.control_split.train);
-  w.in.target_train = w.pair.treated.select_rows(w.pair.treated_split.train);
-  w.in.source_val = w.pair.control.select_rows(w.pair.control_split.val);
-  w.in.target_val = w.pair.treated.select_rows(w.pair.treated_split.val);
+  w.in.source_train = tf.standardize(w.pair.control.select_rows(w.pair.control_split.train));
+  w.in.target_train = tf.standardize(w.pair.treated.select_rows(w.pair.treated_split.train));
+  w.in.source_val = tf.standardize(w.pair.control.select_rows(w.pair.control_split.val));
+  w.in.target_val = tf.standardize(w.pair.treated.select_rows(w.pair.treated_split.val));
   // Only the observed baseline may see the treated test cells (they are what it "predicts");
   // every other model selects on the validation split and never gets them.
   w.target_test = w.pair.treated.select_rows(w.pair.treated_split.test);
-  if (task.model == "observed") w.in.target_test = w.target_test;
+  if (task.model == "observed") w.in.target_test = tf.standardize(w.target_test);
   w.source_test = w.pair.control.select_rows(w.pair.control_split.test);
 }
 
 void TaskRunner::train(Work& w) {
-  const auto d = static_cast<std::int64_t>(ctx_.plan->features.size());
-  w.model = models::make_model(w.tc, d);
+  w.model = models::make_model(w.tc, w.tf->dim());
   models::TrainContext tctx;
   tctx.config = &w.tc;
   tctx.comm = ctx_.groups->group();
@@ -115,11 +120,7 @@ void TaskRunner::train(Work& w) {
   tctx.checkpoint_path = w.ckpt;
   tctx.resume = true;  // a checkpoint exists only if this task was interrupted before
   tctx.should_stop = [this] { return should_stop(); };
-  const MPI_Comm group = ctx_.groups->group();
-  const auto& gammas = ctx_.mmd_gammas;
-  tctx.validation_metric = [&gammas, group](const Matrix& pred, const Matrix& obs) {
-    return metrics::mmd_rbf(pred, obs, gammas, group);
-  };
+  tctx.validation_metric = metrics::selection_metric(w.tc, w.in.target_train, ctx_.groups->group());
   w.model->train(w.in, tctx);
 }
 
@@ -134,7 +135,7 @@ void TaskRunner::score(Work& w) {
   if (observed) halves = models::observed_halves(w.target_test, task.task_seed);
   const Matrix& reference = observed ? halves.reference : w.target_test;
   Matrix true_response;
-  if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed)
+  if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed && !w.tf->embeds())
     true_response = ctx_.truth->apply(task.perturbation, w.source_test);
   metrics::Input mi;
   mi.predicted = observed ? &halves.prediction : &w.pred;
@@ -189,7 +190,8 @@ void TaskRunner::fill_row(Work& w) {
   row.param_layout = io::format_layout(names, shapes);
   row.params_count = static_cast<std::int64_t>(row.params.size());
   if (ctx_.cfg->screen.save_predictions) {
-    row.predictions.assign(w.pred.data.begin(), w.pred.data.end());
+    const Matrix decoded = w.tf->decode_embedding(w.pred);  // in the file's features
+    row.predictions.assign(decoded.data.begin(), decoded.data.end());
     for (std::int64_t i : w.pair.control_split.test)
       row.prediction_cells.push_back(w.pair.control_rows[static_cast<std::size_t>(i)]);
   }
@@ -302,7 +304,7 @@ Outcome TaskRunner::operator()(std::int64_t t) {
     phase = "train";
     timed(w, 1, ph.train, [&] { train(w); });
     phase = "predict";
-    timed(w, 2, ph.predict, [&] { w.pred = w.model->predict(w.source_test); });
+    timed(w, 2, ph.predict, [&] { w.pred = w.tf->unstandardize(w.model->predict(w.tf->standardize(w.source_test))); });
     phase = "metrics";
     timed(w, 3, ph.metrics, [&] { score(w); });
     phase = "write";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cellot/core/config.hpp"
+#include "cellot/data/transform.hpp"
 #include "cellot/io/store.hpp"
 #include "cellot/models/model.hpp"
 
@@ -20,8 +21,9 @@ struct StoredTask {
   io::PlanRow task;
   Config config;                      // the task's resolved config (model.name, data.fold set)
   std::uint64_t split_seed = 0;       // seed of the task's data split
-  std::vector<std::string> features;  // var names of the screen's data (the model's inputs)
+  std::vector<std::string> features;  // var names of the screen's data
   std::string data_fingerprint;       // of the screen's data ("" or "none" when not recorded)
+  data::FeatureTransform transform;   // the split's transform (/transform/<split>): features -> model inputs
   std::unique_ptr<models::Model> model;
 };
 

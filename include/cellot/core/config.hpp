@@ -28,6 +28,10 @@ struct DataConfig {
   std::string holdout_value;
   std::string stratify_key;  // optional obs column to stratify splits by (e.g. cell line)
   std::string layer = "X";   // the matrix modelled: X | raw (raw/X, raw/var) | layers/<name>
+  // Feature transform fitted on the training split (data/transform.hpp): models train and predict
+  // in the standardised embedding; predictions are decoded back to the file's features.
+  std::string standardize = "true";  // true | global | false
+  std::string embedding = "none";    // none | pca:K | obsm:KEY
 };
 
 struct ModelConfig {
@@ -61,6 +65,10 @@ struct TrainingConfig {
   std::int64_t checkpoint_every = 10000;
   std::uint64_t seed = 0;
   int threads = 0;  // 0: SLURM_CPUS_PER_TASK, else cores / ranks on the node
+  // Validation metric that selects the iterate (lower is better): energy distance (cannot
+  // saturate), mmd_median (MMD with median-heuristic bandwidths of the training cells) or mmd
+  // (metrics.mmd_gammas, the reference's fixed bandwidths).
+  std::string select_metric = "energy";
 };
 
 struct ScreenConfig {

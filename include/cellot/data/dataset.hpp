@@ -11,6 +11,7 @@
 
 #include "cellot/core/config.hpp"
 #include "cellot/core/matrix.hpp"
+#include "cellot/data/transform.hpp"
 #include "cellot/io/h5ad.hpp"
 
 namespace cellot::data {
@@ -41,8 +42,10 @@ Split make_split(std::int64_t n, const DataConfig& cfg, std::uint64_t seed, cons
 // Cells of one (control, perturbation) pair with their splits.
 struct PairData {
   std::string perturbation;
-  std::vector<std::string> features;     // var_names
-  Matrix control, treated;               // all cells of the two conditions (preprocessed)
+  std::vector<std::string> features;     // var_names (embedding names when loaded through a transform)
+  // All cells of the two conditions (preprocessed; in the transform's embedding space, not yet
+  // standardised, when loaded through one).
+  Matrix control, treated;
   std::vector<std::int64_t> control_rows, treated_rows;  // rows in the file
   Split control_split, treated_split;
   io::DataFrame control_obs, treated_obs;  // obs rows of those cells
@@ -80,8 +83,10 @@ class Dataset {
   // Loads control and perturbed cells of `perturbation` and splits both with `seed` (the key
   // of each split is "<condition>" so control splits agree across perturbations). Reads only
   // the rows of the two conditions. InputError for an unknown perturbation, one without
-  // cells, or the control label.
-  PairData load_pair(const std::string& perturbation, std::uint64_t seed) const;
+  // cells, or the control label. With `transform` the cells are embedded by it (it must outlive
+  // the Dataset's use: the control cells are cached per transform).
+  PairData load_pair(const std::string& perturbation, std::uint64_t seed,
+                     const FeatureTransform* transform = nullptr) const;
 
   // Rows of a condition in the file (InputError when it has no cells).
   std::vector<std::int64_t> rows_of(const std::string& condition) const;
@@ -101,6 +106,7 @@ class Dataset {
   // The control cells (rows, preprocessed matrix, obs) of the last load_pair: every task of a
   // screen pairs the same controls with its perturbation, so a rank reads them once.
   struct ControlCells {
+    const FeatureTransform* transform = nullptr;
     std::vector<std::int64_t> rows;
     Matrix x;
     io::DataFrame obs;

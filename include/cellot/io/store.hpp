@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "cellot/io/named_array.hpp"
+
 namespace cellot::io {
 
 enum class TaskState : std::int8_t { pending = 0, running = 1, done = 2, failed = 3, diverged = 4 };
@@ -45,6 +47,10 @@ struct StoreSpec {
   std::string config_ini, plan_text, plan_hash, shard, split_rule;
   std::vector<std::string> perturbations, models, folds, seeds, metric_names, features;
   std::vector<ParamLayout> params;  // models with parameters only
+  // Feature transforms fitted for the screen (data/transform.hpp), one per split ("fold0_seed0"),
+  // under /transform/<key>; empty for stores written before transforms existed.
+  std::vector<std::pair<std::string, ArrayGroup>> transforms;
+  const ArrayGroup* transform(const std::string& key) const;
   int curve_points = 256;
   int curve_columns = 8;
   bool save_predictions = false;

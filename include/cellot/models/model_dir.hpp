@@ -5,6 +5,8 @@
 //                    of the attribute /params@names; /features (var names, strings); attributes
 //                    on /: format ("cellot-model-1"), model, perturbation, data_path, data_fingerprint, split_seed,
 //                    task_seed, steps, best_step, best_metric, version. Readable with h5py.
+//                    /transform: the fitted feature transform (data/transform.hpp; absent in
+//                    directories written before transforms existed: the identity)
 //   DIR/config.ini   the resolved configuration (Config::to_ini), parsed back on load
 //   DIR/curves.csv   training curves (header = Curves::columns)
 // Any model of models::make_model round-trips: load = make_model(config, #features) followed by
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "cellot/core/config.hpp"
+#include "cellot/data/transform.hpp"
 #include "cellot/models/model.hpp"
 
 namespace cellot::models {
@@ -33,6 +36,8 @@ struct ModelInfo {
   std::int64_t best_step = -1;        // selected iterate (-1: last / not applicable)
   double best_metric = std::numeric_limits<double>::quiet_NaN();
   std::string model;                  // filled on load (cfg.model.name at save)
+  // Maps the features above to the model's inputs (its dim() is the model's input size).
+  data::FeatureTransform transform;
 };
 
 // Writes DIR (created if missing; files replaced atomically one by one). Not collective: call

@@ -8,15 +8,18 @@
 #include "cellot/io/store.hpp"
 #include "cellot/screen/groups.hpp"
 #include "cellot/screen/screen.hpp"
+#include "cellot/screen/transforms.hpp"
 
 namespace cellot::screen::detail {
 
 // The store's structure for this plan (shard ownership included). Identical on every rank.
-io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::vector<std::string>& metric_names);
+io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::vector<std::string>& metric_names,
+                         const Transforms& transforms);
 
 // Parameter layouts of every model of the plan, from untrained models, with the documented
 // upper bounds where a model's size depends on training (docs/STORE.md '/params').
-std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan);
+// `d`: the models' input features (the transform's dimension).
+std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan, std::int64_t d);
 
 struct OpenedStore {
   io::Store store;

@@ -15,6 +15,7 @@
 #include "cellot/screen/coordinator.hpp"
 #include "cellot/screen/groups.hpp"
 #include "cellot/screen/screen.hpp"
+#include "cellot/screen/transforms.hpp"
 #include "data_cache.hpp"
 
 namespace cellot::screen::detail {
@@ -28,8 +29,8 @@ struct TaskContext {
   Coordinator* coordinator = nullptr;
   DataCache* cache = nullptr;
   const data::SynthMaps* truth = nullptr;  // synthetic ground truth (uvp), or none
+  const Transforms* transforms = nullptr;  // per split: file features <-> the models' space
   std::vector<std::string> metric_names;   // the store's metric columns
-  std::vector<double> mmd_gammas;          // validation metric
   std::string ckpt_dir, host;
   std::function<void()> keepalive;  // rank 0: the progress line's keepalive while tasks run
   double agree_timeout = 3600;      // s: how long a rank that failed alone waits for its group

@@ -1,0 +1,26 @@
+#pragma once
+// The feature transform of a screen split (data/transform.hpp) fitted on a Dataset: which cells
+// it is fitted on, and loading cells through it.
+#include <cstdint>
+#include <vector>
+
+#include "cellot/core/matrix.hpp"
+#include "cellot/data/dataset.hpp"
+#include "cellot/data/transform.hpp"
+
+namespace cellot::data {
+
+// File rows of the training split (control and every selected perturbation) under `split_seed`,
+// sorted. Validation and test cells are never in it.
+std::vector<std::int64_t> training_rows(const Dataset& ds, std::uint64_t split_seed);
+
+// Fits the dataset config's transform on the training rows of `split_seed` (an evenly spaced
+// subsample of at most kTransformFitCells of them): one transform per (fold, seed) split, shared
+// by every perturbation and model of it.
+FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_seed);
+
+// Rows of the file in the transform's embedding space (not standardised): obsm rows for an obsm
+// embedding, else preprocessed X rows embedded block by block (memory ~ one block of X).
+Matrix load_embedded(const Dataset& ds, const FeatureTransform& t, const std::vector<std::int64_t>& rows);
+
+}  // namespace cellot::data

@@ -1,0 +1,52 @@
+#include "cellot/data/embedding.hpp"
+
+#include <algorithm>
+
+#include "cellot/core/error.hpp"
+
+namespace cellot::data {
+
+std::vector<std::int64_t> training_rows(const Dataset& ds, std::uint64_t split_seed) {
+  std::vector<std::string> conditions{ds.config().control};
+  for (const auto& p : ds.perturbations()) conditions.push_back(p);
+  std::vector<std::int64_t> rows;
+  for (const auto& c : conditions) {
+    const auto all = ds.rows_of(c);
+    for (std::int64_t i : ds.split_of(c, split_seed).train) rows.push_back(all[static_cast<std::size_t>(i)]);
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_seed) {
+  const DataConfig& cfg = ds.config();
+  const auto rows = fit_sample(training_rows(ds, split_seed));
+  const Matrix x = ds.load_rows(rows);
+  if (cfg.embedding.rfind("obsm:", 0) == 0) {
+    const std::string key = cfg.embedding.substr(5);
+    if (!ds.reader().has_obsm(key)) {
+      std::string have;
+      for (const auto& k : ds.reader().obsm_keys()) have += (have.empty() ? "" : ", ") + k;
+      throw InputError(cfg.path, "data.embedding", cfg.embedding, "no such obsm key (have: " + (have.empty() ? "none" : have) + ")");
+    }
+    const Matrix e = ds.reader().read_obsm_rows(key, rows);
+    return fit_transform(cfg, x, &e);
+  }
+  return fit_transform(cfg, x, nullptr);
+}
+
+Matrix load_embedded(const Dataset& ds, const FeatureTransform& t, const std::vector<std::int64_t>& rows) {
+  if (t.from_obsm()) return ds.reader().read_obsm_rows(t.obsm_key(), rows);
+  if (!t.embeds()) return ds.load_rows(rows);
+  constexpr std::size_t kBlock = 4096;
+  Matrix out(static_cast<std::int64_t>(rows.size()), t.dim());
+  for (std::size_t b = 0; b < rows.size(); b += kBlock) {
+    const std::vector<std::int64_t> block(rows.begin() + static_cast<std::ptrdiff_t>(b),
+                                          rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), b + kBlock)));
+    const Matrix e = t.embed(ds.load_rows(block));
+    std::copy(e.data.begin(), e.data.end(), out.data.begin() + static_cast<std::ptrdiff_t>(b) * t.dim());
+  }
+  return out;
+}
+
+}  // namespace cellot::data
