@@ -14,7 +14,8 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
   CommandSpec spec;
   spec.name = "synth";
   spec.usage =
-      "cellot synth --preset 4i|screen --out F.h5ad [--perturbations N] [--features d] [--seed S] [--cells-scale f]";
+      "cellot synth --preset 4i|screen --out F.h5ad [--perturbations N] [--features d] [--seed S] [--cells-scale f]\n"
+      "             [--feature-scale c]";
   spec.description =
       "Writes synthetic single-cell perturbation data with known ground truth. Control cells come from\n"
       "two cell lines (1:1), each a mixture of three Gaussian subpopulations at the scale of preprocessed\n"
@@ -35,7 +36,8 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
     ("perturbations", po::value(&opt.perturbations)->default_value(opt.perturbations), "screen: number of perturbations")
     ("features", po::value(&opt.features)->default_value(opt.features), "screen: number of features")
     ("seed", po::value(&opt.seed)->default_value(opt.seed), "seed of every random draw (a non-negative integer)")
-    ("cells-scale", po::value(&opt.cells_scale)->default_value(opt.cells_scale), "multiply every cell count by f");
+    ("cells-scale", po::value(&opt.cells_scale)->default_value(opt.cells_scale), "multiply every cell count by f")
+    ("feature-scale", po::value(&opt.feature_scale)->default_value(opt.feature_scale), "multiply every feature by c (the maps follow: x -> c T(x / c))");
   // clang-format on
   Config cfg;
   auto cl = parse(spec, argc, argv, cfg, rt);

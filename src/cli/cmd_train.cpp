@@ -95,7 +95,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   data::Dataset dataset(cfg.data);
   // The transform a screen with this config fits for this split (every rank fits the same one:
   // the fit is deterministic), stored with the model.
-  const data::FeatureTransform tf = data::fit_on_training_split(dataset, split_seed);
+  const data::FeatureTransform tf =
+      models::model_transform(data::fit_on_training_split(dataset, split_seed), cfg.model.name);
   if (tf.embeds() || tf.scaling() != data::FeatureTransform::Scaling::none) log::root_info("train: " + tf.describe());
   const data::PairData pair = dataset.load_pair(perturbation, split_seed, &tf);
   models::TrainInput in;

@@ -80,7 +80,9 @@ StoredTask load_stored_task(const io::Store& store, const std::string& key) {
   out.features = spec.features;
   out.data_fingerprint = screen::plan_text_fingerprint(spec.plan_text);
 
-  out.transform = screen::stored_transform(spec, task.fold, task.seed, static_cast<std::int64_t>(out.features.size()), path);
+  out.transform = models::model_transform(
+      screen::stored_transform(spec, task.fold, task.seed, static_cast<std::int64_t>(out.features.size()), path),
+      task.model);
   out.model = models::make_model(out.config, out.transform.dim());
   const io::TaskRow row = store.read_row(out.index);
   if (!spec.param_layout(task.model)) {

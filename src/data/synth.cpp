@@ -249,10 +249,17 @@ std::vector<std::pair<std::string, std::int64_t>> counts_4i() {
           {"Trametinib+Erlotinib", 2417}};
 }
 
-Matrix SynthMap::apply(const Matrix& x) const {
+Matrix SynthMap::apply(const Matrix& x_in) const {
   const std::int64_t d = dim();
-  CELLOT_CHECK(x.cols == d,
-               "synthetic map has " + std::to_string(d) + " features, cells have " + std::to_string(x.cols));
+  CELLOT_CHECK(x_in.cols == d,
+               "synthetic map has " + std::to_string(d) + " features, cells have " + std::to_string(x_in.cols));
+  const double c = feature_scale;
+  Matrix scaled_x;
+  if (c != 1.0) {
+    scaled_x = x_in;
+    for (double& v : scaled_x.data) v /= c;
+  }
+  const Matrix& x = c != 1.0 ? scaled_x : x_in;
   Matrix y(x.rows, d);
   for (std::int64_t i = 0; i < x.rows; ++i) {
     const double* xi = x.row(i);
@@ -265,6 +272,8 @@ Matrix SynthMap::apply(const Matrix& x) const {
       for (std::int64_t j = 0; j < d; ++j) yi[j] += w * um[j];
     }
   }
+  if (c != 1.0)
+    for (double& v : y.data) v *= c;
   return y;
 }
 
@@ -296,6 +305,11 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", opt.cells_scale);
     throw InputError(where, "--cells-scale", buf, "must be a positive number");
+  }
+  if (!(opt.feature_scale > 0) || !std::isfinite(opt.feature_scale)) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", opt.feature_scale);
+    throw InputError(where, "--feature-scale", buf, "must be a positive number");
   }
   std::vector<std::pair<std::string, std::int64_t>> counts;
   std::vector<std::string> features;
@@ -380,6 +394,10 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
   out.uns_strings[root + "/seed"] = std::to_string(opt.seed);
   out.uns_strings[root + "/preprocess"] = "none";
   out.uns_string_arrays[root + "/perturbations"] = perturbations;
+  if (opt.feature_scale != 1.0) {
+    for (double& v : out.X.data) v *= opt.feature_scale;
+    out.uns_numbers[root + "/feature_scale"] = opt.feature_scale;
+  }
   return out;
 }
 
@@ -428,6 +446,7 @@ SynthMaps::SynthMaps(const io::AnnData& uns, const std::string& origin) : origin
         throw InputError(origin, "uns/" + base + "a", std::to_string(a), "must be positive (convex potential)");
     m.u = Matrix(u.shape[0], d);
     m.u.data = u.data;
+    if (auto c = uns.uns_numbers.find(root + "/feature_scale"); c != uns.uns_numbers.end()) m.feature_scale = c->second;
     maps_.emplace(p, std::move(m));
     order_.push_back(p);
   }

@@ -92,6 +92,15 @@ FeatureTransform FeatureTransform::identity(std::int64_t d) {
   return t;
 }
 
+FeatureTransform FeatureTransform::unscaled() const {
+  FeatureTransform t = *this;
+  t.scaling_ = Scaling::none;
+  t.standardize_ = "false";
+  t.center_.assign(static_cast<std::size_t>(dim_), 0.0);
+  t.scale_.assign(static_cast<std::size_t>(dim_), 1.0);
+  return t;
+}
+
 std::vector<std::string> FeatureTransform::names(const std::vector<std::string>& input_features) const {
   if (!embeds()) return input_features;
   std::vector<std::string> out;

@@ -146,7 +146,11 @@ void save_model_dir(const std::string& dir, const Model& model, const Config& cf
     h5::Handle params = h5::create_group(file, "params", tmp);
     write_named_tensors(params, model.parameters(), tmp + ":/params");
     params.reset();
-    io::write_array_group(file, "transform", info.transform.to_group(), tmp);
+    // A default ModelInfo (no transform set) trained on the features as they are.
+    const auto transform = info.transform.input_dim() > 0
+                               ? info.transform
+                               : data::FeatureTransform::identity(static_cast<std::int64_t>(info.features.size()));
+    io::write_array_group(file, "transform", transform.to_group(), tmp);
     h5::close_file(file, tmp);
   }
   replace_file(tmp, h5path);

@@ -59,7 +59,7 @@ struct TaskRunner::Work {
   std::array<double, io::kPhases> phase{};
   data::PairData pair;
   models::TrainInput in;
-  const data::FeatureTransform* tf = nullptr;  // the task's split transform
+  data::FeatureTransform tf;  // the task's: its split's (models::model_transform)
   Matrix source_test, target_test, pred;
   std::unique_ptr<models::Model> model;
   io::TaskRow row;
@@ -95,8 +95,8 @@ void TaskRunner::load(Work& w) {
   const Task& task = *w.task;
   // Cells are loaded in the split's embedding (the metrics are computed there) and standardised
   // for the model; predictions are unstandardised for the metrics and decoded for the store.
-  w.tf = &ctx_.transforms->at(transform_key(task.fold, task.seed));
-  const data::FeatureTransform& tf = *w.tf;
+  w.tf = models::model_transform(ctx_.transforms->at(transform_key(task.fold, task.seed)), task.model);
+  const data::FeatureTransform& tf = w.tf;
   w.pair = ctx_.cache->get(task.fold).load_pair(task.perturbation, split_seed(cfg, task.fold, task.seed), &tf);
   w.in.perturbation = task.perturbation;
   w.in.source_train = tf.standardize(w.pair.control.select_rows(w.pair.control_split.train));
@@ -111,7 +111,7 @@ void TaskRunner::load(Work& w) {
 }
 
 void TaskRunner::train(Work& w) {
-  w.model = models::make_model(w.tc, w.tf->dim());
+  w.model = models::make_model(w.tc, w.tf.dim());
   models::TrainContext tctx;
   tctx.config = &w.tc;
   tctx.comm = ctx_.groups->group();
@@ -135,7 +135,7 @@ void TaskRunner::score(Work& w) {
   if (observed) halves = models::observed_halves(w.target_test, task.task_seed);
   const Matrix& reference = observed ? halves.reference : w.target_test;
   Matrix true_response;
-  if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed && !w.tf->embeds())
+  if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed && !w.tf.embeds())
     true_response = ctx_.truth->apply(task.perturbation, w.source_test);
   metrics::Input mi;
   mi.predicted = observed ? &halves.prediction : &w.pred;
@@ -190,7 +190,7 @@ void TaskRunner::fill_row(Work& w) {
   row.param_layout = io::format_layout(names, shapes);
   row.params_count = static_cast<std::int64_t>(row.params.size());
   if (ctx_.cfg->screen.save_predictions) {
-    const Matrix decoded = w.tf->decode_embedding(w.pred);  // in the file's features
+    const Matrix decoded = w.tf.decode_embedding(w.pred);  // in the file's features
     row.predictions.assign(decoded.data.begin(), decoded.data.end());
     for (std::int64_t i : w.pair.control_split.test)
       row.prediction_cells.push_back(w.pair.control_rows[static_cast<std::size_t>(i)]);
@@ -304,7 +304,7 @@ Outcome TaskRunner::operator()(std::int64_t t) {
     phase = "train";
     timed(w, 1, ph.train, [&] { train(w); });
     phase = "predict";
-    timed(w, 2, ph.predict, [&] { w.pred = w.tf->unstandardize(w.model->predict(w.tf->standardize(w.source_test))); });
+    timed(w, 2, ph.predict, [&] { w.pred = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_test))); });
     phase = "metrics";
     timed(w, 3, ph.metrics, [&] { score(w); });
     phase = "write";

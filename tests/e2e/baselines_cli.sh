@@ -68,10 +68,14 @@ assert np.allclose(c["hparams"], [48, 2, 32, 2, 8, 0.05, 1e-4, 128]), c["hparams
 assert c["encoder.0.weight"].shape == (32, 50) and c["decoder.0.weight"].shape == (32, 10)
 
 # identity: the controls themselves; mean_shift: one constant shift, the stored one (up to the
-# float32 rounding of the prediction file).
+# float32 rounding of the prediction file). Models work on standardised features (the model
+# directory's /transform), so the stored shift is in units of each feature's sd.
 assert np.array_equal(np.asarray(pred["identity"].X, dtype=np.float64), ctrl)
 diff = np.asarray(pred["mean_shift"].X, dtype=np.float64) - ctrl
-shift = params("m_mean_shift")["shift"].astype(np.float64)
+with h5py.File("m_mean_shift/model.h5") as f:
+    assert f["transform"].attrs["spec"].startswith("cellot-transform-1; embedding=none; standardize=true")
+    scale = f["transform/scale"][()]
+shift = params("m_mean_shift")["shift"].astype(np.float64) * scale
 assert np.abs(diff - shift).max() < 1e-5, np.abs(diff - shift).max()
 assert np.abs(shift).max() > 0.01
 # The autoencoders move the controls towards the perturbed mean.

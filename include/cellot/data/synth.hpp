@@ -15,7 +15,7 @@
 // control-distribution samples (unpaired with the stored control cells).
 //
 // Stored under uns/cellot_synth: family (string), preset (string), seed (string),
-// perturbations (string array, in file order) and maps/<perturbation>/{scale (d), shift (d),
+// perturbations (string array, in file order), feature_scale (number, when not 1) and maps/<perturbation>/{scale (d), shift (d),
 // u (gates x d), a (gates), t (gates)}. obs: condition, cell_line, subpopulation (categorical).
 #include <cstdint>
 #include <map>
@@ -33,6 +33,9 @@ struct SynthOptions {
   int features = 48;          // screen only (the 4i preset always has its 48 named features)
   std::uint64_t seed = 0;
   double cells_scale = 1.0;  // multiplies every condition's cell count (at least one cell each)
+  // Multiplies every feature (X -> c X; the maps become x -> c T(x / c), still the gradient of a
+  // convex potential): data at the scale of unstandardised imaging or PCA features.
+  double feature_scale = 1.0;
 };
 
 // The 4i preset's 48 feature names: 22 morphological (Cell_* and Nuclei_* shape measures) and
@@ -50,6 +53,7 @@ struct SynthMap {
   std::vector<double> scale, shift;  // s_k, b_k (d)
   Matrix u;                          // gates x d
   std::vector<double> a, t;          // gates
+  double feature_scale = 1.0;        // c: the map applied is x -> c T(x / c)
   std::int64_t dim() const { return static_cast<std::int64_t>(scale.size()); }
   Matrix apply(const Matrix& x) const;      // T_k(x), row by row
   double potential(const double* x) const;  // φ_k(x)

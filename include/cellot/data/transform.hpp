@@ -50,6 +50,9 @@ class FeatureTransform {
   // Fraction of the training sample's variance the embedding keeps (pca; NaN otherwise).
   double explained_variance() const { return explained_; }
 
+  // The same embedding without standardisation.
+  FeatureTransform unscaled() const;
+
   Matrix embed(const Matrix& x) const;
   Matrix standardize(const Matrix& e) const;
   Matrix unstandardize(const Matrix& z) const;

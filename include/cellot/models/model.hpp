@@ -13,6 +13,7 @@
 
 #include "cellot/core/config.hpp"
 #include "cellot/core/matrix.hpp"
+#include "cellot/data/transform.hpp"
 
 namespace cellot::models {
 
@@ -80,6 +81,11 @@ class Model {
  protected:
   Curves curves_;
 };
+
+// The transform `model` works through, from its split's: the split's, except that the observed
+// baseline keeps the embedding's own scale (it hands out real cells, stored as float32
+// parameters: standardised, they would come back rounded, no longer the cells themselves).
+data::FeatureTransform model_transform(const data::FeatureTransform& split, const std::string& model);
 
 // Creates an untrained model of cfg.model.name (InputError for an unknown name).
 std::unique_ptr<Model> make_model(const Config& cfg, std::int64_t n_features);
