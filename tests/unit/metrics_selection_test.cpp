@@ -34,8 +34,9 @@ TEST(Selection, FixedBandwidthMmdSaturatesAtScaleTenOthersDoNot) {
   const Matrix good = gaussian(60, d, 10.0, 5.0, 2);   // the right distribution
   const Matrix bad = gaussian(60, d, 10.0, -5.0, 3);   // shifted by one sd in every feature
   const double mmd_good = score("mmd", observed, good, observed), mmd_bad = score("mmd", observed, bad, observed);
-  // Every cross-kernel value is ~0: the two candidates are indistinguishable.
-  EXPECT_NEAR(mmd_good, mmd_bad, 1e-6 * mmd_good);
+  // Every cross-kernel value is ~0: the two candidates differ by less than 0.1% (the right one
+  // is not even always lower), where the scale-aware metrics differ by a factor of two or more.
+  EXPECT_NEAR(mmd_good, mmd_bad, 1e-3 * mmd_good);
   EXPECT_LT(score("energy", observed, good, observed), 0.5 * score("energy", observed, bad, observed));
   EXPECT_LT(score("mmd_median", observed, good, observed), 0.5 * score("mmd_median", observed, bad, observed));
   // Standardised with the observed cells' statistics, the fixed bandwidths see the difference too.
