@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "cellot/core/error.hpp"
-#include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/models/cellot/cellot_steps.hpp"
 #include "cellot/models/cellot/cellot_trainer.hpp"
@@ -22,19 +21,7 @@ CellotModel::CellotModel(const Config& cfg, std::int64_t n_features)
 
 void CellotModel::train(const TrainInput& input, const TrainContext& ctx) {
   CELLOT_CHECK(ctx.config != nullptr, "TrainContext without config");
-  auto hp = models::CellotHyper::from_config(*ctx.config);
-  // A batch larger than a training set repeats its cells within every batch (the reference's
-  // DataLoader would hand out the whole set instead): cap it by the cells there are.
-  const std::int64_t cells = std::min(input.source_train.rows, input.target_train.rows);
-  if (cells > 0 && hp.batch > cells) {
-    int rank = 0;
-    MPI_Comm_rank(ctx.comm, &rank);
-    if (rank == 0)
-      log::warn("cellot " + input.perturbation + ": training.batch_size " + std::to_string(hp.batch) + " exceeds the " +
-                std::to_string(cells) + " training cells of the smaller condition; using batches of " +
-                std::to_string(cells));
-    hp.batch = cells;
-  }
+  const auto hp = models::CellotHyper::from_config(*ctx.config);
   auto result = models::train_cellot(shape_, hp, input, ctx);
   f_ = std::move(result.f);
   g_ = std::move(result.g);

@@ -140,8 +140,9 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
 
   // The reference's loaders use min(batch_size, cells of either training set).
   const std::int64_t batch = std::min({hp.batch, n_src, n_tgt});
-  if (batch < hp.batch && rank == 0 && ctx.progress)
-    log::info("cellot " + input.perturbation + ": batch size adapted to " + std::to_string(batch) +
+  // A warning in screens too: a batch capped by ~50 cells is a different training regime.
+  if (batch < hp.batch && rank == 0)
+    log::warn("cellot " + input.perturbation + ": batch size adapted to " + std::to_string(batch) +
               " (training cells: " + std::to_string(n_src) + " control, " + std::to_string(n_tgt) + " perturbed)");
   CellotGroupStep steps(shape, batch, hp.micro_batches, ctx.comm);
 
