@@ -86,9 +86,34 @@ class Store:
                     "count": p["count"][:],
                 }
                 self._prediction_values = p["values"][:]
+            # Per-task mean changes from control (stores written before /effects: None).
+            self.effects = None
+            if "effects" in f:
+                self.effects = {name: f["effects"][name][:] for name in f["effects"]}
         self.config = configparser.ConfigParser(interpolation=None)
         if self.config_text:
             self.config.read_string(self.config_text)
+
+    def discrimination(self, iid=False):
+        """[(task, score)]: cell-eval's discrimination score per done task (normalised rank of the
+        task's own observed effect among those of its (model, fold, seed) by Euclidean distance to
+        its predicted effect; 0 = nearest), from /effects (the iid pair with iid=True)."""
+        if self.effects is None:
+            return []
+        pe = self.effects["iid_predicted" if iid else "predicted"]
+        oe = self.effects["iid_observed" if iid else "observed"]
+        ok = [t for t in range(self.size) if self.done(t) and np.isfinite(pe[t]).all() and np.isfinite(oe[t]).all()]
+        out = []
+        for t in ok:
+            group = [j for j in ok if (self.model[j], self.fold[j], self.seed[j]) == (self.model[t], self.fold[t],
+                                                                                     self.seed[t])]
+            if len(group) < 2:
+                continue
+            d = np.linalg.norm(oe[group] - pe[t], axis=1)
+            own = d[group.index(t)]
+            closer = np.sum(d < own) + 0.5 * (np.sum(d == own) - 1)
+            out.append((t, float(closer) / (len(group) - 1)))
+        return out
 
     @property
     def size(self):

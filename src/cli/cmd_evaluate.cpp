@@ -18,6 +18,7 @@
 #include "cellot/data/synth.hpp"
 #include "cellot/screen/plan.hpp"
 #include "cellot/io/h5ad.hpp"
+#include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/models/model_dir.hpp"
 #include "cellot/models/baselines/observed.hpp"
@@ -200,7 +201,9 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
       "data.preprocess = none. metrics.max_cells / metrics.bootstrap resample as the reference CellOT\n"
       "evaluation (mean and sd over resamples, deterministic in training.seed); knn_mix always compares\n"
       "equal numbers of predicted and observed cells. Sinkhorn metrics report iterations and convergence\n"
-      "(metrics.sinkhorn_tol, metrics.sinkhorn_max_iter). Runs on every rank of the job, which share the\n"
+      "(metrics.sinkhorn_tol, metrics.sinkhorn_max_iter). pearson_delta@k and direction_acc@k score the k\n"
+      "features of largest |standardised mean difference| between the training-split treated and\n"
+      "control cells (k of metrics.top_k; n/a when k exceeds the features). Runs on every rank of the job, which share the\n"
       "pair work; rank 0 prints.";
   std::string data_path, pred_path, perturbation, split = "test";
   // clang-format off
@@ -389,6 +392,26 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   in.control = cells.control.rows > 0 ? &cells.control : nullptr;
   in.truth = cells.truth.rows > 0 ? &cells.truth : nullptr;
   in.paired = !observed_model;
+  // Markers of the perturbation from the training split of the split rule (also with --split
+  // all: markers are never chosen on the cells being scored). Changes are measured from the
+  // mean of the paired control cells, or else of the control cells of the evaluated split.
+  const auto control_rows = dataset.rows_of(dcfg.control);
+  auto rows_of_split = [](const std::vector<std::int64_t>& file_rows, const std::vector<std::int64_t>& idx) {
+    std::vector<std::int64_t> out;
+    for (const auto i : idx) out.push_back(file_rows[static_cast<std::size_t>(i)]);
+    return out;
+  };
+  const data::Split control_split = dataset.split_of(dcfg.control, split_seed);
+  const auto markers = metrics::rank_markers(
+      dataset.load_rows(rows_of_split(control_rows, control_split.train)),
+      dataset.load_rows(rows_of_split(treated_rows, dataset.split_of(perturbation, split_seed).train)));
+  in.markers = &markers;
+  std::vector<double> control_mean;
+  if (in.control == nullptr) {
+    control_mean = metrics::feature_means(
+        dataset.load_rows(split == "all" ? control_rows : rows_of_split(control_rows, control_split.test)));
+    in.control_mean = &control_mean;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   const auto values = metrics::compute(in, opts);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

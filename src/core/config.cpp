@@ -103,6 +103,7 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("metrics.max_cells", po::value(&c.metrics.max_cells)->default_value(c.metrics.max_cells), "subsample to at most N cells (0: all)")
     ("metrics.bootstrap", po::value(&c.metrics.bootstrap)->default_value(c.metrics.bootstrap), "bootstrap resamples (0: none)")
     ("metrics.knn_k", po::value(&c.metrics.knn_k)->default_value(c.metrics.knn_k), "k for knn_mix")
+    ("metrics.top_k", po::value(&c.metrics.top_k)->default_value(c.metrics.top_k), "marker-gene counts for pearson_delta@k, direction_acc@k")
     ("metrics.sinkhorn_tol", po::value(&c.metrics.sinkhorn_tol)->default_value(c.metrics.sinkhorn_tol), "Sinkhorn stop: L2 marginal error")
     ("metrics.sinkhorn_max_iter", po::value(&c.metrics.sinkhorn_max_iter)->default_value(c.metrics.sinkhorn_max_iter), "Sinkhorn iteration cap");
   // clang-format on
@@ -221,6 +222,7 @@ std::string Config::to_ini() const {
      << "max_cells = " << metrics.max_cells << "\n"
      << "bootstrap = " << metrics.bootstrap << "\n"
      << "knn_k = " << metrics.knn_k << "\n"
+     << "top_k = " << metrics.top_k << "\n"
      << "sinkhorn_tol = " << fmt_double(metrics.sinkhorn_tol) << "\n"
      << "sinkhorn_max_iter = " << metrics.sinkhorn_max_iter << "\n";
   return os.str();
@@ -348,6 +350,8 @@ void validate(const Config& c, const std::string& origin) {
   parse_double_list(c.metrics.mmd_gammas, origin, "metrics.mmd_gammas");
   for (int k : parse_int_list(c.metrics.knn_k, origin, "metrics.knn_k"))
     if (k <= 0) throw InputError(origin, "metrics.knn_k", c.metrics.knn_k, "k must be > 0");
+  for (int k : parse_int_list(c.metrics.top_k, origin, "metrics.top_k"))
+    if (k <= 0) throw InputError(origin, "metrics.top_k", c.metrics.top_k, "k must be > 0");
 }
 
 std::vector<std::string> split_list(const std::string& text) {

@@ -1,6 +1,7 @@
 // The dataset layer: conditions of one h5ad file, per-perturbation loading and splits.
 #include "cellot/data/dataset.hpp"
 
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -75,7 +76,7 @@ Dataset::Dataset(const DataConfig& cfg, MPI_Comm comm) : cfg_(cfg) {
       throw InputError("config", "data.holdout_key", "",
                        "split = holdout needs data.holdout_key and data.holdout_value");
     const io::Column& h = obs_column(*reader_, cfg_.holdout_key, "data.holdout_key");
-    bool found = false;
+    bool found = cfg_.holdout_value == kHoldoutEach;  // a screen resolves it to one value per fold
     for (std::int64_t i = 0; i < n && !found; ++i) found = h.value(i) == cfg_.holdout_value;
     if (!found)
       throw InputError(cfg_.path, "data.holdout_value", cfg_.holdout_value,
@@ -176,6 +177,9 @@ Split Dataset::split_of(const std::string& condition, std::uint64_t seed) const 
   }
   std::vector<char> mask;
   if (cfg_.split == "holdout") {
+    if (cfg_.holdout_value == kHoldoutEach)
+      throw InputError("config", "data.holdout_value", kHoldoutEach,
+                       "one fold per value of data.holdout_key is run by `cellot screen`; give one value here");
     const io::Column& h = obs_column(*reader_, cfg_.holdout_key, "data.holdout_key");
     for (std::int64_t r : rows) mask.push_back(h.value(r) == cfg_.holdout_value ? 1 : 0);
   }
@@ -208,6 +212,17 @@ PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed,
   p.control_split = split_of(cfg_.control, seed);
   p.treated_split = split_of(perturbation, seed);
   return p;
+}
+
+std::vector<std::string> Dataset::holdout_values() const {
+  const io::Column& h = obs_column(*reader_, cfg_.holdout_key, "data.holdout_key");
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (std::int64_t i = 0; i < n_obs(); ++i) {
+    const std::string v = h.value(i);
+    if (seen.insert(v).second) out.push_back(v);
+  }
+  return out;
 }
 
 }  // namespace cellot::data

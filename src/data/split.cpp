@@ -80,6 +80,7 @@ void finish(Split& s) {
   std::sort(s.train.begin(), s.train.end());
   std::sort(s.val.begin(), s.val.end());
   std::sort(s.test.begin(), s.test.end());
+  std::sort(s.iid.begin(), s.iid.end());
 }
 
 }  // namespace
@@ -136,7 +137,11 @@ Split make_split(std::int64_t n, const DataConfig& cfg, std::uint64_t seed, cons
     const auto m = static_cast<std::int64_t>(rest.size());
     const std::int64_t n_val =
         std::min<std::int64_t>(part_size(m, cfg.val_fraction, m >= 2), std::max<std::int64_t>(m - 1, 0));
+    // The in-distribution test cells come out of what training would otherwise get.
+    const std::int64_t n_iid =
+        std::min<std::int64_t>(part_size(m, cfg.test_fraction, m >= 3), std::max<std::int64_t>(m - 1 - n_val, 0));
     take_stratified(groups, n_val, s.val);
+    take_stratified(groups, n_iid, s.iid);
     for (auto& g : groups) s.train.insert(s.train.end(), g.begin(), g.end());
   } else {
     throw InputError("config", "data.split", cfg.split, "unknown split rule (train_val_test | kfold | holdout)");

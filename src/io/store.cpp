@@ -204,6 +204,9 @@ struct RowImage {
   std::vector<float> predictions;  // count x d
   std::vector<std::int64_t> cells;
   std::int64_t prediction_count = 0;
+  // d values each: predicted, observed, then (spec.iid) iid predicted, iid observed; empty for a
+  // store without /effects.
+  std::vector<double> effects;
 
   std::uint64_t checksum() const {
     std::uint64_t h = fnv1a(value.data(), value.size() * sizeof(double));
@@ -218,6 +221,8 @@ struct RowImage {
     h = fnv1a(predictions.data(), predictions.size() * sizeof(float), h);
     h = fnv1a(cells.data(), cells.size() * sizeof(std::int64_t), h);
     h = fnv1a(&prediction_count, sizeof prediction_count, h);
+    // Stores without /effects keep their checksums (nothing is hashed for an empty image).
+    if (!effects.empty()) h = fnv1a(effects.data(), effects.size() * sizeof(double), h);
     return h;
   }
 };
@@ -514,6 +519,8 @@ Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
     for (const auto& key : h5::read_attr_strings(grp, "keys", c))
       spec.transforms.emplace_back(key, read_array_group(m.file, "/transform/" + key, c));
   }
+  spec.effects = h5::exists(m.file, "/effects");
+  spec.iid = h5::exists(m.file, "/effects/iid_predicted");
   m.open_dataset("/plan/key");
   m.open_dataset("/plan/perturbation");
   m.key_len = string_width(m.d("/plan/key"), c);
@@ -549,6 +556,15 @@ RowImage Store::Impl::encode(std::int64_t task, const TaskRow& row, std::string&
   img.value.resize(M, kNaN);
   img.sd.resize(M, kNaN);
   img.iterations.resize(M, 0);
+  if (spec.effects) {
+    const auto w = static_cast<std::size_t>(std::max<std::int64_t>(d_features(), 1));
+    std::vector<const std::vector<double>*> parts{&row.predicted_effect, &row.observed_effect};
+    if (spec.iid) parts.insert(parts.end(), {&row.iid_predicted_effect, &row.iid_observed_effect});
+    for (const auto* p : parts) {
+      if (p->size() == w) img.effects.insert(img.effects.end(), p->begin(), p->end());
+      else img.effects.insert(img.effects.end(), w, kNaN);  // absent (failed task) or of another width
+    }
+  }
 
   const std::size_t P = static_cast<std::size_t>(spec.curve_points), C = static_cast<std::size_t>(spec.curve_columns);
   img.curves.assign(P * C, kNaN);
@@ -639,6 +655,12 @@ void Store::Impl::write_image(std::int64_t task, const RowImage& img) const {
     }
     slab_io(true, d("/predictions/count"), H5T_NATIVE_INT64, t, 1, const_cast<std::int64_t*>(&img.prediction_count), c);
   }
+  if (spec.effects) {
+    const auto names = detail::effect_datasets(spec);
+    const std::size_t w = img.effects.size() / names.size();
+    for (std::size_t i = 0; i < names.size(); ++i)
+      slab_io(true, d(names[i]), H5T_NATIVE_DOUBLE, t, 1, const_cast<double*>(img.effects.data() + i * w), c);
+  }
 }
 
 RowImage Store::Impl::read_image(std::int64_t task) const {
@@ -681,6 +703,13 @@ RowImage Store::Impl::read_image(std::int64_t task) const {
       slab_io(false, d("/predictions/values"), H5T_NATIVE_FLOAT, off, rows, img.predictions.data(), c);
       slab_io(false, d("/predictions/cell"), H5T_NATIVE_INT64, off, rows, img.cells.data(), c);
     }
+  }
+  if (spec.effects) {
+    const auto w = static_cast<std::size_t>(std::max<std::int64_t>(d_features(), 1));
+    const auto names = detail::effect_datasets(spec);
+    img.effects.resize(names.size() * w);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      slab_io(false, d(names[i]), H5T_NATIVE_DOUBLE, t, 1, img.effects.data() + i * w, c);
   }
   return img;
 }
@@ -775,6 +804,14 @@ TaskRow Store::read_row(std::int64_t task) const {
   if (!img.layout.empty()) row.param_layout = unpack(img.layout, kLayoutLen).at(0);
   row.predictions = img.predictions;
   row.prediction_cells = img.cells;
+  if (!img.effects.empty()) {
+    std::vector<std::vector<double>*> parts{&row.predicted_effect, &row.observed_effect};
+    if (m.spec.iid) parts.insert(parts.end(), {&row.iid_predicted_effect, &row.iid_observed_effect});
+    const std::size_t w = img.effects.size() / parts.size();
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      parts[i]->assign(img.effects.begin() + static_cast<std::ptrdiff_t>(i * w),
+                       img.effects.begin() + static_cast<std::ptrdiff_t>((i + 1) * w));
+  }
   return row;
 }
 
@@ -822,6 +859,18 @@ StoreSummary Store::summary() const {
       s.value[t][k] = v[t * M + k];
       s.sd[t][k] = sd[t * M + k];
     }
+  if (m.spec.effects) {
+    const auto w = static_cast<std::size_t>(std::max<std::int64_t>(m.d_features(), 1));
+    const auto names = detail::effect_datasets(m.spec);
+    std::vector<std::vector<std::vector<double>>*> out{&s.predicted_effect, &s.observed_effect,
+                                                       &s.iid_predicted_effect, &s.iid_observed_effect};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto all = read_all<double>(m.d(names[i]), H5T_NATIVE_DOUBLE, c);
+      for (std::size_t t = 0; t < T; ++t)
+        out[i]->emplace_back(all.begin() + static_cast<std::ptrdiff_t>(t * w),
+                             all.begin() + static_cast<std::ptrdiff_t>((t + 1) * w));
+    }
+  }
   Handle prov = h5::open_group(m.file, "/provenance", c);
   for (const char* key :
        {"version", "git_hash", "library_versions", "command_line", "start_time", "end_time", "launcher", "slurm"})

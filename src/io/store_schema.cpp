@@ -139,7 +139,20 @@ std::vector<Column> store_schema(const StoreSpec& spec, const std::vector<std::i
     s.push_back(std::move(cap));
     s.push_back(column("/predictions/count", Kind::i64, {T}, constant(zero_i)));
   }
+  if (spec.effects) {
+    const hsize_t d = std::max<hsize_t>(spec.features.size(), 1);
+    for (const auto& name : effect_datasets(spec)) s.push_back(column(name, Kind::f64, {T, d}));
+  }
   return s;
+}
+
+std::vector<std::string> effect_datasets(const StoreSpec& spec) {
+  std::vector<std::string> out{"/effects/predicted", "/effects/observed"};
+  if (spec.iid) {
+    out.push_back("/effects/iid_predicted");
+    out.push_back("/effects/iid_observed");
+  }
+  return out;
 }
 
 const std::vector<SpecAttribute>& spec_attributes() {

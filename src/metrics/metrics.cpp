@@ -12,6 +12,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
+#include "detail/change.hpp"
 #include "detail/distributed.hpp"
 #include "detail/knn.hpp"
 #include "detail/moments.hpp"
@@ -30,75 +31,7 @@ std::string format_number(double v) {
   return buf;
 }
 
-// "sinkhorn_div@0.5" -> ("sinkhorn_div", "0.5"); "mmd" -> ("mmd", "").
-std::pair<std::string, std::string> split_name(const std::string& name) {
-  const auto at = name.find('@');
-  if (at == std::string::npos) return {name, ""};
-  return {name.substr(0, at), name.substr(at + 1)};
-}
-
-double parse_param(const std::string& name, const std::string& text) {
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(v) && v > 0) return v;
-  } catch (const std::exception&) {
-  }
-  throw InputError("config", "metrics.names", name, "the value after '@' must be a positive number");
-}
-
-const std::vector<std::string> kSimple{"mmd",     "w2_eps", "l2_ds",        "r_means", "l2_means", "r_stds",
-                                       "l2_stds", "energy", "spearman_pair", "uvp"};
-
 }  // namespace
-
-std::vector<std::string> expand_names(const std::string& names, const std::vector<double>& sinkhorn_epsilons,
-                                      const std::vector<int>& knn_k) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& n) {
-    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
-  };
-  auto add_sinkhorn = [&] {
-    for (const double e : sinkhorn_epsilons) add("sinkhorn_div@" + format_number(e));
-  };
-  auto add_knn = [&] {
-    for (const int k : knn_k) add("knn_mix@" + std::to_string(k));
-  };
-  const auto items = split_list(names);
-  if (items.empty()) throw InputError("config", "metrics.names", names, "names no metric");
-  for (const auto& item : items) {
-    if (item == "all") {
-      add("mmd");
-      add("w2_eps");
-      add_sinkhorn();
-      for (const char* n : {"l2_ds", "r_means", "l2_means", "r_stds", "l2_stds", "energy"}) add(n);
-      add_knn();
-      add("spearman_pair");
-      add("uvp");
-      continue;
-    }
-    const auto [base, param] = split_name(item);
-    if (base == "sinkhorn_div") {
-      if (param.empty()) add_sinkhorn();
-      else add("sinkhorn_div@" + format_number(parse_param(item, param)));
-    } else if (base == "knn_mix") {
-      if (param.empty()) {
-        add_knn();
-      } else {
-        const double k = parse_param(item, param);
-        if (k != std::floor(k)) throw InputError("config", "metrics.names", item, "k must be an integer");
-        add("knn_mix@" + std::to_string(static_cast<int>(k)));
-      }
-    } else if (param.empty() && std::find(kSimple.begin(), kSimple.end(), base) != kSimple.end()) {
-      add(base);
-    } else {
-      throw InputError("config", "metrics.names", item,
-                       "unknown metric (known: all, mmd, w2_eps, sinkhorn_div[@eps], l2_ds, r_means, l2_means, "
-                       "r_stds, l2_stds, energy, knn_mix[@k], spearman_pair, uvp)");
-    }
-  }
-  return out;
-}
 
 Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64_t seed) {
   Options o;
@@ -106,7 +39,8 @@ Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64
   if (o.mmd_gammas.empty()) throw InputError("config", "metrics.mmd_gammas", cfg.mmd_gammas, "needs a bandwidth");
   for (const double g : o.mmd_gammas)
     if (!(g > 0)) throw InputError("config", "metrics.mmd_gammas", cfg.mmd_gammas, "bandwidths must be positive");
-  if (!(cfg.epsilon > 0)) throw InputError("config", "metrics.epsilon", format_number(cfg.epsilon), "must be positive");
+  if (!(cfg.epsilon > 0) || !std::isfinite(cfg.epsilon))
+    throw InputError("config", "metrics.epsilon", format_number(cfg.epsilon), "must be positive");
   o.epsilon = cfg.epsilon;
   o.knn_k = parse_int_list(cfg.knn_k, "config", "metrics.knn_k");
   for (const int k : o.knn_k)
@@ -123,18 +57,14 @@ Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64
   o.sinkhorn_max_iter = cfg.sinkhorn_max_iter;
   o.max_cells = cfg.max_cells;
   o.bootstrap = cfg.bootstrap;
-  o.names = expand_names(cfg.names, o.sinkhorn_epsilons, o.knn_k);
+  o.top_k = parse_int_list(cfg.top_k, "config", "metrics.top_k");
+  for (const int k : o.top_k)
+    if (k < 1) throw InputError("config", "metrics.top_k", cfg.top_k, "k must be >= 1");
+  o.names = expand_names(cfg.names, o.sinkhorn_epsilons, o.knn_k, o.top_k);
   o.seed = seed;
   o.comm = comm;
   return o;
 }
-
-bool is_sinkhorn_metric(const std::string& name) {
-  const auto base = split_name(name).first;
-  return base == "w2_eps" || base == "sinkhorn_div";
-}
-
-bool is_paired_metric(const std::string& name) { return name == "spearman_pair" || name == "uvp"; }
 
 std::vector<double> spearman_per_cell(const Matrix& control, const Matrix& predicted) {
   return detail::spearman_rows(control, predicted);
@@ -201,8 +131,14 @@ struct KnnSets {
   Matrix drawn;  // the subsample of the larger set (empty when the sizes agree)
 };
 
+// What the expression-change metrics measure from (fixed over resamples).
+struct ChangeRefs {
+  const std::vector<double>* control_mean = nullptr;
+  const std::vector<std::int64_t>* markers = nullptr;
+};
+
 std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool has_truth, bool paired,
-                                            const Options& o, int resample) {
+                                            const ChangeRefs& change, const Options& o, int resample) {
   std::map<std::string, Result> r;
   const MPI_Comm comm = o.comm;
   const std::int64_t cache_bytes = o.sinkhorn_cache_bytes > 0 ? o.sinkhorn_cache_bytes : kSinkhornCacheBytes;
@@ -287,6 +223,11 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
         v.value = detail::pearson(mo.sd, mp.sd);
       } else if (name == "l2_stds") {
         v.value = detail::l2(mo.sd, mp.sd);
+      } else if (const auto [base, param] = split_name(name); detail::is_change_metric(base)) {
+        const detail::ChangeInput ci{&mp, &mo, s.pred.rows, s.obs.rows, change.control_mean, change.markers};
+        const auto cv = detail::change_metric(base, param, ci);
+        v.value = cv.value;
+        v.available = cv.available;
       } else {
         continue;
       }
@@ -339,6 +280,32 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
     throw InputError("metrics", "truth", std::to_string(full.truth.rows) + " x " + std::to_string(full.truth.cols),
                      "true responses must pair row by row with the predictions");
   if (opts.names.empty()) return {};
+  // The control mean of the whole evaluation (not of a resample): resampling varies the
+  // predicted and observed sets, the point changes are measured from stays put.
+  std::vector<double> control_mean;
+  ChangeRefs change;
+  if (input.control_mean != nullptr) {
+    if (static_cast<std::int64_t>(input.control_mean->size()) != full.pred.cols)
+      throw InputError("metrics", "control mean", std::to_string(input.control_mean->size()),
+                       "needs one value per feature (" + std::to_string(full.pred.cols) + ")");
+    change.control_mean = input.control_mean;
+  } else if (has_ctrl) {
+    control_mean = detail::feature_moments(full.ctrl).mean;
+    change.control_mean = &control_mean;
+  }
+  if (input.markers != nullptr) {
+    std::vector<char> seen(static_cast<std::size_t>(full.pred.cols), 0);
+    bool ok = static_cast<std::int64_t>(input.markers->size()) == full.pred.cols;
+    for (std::size_t i = 0; ok && i < input.markers->size(); ++i) {
+      const std::int64_t k = (*input.markers)[i];
+      ok = k >= 0 && k < full.pred.cols && !seen[static_cast<std::size_t>(k)];
+      if (ok) seen[static_cast<std::size_t>(k)] = 1;
+    }
+    if (!ok)
+      throw InputError("metrics", "markers", std::to_string(input.markers->size()) + " entries",
+                       "markers must rank every feature exactly once (metrics::rank_markers)");
+    change.markers = input.markers;
+  }
 
   // Which cells each metric sees. The reference CellOT evaluation draws the same number of cells
   // (<= min(|P|, |O|)) from both sets for every metric. Here:
@@ -370,7 +337,7 @@ std::vector<Value> compute(const Input& input, const Options& opts) {
       if (has_truth) s.truth = full.truth.select_rows(ip);
       use = &s;
     }
-    for (auto& [name, v] : evaluate_once(*use, has_ctrl, has_truth, input.paired, opts, r))
+    for (auto& [name, v] : evaluate_once(*use, has_ctrl, has_truth, input.paired, change, opts, r))
       runs[name].push_back(v);
   }
   std::vector<Value> out;

@@ -8,13 +8,22 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/metrics/names.hpp"
+#include "cellot/report/discrimination.hpp"
+#include "cellot/report/statistics.hpp"
 #include "cellot/screen/plan.hpp"
 
 namespace cellot::report {
 
 Better better(const std::string& metric) {
-  if (metric == "r_means" || metric == "r_stds" || metric == "spearman_pair") return Better::higher;
-  if (metric.rfind("knn_mix", 0) == 0) return Better::half;
+  switch (metrics::direction(metric)) {
+    case metrics::Direction::higher:
+      return Better::higher;
+    case metrics::Direction::half:
+      return Better::half;
+    case metrics::Direction::lower:
+      break;
+  }
   return Better::lower;
 }
 
@@ -41,10 +50,7 @@ Stat stat_of(const std::vector<double>& v) {
   double sum = 0;
   for (double x : v) sum += x;
   s.mean = sum / static_cast<double>(v.size());
-  if (v.size() < 2) {
-    s.sd = 0;
-    return s;
-  }
+  if (v.size() < 2) return s;  // no sd from a single value
   double ss = 0;
   for (double x : v) ss += (x - s.mean) * (x - s.mean);
   s.sd = std::sqrt(ss / static_cast<double>(v.size() - 1));  // sample sd over seeds x folds
@@ -78,14 +84,31 @@ void mark_best(std::vector<Row*>& rows, const std::vector<std::string>& metrics)
   }
 }
 
+constexpr std::size_t kAbsent = static_cast<std::size_t>(-1);
+
+// Column of each metric in the store; kAbsent for a metric this build knows that an older store
+// lacks (shown as "–"). Names nobody knows are InputErrors.
 std::vector<std::size_t> metric_columns(const io::StoreSummary& s, const std::vector<std::string>& metrics) {
   std::vector<std::size_t> cols;
   for (const auto& m : metrics) {
     const auto it = std::find(s.spec.metric_names.begin(), s.spec.metric_names.end(), m);
-    if (it == s.spec.metric_names.end()) throw InputError(s.path, "--metrics", m, "metric not in the store");
-    cols.push_back(static_cast<std::size_t>(it - s.spec.metric_names.begin()));
+    if (it != s.spec.metric_names.end()) {
+      cols.push_back(static_cast<std::size_t>(it - s.spec.metric_names.begin()));
+      continue;
+    }
+    const auto base = m.rfind("iid:", 0) == 0 ? m.substr(4) : m;
+    if (metrics::find_metric(base) == nullptr || base == metrics::kDiscrimination)
+      throw InputError(s.path, "--metrics", m, "metric not in the store");
+    cols.push_back(kAbsent);
   }
   return cols;
+}
+
+double value_at(const io::StoreSummary& s, std::size_t t, std::size_t col) {
+  return col == kAbsent ? NAN : s.value[t][col];
+}
+double sd_at(const io::StoreSummary& s, std::size_t t, std::size_t col) {
+  return col == kAbsent ? NAN : s.sd[t][col];
 }
 
 bool usable(const io::StoreSummary& s, std::size_t t) { return s.state[t] == io::TaskState::done && s.trusted[t]; }
@@ -145,7 +168,14 @@ std::string tex_escape(const std::string& s) {
 }  // namespace
 
 std::vector<std::string> select_metrics(const io::StoreSummary& s, const std::vector<std::string>& wanted) {
-  if (wanted.empty()) return s.spec.metric_names;
+  if (wanted.empty()) {
+    // A holdout store's "iid:" columns are shown beside the test split's (ood) in their own
+    // section, not as columns of their own.
+    std::vector<std::string> out;
+    for (const auto& m : s.spec.metric_names)
+      if (m.rfind("iid:", 0) != 0) out.push_back(m);
+    return out;
+  }
   metric_columns(s, wanted);  // validates
   return wanted;
 }
@@ -157,6 +187,8 @@ Table summarize(const io::StoreSummary& s, const std::vector<std::string>& metri
   // Per perturbation x model, in plan order.
   std::map<std::pair<std::string, std::string>, std::vector<std::vector<double>>> values;
   std::vector<std::pair<std::string, std::string>> order;
+  // The stored sd of each task (over bootstrap resamples of cells when metrics.bootstrap > 0).
+  std::map<std::pair<std::string, std::string>, std::vector<std::vector<double>>> boot_sd;
   for (std::size_t t = 0; t < s.spec.tasks.size(); ++t) {
     const auto key = std::make_pair(s.spec.tasks[t].perturbation, s.spec.tasks[t].model);
     auto it = values.find(key);
@@ -165,16 +197,25 @@ Table summarize(const io::StoreSummary& s, const std::vector<std::string>& metri
       it = values.emplace(key, std::vector<std::vector<double>>(metrics.size())).first;
     }
     if (!usable(s, t)) continue;
+    auto& bsd = boot_sd[key];
+    bsd.resize(metrics.size());
     for (std::size_t k = 0; k < cols.size(); ++k) {
-      const double v = s.value[t][cols[k]];
-      if (std::isfinite(v)) it->second[k].push_back(v);
+      const double v = value_at(s, t, cols[k]);
+      if (!std::isfinite(v)) continue;
+      it->second[k].push_back(v);
+      bsd[k].push_back(sd_at(s, t, cols[k]));
     }
   }
   for (const auto& key : order) {
     Row r;
     r.perturbation = key.first;
     r.model = key.second;
-    for (const auto& v : values[key]) r.stats.push_back(stat_of(v));
+    for (std::size_t k = 0; k < metrics.size(); ++k) {
+      Stat st = stat_of(values[key][k]);
+      const auto b = boot_sd.find(key);
+      if (st.n == 1 && b != boot_sd.end() && b->second[k].size() == 1) st.boot_sd = b->second[k][0];
+      r.stats.push_back(st);
+    }
     r.best.assign(metrics.size(), false);
     table.rows.push_back(std::move(r));
   }
@@ -217,7 +258,7 @@ std::vector<CvRow> reproducibility(const io::StoreSummary& s, const std::vector<
     auto& g = groups[{task.perturbation, task.model, task.fold}];
     g.resize(metrics.size());
     for (std::size_t k = 0; k < cols.size(); ++k) {
-      const double v = s.value[t][cols[k]];
+      const double v = value_at(s, t, cols[k]);
       if (std::isfinite(v)) g[k].push_back(v);
     }
   }
@@ -258,7 +299,7 @@ std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummar
     const auto it = index_b.find(a.spec.tasks[t].key);
     if (it == index_b.end() || !usable(b, it->second)) continue;
     for (std::size_t k = 0; k < metrics.size(); ++k) {
-      const double x = a.value[t][ca[k]], y = b.value[it->second][cb[k]];
+      const double x = value_at(a, t, ca[k]), y = value_at(b, it->second, cb[k]);
       if (std::isnan(x) && std::isnan(y)) continue;
       CompareRow& r = out[k];
       ++r.n;
@@ -356,15 +397,25 @@ Counts count(const io::StoreSummary& s) {
   return c;
 }
 
+// A mean with what can honestly be said about its spread: the sd over seeds and folds when
+// there are at least two, else a bootstrap interval over cells when the task has one, else
+// nothing.
+std::string spread_text(const Stat& st, const char* pm) {
+  if (st.n >= 2) return fmt(st.mean) + pm + fmt(st.sd);
+  if (std::isfinite(st.boot_sd) && st.boot_sd > 0)
+    return fmt(st.mean) + " [" + fmt(st.mean - 1.96 * st.boot_sd) + ", " + fmt(st.mean + 1.96 * st.boot_sd) + "]";
+  return fmt(st.mean);
+}
+
 std::string md_cell(const Stat& st, bool best) {
   if (st.n == 0) return "–";
-  std::string v = fmt(st.mean) + " ± " + fmt(st.sd);
+  const std::string v = spread_text(st, " ± ");
   return best ? "**" + v + "**" : v;
 }
 
 std::string tex_cell(const Stat& st, bool best) {
   if (st.n == 0) return "--";
-  std::string v = fmt(st.mean) + " $\\pm$ " + fmt(st.sd);
+  const std::string v = spread_text(st, " $\\pm$ ");
   return best ? "\\textbf{" + v + "}" : v;
 }
 
@@ -378,7 +429,71 @@ struct Parts {
   const io::StoreSummary* other = nullptr;  // --compare
   std::vector<CompareRow> cmp;
   Coverage cov;
+  bool any_cv = false;          // some (perturbation, fold) has two finished seeds
+  Discrimination disc;          // on the test split (the held-out group of a holdout screen)
+  Discrimination disc_iid;      // holdout screens: on the in-distribution test cells
+  std::vector<PairedRow> paired;  // each model against cellot, per metric
+  bool iid = false;             // holdout screen: iid columns beside the (ood) test split
+  Table iid_table;              // the "iid:" columns, same metric order as `table`
 };
+
+// md: the in- and out-of-distribution means of every model side by side, per metric.
+void md_iid_ood(std::ostringstream& os, const Parts& p) {
+  os << "\n## In and out of distribution\n\nA holdout screen trains each fold without the cells of one value of "
+        "data.holdout_key. **ood**: scored on that held-out group (the test split); **iid**: scored on cells of the "
+        "groups it trained on that it never saw (data.test_fraction of them). Means over perturbations of the "
+        "per-perturbation means (folds and seeds pooled).";
+  const auto values = screen::plan_text_holdout_values(p.s->spec.plan_text);
+  if (!values.empty()) {
+    os << " Leave-one-group-out folds:";
+    for (std::size_t f = 0; f < values.size(); ++f) os << (f ? "," : "") << " fold " << f << " = " << values[f];
+    os << ".";
+  }
+  os << "\n\n| model |";
+  for (const auto& m : p.table.metrics) os << " " << m << " iid | " << m << " ood |";
+  os << "\n|---|";
+  for (std::size_t k = 0; k < p.table.metrics.size(); ++k) os << "---|---|";
+  os << "\n";
+  for (std::size_t r = 0; r < p.table.model_means.size(); ++r) {
+    const Row& ood = p.table.model_means[r];
+    os << "| " << ood.model << " |";
+    for (std::size_t k = 0; k < p.table.metrics.size(); ++k) {
+      const Stat& iid = p.iid_table.model_means[r].stats[k];
+      os << " " << (iid.n ? fmt(iid.mean) : "–") << " | " << (ood.stats[k].n ? fmt(ood.stats[k].mean) : "–") << " |";
+    }
+    os << "\n";
+  }
+}
+
+void md_discrimination(std::ostringstream& os, const Parts& p) {
+  os << "\n## Discrimination\n\n";
+  if (!p.disc.available) {
+    os << "Not available: the store has no /effects (written before they existed).\n";
+    return;
+  }
+  os << "For each perturbation, the observed effects (mean change from control) of all perturbations of the same "
+        "fold and seed are ranked by distance to the model's predicted effect; the score is the normalised rank "
+        "of the right one (0 = nearest, 0.5 = chance; lower is better; cell-eval's discrimination score). "
+        "Histogram: `analysis/figures --store` (discrimination.png).\n\n| model | n | mean |"
+     << (p.iid ? " mean iid |" : "") << "\n|---|---|---|" << (p.iid ? "---|" : "") << "\n";
+  for (std::size_t m = 0; m < p.disc.models.size(); ++m) {
+    os << "| " << p.disc.models[m] << " | " << p.disc.n[m] << " | " << (p.disc.n[m] ? fmt(p.disc.mean[m]) : "–")
+       << " |";
+    if (p.iid) os << " " << (p.disc_iid.n[m] ? fmt(p.disc_iid.mean[m]) : "–") << " |";
+    os << "\n";
+  }
+}
+
+void md_paired(std::ostringstream& os, const Parts& p) {
+  if (p.paired.empty()) return;
+  os << "\n## Paired comparisons against cellot\n\nPer metric, each model's per-perturbation mean against "
+        "cellot's on the same perturbations (by the metric's direction): wins / ties / losses of the model and "
+        "the two-sided exact sign-test p-value (ties dropped). observed, the floor, is not compared.\n\n"
+        "| metric | model | wins | ties | losses | p |\n|---|---|---|---|---|---|\n";
+  for (const auto& r : p.paired)
+    os << "| " << r.metric << " | " << r.model << " | " << r.wins << " | " << r.ties << " | " << r.losses << " | "
+       << (std::isnan(r.p_value) ? std::string("–") : fmt(r.p_value)) << " |\n";
+}
 
 // Long key lists in md and tex stop after this many (csv lists every key).
 constexpr std::size_t kListed = 50;
@@ -422,8 +537,10 @@ std::string render_md(const Parts& p) {
     for (std::size_t k = 0; k < table.metrics.size(); ++k) os << "---|";
     os << "\n";
   };
-  os << "## Results\n\nMean ± sd over seeds and folds of the test-split metrics; **bold**: best per perturbation "
-        "(observed, the sampling floor, is not ranked). ";
+  os << "## Results\n\nMean ± sd over seeds and folds of the test-split metrics where n ≥ 2; a single value "
+        "otherwise, with a 95% interval over bootstrap resamples of cells [mean ∓ 1.96 sd] when metrics.bootstrap is "
+        "set; –: not available (or a metric this store predates). **bold**: best per perturbation (observed, the "
+        "sampling floor, is not ranked). ";
   os << "Directions:";
   for (const auto& m : table.metrics) os << " " << m << " (" << better_text(better(m)) << ")";
   os << ".\n\n";
@@ -435,8 +552,8 @@ std::string render_md(const Parts& p) {
     for (std::size_t k = 0; k < r.stats.size(); ++k) os << " " << md_cell(r.stats[k], r.best[k]) << " |";
     os << "\n";
   }
-  os << "\n## Mean over perturbations\n\nMean ± sd across perturbations of the per-perturbation means; **bold**: "
-        "best.\n\n";
+  os << "\n## Mean over perturbations\n\nMean ± sd across perturbations of the per-perturbation means (n = "
+        "perturbations); **bold**: best.\n\n";
   header("over");
   for (const auto& r : table.model_means) {
     int n = 0;
@@ -445,19 +562,24 @@ std::string render_md(const Parts& p) {
     for (std::size_t k = 0; k < r.stats.size(); ++k) os << " " << md_cell(r.stats[k], r.best[k]) << " |";
     os << "\n";
   }
-  os << "\n## Reproducibility\n\nCoefficient of variation (sd / |mean|) of each metric across seeds, averaged over "
-        "(perturbation, fold) pairs with at least two finished seeds (n = such pairs).\n\n";
-  os << "| model | n |";
-  for (const auto& m : table.metrics) os << " " << m << " |";
-  os << "\n|---|---|";
-  for (std::size_t k = 0; k < table.metrics.size(); ++k) os << "---|";
-  os << "\n";
-  for (const auto& r : p.cv) {
-    int n = 0;
-    for (int x : r.n) n = std::max(n, x);
-    os << "| " << r.model << " | " << n << " |";
-    for (double v : r.cv) os << " " << (std::isnan(v) ? std::string("–") : fmt(v)) << " |";
+  if (p.iid) md_iid_ood(os, p);
+  md_discrimination(os, p);
+  md_paired(os, p);
+  if (p.any_cv) {  // a one-seed screen has nothing to show here
+    os << "\n## Reproducibility\n\nCoefficient of variation (sd / |mean|) of each metric across seeds, averaged "
+          "over (perturbation, fold) pairs with at least two finished seeds (n = such pairs).\n\n";
+    os << "| model | n |";
+    for (const auto& m : table.metrics) os << " " << m << " |";
+    os << "\n|---|---|";
+    for (std::size_t k = 0; k < table.metrics.size(); ++k) os << "---|";
     os << "\n";
+    for (const auto& r : p.cv) {
+      int n = 0;
+      for (int x : r.n) n = std::max(n, x);
+      os << "| " << r.model << " | " << n << " |";
+      for (double v : r.cv) os << " " << (std::isnan(v) ? std::string("–") : fmt(v)) << " |";
+      os << "\n";
+    }
   }
   if (!p.unfinished.empty()) {
     os << "\n## Unfinished tasks\n\n" << unfinished_line(p) << ". `cellot screen --resume` (or the shard's job) "
@@ -503,7 +625,29 @@ std::string render_csv(const Parts& p) {
   };
   emit("results", table.rows);
   emit("mean_over_perturbations", table.model_means);
-  for (const auto& r : p.cv)
+  if (p.iid) emit("iid_mean_over_perturbations", p.iid_table.model_means);
+  for (const auto& d : p.disc.scores)
+    os << "discrimination," << csv_field(d.perturbation) << "," << csv_field(d.model) << ",discrimination,"
+       << fmt(d.score) << ",," << d.candidates << ",,,,," << csv_field(d.perturbation + "|" + d.model + "|fold" +
+                                                                       std::to_string(d.fold) + "|seed" +
+                                                                       std::to_string(d.seed))
+       << ",\n";
+  for (std::size_t m = 0; m < p.disc.models.size(); ++m)
+    if (p.disc.n[m] > 0)
+      os << "discrimination_mean,," << csv_field(p.disc.models[m]) << ",discrimination," << fmt(p.disc.mean[m])
+         << ",," << p.disc.n[m] << ",,,,,,\n";
+  for (std::size_t m = 0; p.iid && m < p.disc_iid.models.size(); ++m)
+    if (p.disc_iid.n[m] > 0)
+      os << "iid_discrimination_mean,," << csv_field(p.disc_iid.models[m]) << ",discrimination,"
+         << fmt(p.disc_iid.mean[m]) << ",," << p.disc_iid.n[m] << ",,,,,,\n";
+  for (const auto& r : p.paired)
+    os << "paired_vs_cellot,," << csv_field(r.model) << "," << csv_field(r.metric) << ",,,"
+       << r.wins + r.ties + r.losses << ",,,,,," << csv_field("wins " + std::to_string(r.wins) + " ties " +
+                                                              std::to_string(r.ties) + " losses " +
+                                                              std::to_string(r.losses) + " sign-test p " +
+                                                              fmt(r.p_value))
+       << "\n";
+  for (const auto& r : p.any_cv ? p.cv : std::vector<CvRow>{})
     for (std::size_t k = 0; k < table.metrics.size(); ++k)
       os << "cv,," << csv_field(r.model) << "," << csv_field(table.metrics[k]) << ",,," << r.n[k] << ",,"
          << (std::isnan(r.cv[k]) ? "" : fmt(r.cv[k])) << ",,,,\n";
@@ -567,25 +711,47 @@ std::string render_tex(const Parts& p) {
   if (!p.unfinished.empty()) os << "% WARNING: " << unfinished_line(p) << "\n";
   if (p.other) os << "% compared with " << tex_escape(p.other->path) << ": " << plan_line(p.cov) << "\n";
   os << "% requires \\usepackage{booktabs}\n";
-  begin_table("Mean $\\pm$ sd over seeds and folds; bold: best per perturbation (observed not ranked).", "perturbation",
+  begin_table("Mean $\\pm$ sd over seeds and folds where n $\\geq$ 2, else one value ([lo, hi]: 95\\% bootstrap "
+              "interval over cells); bold: best per perturbation (observed not ranked).",
+              "perturbation",
               true);
   rows_out(table.rows);
   end_table();
   begin_table("Mean over perturbations; bold: best.", "over", true);
   rows_out(table.model_means);
   end_table();
-  os << "\\begin{table}[ht]\n\\centering\n\\caption{Coefficient of variation across seeds.}\n\\begin{tabular}{lr"
-     << std::string(M, 'r') << "}\n\\toprule\nmodel & n";
-  for (const auto& m : table.metrics) os << " & " << tex_escape(m);
-  os << " \\\\\n\\midrule\n";
-  for (const auto& r : p.cv) {
-    int n = 0;
-    for (int x : r.n) n = std::max(n, x);
-    os << tex_escape(r.model) << " & " << n;
-    for (double v : r.cv) os << " & " << (std::isnan(v) ? std::string("--") : fmt(v));
-    os << " \\\\\n";
+  if (p.any_cv) {
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{Coefficient of variation across seeds.}\n\\begin{tabular}{lr"
+       << std::string(M, 'r') << "}\n\\toprule\nmodel & n";
+    for (const auto& m : table.metrics) os << " & " << tex_escape(m);
+    os << " \\\\\n\\midrule\n";
+    for (const auto& r : p.cv) {
+      int n = 0;
+      for (int x : r.n) n = std::max(n, x);
+      os << tex_escape(r.model) << " & " << n;
+      for (double v : r.cv) os << " & " << (std::isnan(v) ? std::string("--") : fmt(v));
+      os << " \\\\\n";
+    }
+    end_table();
   }
-  end_table();
+  if (p.disc.available) {
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{Discrimination: normalised rank of the right perturbation "
+          "by distance of effects (0 = nearest, 0.5 = chance).}\n\\begin{tabular}{lrr}\n\\toprule\nmodel & n & mean "
+          "\\\\\n\\midrule\n";
+    for (std::size_t m = 0; m < p.disc.models.size(); ++m)
+      os << tex_escape(p.disc.models[m]) << " & " << p.disc.n[m] << " & "
+         << (p.disc.n[m] ? fmt(p.disc.mean[m]) : std::string("--")) << " \\\\\n";
+    end_table();
+  }
+  if (!p.paired.empty()) {
+    os << "\\begin{table}[ht]\n\\centering\n\\caption{Paired comparisons against cellot across perturbations "
+          "(two-sided exact sign test, ties dropped).}\n\\begin{tabular}{llrrrr}\n\\toprule\nmetric & model & wins & "
+          "ties & losses & p \\\\\n\\midrule\n";
+    for (const auto& r : p.paired)
+      os << tex_escape(r.metric) << " & " << tex_escape(r.model) << " & " << r.wins << " & " << r.ties << " & "
+         << r.losses << " & " << (std::isnan(r.p_value) ? std::string("--") : fmt(r.p_value)) << " \\\\\n";
+    end_table();
+  }
   if (!p.unfinished.empty()) {
     std::vector<std::pair<std::string, std::string>> rows;
     for (const auto& u : p.unfinished) rows.emplace_back(u.key, u.state + (u.message.empty() ? "" : ": " + u.message));
@@ -622,6 +788,17 @@ std::string render(const std::string& format, const io::StoreSummary& s, const s
   p.counts = count(s);
   p.unfinished = unfinished(s);
   p.other = other;
+  for (const auto& r : p.cv)
+    for (const int n : r.n) p.any_cv = p.any_cv || n > 0;
+  p.disc = discrimination(s);
+  p.paired = paired_comparisons(p.table);
+  p.iid = s.spec.iid;
+  if (p.iid) {
+    std::vector<std::string> iid_names;
+    for (const auto& m : metrics) iid_names.push_back(m.rfind("iid:", 0) == 0 ? m : "iid:" + m);
+    p.iid_table = summarize(s, iid_names);
+    p.disc_iid = discrimination(s, true);
+  }
   if (other) {
     p.cmp = compare(s, *other, metrics);
     p.cov = coverage(s, *other);

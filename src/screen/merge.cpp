@@ -40,6 +40,9 @@ std::string row_difference(const io::TaskRow& a, const io::TaskRow& b) {
     parts.push_back("parameters");
   if (!same_bits(a.predictions, b.predictions) || !same_bits(a.prediction_cells, b.prediction_cells))
     parts.push_back("predictions");
+  if (!same_bits(a.predicted_effect, b.predicted_effect) || !same_bits(a.observed_effect, b.observed_effect) ||
+      !same_bits(a.iid_predicted_effect, b.iid_predicted_effect) || !same_bits(a.iid_observed_effect, b.iid_observed_effect))
+    parts.push_back("effects");
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
   return out;

@@ -40,6 +40,9 @@ std::string split_rule_text(const Config& cfg) {
   if (cfg.data.split == "kfold")
     return "kfold: data.fold = fold, split seed = derive_seed(seed, \"split\") (the folds of one seed partition the "
            "cells)";
+  if (cfg.data.split == "holdout" && cfg.data.holdout_value == "each")
+    return "holdout each: fold f holds out the f-th value of " + cfg.data.holdout_key +
+           " (file order; the values are listed in the plan text), split seed = derive_seed(seed, \"split|fold<f>\")";
   return cfg.data.split + ": fold = repetition, split seed = derive_seed(seed, \"split|fold<f>\")";
 }
 
@@ -78,8 +81,26 @@ void require_unique(const std::vector<T>& v, const std::string& origin, const st
 }
 
 constexpr const char* kFingerprintTag = "[data] fingerprint ";
+constexpr const char* kHoldoutTag = "[holdout] ";
 
 }  // namespace
+
+std::vector<std::string> plan_text_holdout_values(const std::string& plan_text) {
+  const std::string tag = std::string("\n") + kHoldoutTag;
+  const auto at = plan_text.find(tag);
+  if (at == std::string::npos) return {};
+  std::size_t pos = at + tag.size();
+  const auto eol = plan_text.find('\n', pos);
+  const auto n = std::stoull(plan_text.substr(pos, eol - pos));
+  std::vector<std::string> out;
+  pos = eol + 1;
+  for (std::size_t i = 0; i < n && pos < plan_text.size(); ++i) {
+    const auto end = plan_text.find('\n', pos);
+    out.push_back(plan_text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
 
 std::string plan_text_fingerprint(const std::string& plan_text) {
   const std::string tag = std::string("\n") + kFingerprintTag;
@@ -105,7 +126,20 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
   if (cfg.data.split == "kfold" && cfg.screen.folds > cfg.data.folds)
     throw InputError(origin, "screen.folds", std::to_string(cfg.screen.folds),
                      "more folds than data.folds = " + std::to_string(cfg.data.folds));
-  for (int f = 0; f < cfg.screen.folds; ++f) plan.folds.push_back(f);
+  const bool each = cfg.data.split == "holdout" && cfg.data.holdout_value == "each";
+  if (each) {
+    // Leave-one-group-out: one fold per value of data.holdout_key.
+    if (cfg.screen.folds != 1)
+      throw InputError(origin, "screen.folds", std::to_string(cfg.screen.folds),
+                       "with data.holdout_value = each the folds are the values of data.holdout_key (leave it at 1)");
+    if (in.holdout_values.size() < 2)
+      throw InputError(origin, "data.holdout_key", cfg.data.holdout_key,
+                       "data.holdout_value = each needs at least two values (found " +
+                           std::to_string(in.holdout_values.size()) + ")");
+    for (std::size_t f = 0; f < in.holdout_values.size(); ++f) plan.folds.push_back(static_cast<int>(f));
+  } else {
+    for (int f = 0; f < cfg.screen.folds; ++f) plan.folds.push_back(f);
+  }
   if (plan.perturbations.empty())
     throw InputError(origin, "data.perturbations", cfg.data.perturbations, "no perturbations");
   require_unique(plan.perturbations, origin, "data.perturbations", cfg.data.perturbations);
@@ -148,6 +182,10 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
                                    : in.data_fingerprint;
   std::ostringstream os;
   os << "cellot-plan 2\n[config]\n" << normalised_config(cfg) << kFingerprintTag << fingerprint << "\n";
+  if (each) {
+    os << kHoldoutTag << in.holdout_values.size() << "\n";
+    for (const auto& v : in.holdout_values) os << v << "\n";
+  }
   os << "[features] " << in.features.size() << "\n";
   for (const auto& f : in.features) os << f << "\n";
   os << "[tasks] " << plan.tasks.size() << "\n";

@@ -39,6 +39,8 @@ Plan build_plan(const Config& cfg, const std::string& origin, detail::DataCache&
   in.n_control = ds.count(cfg.data.control);
   for (const auto& p : in.perturbations) in.n_treated.push_back(ds.count(p));
   in.features = ds.features();
+  if (cfg.data.split == "holdout" && cfg.data.holdout_value == data::kHoldoutEach)
+    in.holdout_values = cache.holdout_values();
   in.test_count = [&](const std::string& condition, std::int64_t, int fold, std::uint64_t seed) {
     return static_cast<std::int64_t>(cache.get(fold).split_of(condition, seed).test.size());
   };
@@ -197,6 +199,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.truth = truth.get();
   tctx.transforms = &transforms;
   tctx.metric_names = spec.metric_names;
+  tctx.iid = spec.iid;
   tctx.ckpt_dir = detail::checkpoint_dir(store_path);
   tctx.host = hostname();
   if (progress_on) tctx.keepalive = [&progress] { progress.keepalive(); };
@@ -226,7 +229,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   }
   if (progress_on) progress.finish(outcome_text);
   detail::log_phase_summary(groups, ph, tally.done + tally.failed + tally.diverged, progress_on);
-  detail::warn_unconverged(groups, tally, metric_opts.names, cfg);
+  detail::warn_unconverged(groups, tally, spec.metric_names, cfg);
   detail::finish_result(result, root, store_path);
   return result;
 }

@@ -118,6 +118,11 @@ io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::
   for (int f : plan.folds) spec.folds.push_back(std::to_string(f));
   for (auto s : plan.seeds) spec.seeds.push_back(std::to_string(s));
   spec.metric_names = metric_names;
+  // A holdout screen's test split is the held-out group (ood); it also scores held-out cells of
+  // the training groups (iid), in columns "iid:<metric>" and /effects/iid_*.
+  spec.iid = cfg.data.split == "holdout";
+  if (spec.iid)
+    for (const auto& n : metric_names) spec.metric_names.push_back("iid:" + n);
   spec.features = plan.features;
   spec.params = param_layouts(cfg, plan, transforms.begin()->second.dim());
   spec.transforms = to_store(transforms);

@@ -10,6 +10,7 @@
 #include "cellot/core/fault.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/metrics/selection.hpp"
 #include "cellot/models/baselines/observed.hpp"
@@ -61,6 +62,7 @@ struct TaskRunner::Work {
   models::TrainInput in;
   data::FeatureTransform tf;  // the task's: its split's (models::model_transform)
   Matrix source_test, target_test, pred;
+  Matrix source_iid, target_iid, pred_iid;  // holdout screens: in-distribution test cells
   std::unique_ptr<models::Model> model;
   io::TaskRow row;
   std::string ckpt;
@@ -108,6 +110,10 @@ void TaskRunner::load(Work& w) {
   w.target_test = w.pair.treated.select_rows(w.pair.treated_split.test);
   if (task.model == "observed") w.in.target_test = tf.standardize(w.target_test);
   w.source_test = w.pair.control.select_rows(w.pair.control_split.test);
+  if (ctx_.iid) {
+    w.source_iid = w.pair.control.select_rows(w.pair.control_split.iid);
+    w.target_iid = w.pair.treated.select_rows(w.pair.treated_split.iid);
+  }
 }
 
 void TaskRunner::train(Work& w) {
@@ -124,7 +130,39 @@ void TaskRunner::train(Work& w) {
   w.model->train(w.in, tctx);
 }
 
+// A mean change in the file's features: with an embedding the decoder is affine, so the change
+// decodes as decode(control mean + change) - decode(control mean) (the store's /effects, and with
+// them discrimination, are in the features of the data file, like /predictions).
+std::vector<double> TaskRunner::in_file_features(const Work& w, const std::vector<double>& change,
+                                                 const std::vector<double>& control_mean) const {
+  if (!w.tf.embeds()) return change;
+  const auto k = static_cast<std::int64_t>(change.size());
+  Matrix at(1, k), base(1, k);
+  for (std::int64_t j = 0; j < k; ++j) {
+    base(0, j) = control_mean[static_cast<std::size_t>(j)];
+    at(0, j) = base(0, j) + change[static_cast<std::size_t>(j)];
+  }
+  const Matrix a = w.tf.decode_embedding(at), b = w.tf.decode_embedding(base);
+  std::vector<double> out(static_cast<std::size_t>(a.cols));
+  for (std::int64_t j = 0; j < a.cols; ++j) out[static_cast<std::size_t>(j)] = a(0, j) - b(0, j);
+  return out;
+}
+
 void TaskRunner::score(Work& w) {
+  // Markers from the training cells (never the cells scored), in the space the metrics are
+  // computed in (the split's embedding, unstandardised), shared by both evaluations.
+  const auto markers = metrics::rank_markers(w.pair.control.select_rows(w.pair.control_split.train),
+                                             w.pair.treated.select_rows(w.pair.treated_split.train));
+  score_set(w, w.pred, w.source_test, w.target_test, markers, "", w.row.predicted_effect, w.row.observed_effect);
+  // A holdout screen also scores held-out cells of the groups the model trained on (iid).
+  if (ctx_.iid && w.source_iid.rows > 0 && w.target_iid.rows > 0)
+    score_set(w, w.pred_iid, w.source_iid, w.target_iid, markers, "iid:", w.row.iid_predicted_effect,
+              w.row.iid_observed_effect);
+}
+
+void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, const Matrix& target,
+                           const std::vector<std::int64_t>& markers, const std::string& prefix,
+                           std::vector<double>& predicted_effect, std::vector<double>& observed_effect) {
   const Config& cfg = *ctx_.cfg;
   const Task& task = *w.task;
   // The observed baseline is scored as the floor it stands for: its prediction half against the
@@ -132,42 +170,51 @@ void TaskRunner::score(Work& w) {
   // cyclically, which would weight some cells several times).
   const bool observed = task.model == "observed";
   models::ObservedHalves halves;
-  if (observed) halves = models::observed_halves(w.target_test, task.task_seed);
-  const Matrix& reference = observed ? halves.reference : w.target_test;
+  if (observed) halves = models::observed_halves(target, task.task_seed);
+  const Matrix& reference = observed ? halves.reference : target;
   Matrix true_response;
   if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed && !w.tf.embeds())
-    true_response = ctx_.truth->apply(task.perturbation, w.source_test);
+    true_response = ctx_.truth->apply(task.perturbation, source);
+  // Changes are measured from the scored controls' mean, for the observed baseline too (its rows
+  // pair with no control).
+  const auto control_mean = metrics::feature_means(source);
   metrics::Input mi;
-  mi.predicted = observed ? &halves.prediction : &w.pred;
+  mi.predicted = observed ? &halves.prediction : &pred;
   mi.observed = &reference;
-  mi.control = observed ? nullptr : &w.source_test;  // observed rows do not pair with controls
+  mi.control = observed ? nullptr : &source;  // observed rows do not pair with controls
   mi.truth = true_response.rows > 0 ? &true_response : nullptr;
-  auto mo = metrics::options_from_config(cfg.metrics, ctx_.groups->group(), derive_seed(task.task_seed, "metrics"));
+  mi.control_mean = &control_mean;
+  mi.markers = &markers;
+  auto mo = metrics::options_from_config(cfg.metrics, ctx_.groups->group(),
+                                         derive_seed(task.task_seed, prefix.empty() ? "metrics" : "metrics|" + prefix));
   mo.warn_unconverged = false;  // one summary line at the end of the screen instead
   mo.tick = [this] { safe_poll(); };  // heartbeats and rank 0's service during long metrics
   // Every model is scored on the same number of cells per set as the observed floor (half of the
-  // treated test cells, each half against the other): the biased MMD, energy and the entropic
+  // treated cells scored, each half against the other): the biased MMD, energy and the entropic
   // costs all depend on the sample sizes (the diagonal terms of MMD add about 1/|P| + 1/|O|), so
   // a model scored on more cells than the floor would beat it by sample size alone. As the
   // reference CellOT evaluation, both sets are subsampled to that common size
   // (deterministically, from the task's seed).
-  const std::int64_t floor_cells = std::max<std::int64_t>(1, w.target_test.rows / 2);
+  const std::int64_t floor_cells = std::max<std::int64_t>(1, target.rows / 2);
   if (mo.max_cells <= 0 || mo.max_cells > floor_cells) mo.max_cells = floor_cells;
   if (ctx_.groups->is_group_root())
-    log::debug("task " + task.key + ": metrics on at most " + std::to_string(mo.max_cells) + " cells per set (" +
-               std::to_string(mi.predicted->rows) + " predicted, " + std::to_string(w.target_test.rows) +
-               " treated test cells)");
+    log::debug("task " + task.key + ": " + (prefix.empty() ? "" : prefix + " ") + "metrics on at most " +
+               std::to_string(mo.max_cells) + " cells per set (" + std::to_string(mi.predicted->rows) +
+               " predicted, " + std::to_string(target.rows) + " treated test cells)");
   const auto values = metrics::compute(mi, mo);
+  // Effects on all cells (not the scored subsample): report's screen-level discrimination.
+  predicted_effect = in_file_features(w, metrics::mean_change(*mi.predicted, control_mean), control_mean);
+  observed_effect = in_file_features(w, metrics::mean_change(reference, control_mean), control_mean);
   const auto& names = ctx_.metric_names;
-  w.row.value.assign(names.size(), NAN);
-  w.row.sd.assign(names.size(), NAN);
-  w.row.iterations.assign(names.size(), 0);
+  w.row.value.resize(names.size(), NAN);
+  w.row.sd.resize(names.size(), NAN);
+  w.row.iterations.resize(names.size(), 0);
   for (const auto& v : values) {
-    const auto it = std::find(names.begin(), names.end(), v.name);
+    const auto it = std::find(names.begin(), names.end(), prefix + v.name);
     if (it == names.end() || !v.available) continue;
     // Paired metrics have no meaning for the observed baseline (its rows are not maps of the
     // control rows beside them).
-    if (observed && (v.name == "spearman_pair" || v.name == "uvp")) continue;
+    if (observed && metrics::is_paired_metric(v.name)) continue;
     const auto k = static_cast<std::size_t>(it - names.begin());
     w.row.value[k] = v.value;
     w.row.sd[k] = v.sd;
@@ -304,7 +351,10 @@ Outcome TaskRunner::operator()(std::int64_t t) {
     phase = "train";
     timed(w, 1, ph.train, [&] { train(w); });
     phase = "predict";
-    timed(w, 2, ph.predict, [&] { w.pred = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_test))); });
+    timed(w, 2, ph.predict, [&] {
+      w.pred = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_test)));
+      if (w.source_iid.rows > 0) w.pred_iid = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_iid)));
+    });
     phase = "metrics";
     timed(w, 3, ph.metrics, [&] { score(w); });
     phase = "write";

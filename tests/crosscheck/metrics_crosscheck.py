@@ -3,7 +3,8 @@
 MMD vs scikit-learn rbf_kernel (biased means, six gammas); w2_eps vs POT sinkhorn2 with
 method='sinkhorn_log' (value to 1e-5 relative, and the same iteration count: ours = POT's
 niter + 1); the debiased Sinkhorn divergence vs the regularised objective of POT's plans;
-energy distance vs scipy cdist; kNN mixing vs a brute-force numpy reference; per-cell Spearman
+energy distance vs scipy cdist; the expression-change metrics (pearson_delta[@k], r2_means,
+direction_acc@k, e_distance) and marker ranking vs scipy / scikit-learn / numpy; kNN mixing vs a brute-force numpy reference; per-cell Spearman
 with ties vs scipy.stats.spearmanr; feature means/stds vs numpy. Fixtures have N != M.
 usage: metrics_crosscheck.py METRICS_TOOL WORKDIR
 """
@@ -14,7 +15,8 @@ import sys
 import numpy as np
 import ot
 from scipy.spatial.distance import cdist
-from scipy.stats import spearmanr
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import r2_score
 from sklearn.metrics.pairwise import rbf_kernel
 
 TOOL, WORK = sys.argv[1], sys.argv[2]
@@ -139,6 +141,46 @@ check("l2_means vs numpy", vals["l2_means"], np.linalg.norm(my - mx), 1e-12)
 check("r_means vs numpy", vals["r_means"], np.corrcoef(mx, my)[0, 1], 1e-12)
 check("l2_stds vs numpy", vals["l2_stds"], np.linalg.norm(sy - sx), 1e-12)
 check("r_stds vs numpy", vals["r_stds"], np.corrcoef(sx, sy)[0, 1], 1e-12)
+
+# Expression-change metrics: markers by |SMD| of the training sets (ddof 1, average variance),
+# changes from the control mean; pearson_delta[@k] vs scipy pearsonr, r2_means vs scikit-learn
+# r2_score(y_true = observed means), direction_acc@k vs numpy sign, e_distance vs scipy cdist
+# 'sqeuclidean' with the within-set diagonals left out (scPerturb's convention).
+d_chg = 30
+ctrl_c = rng.standard_normal((150, d_chg)) * rng.uniform(0.5, 2.0, d_chg)
+effect = rng.standard_normal(d_chg) * np.linspace(2.0, 0.0, d_chg)
+train_c = rng.standard_normal((200, d_chg)) * rng.uniform(0.5, 2.0, d_chg)
+train_t = rng.standard_normal((180, d_chg)) + effect
+obs_c = rng.standard_normal((120, d_chg)) + effect
+pred_c = ctrl_c + 0.7 * effect + 0.3 * rng.standard_normal(d_chg)
+paths = [save(n, v) for n, v in (("pred_c", pred_c), ("obs_c", obs_c), ("ctrl_c", ctrl_c), ("train_c", train_c),
+                                  ("train_t", train_t))]
+ours = run("changes", *paths, "5,10,20")
+smd = (train_t.mean(0) - train_c.mean(0)) / np.sqrt(0.5 * (train_t.var(0, ddof=1) + train_c.var(0, ddof=1)))
+worst = float(np.max(np.abs(np.array(ours["smd"]) - smd)))
+markers = np.argsort(-np.abs(smd), kind="stable")
+same_markers = ours["markers"] == markers.tolist()
+print(f"{'ok' if worst <= 1e-12 and same_markers else 'FAIL':4s} markers: SMD max abs diff {worst:.1e}, "
+      f"ranking {'identical' if same_markers else 'DIFFERS'} to numpy argsort")
+if worst > 1e-12 or not same_markers:
+    failures.append("markers")
+c_mean = ctrl_c.mean(0)
+dp, do = pred_c.mean(0) - c_mean, obs_c.mean(0) - c_mean
+check("pearson_delta vs scipy pearsonr", ours["pearson_delta"], pearsonr(dp, do)[0], 1e-12)
+for k in (5, 10, 20):
+    top = markers[:k]
+    check(f"pearson_delta@{k} vs scipy pearsonr", ours[f"pearson_delta@{k}"], pearsonr(dp[top], do[top])[0], 1e-12)
+    check(f"direction_acc@{k} vs numpy sign", ours[f"direction_acc@{k}"],
+          float(np.mean(np.sign(dp[top]) == np.sign(do[top]))), 1e-15)
+check("r2_means vs sklearn r2_score", ours["r2_means"], r2_score(obs_c.mean(0), pred_c.mean(0)), 1e-12)
+
+
+def e_distance(p, q):
+    within = lambda z: cdist(z, z, "sqeuclidean").sum() / (len(z) * (len(z) - 1))
+    return 2 * cdist(p, q, "sqeuclidean").mean() - within(p) - within(q)
+
+
+check("e_distance vs scipy cdist (scPerturb)", ours["e_distance"], e_distance(pred_c, obs_c), 1e-10)
 
 if failures:
     print("FAILED:", ", ".join(failures))

@@ -4,6 +4,9 @@
 //   | knn X Y K1,K2,... | spearman CONTROL PRED | compute X Y NAMES [TOL MAXITER]
 // compute prints {name: value, ..., "sinkhorn": {name: {iterations, converged, error}}} (the
 // Sinkhorn metrics' stopping report; TOL / MAXITER are metrics.sinkhorn_tol / _max_iter).
+//   metrics_tool changes PRED OBS CONTROL TRAIN_CONTROL TRAIN_TREATED TOPK prints the
+// expression-change metrics (markers ranked on the training sets, changes from CONTROL's mean)
+// with the SMD vector and the marker order.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +18,7 @@
 
 #include "cellot/core/config.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 
 namespace {
@@ -84,6 +88,27 @@ int main(int argc, char** argv) {
     const auto rho = m::spearman_per_cell(a, b);
     out = "{\"rho\": [";
     for (std::size_t i = 0; i < rho.size(); ++i) out += (i ? ", " : "") + num(rho[i]);
+    out += "]}";
+  } else if (cmd == "changes" && argc == 8) {
+    const cellot::Matrix ctrl = read_npy(argv[4]), train_c = read_npy(argv[5]), train_t = read_npy(argv[6]);
+    const auto smd = m::standardised_mean_difference(train_c, train_t);
+    const auto markers = m::rank_markers(train_c, train_t);
+    cellot::MetricsConfig cfg;
+    cfg.names = "pearson_delta,r2_means,direction_acc,e_distance";
+    for (const int k : cellot::parse_int_list(argv[7], "command line", "top_k")) cfg.names += ",pearson_delta@" + std::to_string(k);
+    cfg.top_k = argv[7];
+    m::Input in;
+    in.predicted = &a;
+    in.observed = &b;
+    in.control = &ctrl;
+    in.markers = &markers;
+    out = "{";
+    for (const auto& v : m::compute(in, m::options_from_config(cfg, MPI_COMM_SELF, 0)))
+      out += "\"" + v.name + "\": " + num(v.value) + ", ";
+    out += "\"smd\": [";
+    for (std::size_t k = 0; k < smd.size(); ++k) out += (k ? ", " : "") + num(smd[k]);
+    out += "], \"markers\": [";
+    for (std::size_t k = 0; k < markers.size(); ++k) out += (k ? ", " : "") + std::to_string(markers[k]);
     out += "]}";
   } else if (cmd == "compute" && (argc == 5 || argc == 7)) {
     cellot::MetricsConfig cfg;

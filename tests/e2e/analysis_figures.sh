@@ -39,13 +39,28 @@ INI
 "$py" "$src/analysis/figures" --store "$work/results.h5" --out "$work/figs" --strict >"$work/figures.log" 2>&1 ||
   { cat "$work/figures.log" >&2; fail "analysis/figures"; }
 cat "$work/figures.log"
-for name in marginals knn_mixing spearman curves heatmap; do
+for name in marginals knn_mixing spearman curves heatmap discrimination; do
   f="$work/figs/$name.png"
   [ -f "$f" ] || fail "$name.png not written"
   size=$(stat -c %s "$f")
   [ "$size" -gt 5000 ] || fail "$name.png is only $size bytes"
   [ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "$name.png is not a PNG"
 done
+# The figure's discrimination scores (numpy, from /effects) are the report's (C++): same means.
+"$bin" report --store "$work/results.h5" --format csv >"$work/report.csv"
+"$py" - "$work/results.h5" "$work/report.csv" "$src/analysis" <<'PY' || fail "discrimination: figure vs report"
+import csv, sys
+sys.path.insert(0, sys.argv[3])
+from cellot_store import Store
+s = Store(sys.argv[1])
+scores = s.discrimination()
+assert scores, "no discrimination scores"
+rows = {r["model"]: float(r["mean"]) for r in csv.DictReader(open(sys.argv[2])) if r["table"] == "discrimination_mean"}
+for m in set(s.model[t] for t, _ in scores):
+    v = [x for t, x in scores if s.model[t] == m]
+    assert abs(sum(v) / len(v) - rows[m]) < 1e-3, (m, sum(v) / len(v), rows[m])
+print("discrimination means agree:", rows)
+PY
 # Image size sanity: decoded by matplotlib, not blank (more than one colour).
 "$py" - "$work/figs" <<'PY'
 import sys, os

@@ -29,7 +29,8 @@ done
 "$bin" evaluate --data "$data" --predictions "$work/pred_all.h5ad" --perturbation Imatinib --json >"$work/all_test.json"
 # 3. --split all against every Imatinib cell, a subset of metrics, cross-checked in python.
 "$bin" evaluate --data "$data" --predictions "$work/pred_mean_shift.h5ad" --split all \
-  --metrics.names mmd,l2_ds,r_means,knn_mix@50,spearman_pair,uvp --json >"$work/split_all.json"
+  --metrics.names mmd,l2_ds,r_means,knn_mix@50,spearman_pair,uvp,pearson_delta,r2_means,e_distance,direction_acc@20 \
+  --json >"$work/split_all.json"
 # 4. Resampling: deterministic in the seed, sd reported.
 for run in a b; do
   "$bin" evaluate --data "$data" --predictions "$work/pred_mean_shift.h5ad" --metrics.names mmd,energy,knn_mix@20 \
@@ -48,8 +49,15 @@ work, data = sys.argv[1], sys.argv[2]
 load = lambda n: json.load(open(f"{work}/{n}.json"))
 ms, ident, all_test, split_all = load("ms"), load("id"), load("all_test"), load("split_all")
 names = ["mmd", "w2_eps", "sinkhorn_div@0.5", "sinkhorn_div@1", "sinkhorn_div@10", "sinkhorn_div@100", "l2_ds",
-         "r_means", "l2_means", "r_stds", "l2_stds", "energy", "knn_mix@50", "knn_mix@100", "spearman_pair", "uvp"]
+         "r_means", "l2_means", "r_stds", "l2_stds", "energy", "e_distance", "knn_mix@50", "knn_mix@100",
+         "spearman_pair", "uvp", "pearson_delta", "pearson_delta@20", "pearson_delta@50", "pearson_delta@100",
+         "r2_means", "direction_acc@20", "direction_acc@50", "direction_acc@100"]
 assert list(ms["metrics"]) == names, list(ms["metrics"])
+# 48 features: the top-50 and top-100 marker metrics are not available, the rest are.
+too_many = {"pearson_delta@50", "pearson_delta@100", "direction_acc@50", "direction_acc@100"}
+for n in too_many:
+    assert ms["metrics"][n] is None, (n, ms["metrics"][n])
+names = [n for n in names if n not in too_many]
 for n in names:
     v = ms["metrics"][n]
     assert v is not None and v["value"] is not None and np.isfinite(v["value"]), (n, v)
@@ -78,6 +86,17 @@ ds = np.linalg.norm((obs.mean(0) - ctrl.mean(0)) - (pred.mean(0) - ctrl.mean(0))
 assert abs(m["l2_ds"]["value"] - ds) <= 1e-9 * ds, (m["l2_ds"], ds)
 assert abs(m["r_means"]["value"] - np.corrcoef(obs.mean(0), pred.mean(0))[0, 1]) < 1e-9
 assert m["uvp"] is not None and m["uvp"]["value"] > 0
+# Expression-change metrics from the files: changes from the paired controls' mean.
+from scipy.spatial.distance import cdist
+from scipy.stats import pearsonr
+from sklearn.metrics import r2_score
+dp, do = pred.mean(0) - ctrl.mean(0), obs.mean(0) - ctrl.mean(0)
+assert abs(m["pearson_delta"]["value"] - pearsonr(dp, do)[0]) < 1e-9, m["pearson_delta"]
+assert abs(m["r2_means"]["value"] - r2_score(obs.mean(0), pred.mean(0))) < 1e-9, m["r2_means"]
+within = lambda z: cdist(z, z, "sqeuclidean").sum() / (len(z) * (len(z) - 1))
+ed = 2 * cdist(pred, obs, "sqeuclidean").mean() - within(pred) - within(obs)
+assert abs(m["e_distance"]["value"] - ed) <= 1e-8 * abs(ed), (m["e_distance"], ed)
+assert 0 <= m["direction_acc@20"]["value"] <= 1
 print("evaluate JSON checks passed")
 
 boot = load("boot_a")

@@ -10,6 +10,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "detail/knn.hpp"
 
@@ -113,10 +114,13 @@ TEST(MetricsMpi, ComputeOverRankGroupMatchesSerial) {
   for (auto& v : pred.data) v = 0.3 + 1.1 * v;
   const Matrix obs = cells(170, 6, 4, 0.3);
   cellot::MetricsConfig cfg;
+  cfg.top_k = "2,4";  // the change metrics @k on 6 features
+  const auto markers = metrics::rank_markers(ctrl, obs);
   metrics::Input in;
   in.predicted = &pred;
   in.observed = &obs;
   in.control = &ctrl;
+  in.markers = &markers;
   auto serial_opts = metrics::options_from_config(cfg, MPI_COMM_SELF, 5);
   auto group_opts = metrics::options_from_config(cfg, MPI_COMM_WORLD, 5);
   const auto serial = metrics::compute(in, serial_opts);
@@ -137,12 +141,49 @@ TEST(MetricsMpi, ComputeOverRankGroupMatchesSerial) {
   sin.predicted = &ps;
   sin.observed = &os;
   sin.control = &cs;
+  sin.markers = &markers;
   group_opts.layout = metrics::Layout::sliced;
   const auto sliced = metrics::compute(sin, group_opts);
   for (std::size_t t = 0; t < serial.size(); ++t) {
     if (serial[t].available) {
       EXPECT_NEAR(sliced[t].value, serial[t].value, 1e-12 * std::abs(serial[t].value)) << serial[t].name;
     }
+  }
+}
+
+// Markers and the expression-change metrics: the same on every rank and for sliced inputs, bit
+// for bit (per-feature moments over gathered cells in global row order).
+TEST(MetricsMpi, MarkersAndChangeMetricsBitIdentical) {
+  const auto serial_smd = metrics::standardised_mean_difference(kX, kY);
+  const auto sliced_smd =
+      metrics::standardised_mean_difference(slice(kX), slice(kY), MPI_COMM_WORLD, metrics::Layout::sliced);
+  EXPECT_EQ(sliced_smd, serial_smd);
+  for (const double v : serial_smd) expect_same_on_all_ranks(v);
+  const auto markers = metrics::rank_markers(slice(kX), slice(kY), MPI_COMM_WORLD, metrics::Layout::sliced);
+  EXPECT_EQ(markers, metrics::rank_markers(kX, kY));
+  cellot::MetricsConfig cfg;
+  cfg.names = "pearson_delta,r2_means,direction_acc,e_distance";
+  cfg.top_k = "3";
+  const Matrix ctrl = cells(150, 6, 9, 0.0);
+  metrics::Input in;
+  in.predicted = &kY;
+  in.observed = &kX;
+  in.control = &ctrl;
+  in.markers = &markers;
+  const auto serial = metrics::compute(in, metrics::options_from_config(cfg, MPI_COMM_SELF, 1));
+  auto opts = metrics::options_from_config(cfg, MPI_COMM_WORLD, 1);
+  opts.layout = metrics::Layout::sliced;
+  const Matrix ps = slice(kY), os = slice(kX), cs = slice(ctrl);
+  metrics::Input sin = in;
+  sin.predicted = &ps;
+  sin.observed = &os;
+  sin.control = &cs;
+  const auto dist = metrics::compute(sin, opts);
+  ASSERT_EQ(dist.size(), 4u);
+  for (std::size_t t = 0; t < serial.size(); ++t) {
+    EXPECT_EQ(dist[t].value, serial[t].value) << serial[t].name;
+    expect_same_on_all_ranks(dist[t].value);
+    EXPECT_TRUE(std::isfinite(serial[t].value)) << serial[t].name;
   }
 }
 

@@ -17,7 +17,7 @@ namespace {
 
 void expect_partition(const data::Split& s, std::int64_t n) {
   std::vector<std::int64_t> all;
-  for (const auto* part : {&s.train, &s.val, &s.test}) {
+  for (const auto* part : {&s.train, &s.val, &s.test, &s.iid}) {
     EXPECT_TRUE(std::is_sorted(part->begin(), part->end()));
     all.insert(all.end(), part->begin(), part->end());
   }
@@ -134,6 +134,9 @@ TEST(Split, HoldoutTestsTheMaskedCells) {
   ASSERT_EQ(s.test.size(), 10u);
   for (auto i : s.test) EXPECT_TRUE(mask[static_cast<std::size_t>(i)]);
   EXPECT_EQ(s.val.size(), 4u);                                          // round(0.1 * 40)
+  EXPECT_EQ(s.iid.size(), 8u);                                          // round(0.2 * 40), in distribution
+  for (auto i : s.iid) EXPECT_FALSE(mask[static_cast<std::size_t>(i)]);
+  EXPECT_EQ(s.train.size(), 28u);
   EXPECT_THROW(data::make_split(n, cfg, 1, "control"), InternalError);  // no mask given
 }
 

@@ -7,6 +7,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
+#include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "detail/kernels.hpp"
 #include "detail/knn.hpp"
@@ -210,11 +211,12 @@ TEST(MetricsMoments, MeansStdsPearsonAndUvp) {
 }
 
 TEST(MetricsNames, ExpandAllAndParameterisedNames) {
-  const auto all = metrics::expand_names("all", {0.5, 1, 10, 100}, {50, 100});
+  const auto all = metrics::expand_names("all", {0.5, 1, 10, 100}, {50, 100}, {20});
   const std::vector<std::string> expect{"mmd",      "w2_eps",  "sinkhorn_div@0.5", "sinkhorn_div@1", "sinkhorn_div@10",
                                         "sinkhorn_div@100", "l2_ds", "r_means", "l2_means", "r_stds",
-                                        "l2_stds",  "energy",  "knn_mix@50",       "knn_mix@100",    "spearman_pair",
-                                        "uvp"};
+                                        "l2_stds",  "energy",  "e_distance", "knn_mix@50",       "knn_mix@100",
+                                        "spearman_pair", "uvp", "pearson_delta", "pearson_delta@20", "r2_means",
+                                        "direction_acc@20"};
   EXPECT_EQ(all, expect);
   EXPECT_EQ(metrics::expand_names("mmd, knn_mix@7,sinkhorn_div@2.5,mmd", {0.5}, {50}),
             (std::vector<std::string>{"mmd", "knn_mix@7", "sinkhorn_div@2.5"}));
@@ -237,12 +239,15 @@ TEST(MetricsCompute, EveryMetricAndResamplingDeterministicInSeed) {
     }
   const Matrix obs = random_cells(90, 5, 32, 1.0, 1.1);
   cellot::MetricsConfig cfg;
+  cfg.top_k = "2,5";  // marker metrics need k <= the 5 features
   auto opts = metrics::options_from_config(cfg, MPI_COMM_SELF, 7);
+  const auto markers = metrics::rank_markers(ctrl, obs);
   metrics::Input in;
   in.predicted = &pred;
   in.observed = &obs;
   in.control = &ctrl;
   in.truth = &truth;
+  in.markers = &markers;
   const auto vs = metrics::compute(in, opts);
   ASSERT_EQ(vs.size(), opts.names.size());
   for (const auto& v : vs) {

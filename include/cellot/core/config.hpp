@@ -93,6 +93,9 @@ struct MetricsConfig {
   std::int64_t max_cells = 0;  // 0: no subsampling
   int bootstrap = 0;           // number of resamples (0: none)
   std::string knn_k = "50,100";
+  // Marker genes per perturbation (largest |standardised mean difference| between treated and
+  // control training cells): pearson_delta@k and direction_acc@k for each k.
+  std::string top_k = "20,50,100";
   // Sinkhorn stopping rule (POT's defaults: L2 error of the column marginal, checked every 10
   // iterations); a run that hits the cap is reported as not converged.
   double sinkhorn_tol = 1e-9;

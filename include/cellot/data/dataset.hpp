@@ -19,6 +19,9 @@ namespace cellot::data {
 // Indices into one condition's cells (0..n-1 in file order of that condition).
 struct Split {
   std::vector<std::int64_t> train, val, test;
+  // holdout only: cells of the groups the model trains on that it never sees (in-distribution
+  // test cells, beside `test`, the held-out group); empty for the other rules.
+  std::vector<std::int64_t> iid;
 };
 
 // Split rule of DataConfig for one condition with n cells. Deterministic in (seed, key) and the
@@ -34,8 +37,9 @@ struct Split {
 //    cfg.fold is test, fold (fold + 1) % k validation, the rest train. With k = 2 there is no
 //    third fold: validation is round(val_fraction * n) cells of the non-test fold. The shuffle
 //    does not depend on cfg.fold, so the test folds of 0..k-1 partition the cells.
-//  holdout: cells with holdout_mask[i] != 0 are test; the others split train / validation by
-//    val_fraction (stratified as above).
+//  holdout: cells with holdout_mask[i] != 0 are test (out of distribution); of the others,
+//    round(test_fraction * m) are `iid` (in-distribution test cells) and round(val_fraction * m)
+//    validation (stratified as above; at least one train cell), the rest train.
 Split make_split(std::int64_t n, const DataConfig& cfg, std::uint64_t seed, const std::string& key,
                  const std::vector<std::string>* strata = nullptr, const std::vector<char>* holdout_mask = nullptr);
 
@@ -50,6 +54,10 @@ struct PairData {
   Split control_split, treated_split;
   io::DataFrame control_obs, treated_obs;  // obs rows of those cells
 };
+
+// data.holdout_value = each: a screen runs one fold per value of data.holdout_key (fold f holds
+// out the f-th value in file order); a single Dataset must be given one value.
+inline constexpr const char* kHoldoutEach = "each";
 
 struct ConditionCount {
   std::string name;
@@ -92,6 +100,8 @@ class Dataset {
   std::vector<std::int64_t> rows_of(const std::string& condition) const;
   // Rows of X with the configured preprocessing applied.
   Matrix load_rows(const std::vector<std::int64_t>& rows) const;
+  // Distinct values of data.holdout_key in file order of first appearance (every cell).
+  std::vector<std::string> holdout_values() const;
   // The split of one condition's cells (as load_pair makes it).
   Split split_of(const std::string& condition, std::uint64_t seed) const;
 

@@ -54,6 +54,12 @@ struct StoreSpec {
   int curve_points = 256;
   int curve_columns = 8;
   bool save_predictions = false;
+  // /effects: each task's predicted and observed mean change from control (d values each), the
+  // input of the screen-level discrimination. false for stores written before it existed.
+  bool effects = true;
+  // A holdout screen: its test split is the held-out group (out of distribution); the "iid:"
+  // metric columns and /effects/iid_* score held-out cells of the training groups.
+  bool iid = false;
 
   std::int64_t size() const { return static_cast<std::int64_t>(tasks.size()); }
   const ParamLayout* param_layout(const std::string& model) const;
@@ -81,6 +87,10 @@ struct TaskRow {
   std::vector<float> params;
   std::string param_layout;
   std::int64_t params_count = 0;
+  // Mean change from the test controls of the predicted and the observed cells (one value per
+  // feature; empty: not computed, stored as NaN).
+  std::vector<double> predicted_effect, observed_effect;
+  std::vector<double> iid_predicted_effect, iid_observed_effect;  // spec.iid only
   // Predictions (rows x features, float32) and the h5ad rows of their source cells.
   std::vector<float> predictions;
   std::vector<std::int64_t> prediction_cells;
@@ -113,6 +123,9 @@ struct StoreSummary {
   std::vector<double> wall_time;
   std::vector<std::int32_t> group;
   std::vector<std::vector<double>> value, sd;     // [task][metric]
+  // [task][feature] from /effects; empty when the store has none (spec.effects false).
+  std::vector<std::vector<double>> predicted_effect, observed_effect;
+  std::vector<std::vector<double>> iid_predicted_effect, iid_observed_effect;  // spec.iid only
   // Scalar attributes of the last run as text, plus "git_hashes" (every build that wrote the
   // store or, merged, its inputs) and "mixed_git_hashes" when there is more than one.
   std::map<std::string, std::string> provenance;

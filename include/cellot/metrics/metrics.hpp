@@ -10,6 +10,7 @@
 
 #include "cellot/core/config.hpp"
 #include "cellot/core/matrix.hpp"
+#include "cellot/metrics/names.hpp"
 
 namespace cellot::metrics {
 
@@ -27,6 +28,7 @@ struct Options {
   double epsilon = 0.5;                                   // w2_eps
   std::vector<double> sinkhorn_epsilons{0.5, 1, 10, 100};  // sinkhorn_div@eps
   std::vector<int> knn_k{50, 100};
+  std::vector<int> top_k{20, 50, 100};  // marker counts of pearson_delta@k / direction_acc@k
   // Sinkhorn stopping rule (metrics.sinkhorn_tol / metrics.sinkhorn_max_iter; the defaults are
   // POT sinkhorn2's stopThr and numItermax, so values equal POT's with its defaults). A solve
   // that reaches the cap first is reported (Value::converged = false) and logged as a warning.
@@ -57,16 +59,18 @@ struct Options {
 // Sinkhorn tolerance and cap included).
 Options options_from_config(const MetricsConfig& cfg, MPI_Comm comm, std::uint64_t seed);
 
-// "all" -> mmd, w2_eps, sinkhorn_div@0.5, ..., l2_ds, r_means, l2_means, r_stds, l2_stds, energy,
-// knn_mix@50, knn_mix@100, spearman_pair, uvp. Unknown names are InputErrors.
-std::vector<std::string> expand_names(const std::string& names, const std::vector<double>& sinkhorn_epsilons,
-                                      const std::vector<int>& knn_k);
-
 struct Input {
   const Matrix* predicted = nullptr;  // predictions for `control` (row i pairs with control row i)
   const Matrix* observed = nullptr;   // observed perturbed cells
   const Matrix* control = nullptr;    // the control cells that were mapped (l2_ds, spearman_pair)
   const Matrix* truth = nullptr;      // optional: T*(control) for uvp (synthetic data)
+  // Expression-change metrics (pearson_delta, direction_acc) measure changes from this control
+  // mean (one value per feature); nullptr: the mean of `control` (when given). The screen passes
+  // the test controls' mean for the observed baseline too, whose rows pair with no control.
+  const std::vector<double>* control_mean = nullptr;
+  // Features ranked as markers of the perturbation (rank_markers in markers.hpp: every feature,
+  // by decreasing |SMD| on the training cells); nullptr: the @k change metrics are unavailable.
+  const std::vector<std::int64_t>* markers = nullptr;
   // false when predicted rows are not maps of the control rows beside them (the observed
   // baseline: real perturbed cells): spearman_pair and uvp are then unavailable; control still
   // serves l2_ds.
@@ -84,12 +88,6 @@ struct Value {
                               // solves (below sinkhorn_tol when converged; 0 for other metrics)
   bool available = true; // false when the metric cannot be computed (e.g. uvp without truth)
 };
-
-// Whether `name` is a Sinkhorn metric (w2_eps, sinkhorn_div@eps): iterations, converged and
-// marginal_error are meaningful for it.
-bool is_sinkhorn_metric(const std::string& name);
-// Whether `name` needs predictions paired with their control cells (spearman_pair, uvp).
-bool is_paired_metric(const std::string& name);
 
 // Computes every metric of opts.names (in that order). Collective over opts.comm. Metrics that
 // need an absent input (spearman_pair without control, uvp without truth, both when
@@ -109,6 +107,8 @@ bool is_paired_metric(const std::string& name);
 //   spearman_pair: mean over cells of the Spearman correlation across features between a control
 //     cell and its prediction (average ranks for ties; constant cells are skipped)
 //   uvp: 100 * mean ||P_i - T_i||^2 / (sum over features of Var T, ddof 0)
+//   pearson_delta[@k], r2_means, direction_acc@k, e_distance: src/metrics/detail/change.hpp
+//     (changes are measured from the control mean of the whole evaluation, also when resampling)
 std::vector<Value> compute(const Input& input, const Options& opts);
 
 // Per-cell values for figures: Spearman correlation of each control row with its prediction

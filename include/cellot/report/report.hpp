@@ -18,8 +18,11 @@ Better better(const std::string& metric);
 const char* better_text(Better b);
 
 struct Stat {
-  double mean = NAN, sd = NAN;
+  double mean = NAN, sd = NAN;  // sd over seeds and folds: only meaningful for n >= 2
   int n = 0;  // finished tasks that contributed (seeds x folds)
+  // n = 1 with metrics.bootstrap > 0: the task's sd over bootstrap resamples of cells (the
+  // report shows a normal-approximation 95% interval, mean -+ 1.96 boot_sd); NaN otherwise.
+  double boot_sd = NAN;
 };
 
 struct Row {
@@ -37,7 +40,8 @@ struct Table {
   std::vector<Row> model_means;  // per model: mean over perturbations of the per-perturbation means
 };
 
-// Only done tasks whose checksum matches are used.
+// Only done tasks whose checksum matches are used. A metric this build knows but an older store
+// lacks has no values (n = 0, shown as "–").
 Table summarize(const io::StoreSummary& s, const std::vector<std::string>& metrics);
 
 // Coefficient of variation sd/|mean| across seeds of each (perturbation, model, fold) with at

@@ -37,6 +37,9 @@ struct PlanInput {
   // make_plan computes it from the file (rank 0 of a screen builds the plan and has the file
   // open anyway); kNoFingerprint: none (counting tasks, tests without a file).
   std::string data_fingerprint;
+  // data.holdout_value = each: the values of data.holdout_key in file order (fold f holds out
+  // value f); empty otherwise.
+  std::vector<std::string> holdout_values;
 };
 inline constexpr const char* kNoFingerprint = "none";
 
@@ -65,6 +68,10 @@ double model_iterations(const Config& cfg, const std::string& model, std::int64_
 // Builds the plan. `cfg` must be validated; screen.models, screen.seeds, screen.folds and the
 // split rule decide the tasks (InputError for an empty or inconsistent plan).
 Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin);
+
+// data.holdout_value = each: the value each fold holds out, as recorded in the plan text (empty
+// for other split rules).
+std::vector<std::string> plan_text_holdout_values(const std::string& plan_text);
 
 // The data fingerprint recorded in a plan text ("" when it has none: stores written before
 // fingerprints existed).

@@ -43,6 +43,10 @@ std::vector<Column> store_schema(const StoreSpec& spec, const std::vector<std::i
                                  const std::vector<std::int64_t>& pred_offset, std::size_t key_len,
                                  std::size_t pert_len);
 
+// The /effects datasets of a spec (created when spec.effects): per-task mean changes from
+// control, predicted and observed (and for a holdout screen the in-distribution pair), [T, d] f8.
+std::vector<std::string> effect_datasets(const StoreSpec& spec);
+
 // The HDF5 file type of a column (a fixed-length, NUL-padded string for text).
 h5::Handle file_type(const Column& c, const std::string& ctx);
 // The native memory type of a column's elements.

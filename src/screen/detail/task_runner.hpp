@@ -30,7 +30,8 @@ struct TaskContext {
   DataCache* cache = nullptr;
   const data::SynthMaps* truth = nullptr;  // synthetic ground truth (uvp), or none
   const Transforms* transforms = nullptr;  // per split: file features <-> the models' space
-  std::vector<std::string> metric_names;   // the store's metric columns
+  std::vector<std::string> metric_names;   // the store's metric columns ("iid:" ones for holdout)
+  bool iid = false;  // holdout screen: also score the in-distribution test cells (split.iid)
   std::string ckpt_dir, host;
   std::function<void()> keepalive;  // rank 0: the progress line's keepalive while tasks run
   double agree_timeout = 3600;      // s: how long a rank that failed alone waits for its group
@@ -61,7 +62,13 @@ class TaskRunner {
   void load(Work& w);
   void train(Work& w);
   void score(Work& w);
+  // Scores one evaluation set into the row's columns named prefix + metric, and its effects.
+  void score_set(Work& w, const Matrix& pred, const Matrix& source, const Matrix& target,
+                 const std::vector<std::int64_t>& markers, const std::string& prefix,
+                 std::vector<double>& predicted_effect, std::vector<double>& observed_effect);
   void fill_row(Work& w);
+  std::vector<double> in_file_features(const Work& w, const std::vector<double>& change,
+                                       const std::vector<double>& control_mean) const;
   // Collective over the group's outcome communicator, bounded by agree_timeout (then the job is
   // aborted with a diagnosis: a peer is stuck in a collective this rank left).
   std::int64_t agree(std::int64_t mine, const Work& w, const char* phase) const;
