@@ -248,3 +248,45 @@ std::int64_t read_attr_int(hid_t obj, const std::string& name, const std::string
 }
 
 }  // namespace cellot::io::h5
+
+namespace cellot::io::h5 {
+
+namespace {
+template <class T>
+std::vector<std::int64_t> read_whole_as(hid_t loc, const std::string& name, std::vector<T>& values, hid_t mem_type,
+                                        const std::string& context) {
+  Handle ds = open_dataset(loc, name, context);
+  std::vector<std::int64_t> shape;
+  std::int64_t n = 1;
+  for (auto d : dataset_dims(ds, context + ":" + name)) {
+    shape.push_back(static_cast<std::int64_t>(d));
+    n *= static_cast<std::int64_t>(d);
+  }
+  values.resize(static_cast<std::size_t>(n));
+  if (n > 0) CELLOT_H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), context + ":" + name);
+  return shape;
+}
+}  // namespace
+
+std::vector<std::int64_t> read_whole(hid_t loc, const std::string& name, std::vector<float>& values,
+                                     const std::string& context) {
+  return read_whole_as(loc, name, values, H5T_NATIVE_FLOAT, context);
+}
+
+std::vector<std::int64_t> read_whole(hid_t loc, const std::string& name, std::vector<double>& values,
+                                     const std::string& context) {
+  return read_whole_as(loc, name, values, H5T_NATIVE_DOUBLE, context);
+}
+
+std::vector<hsize_t> dims_of_shape(const std::vector<std::int64_t>& shape, std::size_t count, const std::string& what) {
+  std::int64_t n = 1;
+  std::vector<hsize_t> dims;
+  for (auto s : shape) {
+    n *= s;
+    dims.push_back(static_cast<hsize_t>(s));
+  }
+  CELLOT_CHECK(n == static_cast<std::int64_t>(count), what + " size does not match its shape");
+  return dims;
+}
+
+}  // namespace cellot::io::h5

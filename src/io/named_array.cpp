@@ -11,28 +11,13 @@ const NamedArray* ArrayGroup::find(const std::string& name) const {
   return nullptr;
 }
 
-namespace {
-
-std::vector<hsize_t> dims_of(const NamedArray& a, const std::string& context) {
-  std::int64_t n = 1;
-  std::vector<hsize_t> dims;
-  for (auto s : a.shape) {
-    n *= s;
-    dims.push_back(static_cast<hsize_t>(s));
-  }
-  CELLOT_CHECK(n == static_cast<std::int64_t>(a.values.size()), context + ": array '" + a.name + "' size does not match its shape");
-  return dims;
-}
-
-}  // namespace
-
 void write_array_group(hid_t loc, const std::string& path, const ArrayGroup& group, const std::string& context,
                        bool write_data) {
   h5::Handle grp = h5::create_group(loc, path, context);
   std::vector<std::string> names;
   for (const auto& a : group.arrays) {
     CELLOT_CHECK(!a.name.empty() && a.name.find('/') == std::string::npos, "array name '" + a.name + "'");
-    h5::Handle ds = h5::create_dataset(grp, a.name, H5T_IEEE_F64LE, dims_of(a, context), context);
+    h5::Handle ds = h5::create_dataset(grp, a.name, H5T_IEEE_F64LE, h5::dims_of_shape(a.shape, a.values.size(), context + ": array '" + a.name + "'"), context);
     if (write_data && !a.values.empty())
       CELLOT_H5_CHECK(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), context + ":" + a.name);
     names.push_back(a.name);
@@ -59,16 +44,9 @@ ArrayGroup read_array_group(hid_t loc, const std::string& path, const std::strin
   out.spec = h5::read_attr_string(grp, "spec", context);
   for (const auto& name : h5::read_attr_strings(grp, "names", context)) {
     if (!h5::exists(grp, name)) throw InputError(context, path + "/" + name, "", "array missing");
-    h5::Handle ds = h5::open_dataset(grp, name, context);
     NamedArray a;
     a.name = name;
-    std::int64_t n = 1;
-    for (auto d : h5::dataset_dims(ds, context + ":" + name)) {
-      a.shape.push_back(static_cast<std::int64_t>(d));
-      n *= static_cast<std::int64_t>(d);
-    }
-    a.values.resize(static_cast<std::size_t>(n));
-    if (n > 0) CELLOT_H5_CHECK(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), context + ":" + name);
+    a.shape = h5::read_whole(grp, name, a.values, context);
     out.arrays.push_back(std::move(a));
   }
   return out;

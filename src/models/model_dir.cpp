@@ -74,15 +74,10 @@ void write_named_tensors(hid_t loc, const std::vector<NamedTensor>& tensors, con
   std::vector<std::string> names;
   for (const auto& t : tensors) {
     CELLOT_CHECK(!t.name.empty() && t.name.find('/') == std::string::npos, "tensor name '" + t.name + "'");
-    std::int64_t n = 1;
-    std::vector<hsize_t> dims;
-    for (auto s : t.shape) {
-      n *= s;
-      dims.push_back(static_cast<hsize_t>(s));
-    }
-    CELLOT_CHECK(n == static_cast<std::int64_t>(t.values.size()), "tensor '" + t.name + "' size does not match its shape");
+    const auto dims = h5::dims_of_shape(t.shape, t.values.size(), "tensor '" + t.name + "'");
     h5::Handle ds = h5::create_dataset(loc, t.name, H5T_IEEE_F32LE, dims, context);
-    if (n > 0) CELLOT_H5_CHECK(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()), context + ":" + t.name);
+    if (!t.values.empty())
+      CELLOT_H5_CHECK(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()), context + ":" + t.name);
     names.push_back(t.name);
   }
   h5::write_attr_strings(loc, "names", names, context);
@@ -93,16 +88,9 @@ std::vector<NamedTensor> read_named_tensors(hid_t loc, const std::string& contex
   std::vector<NamedTensor> out;
   for (const auto& name : h5::read_attr_strings(loc, "names", context)) {
     if (!h5::exists(loc, name)) throw InputError(context, name, "", "parameter tensor missing");
-    h5::Handle ds = h5::open_dataset(loc, name, context);
     NamedTensor t;
     t.name = name;
-    std::int64_t n = 1;
-    for (auto dim : h5::dataset_dims(ds, context + ":" + name)) {
-      t.shape.push_back(static_cast<std::int64_t>(dim));
-      n *= static_cast<std::int64_t>(dim);
-    }
-    t.values.resize(static_cast<std::size_t>(n));
-    if (n > 0) CELLOT_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()), context + ":" + name);
+    t.shape = h5::read_whole(loc, name, t.values, context);
     out.push_back(std::move(t));
   }
   return out;

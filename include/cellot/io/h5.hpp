@@ -72,6 +72,15 @@ Handle create_dataset(hid_t loc, const std::string& path, hid_t file_type, const
                       const std::string& context);
 // Dimensions of a dataset's dataspace (empty for a scalar).
 std::vector<hsize_t> dataset_dims(hid_t dset, const std::string& context);
+// A whole (existing) dataset `name` of `loc` read into `values`, converted to the element type;
+// returns its shape.
+std::vector<std::int64_t> read_whole(hid_t loc, const std::string& name, std::vector<float>& values,
+                                     const std::string& context);
+std::vector<std::int64_t> read_whole(hid_t loc, const std::string& name, std::vector<double>& values,
+                                     const std::string& context);
+// The dataspace dimensions of `shape`; an internal error naming `what` unless the shape holds
+// exactly `count` values.
+std::vector<hsize_t> dims_of_shape(const std::vector<std::int64_t>& shape, std::size_t count, const std::string& what);
 // Closes a file checking the return code (Handle::reset ignores it; a failed close of a file we
 // wrote means lost data).
 void close_file(Handle& file, const std::string& context);
