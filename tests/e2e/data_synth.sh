@@ -24,7 +24,7 @@ for row in "control *11526 *control" "Erlotinib *2364 *perturbation" "Imatinib *
   grep -Eq "$row" "$work/d.txt" || fail "describe lacks row /$row/"
 done
 grep -q "cells         21640" "$work/d.txt" || fail "cell count"
-grep -q "X             dense float32" "$work/d.txt" || fail "X encoding"
+grep -q "layer         X (X, dense float32)" "$work/d.txt" || fail "X encoding"
 grep -q "4 perturbations, 4 selected" "$work/d.txt" || fail "perturbation summary"
 # 70/10/20 of 11526 control and 2683 Trametinib cells.
 grep -q "control 8068 / 1153 / 2305, treated 1878 / 268 / 537" "$work/d.txt" || fail "split sizes"
