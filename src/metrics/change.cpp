@@ -26,6 +26,10 @@ double r2_score(const std::vector<double>& truth, const std::vector<double>& pre
 
 int sign(double v) { return (v > 0) - (v < 0); }
 
+// An undefined value (Pearson r of a constant change vector, as identity predicts; R² against
+// constant observed means) is n/a like a missing input, never a number that reads "nan".
+ChangeValue defined(double v) { return {v, !std::isnan(v)}; }
+
 }  // namespace
 
 bool is_change_metric(const std::string& base) {
@@ -47,7 +51,7 @@ double e_distance(const Moments& x, std::int64_t nx, const Moments& y, std::int6
 ChangeValue change_metric(const std::string& base, const std::string& param, const ChangeInput& in) {
   CELLOT_CHECK(in.pred && in.obs && in.pred->mean.size() == in.obs->mean.size(), "change metrics: moments");
   const std::size_t d = in.pred->mean.size();
-  if (base == "r2_means") return {r2_score(in.obs->mean, in.pred->mean), true};
+  if (base == "r2_means") return defined(r2_score(in.obs->mean, in.pred->mean));
   if (base == "e_distance") return {e_distance(*in.pred, in.n_pred, *in.obs, in.n_obs), true};
   CELLOT_CHECK(base == "pearson_delta" || base == "direction_acc", "unknown change metric " + base);
   if (in.control_mean == nullptr) return {kNaN, false};
@@ -67,7 +71,7 @@ ChangeValue change_metric(const std::string& base, const std::string& param, con
     dp.push_back(in.pred->mean[k] - (*in.control_mean)[k]);
     dobs.push_back(in.obs->mean[k] - (*in.control_mean)[k]);
   }
-  if (base == "pearson_delta") return {dp.size() >= 2 ? pearson(dp, dobs) : kNaN, true};
+  if (base == "pearson_delta") return defined(dp.size() >= 2 ? pearson(dp, dobs) : kNaN);
   std::size_t agree = 0;
   for (std::size_t i = 0; i < dp.size(); ++i) agree += sign(dp[i]) == sign(dobs[i]) ? 1 : 0;
   return {static_cast<double>(agree) / static_cast<double>(dp.size()), true};

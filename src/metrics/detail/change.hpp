@@ -40,7 +40,8 @@ bool is_change_metric(const std::string& base);
 //                      e_distance = 2 ||mean P - mean O||^2 - 2 tr S1_P / |P| - 2 tr S1_O / |O|
 //                      (a set of one cell has no pairs: s = 0).
 // Unavailable: the control-based metrics without a control mean, the @k metrics without
-// markers or with k above the number of features.
+// markers or with k above the number of features, and an undefined value (pearson_delta of a
+// constant change vector, r2_means against constant observed means).
 ChangeValue change_metric(const std::string& base, const std::string& param, const ChangeInput& in);
 
 double e_distance(const Moments& x, std::int64_t nx, const Moments& y, std::int64_t ny);
