@@ -11,7 +11,8 @@ void torch_set_threads(int n) {
   at::set_num_interop_threads(1);
 }
 
-int torch_threads() { return at::get_num_threads(); }
+// The threads that work for a rank: the pool's (torch's own operators run on one thread).
+int torch_threads() { return nn::workers(); }
 
 }  // namespace cellot::detail
 

@@ -11,7 +11,6 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # mpiexec with the flags this machine needs: the array `mpi`.
 source "${CELLOT_SOURCE_DIR:?}/tests/support/mpi_launcher.sh"
-export OMP_NUM_THREADS=1
 
 "$bin" synth --preset 4i --seed 5 --cells-scale 0.05 --out "$work/data.h5ad" >/dev/null
 cat >"$work/screen.ini" <<INI

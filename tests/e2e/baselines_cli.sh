@@ -13,7 +13,6 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # mpiexec with the flags this machine needs: the array `mpi`.
 source "${CELLOT_SOURCE_DIR:?}/tests/support/mpi_launcher.sh"
-export OMP_NUM_THREADS=1
 cd "$work"
 
 "$bin" synth --preset 4i --seed 3 --cells-scale 0.1 --out data.h5ad >/dev/null 2>&1

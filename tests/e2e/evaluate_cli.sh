@@ -11,7 +11,6 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # mpiexec with the flags this machine needs: the array `mpi`.
 source "${CELLOT_SOURCE_DIR:?}/tests/support/mpi_launcher.sh"
-export OMP_NUM_THREADS=1
 
 data="$work/data.h5ad"
 "$bin" synth --preset 4i --seed 3 --cells-scale 0.1 --out "$data" >/dev/null

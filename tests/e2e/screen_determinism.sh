@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One screen on 1, 2, 3 and 4 ranks (ranks_per_task 1): bit-identical metrics, curves and
-# parameters, whichever group ran a task (every task's randomness derives from (seed, key)).
+# One screen on 1, 2, 3 and 4 ranks (ranks_per_task 1) and with 1 or 2 threads per rank:
+# bit-identical metrics, curves and parameters, whichever group ran a task (every task's
+# randomness derives from (seed, key); threads only split fixed micro-batches).
 # With 2 ranks per task (one group of 2 on 2 ranks) the data-parallel result is checked to be
 # complete; it may differ from one rank in the last bits (summation order).
 source "$(dirname "$0")/screen_lib.sh"
@@ -11,10 +12,14 @@ cd "$work"
 cfg="$src/configs/screen-tiny.ini"
 args=(screen --config "$cfg" --data.path data.h5ad --screen.models cellot,scgen,cae,mean_shift,observed,identity --quiet)
 
-"$bin" "${args[@]}" --store r1.h5 || fail "1 rank"
+"$bin" "${args[@]}" --store r1.h5 --training.threads 1 || fail "1 rank"
 mpirun_n 2 "${args[@]}" --store r2.h5 || fail "2 ranks"
 mpirun_n 3 "${args[@]}" --store r3.h5 || fail "3 ranks"
 mpirun_n 4 "${args[@]}" --store r4.h5 || fail "4 ranks"
+"$bin" "${args[@]}" --store t2.h5 --training.threads 2 || fail "1 rank x 2 threads"
+mpirun_n 2 "${args[@]}" --store r2t2.h5 --training.threads 2 || fail "2 ranks x 2 threads"
+compare_stores r1.h5 t2.h5 || fail "1 vs 2 threads differ"
+compare_stores r1.h5 r2t2.h5 || fail "1 rank x 1 thread vs 2 ranks x 2 threads differ"
 compare_stores r1.h5 r2.h5 || fail "1 vs 2 ranks differ"
 compare_stores r1.h5 r3.h5 || fail "1 vs 3 ranks differ"
 compare_stores r1.h5 r4.h5 || fail "1 vs 4 ranks differ"

@@ -3,7 +3,6 @@ set -euo pipefail
 bin="${CELLOT_BIN:?}"
 src="${CELLOT_SOURCE_DIR:?}"
 py="${CELLOT_PYTHON:-/usr/bin/python3}"
-export OMP_NUM_THREADS=1
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # The launcher with its flags: the array `mpi`.
 source "$src/tests/support/mpi_launcher.sh"

@@ -37,7 +37,7 @@ namespace detail {
 void kokkos_initialize();
 void kokkos_finalize();
 void torch_set_threads(int n);
-int torch_threads();  // at::get_num_threads(): what torch uses now
+int torch_threads();  // threads working for this rank now (nn::workers(); torch operators use one)
 }  // namespace detail
 
 }  // namespace cellot

@@ -13,8 +13,8 @@
 namespace cellot::nn {
 
 // One-time setting (cellot::Runtime calls it before any torch work; tests may call it again to
-// vary the count): BLAS single-threaded, then `n` threads for parallel_items (torch's intra-op
-// pool, OpenMP).
+// vary the count): BLAS and torch's intra-op pool single-threaded, `n` threads (the caller and
+// n - 1 pool threads) for parallel_items.
 void set_threads(int n);
 int workers();  // threads parallel_items may use
 
