@@ -36,7 +36,6 @@ stage() { echo "[slurm test +${SECONDS}s] $*"; }
 contains() { local out; out="$(cat)"; grep -q -- "$1" <<<"$out"; }
 # mpiexec with the flags this machine needs: the array `mpi`.
 source "${CELLOT_SOURCE_DIR:?}/tests/support/mpi_launcher.sh"
-export OMP_NUM_THREADS=1
 
 why="$(local_slurm_check)" || skip "$why"
 [ -x "$bin" ] || fail "CELLOT_BIN='$bin' is not executable"
