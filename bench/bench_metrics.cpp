@@ -12,9 +12,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "cellot/models/kinds.hpp"
 #include "cellot/core/config.hpp"
 #include "cellot/core/matrix.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/metrics/kokkos_scope.hpp"
 #include "cellot/metrics/metrics.hpp"
 
 namespace {
@@ -53,7 +55,9 @@ cellot::Matrix read_npy(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cellot::register_model_kinds(cellot::models::kinds());
   cellot::Runtime rt(argc, argv);
+  cellot::metrics::KokkosScope kokkos;
   std::string xpath, ypath, metric = "mmd";
   double eps = 0.5, tol = 1e-9;
   int max_iter = 100000, reps = 1;

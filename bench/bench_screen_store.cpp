@@ -11,13 +11,17 @@
 #include <cstdlib>
 #include <string>
 
+#include "cellot/models/kinds.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/metrics/kokkos_scope.hpp"
 #include "cellot/io/store.hpp"
 
 using namespace cellot;
 
 int main(int argc, char** argv) {
+  cellot::register_model_kinds(cellot::models::kinds());
   Runtime rt(argc, argv);
+  metrics::KokkosScope kokkos;
   std::int64_t tasks = 2000, params = 12000;
   std::string path = "bench_screen_store.h5";
   for (int i = 1; i + 1 < argc; i += 2) {

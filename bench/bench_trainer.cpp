@@ -18,8 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "cellot/models/kinds.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/metrics/kokkos_scope.hpp"
+#include "cellot/nn/threads.hpp"
 #include "cellot/models/cellot/icnn.hpp"
 #include "cellot/nn/blas.hpp"
 #include "cellot/models/cellot/cellot_trainer.hpp"
@@ -52,7 +55,9 @@ double mm_gflops(const Shape& s, int inner) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  cellot::Runtime rt(argc, argv);  // MPI (the trainer takes a communicator), Kokkos
+  cellot::register_model_kinds(cellot::models::kinds());
+  cellot::Runtime rt(argc, argv);  // MPI (the trainer takes a communicator)
+  cellot::metrics::KokkosScope kokkos;
   std::int64_t iters = 200, warmup = 20, dim = 48;
   int threads = 1, repeat = 3;
   bool peak = true;
@@ -70,7 +75,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  rt.set_threads(threads);
+  cellot::nn::set_threads(rt, threads);
 
   cellot::Rng rng(0);
   cellot::models::TrainInput in;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
@@ -123,8 +124,8 @@ SplitSource resolve_split(const io::AnnData& pred, const std::string& pred_path,
       !src.model_dir.empty() && fs::exists(fs::path(src.model_dir) / "model.h5", ec) &&
       fs::exists(fs::path(src.model_dir) / "config.ini", ec);
   if (present) {
-    rt.set_threads(cfg.training.threads);  // loading a model builds its networks (torch)
-    const models::LoadedModel loaded = models::load_model_dir(src.model_dir);
+    // The directory's configuration and seeds; its networks are not built (no torch work).
+    const models::ModelDirContents loaded = models::read_model_dir(src.model_dir);
     const std::string ini = (fs::path(src.model_dir) / "config.ini").string();
     for (const auto& k : split_keys()) {
       const std::string mine = k.get(cfg), theirs = k.get(loaded.config);
@@ -242,7 +243,7 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   // The observed baseline's predictions are real perturbed test cells (one half of them, drawn
   // with the model's task seed): it is compared with the disjoint other half, never with the
   // cells it was drawn from, and its rows are not maps of the controls beside them.
-  const bool observed_model = source.model == "observed" && perturbation == source.model_perturbation;
+  const bool observed_model = find_model_kind(source.model) && find_model_kind(source.model)->floor && perturbation == source.model_perturbation;
   const std::uint64_t split_seed = source.split_seed;
   const bool all_cells_predicted = uns_string(pred, "cellot_cells") == "all";
   Cells cells;
@@ -385,7 +386,7 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   }
 
   metrics::Options opts =
-      metrics::options_from_config(cfg.metrics, MPI_COMM_WORLD, derive_seed(cfg.training.seed, "evaluate|" + perturbation));
+      metrics::options_from_config(cfg.metrics, rt.has_mpi() ? MPI_COMM_WORLD : MPI_COMM_NULL, derive_seed(cfg.training.seed, "evaluate|" + perturbation));
   metrics::Input in;
   in.predicted = &cells.predicted;
   in.observed = &cells.observed;

@@ -74,7 +74,7 @@ int cmd_merge(int argc, char** argv, Runtime& rt) {
       }
     }
   }
-  if (rt.world_size() > 1) MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (rt.has_mpi() && rt.world_size() > 1) MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
   return code;
 }
 

@@ -1,26 +1,34 @@
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
-#include <thread>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
-#include "cellot/version.hpp"
+#include "cellot/core/version.hpp"
+#include "cellot/metrics/kokkos_scope.hpp"
+#include "cellot/models/kinds.hpp"
 
 namespace cellot::cli {
 
 const std::vector<CommandEntry>& commands() {
   static const std::vector<CommandEntry> table = {
-      {"synth", "synthetic data with known ground-truth responses", cmd_synth},
-      {"describe", "shape, X encoding and conditions of an .h5ad file, validated", cmd_describe},
-      {"train", "train one model for one perturbation", cmd_train},
-      {"predict", "map control cells (or all cells) through a trained model", cmd_predict},
-      {"evaluate", "metrics of predictions against observed perturbed cells", cmd_evaluate},
-      {"screen", "the batch system: perturbations x folds x seeds x models (under mpiexec/srun)", cmd_screen},
-      {"merge", "combine shard stores into one", cmd_merge},
-      {"report", "benchmark tables from a store (md, csv, tex)", cmd_report},
-      {"inspect", "done, failed and pending tasks of a store, with provenance", cmd_inspect},
+      {"synth", "synthetic data with known ground-truth responses", Needs::files, cmd_synth},
+      {"describe", "shape, X encoding and conditions of an .h5ad file, validated", Needs::files, cmd_describe},
+      {"train", "train one model for one perturbation", Needs::torch, nullptr},
+      {"predict", "map control cells (or all cells) through a trained model", Needs::torch, nullptr},
+      {"evaluate", "metrics of predictions against observed perturbed cells", Needs::metrics, cmd_evaluate},
+      {"screen", "the batch system: perturbations x folds x seeds x models (under mpiexec/srun)", Needs::torch,
+       nullptr},
+      {"merge", "combine shard stores into one", Needs::files, cmd_merge},
+      {"report", "benchmark tables from a store (md, csv, tex)", Needs::files, cmd_report},
+      {"inspect", "done, failed and pending tasks of a store, with provenance", Needs::files, cmd_inspect},
   };
   return table;
 }
@@ -50,9 +58,34 @@ int fail(const Runtime& rt, int code, const std::string& message) {
   return code;
 }
 
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return true;
+  return false;
+}
+
+// The front end's hand-over: cellot-torch next to this executable (/proc/self/exe), with the
+// same arguments. Returns only on failure.
+int exec_torch(char** argv) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    std::cerr << "cellot: error: /proc/self/exe: cannot locate this executable: " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
+  std::string path(self, static_cast<std::size_t>(n));
+  path = path.substr(0, path.find_last_of('/') + 1) + "cellot-torch";
+  argv[0] = path.data();
+  ::execv(path.c_str(), argv);
+  std::cerr << "cellot: error: " << path << ": cannot run the executable of the training commands: "
+            << std::strerror(errno) << " (it is built and installed next to cellot)\n";
+  return kExitRuntime;
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv, CommandFn (*torch_lookup)(const std::string& name)) {
+  register_model_kinds(models::kinds());
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     print_usage(std::cout);
@@ -70,10 +103,24 @@ int main(int argc, char** argv) {
     std::cerr << "cellot: error: command line: command = '" << name << "': unknown command (see cellot --help)\n";
     return kExitInput;
   }
+  CommandFn fn = entry->fn;
+  if (entry->needs == Needs::torch) {
+    if (!torch_lookup) return exec_torch(argv);
+    fn = torch_lookup(name);
+  }
+  if (!fn) {
+    std::cerr << "cellot: error: command line: command = '" << name << "': not available in this executable\n";
+    return kExitRuntime;
+  }
   try {
-    Runtime rt(argc, argv);
+    // MPI when a launcher started us or the command trains (help never needs it); Kokkos for
+    // the commands that compute metrics (training selects its iterate by one).
+    const bool mpi = entry->needs == Needs::torch && !asks_for_help(argc, argv);
+    Runtime rt(argc, argv, mpi ? Mpi::required : Mpi::if_launched);
+    std::optional<metrics::KokkosScope> kokkos;
+    if (entry->needs != Needs::files) kokkos.emplace();
     try {
-      return entry->fn(argc - 1, argv + 1, rt);
+      return fn(argc - 1, argv + 1, rt);
     } catch (const InputError& e) {
       return fail(rt, kExitInput, e.what());
     } catch (const NotImplemented& e) {

@@ -1,3 +1,4 @@
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/core/config.hpp"
 
 #include <boost/program_options.hpp>
@@ -39,12 +40,14 @@ std::string fmt_double(double v) {
 
 int Config::batch_size() const {
   if (training.batch_size) return *training.batch_size;
-  return (model.name == "scgen" || model.name == "cae") ? 128 : 256;
+  const ModelKind* k = find_model_kind(model.name);
+  return k ? k->default_batch_size : ModelKind{}.default_batch_size;
 }
 
 double Config::lr() const {
   if (training.lr) return *training.lr;
-  return model.name == "scgen" ? 1e-3 : 1e-4;
+  const ModelKind* k = find_model_kind(model.name);
+  return k ? k->default_lr : ModelKind{}.default_lr;
 }
 
 void add_config_options(po::options_description& desc, Config& c) {
@@ -248,11 +251,11 @@ Config parse_ini_text(const std::string& text, const std::string& origin) {
 
 namespace {
 void require_one_of(const std::string& origin, const char* key, const std::string& value,
-                    std::initializer_list<const char*> allowed) {
-  for (const char* a : allowed)
+                    const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed)
     if (value == a) return;
   std::string list;
-  for (const char* a : allowed) list += std::string(list.empty() ? "" : "|") + a;
+  for (const auto& a : allowed) list += (list.empty() ? "" : "|") + a;
   throw InputError(origin, key, value, "must be one of " + list);
 }
 }  // namespace
@@ -284,8 +287,8 @@ void validate(const Config& c, const std::string& origin) {
        c.data.layer.find('/', 7) != std::string::npos))
     throw InputError(origin, "data.layer", c.data.layer, "must be X, raw or layers/<name>");
   for (const auto& m : split_list(c.screen.models))
-    require_one_of(origin, "screen.models", m, {"cellot", "scgen", "cae", "identity", "observed", "mean_shift"});
-  require_one_of(origin, "model.name", c.model.name, {"cellot", "scgen", "cae", "identity", "observed", "mean_shift"});
+    require_one_of(origin, "screen.models", m, model_names());
+  require_one_of(origin, "model.name", c.model.name, model_names());
   auto frac = [&](const char* key, double v) {
     if (!(v >= 0.0 && v < 1.0)) throw InputError(origin, key, fmt_double(v), "must be in [0, 1)");
   };

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/runtime.hpp"
 
 namespace cellot::metrics::detail {
 
@@ -13,14 +14,17 @@ void check_mpi(int rc, const char* what) {
 }
 }  // namespace
 
+// MPI_COMM_NULL or no MPI at all: one process (a command run outside a launcher).
 int comm_rank(MPI_Comm comm) {
   int r = 0;
+  if (comm == MPI_COMM_NULL || !mpi_active()) return r;
   check_mpi(MPI_Comm_rank(comm, &r), "MPI_Comm_rank");
   return r;
 }
 
 int comm_size(MPI_Comm comm) {
   int s = 1;
+  if (comm == MPI_COMM_NULL || !mpi_active()) return s;
   check_mpi(MPI_Comm_size(comm, &s), "MPI_Comm_size");
   return s;
 }

@@ -240,9 +240,7 @@ std::map<std::string, Result> evaluate_once(const Sample& s, bool has_ctrl, bool
 // One line per Sinkhorn metric that stopped at the cap (rank 0 of the communicator only: every
 // rank has the same values).
 void warn_unconverged(const std::vector<Value>& values, const Options& o) {
-  int rank = 0;
-  MPI_Comm_rank(o.comm, &rank);
-  if (rank != 0) return;
+  if (detail::comm_rank(o.comm) != 0) return;
   for (const auto& v : values) {
     if (!v.available || v.converged || !is_sinkhorn_metric(v.name)) continue;
     char buf[320];

@@ -1,6 +1,12 @@
+// The models' factories and their per-model hooks, keyed by the registry's names
+// (src/models/kinds.cpp holds the traits; the torch-free front end registers only those).
+#include <algorithm>
 #include <map>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/model_kinds.hpp"
+#include "cellot/models/autoencoder/autoencoder.hpp"
+#include "cellot/models/cellot/cellot_trainer.hpp"
 #include "cellot/models/model.hpp"
 
 namespace cellot::models {
@@ -13,14 +19,86 @@ std::unique_ptr<Model> make_identity(const Config& cfg, std::int64_t n_features)
 std::unique_ptr<Model> make_observed(const Config& cfg, std::int64_t n_features);
 std::unique_ptr<Model> make_mean_shift(const Config& cfg, std::int64_t n_features);
 
-std::unique_ptr<Model> make_model(const Config& cfg, std::int64_t n_features) {
-  static const std::map<std::string, ModelFactory> table = {
-      {"cellot", make_cellot},     {"scgen", make_scgen},       {"cae", make_cae},
-      {"identity", make_identity}, {"observed", make_observed}, {"mean_shift", make_mean_shift},
+namespace {
+
+std::int64_t shape_size(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (const auto v : shape) n *= v;
+  return n;
+}
+
+std::int64_t own_parameters(const Config& cfg, std::int64_t n_features) {
+  std::int64_t n = 0;
+  for (const auto& t : make_model(cfg, n_features)->parameters()) n += shape_size(t.shape);
+  return n;
+}
+
+// The autoencoders' grid may choose any candidate: the largest network, plus the score table
+// (6 values per candidate).
+std::int64_t autoencoder_bound(const Config& cfg, std::int64_t d, std::int64_t) {
+  if (!cfg.model.grid) return own_parameters(cfg, d);
+  std::int64_t most = 0;
+  for (const auto& h : autoencoder_grid()) {
+    Config g = cfg;
+    g.model.grid = false;
+    g.model.width = h.width;
+    g.model.depth = h.depth;
+    g.model.latent = h.latent;
+    most = std::max(most, own_parameters(g, d));
+  }
+  return most + 6 * static_cast<std::int64_t>(autoencoder_grid().size());
+}
+
+// The observed floor keeps half of the perturbed test cells of its task.
+std::int64_t observed_bound(const Config&, std::int64_t d, std::int64_t n_treated_test_max) {
+  return n_treated_test_max / 2 * d;
+}
+
+void check_cellot(const Config& cfg) { CellotHyper::from_config(cfg); }
+
+struct Entry {
+  ModelFactory make;
+  void (*check)(const Config&);  // nullptr: nothing beyond validate()
+  std::int64_t (*bound)(const Config&, std::int64_t d, std::int64_t n_treated_test_max);  // nullptr: own
+};
+
+const std::map<std::string, Entry>& entries() {
+  static const std::map<std::string, Entry> table = {
+      {"cellot", {make_cellot, check_cellot, nullptr}},
+      {"scgen", {make_scgen, nullptr, autoencoder_bound}},
+      {"cae", {make_cae, nullptr, autoencoder_bound}},
+      {"identity", {make_identity, nullptr, nullptr}},
+      {"observed", {make_observed, nullptr, observed_bound}},
+      {"mean_shift", {make_mean_shift, nullptr, nullptr}},
   };
-  const auto it = table.find(cfg.model.name);
-  if (it == table.end()) throw InputError("config", "model.name", cfg.model.name, "unknown model");
-  return it->second(cfg, n_features);
+  return table;
+}
+
+const Entry& entry(const std::string& name) {
+  const auto it = entries().find(name);
+  if (it == entries().end()) throw InputError("config", "model.name", name, "unknown model");
+  return it->second;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> make_model(const Config& cfg, std::int64_t n_features) {
+  return entry(cfg.model.name).make(cfg, n_features);
+}
+
+void check_model_config(const Config& cfg) {
+  if (const auto check = entry(cfg.model.name).check) check(cfg);
+}
+
+std::int64_t max_stored_params(const Config& cfg, std::int64_t n_features, std::int64_t n_treated_test_max) {
+  const Entry& e = entry(cfg.model.name);
+  return e.bound ? e.bound(cfg, n_features, n_treated_test_max) : own_parameters(cfg, n_features);
+}
+
+std::vector<std::string> registered_factories() {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : entries()) out.push_back(name);
+  return out;
 }
 
 }  // namespace cellot::models

@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <omp.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <mutex>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
 
 namespace cellot::nn {
 
@@ -48,6 +50,22 @@ void set_threads(int n) {
 }
 
 int workers() { return n_threads; }
+
+int set_threads(Runtime& rt, int requested) {
+  CELLOT_CHECK(rt.threads() == 0, "set_threads called twice");
+  const ThreadChoice choice = choose_threads(requested, MPI_COMM_WORLD);
+  set_threads(choice.threads);
+  at::set_num_interop_threads(1);
+  rt.record_threads(workers());  // what is in effect, not what was asked for
+  log::debug("threads: " + std::to_string(choice.threads) + " per rank (" + choice.source + "); in effect " +
+             std::to_string(rt.threads()));
+  if (rt.threads() != choice.threads)
+    log::warn(std::to_string(rt.threads()) + " thread(s) in effect, not the " + std::to_string(choice.threads) +
+              " chosen from " + choice.source);
+  return rt.threads();
+}
+
+std::string torch_version() { return TORCH_VERSION; }
 
 void parallel_items(std::int64_t n, const std::function<void(std::int64_t, int)>& fn) {
   if (n <= 0) return;

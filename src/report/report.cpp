@@ -1,3 +1,4 @@
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/report/report.hpp"
 
 #include <algorithm>
@@ -11,7 +12,7 @@
 #include "cellot/metrics/names.hpp"
 #include "cellot/report/discrimination.hpp"
 #include "cellot/report/statistics.hpp"
-#include "cellot/screen/plan.hpp"
+#include "cellot/io/plan_text.hpp"
 
 namespace cellot::report {
 
@@ -39,7 +40,10 @@ const char* better_text(Better b) {
   return "";
 }
 
-bool is_reference_model(const std::string& model) { return model == "observed"; }
+bool is_reference_model(const std::string& model) {
+  const ModelKind* k = find_model_kind(model);
+  return k && k->floor;
+}
 
 namespace {
 
@@ -323,8 +327,8 @@ Coverage coverage(const io::StoreSummary& a, const io::StoreSummary& b) {
   Coverage c;
   c.hash_a = a.spec.plan_hash;
   c.hash_b = b.spec.plan_hash;
-  c.data_a = screen::plan_text_fingerprint(a.spec.plan_text);
-  c.data_b = screen::plan_text_fingerprint(b.spec.plan_text);
+  c.data_a = io::plan_text_fingerprint(a.spec.plan_text);
+  c.data_b = io::plan_text_fingerprint(b.spec.plan_text);
   c.same_plan = c.hash_a == c.hash_b;
   c.same_data = !c.data_a.empty() && c.data_a == c.data_b;
   std::map<std::string, std::size_t> index_b;
@@ -443,7 +447,7 @@ void md_iid_ood(std::ostringstream& os, const Parts& p) {
         "data.holdout_key. **ood**: scored on that held-out group (the test split); **iid**: scored on cells of the "
         "groups it trained on that it never saw (data.test_fraction of them). Means over perturbations of the "
         "per-perturbation means (folds and seeds pooled).";
-  const auto values = screen::plan_text_holdout_values(p.s->spec.plan_text);
+  const auto values = io::plan_text_holdout_values(p.s->spec.plan_text);
   if (!values.empty()) {
     os << " Leave-one-group-out folds:";
     for (std::size_t f = 0; f < values.size(); ++f) os << (f ? "," : "") << " fold " << f << " = " << values[f];

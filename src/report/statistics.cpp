@@ -1,4 +1,5 @@
 // Paired comparisons against the reference model and the exact sign test.
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/report/statistics.hpp"
 
 #include <algorithm>
@@ -34,7 +35,8 @@ double badness(Better b, double v) {
 
 }  // namespace
 
-std::vector<PairedRow> paired_comparisons(const Table& table, const std::string& reference) {
+std::vector<PairedRow> paired_comparisons(const Table& table, std::string reference) {
+  if (reference.empty()) reference = primary_model_kind().name;
   std::vector<std::string> models;
   for (const auto& r : table.rows)
     if (r.model != reference && !is_reference_model(r.model) &&

@@ -11,7 +11,7 @@
 #include "cellot/core/fault.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/screen/plan.hpp"
-#include "cellot/version.hpp"
+#include "cellot/core/version.hpp"
 
 namespace cellot::screen {
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/screen/fingerprint.hpp"
 
@@ -18,17 +19,22 @@ std::string task_key(const std::string& perturbation, const std::string& model, 
 
 double model_iterations(const Config& cfg, const std::string& model, std::int64_t n_train) {
   const auto& t = cfg.training;
-  if (model == "cellot") return static_cast<double>(t.iters) * static_cast<double>(t.inner_iters + 1);
-  if (model == "scgen" || model == "cae") {
-    if (t.epochs > 0) {
-      Config c = cfg;
-      c.model.name = model;
-      const double batches = std::ceil(static_cast<double>(std::max<std::int64_t>(n_train, 1)) / c.batch_size());
-      return static_cast<double>(t.epochs) * batches;
+  switch (model_kind(model).cost) {
+    case ModelCost::cellot_updates:
+      return static_cast<double>(t.iters) * static_cast<double>(t.inner_iters + 1);
+    case ModelCost::autoencoder_batches: {
+      if (t.epochs > 0) {
+        Config c = cfg;
+        c.model.name = model;
+        const double batches = std::ceil(static_cast<double>(std::max<std::int64_t>(n_train, 1)) / c.batch_size());
+        return static_cast<double>(t.epochs) * batches;
+      }
+      return static_cast<double>(std::max<std::int64_t>(t.iters, 1));
     }
-    return static_cast<double>(std::max<std::int64_t>(t.iters, 1));
+    case ModelCost::none:
+      break;
   }
-  return 1.0;  // identity, observed, mean_shift: no optimisation
+  return 1.0;  // no optimisation
 }
 
 std::uint64_t split_seed(const Config& cfg, int fold, std::uint64_t seed) {
@@ -68,7 +74,7 @@ std::string normalised_config(const Config& cfg) {
   c.training.threads = 0;
   c.screen.poll_ms = ScreenConfig{}.poll_ms;  // scheduling, not results
   c.screen.wait_timeout = ScreenConfig{}.wait_timeout;
-  c.model.name = "cellot";
+  c.model.name = ModelConfig{}.name;
   c.data.fold = 0;
   return c.to_ini();
 }
@@ -80,35 +86,7 @@ void require_unique(const std::vector<T>& v, const std::string& origin, const st
   if (seen.size() != v.size()) throw InputError(origin, key, text, "duplicate entries");
 }
 
-constexpr const char* kFingerprintTag = "[data] fingerprint ";
-constexpr const char* kHoldoutTag = "[holdout] ";
-
 }  // namespace
-
-std::vector<std::string> plan_text_holdout_values(const std::string& plan_text) {
-  const std::string tag = std::string("\n") + kHoldoutTag;
-  const auto at = plan_text.find(tag);
-  if (at == std::string::npos) return {};
-  std::size_t pos = at + tag.size();
-  const auto eol = plan_text.find('\n', pos);
-  const auto n = std::stoull(plan_text.substr(pos, eol - pos));
-  std::vector<std::string> out;
-  pos = eol + 1;
-  for (std::size_t i = 0; i < n && pos < plan_text.size(); ++i) {
-    const auto end = plan_text.find('\n', pos);
-    out.push_back(plan_text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
-
-std::string plan_text_fingerprint(const std::string& plan_text) {
-  const std::string tag = std::string("\n") + kFingerprintTag;
-  const auto at = plan_text.find(tag);
-  if (at == std::string::npos) return "";
-  const auto begin = at + tag.size();
-  return plan_text.substr(begin, plan_text.find('\n', begin) - begin);
-}
 
 Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin) {
   Plan plan;
@@ -181,9 +159,9 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
       in.data_fingerprint.empty() ? data_fingerprint(cfg.data.path, cfg.data.condition_key, cfg.data.layer)
                                    : in.data_fingerprint;
   std::ostringstream os;
-  os << "cellot-plan 2\n[config]\n" << normalised_config(cfg) << kFingerprintTag << fingerprint << "\n";
+  os << "cellot-plan 2\n[config]\n" << normalised_config(cfg) << io::kPlanFingerprintTag << fingerprint << "\n";
   if (each) {
-    os << kHoldoutTag << in.holdout_values.size() << "\n";
+    os << io::kPlanHoldoutTag << in.holdout_values.size() << "\n";
     for (const auto& v : in.holdout_values) os << v << "\n";
   }
   os << "[features] " << in.features.size() << "\n";

@@ -10,7 +10,7 @@
 #include "cellot/models/autoencoder/autoencoder.hpp"
 #include "cellot/models/model.hpp"
 #include "cellot/screen/merge.hpp"
-#include "cellot/version.hpp"
+#include "cellot/core/version.hpp"
 
 namespace cellot::screen::detail {
 
@@ -65,27 +65,11 @@ std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan, 
       p.shapes.push_back(t.shape);
       p.max_size += shape_size(t.shape);
     }
-    if (model == "observed") {
-      // The pool is half of the perturbed test cells of the task.
-      std::int64_t most = 0;
-      for (const auto& t : plan.tasks)
-        if (t.model == model) most = std::max(most, t.n_treated_test / 2);
-      p.max_size = most * d;
-    } else if ((model == "scgen" || model == "cae") && cfg.model.grid) {
-      // The grid may choose any candidate: the largest network, plus the 96 x 6 score table.
-      std::int64_t most = 0;
-      for (const auto& h : models::autoencoder_grid()) {
-        Config g = c;
-        g.model.grid = false;
-        g.model.width = h.width;
-        g.model.depth = h.depth;
-        g.model.latent = h.latent;
-        std::int64_t n = 0;
-        for (const auto& t : models::make_model(g, d)->parameters()) n += shape_size(t.shape);
-        most = std::max(most, n);
-      }
-      p.max_size = most + 6 * static_cast<std::int64_t>(models::autoencoder_grid().size());
-    }
+    // The widest row the model may store: a grid's largest candidate, the floor's cell pool.
+    std::int64_t treated_test_max = 0;
+    for (const auto& t : plan.tasks)
+      if (t.model == model) treated_test_max = std::max(treated_test_max, t.n_treated_test);
+    p.max_size = models::max_stored_params(c, d, treated_test_max);
     if (p.max_size > 0) out.push_back(std::move(p));
   }
   return out;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/fault.hpp"
 #include "cellot/core/log.hpp"
@@ -108,7 +109,7 @@ void TaskRunner::load(Work& w) {
   // Only the observed baseline may see the treated test cells (they are what it "predicts");
   // every other model selects on the validation split and never gets them.
   w.target_test = w.pair.treated.select_rows(w.pair.treated_split.test);
-  if (task.model == "observed") w.in.target_test = tf.standardize(w.target_test);
+  if (model_kind(task.model).floor) w.in.target_test = tf.standardize(w.target_test);
   w.source_test = w.pair.control.select_rows(w.pair.control_split.test);
   if (ctx_.iid) {
     w.source_iid = w.pair.control.select_rows(w.pair.control_split.iid);
@@ -168,7 +169,7 @@ void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, co
   // The observed baseline is scored as the floor it stands for: its prediction half against the
   // disjoint reference half, each cell once (its per-control predictions repeat the half
   // cyclically, which would weight some cells several times).
-  const bool observed = task.model == "observed";
+  const bool observed = model_kind(task.model).floor;
   models::ObservedHalves halves;
   if (observed) halves = models::observed_halves(target, task.task_seed);
   const Matrix& reference = observed ? halves.reference : target;

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "cellot/models/kinds.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/data/synth.hpp"
 #include "cellot/io/h5ad.hpp"
@@ -213,6 +214,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cellot::register_model_kinds(cellot::models::kinds());
   try {
     return run(argc, argv);
   } catch (const InputError& e) {

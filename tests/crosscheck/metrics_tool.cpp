@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "cellot/models/kinds.hpp"
 #include "cellot/core/config.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/metrics/kokkos_scope.hpp"
 #include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 
@@ -52,7 +54,9 @@ std::string num(double v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cellot::register_model_kinds(cellot::models::kinds());
   cellot::Runtime rt(argc, argv);
+  cellot::metrics::KokkosScope kokkos;
   if (argc < 4) {
     std::cerr << "usage: metrics_tool CMD A.npy B.npy [ARGS]\n";
     return 2;

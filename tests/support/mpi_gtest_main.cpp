@@ -10,7 +10,10 @@
 #include <sstream>
 #include <string>
 
+#include "cellot/models/kinds.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/metrics/kokkos_scope.hpp"
+#include "cellot/nn/threads.hpp"
 
 namespace {
 
@@ -46,9 +49,11 @@ class FailurePrinter : public ::testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cellot::register_model_kinds(cellot::models::kinds());
   ::testing::InitGoogleTest(&argc, argv);
   cellot::Runtime rt(argc, argv);
-  rt.set_threads(1);
+  cellot::metrics::KokkosScope kokkos;
+  cellot::nn::set_threads(rt, 1);
   if (rt.world_rank() != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());

@@ -14,7 +14,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/screen/merge.hpp"
 #include "cellot/io/h5.hpp"
-#include "cellot/version.hpp"
+#include "cellot/core/version.hpp"
 #include "store_fixture.hpp"
 
 namespace fs = std::filesystem;

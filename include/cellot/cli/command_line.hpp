@@ -62,19 +62,33 @@ void check_output_file(const std::string& path, const std::string& option);
 
 using CommandFn = int (*)(int argc, char** argv, Runtime& rt);
 
+// What a command needs from the process before it runs.
+enum class Needs {
+  files,    // files only: MPI only under a launcher, no Kokkos, no torch
+  metrics,  // Kokkos (metrics) as well; MPI only under a launcher
+  torch,    // torch and MPI: runs in the cellot-torch executable
+};
+
 struct CommandEntry {
   const char* name;
   const char* summary;
-  CommandFn fn;
+  Needs needs;
+  CommandFn fn;  // nullptr in the front end for Needs::torch (see main below)
 };
 
-// The registry of subcommands (src/cli/commands.cpp).
+// The registry of subcommands (src/cli/commands.cpp). The torch commands' functions are looked
+// up by torch_command (src/cli/torch/torch_commands.cpp), linked only into cellot-torch.
 const std::vector<CommandEntry>& commands();
+CommandFn torch_command(const std::string& name);
 
-// Entry point used by main(): dispatches, maps exceptions to exit codes.
-int main(int argc, char** argv);
+// Entry point of both executables: dispatches, maps exceptions to exit codes. The front end
+// (`cellot`) passes no `torch_lookup` and never loads libtorch: it runs a Needs::torch command
+// by replacing itself (execv, same arguments and environment, before MPI starts) with the
+// cellot-torch executable next to it. cellot-torch passes torch_command.
+int main(int argc, char** argv, CommandFn (*torch_lookup)(const std::string& name));
 
-// Subcommands, one translation unit each (src/cli/cmd_<name>.cpp).
+// Subcommands, one translation unit each (src/cli/cmd_<name>.cpp; train, predict and screen in
+// src/cli/torch/).
 int cmd_synth(int argc, char** argv, Runtime& rt);
 int cmd_describe(int argc, char** argv, Runtime& rt);
 int cmd_train(int argc, char** argv, Runtime& rt);

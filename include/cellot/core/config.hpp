@@ -35,7 +35,7 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string name = "cellot";  // cellot | scgen | cae | identity | observed | mean_shift
+  std::string name = "cellot";  // a model of the registry (models/kinds.cpp)
   std::string hidden = "64,64,64,64";  // ICNN widths
   int width = 32;   // autoencoder hidden width
   int depth = 2;    // autoencoder hidden layers

@@ -90,6 +90,18 @@ data::FeatureTransform model_transform(const data::FeatureTransform& split, cons
 // Creates an untrained model of cfg.model.name (InputError for an unknown name).
 std::unique_ptr<Model> make_model(const Config& cfg, std::int64_t n_features);
 
+// The model's own checks of its hyper-parameters in cfg, before any data is read (InputError
+// naming the key); nothing for models without any beyond Config's validate().
+void check_model_config(const Config& cfg);
+
+// An upper bound of the parameter values one task of cfg.model.name stores (the store's /params
+// row): its own parameters, the largest candidate of a grid, or the observed floor's pool for
+// the largest treated test split of the plan (`n_treated_test_max`).
+std::int64_t max_stored_params(const Config& cfg, std::int64_t n_features, std::int64_t n_treated_test_max);
+
+// The names the factories are registered under (a test checks they are models::kinds()').
+std::vector<std::string> registered_factories();
+
 // Registration hook: each model's translation unit provides its factory (see model_registry.cpp).
 using ModelFactory = std::unique_ptr<Model> (*)(const Config& cfg, std::int64_t n_features);
 

@@ -44,6 +44,17 @@ struct ModelInfo {
 // it on one rank.
 void save_model_dir(const std::string& dir, const Model& model, const Config& cfg, const ModelInfo& info);
 
+inline constexpr const char* kModelDirFormat = "cellot-model-1";
+
+// What DIR holds, read and checked without building the model (no torch work).
+struct ModelDirContents {
+  Config config;
+  ModelInfo info;
+  std::vector<NamedTensor> params;
+};
+// InputError naming the file and the field when DIR is not a model directory or is malformed.
+ModelDirContents read_model_dir(const std::string& dir);
+
 struct LoadedModel {
   Config config;
   ModelInfo info;

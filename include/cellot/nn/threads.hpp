@@ -9,6 +9,9 @@
 // depend on the threads of the rank.
 #include <cstdint>
 #include <functional>
+#include <string>
+
+#include "cellot/core/runtime.hpp"
 
 namespace cellot::nn {
 
@@ -17,6 +20,13 @@ namespace cellot::nn {
 // n - 1 pool threads) for parallel_items.
 void set_threads(int n);
 int workers();  // threads parallel_items may use
+
+// The rank's threads for a command, once, before any torch work: cellot::choose_threads
+// (training.threads, SLURM_CPUS_PER_TASK, OMP_NUM_THREADS or cores / ranks on the node), torch's
+// inter-op pool at one thread; records the count in effect in `rt` and returns it.
+int set_threads(Runtime& rt, int requested);
+
+std::string torch_version();  // the libtorch this binary was built against
 
 // fn(item, worker) for every item in [0, n); worker < workers() identifies the calling thread
 // (for per-thread workspaces). Items are handed out in contiguous runs; which thread runs which

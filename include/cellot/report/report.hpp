@@ -31,7 +31,8 @@ struct Row {
   std::vector<bool> best;   // per metric: best (or tied best) among the perturbation's models
 };
 
-// Models excluded from best marks: `observed` is the sampling floor, not a method.
+// Models excluded from best marks: the floor (cellot::ModelKind::floor) is a reference, not a
+// method. A name the registry does not know (an older store's) is a method.
 bool is_reference_model(const std::string& model);
 
 struct Table {

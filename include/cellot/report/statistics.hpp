@@ -14,10 +14,11 @@ struct PairedRow {
   double p_value = NAN;                // two-sided exact sign test over wins + losses (ties dropped)
 };
 
-// For every metric and every model other than `reference` and the floor (`observed`): the
+// For every metric and every model other than `reference` and the floor: the
 // perturbations where both have a mean (Table rows), compared by the metric's direction
 // (knn_mix: closeness to 0.5). Values equal to within 1e-12 relative are ties.
-std::vector<PairedRow> paired_comparisons(const Table& table, const std::string& reference = "cellot");
+// `reference`: the registry's primary model when empty.
+std::vector<PairedRow> paired_comparisons(const Table& table, std::string reference = "");
 
 // P(|W - n/2| >= |wins - n/2|) for W ~ Binomial(n = wins + losses, 1/2); 1 when n = 0.
 double sign_test(int wins, int losses);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cellot/core/config.hpp"
+#include "cellot/io/plan_text.hpp"
 
 namespace cellot::screen {
 
@@ -69,13 +70,9 @@ double model_iterations(const Config& cfg, const std::string& model, std::int64_
 // split rule decide the tasks (InputError for an empty or inconsistent plan).
 Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin);
 
-// data.holdout_value = each: the value each fold holds out, as recorded in the plan text (empty
-// for other split rules).
-std::vector<std::string> plan_text_holdout_values(const std::string& plan_text);
-
-// The data fingerprint recorded in a plan text ("" when it has none: stores written before
-// fingerprints existed).
-std::string plan_text_fingerprint(const std::string& plan_text);
+// Readers of the plan text's recorded fields (io/plan_text.hpp; the store's readers use them).
+using io::plan_text_fingerprint;
+using io::plan_text_holdout_values;
 
 // The config of one task: model.name = task.model; for kfold data.fold = task.fold.
 Config task_config(const Config& base, const Task& task);

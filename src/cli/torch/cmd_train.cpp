@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/nn/threads.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/data/dataset.hpp"
 #include "cellot/screen/fingerprint.hpp"
@@ -56,7 +58,7 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
     ("stop-after", po::value(&stop_after), "checkpoint and exit 0 after N iterations of this run (tests, time slicing)");
   auto cl = parse(spec, argc, argv, cfg, rt);
   if (!cl) return kExitOk;
-  rt.set_threads(cfg.training.threads);  // before any torch work
+  nn::set_threads(rt, cfg.training.threads);  // before any torch work
 
   // --data and --model are the command line's spellings of data.path and model.name: they win
   // over the config file like every --section.key does.
@@ -83,7 +85,7 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   // origin of its key (command line, config file, or default).
   cl->with_origins([&](const std::string& origin) {
     validate(cfg, origin);
-    if (cfg.model.name == "cellot") models::CellotHyper::from_config(cfg);
+    models::check_model_config(cfg);
   });
 
   const int fold = cfg.data.fold;
@@ -105,7 +107,7 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   in.target_train = tf.standardize(pair.treated.select_rows(pair.treated_split.train));
   in.source_val = tf.standardize(pair.control.select_rows(pair.control_split.val));
   in.target_val = tf.standardize(pair.treated.select_rows(pair.treated_split.val));
-  if (cfg.model.name == "observed") in.target_test = tf.standardize(pair.treated.select_rows(pair.treated_split.test));
+  if (model_kind(cfg.model.name).floor) in.target_test = tf.standardize(pair.treated.select_rows(pair.treated_split.test));
   const auto d = tf.dim();
   log::root_info("train: " + cfg.model.name + " on " + perturbation + " (" + cfg.data.path + "): " +
                  std::to_string(in.source_train.rows) + " control / " + std::to_string(in.target_train.rows) +

@@ -4,6 +4,7 @@
 #include "cellot/cli/command_line.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/nn/threads.hpp"
 #include "cellot/data/dataset.hpp"
 #include "cellot/screen/plan.hpp"
 #include "cellot/screen/screen.hpp"
@@ -100,7 +101,7 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       throw InputError("command line", "--stop-after", std::to_string(opt.stop_after), "must be >= 0");
   }
   for (int i = 0; i < argc; ++i) opt.command_line += (i ? " " : "cellot ") + std::string(argv[i]);
-  rt.set_threads(cfg.training.threads);
+  nn::set_threads(rt, cfg.training.threads);
   return screen::run_screen(opt, rt).exit_code;
 }
 

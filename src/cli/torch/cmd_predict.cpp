@@ -8,6 +8,7 @@
 #include "cellot/cli/stored_task.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/nn/threads.hpp"
 #include "cellot/data/dataset.hpp"
 #include "cellot/data/embedding.hpp"
 #include "cellot/io/h5ad.hpp"
@@ -151,7 +152,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   if (cl->has("threads") && cl->given_on_command_line("training.threads") && threads != cfg.training.threads)
     throw InputError("command line", "--threads", std::to_string(threads),
                      "conflicts with --training.threads " + std::to_string(cfg.training.threads));
-  rt.set_threads(cl->has("threads") ? threads : cfg.training.threads);  // before any torch work
+  nn::set_threads(rt, cl->has("threads") ? threads : cfg.training.threads);  // before any torch work
 
   const bool from_store = !store_path.empty();
   if (from_store && !model_dir.empty())

@@ -1,0 +1,43 @@
+#pragma once
+// What the layers outside models/ know about a model: its traits, declared once per model in the
+// model registry (src/models/kinds.cpp) and registered by each executable before it reads a
+// configuration: cellot::register_model_kinds(models::kinds()). Config, plan, screen and report
+// ask these traits; no layer outside models/ branches on a model's name.
+#include <string>
+#include <vector>
+
+namespace cellot {
+
+// What one task of the model costs, in the plan's unit (optimiser steps, screen::model_iterations).
+enum class ModelCost {
+  cellot_updates,        // training.iters x (training.inner_iters + 1) network updates
+  autoencoder_batches,   // training.epochs x batches per epoch, or training.iters
+  none,                  // no optimisation (a baseline): 1
+};
+
+struct ModelKind {
+  std::string name;
+  std::string summary;             // one line for help texts
+  bool primary = false;            // the method under test: the report's paired tests are against it
+  bool floor = false;              // the observed floor: it is handed the treated test cells (its
+                                   // "prediction" is one half of them, scored against the other),
+                                   // works in the embedding's own scale, and the report ranks it
+                                   // as a reference, not a method
+  bool has_grid = false;           // model.grid (a hyper-parameter grid on the validation split) applies
+  ModelCost cost = ModelCost::none;
+  int default_batch_size = 256;    // training.batch_size when not set
+  double default_lr = 1e-4;        // training.lr when not set
+};
+
+// Replaces the registered kinds (each executable once, at start; tests may call it again).
+void register_model_kinds(std::vector<ModelKind> kinds);
+// InternalError when no kinds were registered (an executable that forgot to).
+const std::vector<ModelKind>& model_kinds();
+const ModelKind* find_model_kind(const std::string& name);  // nullptr: not a model
+// The kind of a model name that was validated (InternalError otherwise).
+const ModelKind& model_kind(const std::string& name);
+const ModelKind& primary_model_kind();
+std::vector<std::string> model_names();   // in registry order
+std::string model_names_text(const char* sep = " | ");
+
+}  // namespace cellot

@@ -1,0 +1,38 @@
+// Every model's traits, once (cellot::ModelKind explains each field).
+#include "cellot/models/kinds.hpp"
+
+namespace cellot::models {
+
+std::vector<ModelKind> kinds() {
+  std::vector<ModelKind> k(6);
+  k[0].name = "cellot";
+  k[0].summary = "neural optimal transport: a pair of input-convex networks, the map is grad g";
+  k[0].primary = true;
+  k[0].cost = ModelCost::cellot_updates;
+
+  k[1].name = "scgen";
+  k[1].summary = "autoencoder with latent arithmetic (scGen)";
+  k[1].has_grid = true;
+  k[1].cost = ModelCost::autoencoder_batches;
+  k[1].default_batch_size = 128;
+  k[1].default_lr = 1e-3;
+
+  k[2].name = "cae";
+  k[2].summary = "conditional autoencoder";
+  k[2].has_grid = true;
+  k[2].cost = ModelCost::autoencoder_batches;
+  k[2].default_batch_size = 128;
+
+  k[3].name = "identity";
+  k[3].summary = "the control cells as they are (no response)";
+
+  k[4].name = "observed";
+  k[4].summary = "the floor: one half of the observed treated test cells against the other";
+  k[4].floor = true;
+
+  k[5].name = "mean_shift";
+  k[5].summary = "the control cells shifted by the training mean change";
+  return k;
+}
+
+}  // namespace cellot::models

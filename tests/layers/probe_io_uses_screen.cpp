@@ -1,0 +1,2 @@
+// Deliberate layering violation (tests/layers/layers.cmake): io knows no scheduler.
+#include "cellot/screen/plan.hpp"
