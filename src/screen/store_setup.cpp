@@ -7,7 +7,6 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
-#include "cellot/models/autoencoder/autoencoder.hpp"
 #include "cellot/models/model.hpp"
 #include "cellot/screen/merge.hpp"
 #include "cellot/core/version.hpp"
@@ -15,12 +14,6 @@
 namespace cellot::screen::detail {
 
 namespace {
-
-std::int64_t shape_size(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
 
 std::vector<std::string> gather_hostnames(MPI_Comm comm) {
   int rank = 0, size = 1;
@@ -63,7 +56,6 @@ std::vector<io::ParamLayout> param_layouts(const Config& cfg, const Plan& plan, 
     for (const auto& t : params) {
       p.names.push_back(t.name);
       p.shapes.push_back(t.shape);
-      p.max_size += shape_size(t.shape);
     }
     // The widest row the model may store: a grid's largest candidate, the floor's cell pool.
     std::int64_t treated_test_max = 0;
