@@ -73,6 +73,10 @@ int cmd_inspect(int argc, char** argv, Runtime& rt) {
   os << ") x " << spec_.folds.size() << " folds x " << spec_.seeds.size() << " seeds; " << spec_.metric_names.size()
      << " metrics\n";
   os << "split: " << spec_.split_rule << "\n";
+  os << "checksum: " << hash_scheme_name(spec_.hash)
+     << (spec_.hash == HashScheme::legacy
+             ? " (a store written before XXH3: FNV-1a-64 row checksums and the earlier data fingerprint, kept)\n"
+             : " (row checksums and data fingerprint)\n");
   if (!spec_.shard.empty()) os << "shard: " << spec_.shard << " (owns " << owned << " tasks)\n";
   os << "state: done " << done << ", failed " << failed << ", diverged " << diverged << ", running " << running
      << " (stale unless a job is writing the store), pending " << pending;

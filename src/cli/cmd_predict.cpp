@@ -41,6 +41,7 @@ struct Source {
   std::string perturbation, model_name, data_path;
   std::uint64_t split_seed = 0;
   std::string data_fingerprint;  // of the training data ("" / "none": not recorded)
+  HashScheme fingerprint_hash = kCurrentHashScheme;  // its hash (legacy: a store or model written before XXH3)
   std::map<std::string, std::string> uns;  // provenance written to the output's uns
 };
 
@@ -57,7 +58,7 @@ std::string training_fingerprint(const Source& src) {
   std::error_code ec;
   if (src.data_path.empty() || !std::filesystem::is_regular_file(src.data_path, ec)) return {};
   try {
-    return screen::data_fingerprint(src.data_path, src.data.condition_key, src.data.layer);
+    return screen::data_fingerprint(src.data_path, src.data.condition_key, src.data.layer, src.fingerprint_hash);
   } catch (const InputError&) {
     return {};  // the recorded file changed into something unreadable: not the same data
   }
@@ -71,7 +72,8 @@ CellChoice choose_cells(const data::Dataset& ds, const DataConfig& dcfg, const S
   CellChoice c;
   if (rule == "auto") {
     const std::string want = training_fingerprint(src);
-    const std::string have = screen::data_fingerprint(dcfg.path, dcfg.condition_key, dcfg.layer);
+    // With the hash the model's fingerprint was made with (a legacy one for models written before).
+    const std::string have = screen::data_fingerprint(dcfg.path, dcfg.condition_key, dcfg.layer, src.fingerprint_hash);
     if (!want.empty() && want == have) {
       rule = "test";
       c.why = dcfg.path + " is the training data (data fingerprint " + have +
@@ -187,6 +189,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     src.data_path = st.config.data.path;
     src.split_seed = st.split_seed;
     src.data_fingerprint = st.data_fingerprint;
+    src.fingerprint_hash = st.fingerprint_hash;
     src.transform = st.transform;
     src.uns["cellot_store"] = std::filesystem::absolute(store_path).string();
     src.uns["cellot_task"] = task_key;
@@ -201,6 +204,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
     src.data_path = loaded.info.data_path;
     src.split_seed = loaded.info.split_seed;
     src.data_fingerprint = loaded.info.data_fingerprint;
+    src.fingerprint_hash = loaded.info.fingerprint_hash;
     src.transform = loaded.info.transform;
     src.uns["cellot_model_dir"] = std::filesystem::absolute(model_dir).string();
   }

@@ -123,6 +123,9 @@ void save_model_dir(const std::string& dir, const Model& model, const Config& cf
     h5::write_attr_string(file, "perturbation", info.perturbation, tmp);
     h5::write_attr_string(file, "data_path", info.data_path, tmp);
     h5::write_attr_string(file, "data_fingerprint", info.data_fingerprint, tmp);
+    // Absent in directories written before XXH3 (their fingerprints are legacy ones).
+    if (info.fingerprint_hash != HashScheme::legacy)
+      h5::write_attr_string(file, "data_fingerprint_hash", hash_scheme_name(info.fingerprint_hash), tmp);
     // Seeds as decimal text: HDF5 attributes here are signed 64-bit.
     h5::write_attr_string(file, "split_seed", std::to_string(info.split_seed), tmp);
     h5::write_attr_string(file, "task_seed", std::to_string(info.task_seed), tmp);
@@ -169,6 +172,12 @@ LoadedModel load_model_dir(const std::string& dir) {
   info.data_path = h5::read_attr_string(file, "data_path", h5path);
   if (h5::has_attr(file, "data_fingerprint"))  // absent in directories written before it was kept
     info.data_fingerprint = h5::read_attr_string(file, "data_fingerprint", h5path);
+  {
+    const std::string text =
+        h5::has_attr(file, "data_fingerprint_hash") ? h5::read_attr_string(file, "data_fingerprint_hash", h5path) : "";
+    if (!parse_hash_scheme(text, info.fingerprint_hash))
+      throw InputError(h5path, "data_fingerprint_hash", text, "unknown hash (a model written by a newer cellot?)");
+  }
   try {
     info.split_seed = std::stoull(h5::read_attr_string(file, "split_seed", h5path));
     info.task_seed = std::stoull(h5::read_attr_string(file, "task_seed", h5path));

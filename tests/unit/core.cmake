@@ -1,2 +1,3 @@
 cellot_add_test(NAME test_core SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core.cpp LABELS unit)
 target_compile_definitions(test_core PRIVATE CELLOT_SOURCE_DIR_DEFAULT="${CMAKE_SOURCE_DIR}")
+cellot_add_test(NAME test_hash SOURCES ${CMAKE_CURRENT_LIST_DIR}/hash_test.cpp LABELS unit)
