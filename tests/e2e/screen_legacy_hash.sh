@@ -50,4 +50,30 @@ set +e
 set -e
 [ $rc -eq 2 ] || { cat merge.txt; fail "merge of an old and a new store: exit $rc"; }
 grep -q "different hashes" merge.txt || { cat merge.txt; fail "merge refusal does not name the hashes"; }
+
+# A model directory written before XXH3 (no data_fingerprint_hash, the old fingerprint) still
+# recognises its training data in cellot predict; with the attribute removed but an XXH3
+# fingerprint kept it would not (the recorded hash decides which one is computed).
+"$bin" train --data data.h5ad --perturbation drug_000 --model identity --out model -q 2>/dev/null || fail "train"
+"$bin" predict --model model --data data.h5ad --out new.h5ad 2>new.txt || { cat new.txt; fail "predict (new model)"; }
+grep -q "data.h5ad is the training data" new.txt || { cat new.txt; fail "new model: training data not recognised"; }
+cp -r model model_noattr
+"$py" -c 'import h5py,sys; f = h5py.File(sys.argv[1], "r+"); del f.attrs["data_fingerprint_hash"]' \
+  model_noattr/model.h5 || fail "fixture"
+"$bin" predict --model model_noattr --data data.h5ad --out noattr.h5ad 2>noattr.txt || fail "predict (no attribute)"
+grep -q "data.h5ad is not the training data" noattr.txt || { cat noattr.txt; fail "the recorded hash is not used"; }
+"$py" - model/model.h5 data.h5ad "$src/tests/e2e" <<'PY' || fail "legacy model fixture"
+import sys, h5py
+sys.path.insert(0, sys.argv[3])
+from legacy_store import old_fingerprint
+with h5py.File(sys.argv[1], "r+") as f:
+    assert f.attrs["data_fingerprint_hash"] in ("xxh3-64", b"xxh3-64")
+    del f.attrs["data_fingerprint_hash"]
+    f.attrs.modify("data_fingerprint", old_fingerprint(sys.argv[2], "condition"))
+PY
+"$bin" predict --model model --data data.h5ad --out old.h5ad 2>old.txt || { cat old.txt; fail "predict (old model)"; }
+grep -q "data.h5ad is the training data" old.txt || { cat old.txt; fail "old model: training data not recognised"; }
+cmp -s <("$py" -c 'import h5py,sys; print(h5py.File(sys.argv[1])["X"][()].tobytes().hex())' new.h5ad) \
+       <("$py" -c 'import h5py,sys; print(h5py.File(sys.argv[1])["X"][()].tobytes().hex())' old.h5ad) ||
+  fail "old and new model directories map different cells"
 echo "PASS screen_legacy_hash"
