@@ -42,6 +42,26 @@ string(REPLACE "${TORCH_CXX_FLAGS}" "" CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS}")
 # --- Boost.Program_options -----------------------------------------------------------------
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 
+# --- xxHash (XXH3: row checksums, data fingerprints) -----------------------------------------
+find_path(CELLOT_XXHASH_INCLUDE_DIR xxhash.h)
+find_library(CELLOT_XXHASH_LIBRARY NAMES xxhash)
+if(NOT CELLOT_XXHASH_INCLUDE_DIR OR NOT CELLOT_XXHASH_LIBRARY)
+  message(FATAL_ERROR "cellot needs libxxhash (xxhash.h and libxxhash): install libxxhash-dev (scripts/setup does).")
+endif()
+add_library(cellot_xxhash INTERFACE)
+add_library(cellot::xxhash ALIAS cellot_xxhash)
+target_include_directories(cellot_xxhash SYSTEM INTERFACE ${CELLOT_XXHASH_INCLUDE_DIR})
+target_link_libraries(cellot_xxhash INTERFACE ${CELLOT_XXHASH_LIBRARY})
+
+# --- nlohmann/json (every JSON the command line prints) ------------------------------------
+find_package(nlohmann_json 3 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "cellot needs nlohmann/json 3: install nlohmann-json3-dev (scripts/setup does).")
+endif()
+add_library(cellot_json INTERFACE)
+add_library(cellot::json ALIAS cellot_json)
+target_link_libraries(cellot_json INTERFACE nlohmann_json::nlohmann_json)
+
 # --- OpenBLAS (OpenMP) check: libtorch's BLAS must not be the reference one ------------------
 execute_process(COMMAND readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3
   OUTPUT_VARIABLE _cellot_blas OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)

@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "cellot/core/model_kinds.hpp"
+#include <nlohmann/json.hpp>
+
 #include "cellot/cli/command_line.hpp"
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
@@ -27,28 +30,6 @@
 namespace cellot::cli {
 
 namespace {
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 std::string fixed(double v) {
   if (std::isnan(v)) return "nan";
@@ -114,7 +95,7 @@ std::string uns_string(const io::AnnData& a, const std::string& key) {
 // data.path stay this command's). A key given explicitly to evaluate with another value is an
 // InputError: that split would overlap the model's training cells.
 SplitSource resolve_split(const io::AnnData& pred, const std::string& pred_path, Config& cfg, const CommandLine& cl,
-                          Runtime& rt, const std::string& perturbation) {
+                          const std::string& perturbation) {
   SplitSource src;
   src.model_dir = uns_string(pred, "cellot_model_dir");
   src.model = uns_string(pred, "cellot_model");
@@ -171,296 +152,358 @@ std::string row_key(const Matrix& m, std::int64_t i) {
   return k;
 }
 
-}  // namespace
+// ---- the steps of cmd_evaluate ----
 
-int cmd_evaluate(int argc, char** argv, Runtime& rt) {
-  Config cfg;
+struct EvalArgs {
+  std::string pred_path, perturbation, split = "test";
+  bool json = false;
+};
+
+const char* kEvaluateDescription =
+    "Computes the metrics of [metrics] names (default all: mmd, w2_eps, sinkhorn_div@eps, l2_ds, r_means,\n"
+    "l2_means, r_stds, l2_stds, energy, knn_mix@k, spearman_pair, uvp) between the predicted cells of\n"
+    "PRED.h5ad and the observed cells of perturbation P in F (data.* keys: condition key, control label,\n"
+    "preprocessing, split rule).\n"
+    "The split (data.* and training.seed) is the model's: read from the model directory that cellot\n"
+    "predict recorded in PRED (uns/cellot_model_dir, its config.ini); this command's own settings are\n"
+    "used only when there is none, and an explicit different value is an error. --data defaults to the\n"
+    "model's training data.\n"
+    "  --split test (default): observed = the test split of P. Predictions must be of test-split\n"
+    "    control cells (an error otherwise: they were made under another split), except predict\n"
+    "    --all-cells output, of which only the test-split controls are scored.\n"
+    "  --split all: every predicted control cell against every cell of P.\n"
+    "Predictions of the observed baseline (real perturbed test cells, one half drawn with the model's\n"
+    "seed) are compared with the disjoint other half (--split all: every cell of P but that half), and\n"
+    "their paired metrics are n/a.\n"
+    "The control cell behind each prediction is found by its obs name (cellot predict keeps them); it is\n"
+    "needed for spearman_pair (and l2_ds uses it). When the names are not cells of F, every prediction\n"
+    "is used and the paired metrics are n/a. uvp needs synthetic ground truth in F (cellot synth) and\n"
+    "data.preprocess = none. metrics.max_cells / metrics.bootstrap resample as the reference CellOT\n"
+    "evaluation (mean and sd over resamples, deterministic in training.seed); knn_mix always compares\n"
+    "equal numbers of predicted and observed cells. Sinkhorn metrics report iterations and convergence\n"
+    "(metrics.sinkhorn_tol, metrics.sinkhorn_max_iter). pearson_delta@k and direction_acc@k score the k\n"
+    "features of largest |standardised mean difference| between the training-split treated and\n"
+    "control cells (k of metrics.top_k; n/a when k exceeds the features). Runs on every rank of the job, which share the\n"
+    "pair work; rank 0 prints. --json prints one JSON object (valid UTF-8: bytes of names that are not\n"
+    "UTF-8 become U+FFFD).";
+
+// Parses the command line into `cfg` and `args`; nullopt after --help.
+std::optional<CommandLine> parse_evaluate(int argc, char** argv, Config& cfg, Runtime& rt, EvalArgs& args) {
   CommandSpec spec;
   spec.name = "evaluate";
   spec.usage =
       "cellot evaluate --data F.h5ad --predictions PRED.h5ad --perturbation P [--split all|test] [--json] "
       "[--config C.ini]";
-  spec.description =
-      "Computes the metrics of [metrics] names (default all: mmd, w2_eps, sinkhorn_div@eps, l2_ds, r_means,\n"
-      "l2_means, r_stds, l2_stds, energy, knn_mix@k, spearman_pair, uvp) between the predicted cells of\n"
-      "PRED.h5ad and the observed cells of perturbation P in F (data.* keys: condition key, control label,\n"
-      "preprocessing, split rule).\n"
-      "The split (data.* and training.seed) is the model's: read from the model directory that cellot\n"
-      "predict recorded in PRED (uns/cellot_model_dir, its config.ini); this command's own settings are\n"
-      "used only when there is none, and an explicit different value is an error. --data defaults to the\n"
-      "model's training data.\n"
-      "  --split test (default): observed = the test split of P. Predictions must be of test-split\n"
-      "    control cells (an error otherwise: they were made under another split), except predict\n"
-      "    --all-cells output, of which only the test-split controls are scored.\n"
-      "  --split all: every predicted control cell against every cell of P.\n"
-      "Predictions of the observed baseline (real perturbed test cells, one half drawn with the model's\n"
-      "seed) are compared with the disjoint other half (--split all: every cell of P but that half), and\n"
-      "their paired metrics are n/a.\n"
-      "The control cell behind each prediction is found by its obs name (cellot predict keeps them); it is\n"
-      "needed for spearman_pair (and l2_ds uses it). When the names are not cells of F, every prediction\n"
-      "is used and the paired metrics are n/a. uvp needs synthetic ground truth in F (cellot synth) and\n"
-      "data.preprocess = none. metrics.max_cells / metrics.bootstrap resample as the reference CellOT\n"
-      "evaluation (mean and sd over resamples, deterministic in training.seed); knn_mix always compares\n"
-      "equal numbers of predicted and observed cells. Sinkhorn metrics report iterations and convergence\n"
-      "(metrics.sinkhorn_tol, metrics.sinkhorn_max_iter). pearson_delta@k and direction_acc@k score the k\n"
-      "features of largest |standardised mean difference| between the training-split treated and\n"
-      "control cells (k of metrics.top_k; n/a when k exceeds the features). Runs on every rank of the job, which share the\n"
-      "pair work; rank 0 prints.";
-  std::string data_path, pred_path, perturbation, split = "test";
+  spec.description = kEvaluateDescription;
+  std::string data_path;
   // clang-format off
   spec.options.add_options()
     ("data", po::value(&data_path), "observed data .h5ad (or data.path)")
-    ("predictions", po::value(&pred_path), "predictions .h5ad (cellot predict --out)")
-    ("perturbation,p", po::value(&perturbation), "perturbation (default: recorded in the predictions)")
-    ("split", po::value(&split)->default_value("test"), "test | all")
+    ("predictions", po::value(&args.pred_path), "predictions .h5ad (cellot predict --out)")
+    ("perturbation,p", po::value(&args.perturbation), "perturbation (default: recorded in the predictions)")
+    ("split", po::value(&args.split)->default_value("test"), "test | all")
     ("json", "print one JSON object instead of a table");
   // clang-format on
   auto cl = parse(spec, argc, argv, cfg, rt);
-  if (!cl) return kExitOk;
+  if (!cl) return std::nullopt;
   require(*cl, "predictions");
   if (!data_path.empty()) cfg.data.path = data_path;
-  if (split != "test" && split != "all")
-    throw InputError("command line", "--split", split, "must be 'test' or 'all'");
-  const bool json = cl->has("json");
+  if (args.split != "test" && args.split != "all")
+    throw InputError("command line", "--split", args.split, "must be 'test' or 'all'");
+  args.json = cl->has("json");
+  return cl;
+}
 
-  const io::AnnData pred = io::read_h5ad(pred_path);
-  if (perturbation.empty()) {
-    perturbation = uns_string(pred, "cellot_perturbation");
-    if (perturbation.empty())
-      throw InputError("command line", "--perturbation", "",
-                       "is required (" + pred_path + " records no uns/cellot_perturbation)");
-  }
-  const SplitSource source = resolve_split(pred, pred_path, cfg, *cl, rt, perturbation);
-  if (cfg.data.path.empty()) throw InputError("command line", "--data", "", "is required (or data.path in the config)");
-  if (perturbation == cfg.data.control)
-    throw InputError("command line", "--perturbation", perturbation, "is the control label");
-  DataConfig dcfg = cfg.data;
-  dcfg.perturbations = perturbation;  // checked by the dataset: must be a condition with cells
-  const data::Dataset dataset(dcfg);
-  data::check_same_features(dataset.reader().var(), dcfg.path, pred.var, pred_path);
-  if (pred.n_obs() == 0) throw InputError(pred_path, "X", "0 rows", "no predicted cells");
-
-  // The observed baseline's predictions are real perturbed test cells (one half of them, drawn
-  // with the model's task seed): it is compared with the disjoint other half, never with the
-  // cells it was drawn from, and its rows are not maps of the controls beside them.
-  const bool observed_model = find_model_kind(source.model) && find_model_kind(source.model)->floor && perturbation == source.model_perturbation;
-  const std::uint64_t split_seed = source.split_seed;
-  const bool all_cells_predicted = uns_string(pred, "cellot_cells") == "all";
+// Everything one evaluation reads, decides and computes, filled step by step below.
+struct Evaluation {
+  EvalArgs args;
+  DataConfig dcfg;
+  SplitSource source;
+  bool observed_model = false, all_cells_predicted = false;
   Cells cells;
-  std::string observed_note;
-  const auto treated_rows = dataset.rows_of(perturbation);
-  {
-    std::vector<std::int64_t> rows;  // file rows of the observed set
-    const data::Split s = dataset.split_of(perturbation, split_seed);
-    if (observed_model) {
-      std::vector<std::int64_t> test_rows;
-      for (const auto i : s.test) test_rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
-      const models::ObservedHalves halves = models::observed_halves(dataset.load_rows(test_rows), source.task_seed);
-      // Every prediction must be a cell of the prediction half, or the halves are not the
-      // model's (other data, split or seed) and the reference could hold the predicted cells.
-      std::unordered_set<std::string> pool;
-      for (std::int64_t i = 0; i < halves.prediction.rows; ++i) pool.insert(row_key(halves.prediction, i));
-      for (std::int64_t i = 0; i < pred.X.rows; ++i)
-        if (pool.count(row_key(pred.X, i)) == 0)
-          throw InputError(pred_path, "X", "row " + std::to_string(i),
-                           "is not a cell of the observed model's prediction half of the " + perturbation +
-                               " test split (" + source.note + "); the data, split or seed differ from training");
-      if (split == "test") {
-        for (const auto r : halves.reference_rows) rows.push_back(test_rows[static_cast<std::size_t>(r)]);
-        observed_note = "observed baseline: the other half of the test split (" +
-                        std::to_string(halves.reference.rows) + " cells, disjoint from the " +
-                        std::to_string(halves.prediction.rows) + " it predicts from)";
-      } else {
-        std::unordered_set<std::int64_t> used;
-        for (const auto r : halves.prediction_rows) used.insert(test_rows[static_cast<std::size_t>(r)]);
-        for (const auto r : treated_rows)
-          if (!used.count(r)) rows.push_back(r);
-        observed_note = "observed baseline: every " + perturbation + " cell except the " +
-                        std::to_string(halves.prediction.rows) + " it predicts from";
-      }
-      std::sort(rows.begin(), rows.end());
-    } else if (split == "all") {
-      rows = treated_rows;
-    } else {
-      for (const auto i : s.test) rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
-    }
-    cells.observed = dataset.load_rows(rows);
-  }
+  std::string observed_note, truth_note = "no ground truth in the data";
+  metrics::Options opts;
+  std::vector<metrics::Value> values;
+  double seconds = 0;
+};
 
-  // Pair predictions with their control cells by obs name.
+// The observed baseline's predictions are real perturbed test cells (one half of them, drawn with
+// the model's task seed): the observed set is the disjoint other half (--split all: every cell of
+// P but the prediction half). File rows, sorted.
+std::vector<std::int64_t> observed_baseline_rows(Evaluation& ev, const data::Dataset& dataset, const io::AnnData& pred,
+                                                 const std::vector<std::int64_t>& treated_rows, const data::Split& s) {
+  std::vector<std::int64_t> rows, test_rows;
+  for (const auto i : s.test) test_rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
+  const models::ObservedHalves halves = models::observed_halves(dataset.load_rows(test_rows), ev.source.task_seed);
+  // Every prediction must be a cell of the prediction half, or the halves are not the model's
+  // (other data, split or seed) and the reference could hold the predicted cells.
+  std::unordered_set<std::string> pool;
+  for (std::int64_t i = 0; i < halves.prediction.rows; ++i) pool.insert(row_key(halves.prediction, i));
+  for (std::int64_t i = 0; i < pred.X.rows; ++i)
+    if (pool.count(row_key(pred.X, i)) == 0)
+      throw InputError(ev.args.pred_path, "X", "row " + std::to_string(i),
+                       "is not a cell of the observed model's prediction half of the " + ev.args.perturbation +
+                           " test split (" + ev.source.note + "); the data, split or seed differ from training");
+  if (ev.args.split == "test") {
+    for (const auto r : halves.reference_rows) rows.push_back(test_rows[static_cast<std::size_t>(r)]);
+    ev.observed_note = "observed baseline: the other half of the test split (" + std::to_string(halves.reference.rows) +
+                       " cells, disjoint from the " + std::to_string(halves.prediction.rows) + " it predicts from)";
+  } else {
+    std::unordered_set<std::int64_t> used;
+    for (const auto r : halves.prediction_rows) used.insert(test_rows[static_cast<std::size_t>(r)]);
+    for (const auto r : treated_rows)
+      if (!used.count(r)) rows.push_back(r);
+    ev.observed_note = "observed baseline: every " + ev.args.perturbation + " cell except the " +
+                       std::to_string(halves.prediction.rows) + " it predicts from";
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+// The observed perturbed cells: the test split of P, every cell of P, or the observed baseline's
+// other half.
+void load_observed(Evaluation& ev, const data::Dataset& dataset, const io::AnnData& pred) {
+  const auto treated_rows = dataset.rows_of(ev.args.perturbation);
+  const data::Split s = dataset.split_of(ev.args.perturbation, ev.source.split_seed);
+  std::vector<std::int64_t> rows;
+  if (ev.observed_model) {
+    rows = observed_baseline_rows(ev, dataset, pred, treated_rows, s);
+  } else if (ev.args.split == "all") {
+    rows = treated_rows;
+  } else {
+    for (const auto i : s.test) rows.push_back(treated_rows[static_cast<std::size_t>(i)]);
+  }
+  ev.cells.observed = dataset.load_rows(rows);
+}
+
+// Predictions whose obs names are all cells of the data: keeps those of (test-split) control
+// cells and loads those control cells beside them. Anything but predict --all-cells output that
+// loses predictions here was made under another split: an InputError.
+void pair_by_name(Evaluation& ev, const data::Dataset& dataset, const io::AnnData& pred,
+                  const std::unordered_map<std::string, std::int64_t>& row_of) {
+  const DataConfig& dcfg = ev.dcfg;
+  const std::string& pred_path = ev.args.pred_path;
+  const bool test = ev.args.split == "test";
+  const auto control_rows = dataset.rows_of(dcfg.control);
+  std::unordered_map<std::int64_t, std::int64_t> control_pos;  // file row -> index among controls
+  for (std::size_t k = 0; k < control_rows.size(); ++k) control_pos.emplace(control_rows[k], static_cast<std::int64_t>(k));
+  std::vector<char> in_test;
+  if (test) {
+    in_test.assign(control_rows.size(), 0);
+    for (const auto i : dataset.split_of(dcfg.control, ev.source.split_seed).test) in_test[static_cast<std::size_t>(i)] = 1;
+  }
+  std::vector<std::int64_t> keep, control_file_rows;
+  std::int64_t not_control = 0, not_test = 0;
+  for (std::int64_t r = 0; r < pred.n_obs(); ++r) {
+    const std::int64_t file_row = row_of.at(pred.obs.index[static_cast<std::size_t>(r)]);
+    const auto it = control_pos.find(file_row);
+    if (it == control_pos.end()) {  // not a control cell (predict --all-cells)
+      ++not_control;
+      continue;
+    }
+    if (test && !in_test[static_cast<std::size_t>(it->second)]) {
+      ++not_test;
+      continue;
+    }
+    keep.push_back(r);
+    control_file_rows.push_back(file_row);
+  }
+  const std::string of_all = " of " + std::to_string(pred.n_obs()) + " predictions";
+  if (test && not_test > 0 && !ev.all_cells_predicted)
+    throw InputError(pred_path, "obs_names", std::to_string(not_test) + of_all,
+                     "are of " + dcfg.control + " cells outside the test split of " + dcfg.path + " (" + ev.source.note +
+                         "): the predictions were made under another split (give evaluate the model's "
+                         "training.seed / data.* settings, or --split all)");
+  if (not_control > 0 && !ev.all_cells_predicted)
+    throw InputError(pred_path, "obs_names", std::to_string(not_control) + of_all,
+                     "are of cells that are not " + dcfg.control + " cells of " + dcfg.path);
+  if (keep.empty())
+    throw InputError(pred_path, "obs_names", std::to_string(pred.n_obs()) + " cells",
+                     test ? "no prediction is of a control cell in the test split of " + dcfg.path + " (" +
+                                ev.source.note + "); --split all uses every control"
+                          : "no prediction is of a control cell of " + dcfg.path);
+  ev.cells.predicted = pred.X.select_rows(keep);
+  ev.cells.control = dataset.load_rows(control_file_rows);
+  ev.cells.control_note = std::to_string(keep.size()) + of_all + " paired with " +
+                          (test ? "test-split " : "") + dcfg.control + " cells by obs name";
+}
+
+// The predicted cells, paired with their control cells by obs name when every name is a cell of
+// the data (otherwise every prediction, unpaired).
+void load_predicted(Evaluation& ev, const data::Dataset& dataset, const io::AnnData& pred) {
   const auto& obs_names = dataset.reader().obs().index;
   std::unordered_map<std::string, std::int64_t> row_of;
   row_of.reserve(obs_names.size());
   for (std::size_t i = 0; i < obs_names.size(); ++i) row_of.emplace(obs_names[i], static_cast<std::int64_t>(i));
   std::int64_t found = 0;
   for (const auto& name : pred.obs.index) found += row_of.count(name) ? 1 : 0;
-  std::vector<std::int64_t> keep, control_file_rows;
   if (found == pred.n_obs()) {
-    const auto control_rows = dataset.rows_of(dcfg.control);
-    std::unordered_map<std::int64_t, std::int64_t> control_pos;  // file row -> index among controls
-    for (std::size_t k = 0; k < control_rows.size(); ++k) control_pos.emplace(control_rows[k], static_cast<std::int64_t>(k));
-    std::vector<char> in_test;
-    if (split == "test") {
-      in_test.assign(control_rows.size(), 0);
-      for (const auto i : dataset.split_of(dcfg.control, split_seed).test) in_test[static_cast<std::size_t>(i)] = 1;
-    }
-    std::int64_t not_control = 0, not_test = 0;
-    for (std::int64_t r = 0; r < pred.n_obs(); ++r) {
-      const std::int64_t file_row = row_of.at(pred.obs.index[static_cast<std::size_t>(r)]);
-      const auto it = control_pos.find(file_row);
-      if (it == control_pos.end()) {  // not a control cell (predict --all-cells)
-        ++not_control;
-        continue;
-      }
-      if (split == "test" && !in_test[static_cast<std::size_t>(it->second)]) {
-        ++not_test;
-        continue;
-      }
-      keep.push_back(r);
-      control_file_rows.push_back(file_row);
-    }
-    // Only predict --all-cells output may lose predictions here, by design. Anything else
-    // means the predictions were made under another split: scoring the rest would silently
-    // use a test set that overlaps the model's training cells.
-    if (split == "test" && not_test > 0 && !all_cells_predicted)
-      throw InputError(pred_path, "obs_names", std::to_string(not_test) + " of " + std::to_string(pred.n_obs()) +
-                                                   " predictions",
-                       "are of " + dcfg.control + " cells outside the test split of " + dcfg.path + " (" + source.note +
-                           "): the predictions were made under another split (give evaluate the model's "
-                           "training.seed / data.* settings, or --split all)");
-    if (not_control > 0 && !all_cells_predicted)
-      throw InputError(pred_path, "obs_names", std::to_string(not_control) + " of " + std::to_string(pred.n_obs()) +
-                                                   " predictions",
-                       "are of cells that are not " + dcfg.control + " cells of " + dcfg.path);
-    if (keep.empty())
-      throw InputError(pred_path, "obs_names", std::to_string(pred.n_obs()) + " cells",
-                       split == "test" ? "no prediction is of a control cell in the test split of " + dcfg.path +
-                                             " (" + source.note + "); --split all uses every control"
-                                       : "no prediction is of a control cell of " + dcfg.path);
-    cells.predicted = pred.X.select_rows(keep);
-    cells.control = dataset.load_rows(control_file_rows);
-    cells.control_note = std::to_string(keep.size()) + " of " + std::to_string(pred.n_obs()) +
-                         " predictions paired with " + (split == "test" ? "test-split " : "") + dcfg.control +
-                         " cells by obs name";
+    pair_by_name(ev, dataset, pred, row_of);
   } else {
     if (found > 0)
       log::warn("evaluate: only " + std::to_string(found) + " of " + std::to_string(pred.n_obs()) + " obs names of " +
-                pred_path + " are cells of " + dcfg.path + "; evaluating every prediction without pairing");
-    cells.predicted = pred.X;
-    cells.control_note = "predictions not paired with cells of the data (obs names unknown): paired metrics n/a";
+                ev.args.pred_path + " are cells of " + ev.dcfg.path + "; evaluating every prediction without pairing");
+    ev.cells.predicted = pred.X;
+    ev.cells.control_note = "predictions not paired with cells of the data (obs names unknown): paired metrics n/a";
   }
-  if (observed_model) {
-    // The observed model repeats its pool when asked for more rows than it holds; repeats add
-    // no cells (and would be each other's nearest neighbours in knn_mix), so the comparison is
-    // of the distinct predicted cells: a half of the test cells against the other half.
-    std::unordered_set<std::string> seen;
-    std::vector<std::int64_t> first;
-    for (std::int64_t i = 0; i < cells.predicted.rows; ++i)
-      if (seen.insert(row_key(cells.predicted, i)).second) first.push_back(i);
-    if (static_cast<std::int64_t>(first.size()) < cells.predicted.rows) {
-      cells.predicted = cells.predicted.select_rows(first);
-      if (cells.control.rows > 0) cells.control = cells.control.select_rows(first);
-    }
-    cells.control_note += "; observed baseline: " + std::to_string(first.size()) +
-                          " distinct predicted cells, paired metrics (spearman_pair, uvp) n/a";
+  if (!ev.observed_model) return;
+  // The observed model repeats its pool when asked for more rows than it holds; repeats add no
+  // cells (and would be each other's nearest neighbours in knn_mix), so the comparison is of the
+  // distinct predicted cells: a half of the test cells against the other half.
+  std::unordered_set<std::string> seen;
+  std::vector<std::int64_t> first;
+  for (std::int64_t i = 0; i < ev.cells.predicted.rows; ++i)
+    if (seen.insert(row_key(ev.cells.predicted, i)).second) first.push_back(i);
+  if (static_cast<std::int64_t>(first.size()) < ev.cells.predicted.rows) {
+    ev.cells.predicted = ev.cells.predicted.select_rows(first);
+    if (ev.cells.control.rows > 0) ev.cells.control = ev.cells.control.select_rows(first);
   }
+  ev.cells.control_note += "; observed baseline: " + std::to_string(first.size()) +
+                           " distinct predicted cells, paired metrics (spearman_pair, uvp) n/a";
+}
 
-  // Ground truth for uvp: synthetic maps act on the file's (unpreprocessed) features.
+// Ground truth for uvp: synthetic maps act on the file's (unpreprocessed) features.
+void load_truth(Evaluation& ev, const data::Dataset& dataset) {
   io::AnnData uns;
   dataset.reader().read_uns(uns);
-  std::string truth_note = "no ground truth in the data";
-  if (observed_model) {
-    truth_note = "n/a for the observed baseline (its rows are not maps of the control cells)";
-  } else if (data::SynthMaps::present(uns)) {
-    const data::SynthMaps maps(uns, dcfg.path);
-    if (dcfg.preprocess != "none") {
-      truth_note = "ground truth is in raw features but data.preprocess = " + dcfg.preprocess;
-    } else if (!maps.has(perturbation)) {
-      truth_note = "no ground-truth map for " + perturbation;
-    } else if (cells.control.rows == 0) {
-      truth_note = "predictions not paired with control cells";
-    } else {
-      cells.truth = maps.apply(perturbation, cells.control);
-      truth_note = "synthetic ground truth T*(control)";
-    }
+  if (ev.observed_model) {
+    ev.truth_note = "n/a for the observed baseline (its rows are not maps of the control cells)";
+    return;
   }
+  if (!data::SynthMaps::present(uns)) return;
+  const data::SynthMaps maps(uns, ev.dcfg.path);
+  if (ev.dcfg.preprocess != "none") {
+    ev.truth_note = "ground truth is in raw features but data.preprocess = " + ev.dcfg.preprocess;
+  } else if (!maps.has(ev.args.perturbation)) {
+    ev.truth_note = "no ground-truth map for " + ev.args.perturbation;
+  } else if (ev.cells.control.rows == 0) {
+    ev.truth_note = "predictions not paired with control cells";
+  } else {
+    ev.cells.truth = maps.apply(ev.args.perturbation, ev.cells.control);
+    ev.truth_note = "synthetic ground truth T*(control)";
+  }
+}
 
-  metrics::Options opts =
-      metrics::options_from_config(cfg.metrics, rt.has_mpi() ? MPI_COMM_WORLD : MPI_COMM_NULL, derive_seed(cfg.training.seed, "evaluate|" + perturbation));
+// The metrics (collective over the job's ranks).
+void score(Evaluation& ev, const data::Dataset& dataset, const Config& cfg) {
+  const DataConfig& dcfg = ev.dcfg;
+  ev.opts = metrics::options_from_config(cfg.metrics, mpi_active() ? MPI_COMM_WORLD : MPI_COMM_NULL,
+                                         derive_seed(cfg.training.seed, "evaluate|" + ev.args.perturbation));
   metrics::Input in;
-  in.predicted = &cells.predicted;
-  in.observed = &cells.observed;
-  in.control = cells.control.rows > 0 ? &cells.control : nullptr;
-  in.truth = cells.truth.rows > 0 ? &cells.truth : nullptr;
-  in.paired = !observed_model;
+  in.predicted = &ev.cells.predicted;
+  in.observed = &ev.cells.observed;
+  in.control = ev.cells.control.rows > 0 ? &ev.cells.control : nullptr;
+  in.truth = ev.cells.truth.rows > 0 ? &ev.cells.truth : nullptr;
+  in.paired = !ev.observed_model;
   // Markers of the perturbation from the training split of the split rule (also with --split
   // all: markers are never chosen on the cells being scored). Changes are measured from the
   // mean of the paired control cells, or else of the control cells of the evaluated split.
-  const auto control_rows = dataset.rows_of(dcfg.control);
+  const auto control_rows = dataset.rows_of(dcfg.control), treated_rows = dataset.rows_of(ev.args.perturbation);
   auto rows_of_split = [](const std::vector<std::int64_t>& file_rows, const std::vector<std::int64_t>& idx) {
     std::vector<std::int64_t> out;
     for (const auto i : idx) out.push_back(file_rows[static_cast<std::size_t>(i)]);
     return out;
   };
-  const data::Split control_split = dataset.split_of(dcfg.control, split_seed);
+  const data::Split control_split = dataset.split_of(dcfg.control, ev.source.split_seed);
   const auto markers = metrics::rank_markers(
       dataset.load_rows(rows_of_split(control_rows, control_split.train)),
-      dataset.load_rows(rows_of_split(treated_rows, dataset.split_of(perturbation, split_seed).train)));
+      dataset.load_rows(rows_of_split(treated_rows, dataset.split_of(ev.args.perturbation, ev.source.split_seed).train)));
   in.markers = &markers;
   std::vector<double> control_mean;
   if (in.control == nullptr) {
     control_mean = metrics::feature_means(
-        dataset.load_rows(split == "all" ? control_rows : rows_of_split(control_rows, control_split.test)));
+        dataset.load_rows(ev.args.split == "all" ? control_rows : rows_of_split(control_rows, control_split.test)));
     in.control_mean = &control_mean;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const auto values = metrics::compute(in, opts);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (rt.world_rank() != 0) return kExitOk;
+  ev.values = metrics::compute(in, ev.opts);
+  ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
-  bool any_sinkhorn = false;
-  for (const auto& v : values) any_sinkhorn = any_sinkhorn || metrics::is_sinkhorn_metric(v.name);
-  const bool resampled = opts.bootstrap > 0;
-  if (json) {
-    std::ostringstream o;
-    o << "{\"data\": \"" << json_escape(dcfg.path) << "\", \"predictions\": \"" << json_escape(pred_path)
-      << "\", \"perturbation\": \"" << json_escape(perturbation) << "\", \"split\": \"" << split
-      << "\", \"model\": \"" << json_escape(source.model) << "\", \"split_from\": \""
-      << (source.from_model ? "model" : "config") << "\", \"split_note\": \"" << json_escape(source.note)
-      << "\", \"training_seed\": " << cfg.training.seed << ", \"fold\": " << cfg.data.fold
-      << ", \"observed_note\": \"" << json_escape(observed_note) << "\", \"cells\": {\"predicted\": "
-      << cells.predicted.rows << ", \"observed\": " << cells.observed.rows << ", \"control\": " << cells.control.rows
-      << "}, \"bootstrap\": " << opts.bootstrap << ", \"max_cells\": " << opts.max_cells
-      << ", \"sinkhorn\": {\"tol\": " << json_number(opts.sinkhorn_tol) << ", \"max_iter\": " << opts.sinkhorn_max_iter
-      << "}, \"uvp_truth\": \"" << json_escape(truth_note) << "\", \"seconds\": " << json_number(secs)
-      << ", \"metrics\": {";
-    for (std::size_t k = 0; k < values.size(); ++k) {
-      const auto& v = values[k];
-      o << (k ? ", " : "") << "\"" << v.name << "\": ";
-      if (!v.available) {
-        o << "null";
-        continue;
-      }
-      o << "{\"value\": " << json_number(v.value) << ", \"sd\": " << json_number(v.sd);
-      if (metrics::is_sinkhorn_metric(v.name))
-        o << ", \"iterations\": " << v.iterations << ", \"converged\": " << (v.converged ? "true" : "false")
-          << ", \"marginal_error\": " << json_number(v.marginal_error);
-      o << "}";
+// One line of JSON with ", " and ": " between items (the layout this command has always printed;
+// scripts strip fields with sed). Strings through nlohmann::json: escaped, and bytes that are not
+// UTF-8 (names in a file) replaced by U+FFFD so that the output is always valid JSON. NaN and
+// infinities print as null.
+std::string dump_line(const nlohmann::ordered_json& j) {
+  const auto scalar = [](const nlohmann::ordered_json& v) {
+    return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  };
+  std::string out;
+  if (j.is_object()) {
+    out += "{";
+    bool first = true;
+    for (const auto& [key, value] : j.items()) {
+      out += (first ? "" : ", ") + scalar(nlohmann::ordered_json(key)) + ": " + dump_line(value);
+      first = false;
     }
-    o << "}}";
-    std::cout << o.str() << std::endl;
-    return kExitOk;
+    return out + "}";
   }
+  if (j.is_array()) {
+    out += "[";
+    for (std::size_t i = 0; i < j.size(); ++i) out += (i ? ", " : "") + dump_line(j[i]);
+    return out + "]";
+  }
+  return scalar(j);
+}
+
+nlohmann::ordered_json metrics_json(const std::vector<metrics::Value>& values) {
+  auto out = nlohmann::ordered_json::object();
+  for (const auto& v : values) {
+    if (!v.available) {
+      out[v.name] = nullptr;
+      continue;
+    }
+    nlohmann::ordered_json m;
+    m["value"] = v.value;
+    m["sd"] = v.sd;
+    if (metrics::is_sinkhorn_metric(v.name)) {
+      m["iterations"] = v.iterations;
+      m["converged"] = v.converged;
+      m["marginal_error"] = v.marginal_error;
+    }
+    out[v.name] = m;
+  }
+  return out;
+}
+
+void print_json(const Evaluation& ev, const Config& cfg) {
+  nlohmann::ordered_json o;
+  o["data"] = ev.dcfg.path;
+  o["predictions"] = ev.args.pred_path;
+  o["perturbation"] = ev.args.perturbation;
+  o["split"] = ev.args.split;
+  o["model"] = ev.source.model;
+  o["split_from"] = ev.source.from_model ? "model" : "config";
+  o["split_note"] = ev.source.note;
+  o["training_seed"] = cfg.training.seed;
+  o["fold"] = cfg.data.fold;
+  o["observed_note"] = ev.observed_note;
+  o["cells"] = {{"predicted", ev.cells.predicted.rows}, {"observed", ev.cells.observed.rows},
+                {"control", ev.cells.control.rows}};
+  o["bootstrap"] = ev.opts.bootstrap;
+  o["max_cells"] = ev.opts.max_cells;
+  o["sinkhorn"] = {{"tol", ev.opts.sinkhorn_tol}, {"max_iter", ev.opts.sinkhorn_max_iter}};
+  o["uvp_truth"] = ev.truth_note;
+  o["seconds"] = ev.seconds;
+  o["metrics"] = metrics_json(ev.values);
+  std::cout << dump_line(o) << std::endl;
+}
+
+void print_table(const Evaluation& ev) {
+  const auto& opts = ev.opts;
+  const bool resampled = opts.bootstrap > 0;
+  bool any_sinkhorn = false;
+  for (const auto& v : ev.values) any_sinkhorn = any_sinkhorn || metrics::is_sinkhorn_metric(v.name);
   std::ostringstream o;
-  o << "perturbation " << perturbation << " (" << (split == "test" ? "test split" : "all cells") << " of "
-    << dcfg.path << ")\n"
-    << "  " << source.note << "\n"
-    << "  predicted " << cells.predicted.rows << " cells (" << pred_path
-    << (source.model.empty() ? std::string() : ", model " + source.model) << "), observed " << cells.observed.rows
-    << " cells\n"
-    << "  " << cells.control_note << "\n";
-  if (!observed_note.empty()) o << "  " << observed_note << "\n";
-  o << "  uvp: " << truth_note << "\n";
+  o << "perturbation " << ev.args.perturbation << " (" << (ev.args.split == "test" ? "test split" : "all cells")
+    << " of " << ev.dcfg.path << ")\n"
+    << "  " << ev.source.note << "\n"
+    << "  predicted " << ev.cells.predicted.rows << " cells (" << ev.args.pred_path
+    << (ev.source.model.empty() ? std::string() : ", model " + ev.source.model) << "), observed "
+    << ev.cells.observed.rows << " cells\n"
+    << "  " << ev.cells.control_note << "\n";
+  if (!ev.observed_note.empty()) o << "  " << ev.observed_note << "\n";
+  o << "  uvp: " << ev.truth_note << "\n";
   if (resampled || opts.max_cells > 0)
     o << "  resampling: " << std::max(1, opts.bootstrap) << " x "
       << (opts.max_cells > 0 ? std::to_string(opts.max_cells) : std::string("min(|P|, |O|)")) << " cells per set\n";
@@ -472,7 +515,7 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
   std::snprintf(line, sizeof line, "  %-18s %14s%s\n", "metric", "value", resampled ? "             sd" : "");
   o << line;
   int unconverged = 0;
-  for (const auto& v : values) {
+  for (const auto& v : ev.values) {
     std::string val = v.available ? fixed(v.value) : "n/a";
     std::string extra;
     if (resampled) {
@@ -488,11 +531,50 @@ int cmd_evaluate(int argc, char** argv, Runtime& rt) {
     std::snprintf(line, sizeof line, "  %-18s %14s%s\n", v.name.c_str(), val.c_str(), extra.c_str());
     o << line;
   }
-  o << "\n  " << values.size() << " metrics in " << log::format_duration(secs) << "\n";
+  o << "\n  " << ev.values.size() << " metrics in " << log::format_duration(ev.seconds) << "\n";
   if (unconverged > 0)
     o << "  " << unconverged << " Sinkhorn metric(s) stopped at the cap: their values are those of the capped "
       << "iterate (raise metrics.sinkhorn_max_iter)\n";
   std::cout << o.str() << std::flush;
+}
+
+}  // namespace
+
+int cmd_evaluate(int argc, char** argv, Runtime& rt) {
+  Config cfg;
+  Evaluation ev;
+  auto cl = parse_evaluate(argc, argv, cfg, rt, ev.args);
+  if (!cl) return kExitOk;
+  const std::string& pred_path = ev.args.pred_path;
+  const io::AnnData pred = io::read_h5ad(pred_path);
+  if (ev.args.perturbation.empty()) {
+    ev.args.perturbation = uns_string(pred, "cellot_perturbation");
+    if (ev.args.perturbation.empty())
+      throw InputError("command line", "--perturbation", "",
+                       "is required (" + pred_path + " records no uns/cellot_perturbation)");
+  }
+  const std::string& perturbation = ev.args.perturbation;
+  ev.source = resolve_split(pred, pred_path, cfg, *cl, perturbation);
+  if (cfg.data.path.empty()) throw InputError("command line", "--data", "", "is required (or data.path in the config)");
+  if (perturbation == cfg.data.control)
+    throw InputError("command line", "--perturbation", perturbation, "is the control label");
+  ev.dcfg = cfg.data;
+  ev.dcfg.perturbations = perturbation;  // checked by the dataset: must be a condition with cells
+  const data::Dataset dataset(ev.dcfg);
+  data::check_same_features(dataset.reader().var(), ev.dcfg.path, pred.var, pred_path);
+  if (pred.n_obs() == 0) throw InputError(pred_path, "X", "0 rows", "no predicted cells");
+  const ModelKind* kind = find_model_kind(ev.source.model);
+  ev.observed_model = kind && kind->floor && perturbation == ev.source.model_perturbation;
+  ev.all_cells_predicted = uns_string(pred, "cellot_cells") == "all";
+  load_observed(ev, dataset, pred);
+  load_predicted(ev, dataset, pred);
+  load_truth(ev, dataset);
+  score(ev, dataset, cfg);
+  if (rt.world_rank() != 0) return kExitOk;
+  if (ev.args.json)
+    print_json(ev, cfg);
+  else
+    print_table(ev);
   return kExitOk;
 }
 

@@ -7,6 +7,39 @@
 
 namespace cellot::cli {
 
+namespace {
+
+// The provenance attributes, host names, history lines and merge sources.
+void print_provenance(std::ostream& os, const io::StoreSummary& s) {
+  os << "provenance:\n";
+  for (const auto& [k, v] : s.provenance) {
+    if (k == "library_versions") {
+      os << "  library_versions:\n";
+      std::string line;
+      for (char c : v) {
+        if (c == '\n') {
+          os << "    " << line << "\n";
+          line.clear();
+        } else {
+          line += c;
+        }
+      }
+      if (!line.empty()) os << "    " << line << "\n";
+    } else {
+      os << "  " << k << ": " << v << "\n";
+    }
+  }
+  if (!s.hostnames.empty()) {
+    os << "  hostnames:";
+    for (const auto& h : s.hostnames) os << " " << h;
+    os << "\n";
+  }
+  for (const auto& h : s.history) os << "  run: " << h << "\n";
+  for (const auto& m : s.merged_from) os << "  merged from: " << m << "\n";
+}
+
+}  // namespace
+
 int cmd_inspect(int argc, char** argv, Runtime& rt) {
   CommandSpec spec;
   spec.name = "inspect";
@@ -73,36 +106,16 @@ int cmd_inspect(int argc, char** argv, Runtime& rt) {
   os << ") x " << spec_.folds.size() << " folds x " << spec_.seeds.size() << " seeds; " << spec_.metric_names.size()
      << " metrics\n";
   os << "split: " << spec_.split_rule << "\n";
+  os << "checksum: " << hash_scheme_name(spec_.hash)
+     << (spec_.hash == HashScheme::legacy
+             ? " (a store written before XXH3: FNV-1a-64 row checksums and the earlier data fingerprint, kept)\n"
+             : " (row checksums and data fingerprint)\n");
   if (!spec_.shard.empty()) os << "shard: " << spec_.shard << " (owns " << owned << " tasks)\n";
   os << "state: done " << done << ", failed " << failed << ", diverged " << diverged << ", running " << running
      << " (stale unless a job is writing the store), pending " << pending;
   if (corrupt) os << ", done flag with a corrupt row " << corrupt << " (rerun by --resume)";
   os << "\n";
-  os << "provenance:\n";
-  for (const auto& [k, v] : s.provenance) {
-    if (k == "library_versions") {
-      os << "  library_versions:\n";
-      std::string line;
-      for (char c : v) {
-        if (c == '\n') {
-          os << "    " << line << "\n";
-          line.clear();
-        } else {
-          line += c;
-        }
-      }
-      if (!line.empty()) os << "    " << line << "\n";
-    } else {
-      os << "  " << k << ": " << v << "\n";
-    }
-  }
-  if (!s.hostnames.empty()) {
-    os << "  hostnames:";
-    for (const auto& h : s.hostnames) os << " " << h;
-    os << "\n";
-  }
-  for (const auto& h : s.history) os << "  run: " << h << "\n";
-  for (const auto& m : s.merged_from) os << "  merged from: " << m << "\n";
+  print_provenance(os, s);
 
   char buf[64];
   if (which == "all" || which == "failed") {

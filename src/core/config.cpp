@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/hash.hpp"
 
 namespace po = boost::program_options;
 
@@ -408,15 +409,8 @@ std::vector<double> parse_double_list(const std::string& text, const std::string
   return out;
 }
 
-std::string hash_hex(const std::string& text) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : text) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+// FNV-1a stays: the plan hash is stored in every store and compared by --resume and merge, so
+// another hash would make every store written before refuse to resume (whatever its checksum).
+std::string hash_hex(const std::string& text) { return hex16(fnv1a64(text.data(), text.size())); }
 
 }  // namespace cellot

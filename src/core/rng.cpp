@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/hash.hpp"
 
 namespace cellot {
 
@@ -18,11 +19,8 @@ std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); 
 }  // namespace
 
 std::uint64_t derive_seed(std::uint64_t seed, const std::string& key) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : key) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
+  // FNV-1a stays: every task seed, and so every result, depends on it bit for bit.
+  const std::uint64_t h = fnv1a64(key.data(), key.size());
   std::uint64_t x = seed ^ (h * 0x9E3779B97F4A7C15ULL);
   return splitmix64(x);
 }

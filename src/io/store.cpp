@@ -61,15 +61,6 @@ const ParamLayout* StoreSpec::param_layout(const std::string& model) const {
   return nullptr;
 }
 
-std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 std::string format_layout(const std::vector<std::string>& names, const std::vector<std::vector<std::int64_t>>& shapes) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -208,22 +199,32 @@ struct RowImage {
   // store without /effects.
   std::vector<double> effects;
 
-  std::uint64_t checksum() const {
-    std::uint64_t h = fnv1a(value.data(), value.size() * sizeof(double));
-    h = fnv1a(sd.data(), sd.size() * sizeof(double), h);
-    h = fnv1a(iterations.data(), iterations.size() * sizeof(std::int32_t), h);
-    h = fnv1a(curves.data(), curves.size() * sizeof(double), h);
-    h = fnv1a(&curve_count, sizeof curve_count, h);
-    h = fnv1a(curve_columns.data(), curve_columns.size(), h);
-    h = fnv1a(params.data(), params.size() * sizeof(float), h);
-    h = fnv1a(&params_count, sizeof params_count, h);
-    h = fnv1a(layout.data(), layout.size(), h);
-    h = fnv1a(predictions.data(), predictions.size() * sizeof(float), h);
-    h = fnv1a(cells.data(), cells.size() * sizeof(std::int64_t), h);
-    h = fnv1a(&prediction_count, sizeof prediction_count, h);
+  // XXH3-64 of the parts in this order (stores recording "xxh3-64"), or FNV-1a-64 chained over
+  // them (stores written before, which keep their checksums).
+  std::uint64_t checksum(HashScheme scheme) const {
+    Xxh3Stream x;
+    std::uint64_t f = kFnv1a64Offset;
+    auto put = [&](const void* data, std::size_t n) {
+      if (scheme == HashScheme::xxh3_64)
+        x.update(data, n);
+      else
+        f = fnv1a64(data, n, f);
+    };
+    put(value.data(), value.size() * sizeof(double));
+    put(sd.data(), sd.size() * sizeof(double));
+    put(iterations.data(), iterations.size() * sizeof(std::int32_t));
+    put(curves.data(), curves.size() * sizeof(double));
+    put(&curve_count, sizeof curve_count);
+    put(curve_columns.data(), curve_columns.size());
+    put(params.data(), params.size() * sizeof(float));
+    put(&params_count, sizeof params_count);
+    put(layout.data(), layout.size());
+    put(predictions.data(), predictions.size() * sizeof(float));
+    put(cells.data(), cells.size() * sizeof(std::int64_t));
+    put(&prediction_count, sizeof prediction_count);
     // Stores without /effects keep their checksums (nothing is hashed for an empty image).
-    if (!effects.empty()) h = fnv1a(effects.data(), effects.size() * sizeof(double), h);
-    return h;
+    if (!effects.empty()) put(effects.data(), effects.size() * sizeof(double));
+    return scheme == HashScheme::xxh3_64 ? x.digest() : f;
   }
 };
 
@@ -452,6 +453,9 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
     Handle root(check_id(H5Gopen2(m.file, "/", H5P_DEFAULT), "H5Gopen2", c));
     h5::write_attr_string(root, "format", "cellot-store", c);
     h5::write_attr_int(root, "format_version", 1, c);
+    // Absent in stores written before (legacy hashes): such a store, resumed or merged, keeps
+    // being written without it.
+    if (spec.hash != HashScheme::legacy) h5::write_attr_string(root, "checksum", hash_scheme_name(spec.hash), c);
   }
   for (const char* g : {"/plan", "/status", "/metrics", "/curves", "/params", "/provenance"})
     h5::create_group(m.file, g, c);
@@ -493,6 +497,25 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
 
 std::string creating_path(const std::string& path) { return path + ".creating"; }
 
+namespace {
+
+HashScheme read_hash_scheme(hid_t root, const std::string& c) {
+  const std::string text = h5::has_attr(root, "checksum") ? h5::read_attr_string(root, "checksum", c) : "";
+  HashScheme scheme = HashScheme::legacy;
+  if (!parse_hash_scheme(text, scheme))
+    throw InputError(c, "checksum", text, "unknown checksum hash (a store written by a newer cellot?)");
+  return scheme;
+}
+
+}  // namespace
+
+HashScheme stored_hash_scheme(const std::string& path) {
+  if (!h5::is_hdf5(path)) throw InputError(path, "--store", path, "not an HDF5 file (or missing)");
+  Handle file = h5::open_file(path, H5F_ACC_RDONLY);
+  Handle root(check_id(H5Gopen2(file, "/", H5P_DEFAULT), "H5Gopen2", path));
+  return read_hash_scheme(root, path);
+}
+
 Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
   if (!h5::is_hdf5(path)) throw InputError(path, "--store", path, "not an HDF5 file (or missing)");
   Store s;
@@ -509,6 +532,7 @@ Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
       throw InputError(path, "format", "", "not a cellot results store");
     const auto v = h5::read_attr_int(root, "format_version", c);
     if (v != 1) throw InputError(path, "format_version", std::to_string(v), "unsupported store format version");
+    m.spec.hash = read_hash_scheme(root, c);
   }
   StoreSpec& spec = m.spec;
   read_spec_attributes(m.file, spec, c);
@@ -741,7 +765,7 @@ void Store::write_row(std::int64_t task, const TaskRow& row) {
   slab_io(true, m.d("/status/rank"), H5T_NATIVE_INT32, t, 1, &rank, c);
   slab_io(true, m.d("/status/host"), host_t, t, 1, host.data(), c);
   slab_io(true, m.d("/status/finished_at"), time_t_, t, 1, fin.data(), c);
-  std::uint64_t sum = img.checksum();
+  std::uint64_t sum = img.checksum(m.spec.hash);
   slab_io(true, m.d("/status/checksum"), H5T_NATIVE_UINT64, t, 1, &sum, c);
   fault::kill_point("checksum");
   // The flag last: every write above has been handed to the file system before it (MPI-IO
@@ -830,7 +854,7 @@ std::vector<bool> Store::trusted_done() const {
   std::vector<bool> out(states.size(), false);
   for (std::size_t t = 0; t < states.size(); ++t) {
     if (states[t] != TaskState::done && states[t] != TaskState::failed && states[t] != TaskState::diverged) continue;
-    out[t] = m.read_image(static_cast<std::int64_t>(t)).checksum() == sums[t];
+    out[t] = m.read_image(static_cast<std::int64_t>(t)).checksum(m.spec.hash) == sums[t];
   }
   // Failed and diverged rows are final too; callers that need "done" check the state as well.
   return out;

@@ -92,6 +92,9 @@ void save_model_dir(const std::string& dir, const Model& model, const Config& cf
     h5::write_attr_string(file, "perturbation", info.perturbation, tmp);
     h5::write_attr_string(file, "data_path", info.data_path, tmp);
     h5::write_attr_string(file, "data_fingerprint", info.data_fingerprint, tmp);
+    // Absent in directories written before XXH3 (their fingerprints are legacy ones).
+    if (info.fingerprint_hash != HashScheme::legacy)
+      h5::write_attr_string(file, "data_fingerprint_hash", hash_scheme_name(info.fingerprint_hash), tmp);
     // Seeds as decimal text: HDF5 attributes here are signed 64-bit.
     h5::write_attr_string(file, "split_seed", std::to_string(info.split_seed), tmp);
     h5::write_attr_string(file, "task_seed", std::to_string(info.task_seed), tmp);

@@ -70,6 +70,12 @@ ModelDirContents read_model_dir(const std::string& dir) {
   info.data_path = h5::read_attr_string(file, "data_path", h5path);
   if (h5::has_attr(file, "data_fingerprint"))  // absent in directories written before it was kept
     info.data_fingerprint = h5::read_attr_string(file, "data_fingerprint", h5path);
+  {
+    const std::string text =
+        h5::has_attr(file, "data_fingerprint_hash") ? h5::read_attr_string(file, "data_fingerprint_hash", h5path) : "";
+    if (!parse_hash_scheme(text, info.fingerprint_hash))
+      throw InputError(h5path, "data_fingerprint_hash", text, "unknown hash (a model written by a newer cellot?)");
+  }
   try {
     info.split_seed = std::stoull(h5::read_attr_string(file, "split_seed", h5path));
     info.task_seed = std::stoull(h5::read_attr_string(file, "task_seed", h5path));

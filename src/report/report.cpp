@@ -331,6 +331,8 @@ Coverage coverage(const io::StoreSummary& a, const io::StoreSummary& b) {
   c.data_b = io::plan_text_fingerprint(b.spec.plan_text);
   c.same_plan = c.hash_a == c.hash_b;
   c.same_data = !c.data_a.empty() && c.data_a == c.data_b;
+  if (a.spec.hash != b.spec.hash)
+    c.data_hashes = std::string(hash_scheme_name(a.spec.hash)) + " vs " + hash_scheme_name(b.spec.hash);
   std::map<std::string, std::size_t> index_b;
   for (std::size_t t = 0; t < b.spec.tasks.size(); ++t) index_b[b.spec.tasks[t].key] = t;
   std::set<std::string> keys_a;
@@ -506,8 +508,9 @@ std::string plan_line(const Coverage& c) {
   return "plan hashes " + c.hash_a + " vs " + c.hash_b + (c.same_plan ? " (same plan)" : " (DIFFERENT plans)") +
          "; data fingerprints " + (c.data_a.empty() ? "none" : c.data_a) + " vs " +
          (c.data_b.empty() ? "none" : c.data_b) +
-         (c.same_data ? " (same data)"
-                      : (c.data_a.empty() || c.data_b.empty() ? " (unknown: a store without one)" : " (DIFFERENT data)"));
+         (!c.data_hashes.empty() ? " (not comparable: made with different hashes, " + c.data_hashes + ")"
+          : c.same_data          ? " (same data)"
+          : (c.data_a.empty() || c.data_b.empty() ? " (unknown: a store without one)" : " (DIFFERENT data)"));
 }
 
 std::string unfinished_line(const Parts& p) {

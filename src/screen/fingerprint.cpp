@@ -66,21 +66,39 @@ std::uint64_t StreamHash::digest() const {
 
 namespace {
 
+// The fingerprint's byte stream into the scheme's hash.
+class SchemeHash {
+ public:
+  explicit SchemeHash(HashScheme scheme) : scheme_(scheme) {}
+  void update(const void* data, std::size_t n) {
+    if (scheme_ == HashScheme::legacy)
+      legacy_.update(data, n);
+    else
+      xxh3_.update(data, n);
+  }
+  std::uint64_t digest() const { return scheme_ == HashScheme::legacy ? legacy_.digest() : xxh3_.digest(); }
+
+ private:
+  HashScheme scheme_;
+  StreamHash legacy_;
+  Xxh3Stream xxh3_;
+};
+
 using io::h5::check_id;
 using io::h5::Handle;
 
 constexpr std::size_t kBlockBytes = std::size_t{16} << 20;
 
-void put_text(StreamHash& h, const std::string& s) {
+void put_text(SchemeHash& h, const std::string& s) {
   h.update(s.data(), s.size());
   h.update("\0", 1);
 }
 
-void put_u64(StreamHash& h, std::uint64_t v) { h.update(&v, sizeof v); }
+void put_u64(SchemeHash& h, std::uint64_t v) { h.update(&v, sizeof v); }
 
 // Streams a 1-d or 2-d dataset in blocks of whole rows (aligned to its chunks when chunked, so
 // each chunk is read and decompressed once), values in the native form of the stored type.
-void hash_dataset(StreamHash& h, hid_t dset, const std::string& ctx) {
+void hash_dataset(SchemeHash& h, hid_t dset, const std::string& ctx) {
   const auto dims = io::h5::dataset_dims(dset, ctx);
   Handle ftype(check_id(H5Dget_type(dset), "H5Dget_type", ctx));
   Handle mtype(check_id(H5Tget_native_type(ftype, H5T_DIR_ASCEND), "H5Tget_native_type", ctx));
@@ -123,12 +141,13 @@ void hash_dataset(StreamHash& h, hid_t dset, const std::string& ctx) {
 
 }  // namespace
 
-std::string data_fingerprint(const std::string& path, const std::string& condition_key, const std::string& layer) {
+std::string data_fingerprint(const std::string& path, const std::string& condition_key, const std::string& layer,
+                             HashScheme scheme) {
   // The reader validates the file (the matrix present, shapes consistent) and gives the column.
   const io::H5adReader reader(path, MPI_COMM_NULL, layer);
   const io::Column* cond = reader.obs().find(condition_key);
   if (!cond) throw InputError(path, "data.condition_key", condition_key, "no such obs column");
-  StreamHash h;
+  SchemeHash h(scheme);
   put_text(h, "cellot-data-fingerprint 1");
   // X keeps the fingerprints of stores made before layers were selectable.
   if (layer != "X") put_text(h, "layer " + layer);
@@ -152,9 +171,7 @@ std::string data_fingerprint(const std::string& path, const std::string& conditi
   }
   put_text(h, "obs/" + condition_key);
   for (std::int64_t r = 0; r < cond->size(); ++r) put_text(h, cond->value(r));
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
-  return hex;
+  return hex16(h.digest());
 }
 
 }  // namespace cellot::screen

@@ -78,7 +78,11 @@ void check_same_plan(const io::StoreSpec& have, const io::StoreSpec& want, const
   const std::string value = have.plan_hash + " (" + path + ") vs " + want.plan_hash + " (" + want_name + ")";
   const std::string fa = plan_text_fingerprint(have.plan_text), fb = plan_text_fingerprint(want.plan_text);
   std::string why;
-  if (fa != fb && !fa.empty() && !fb.empty() && fa != kNoFingerprint && fb != kNoFingerprint) {
+  if (have.hash != want.hash) {
+    why = std::string("the data fingerprints were made with different hashes: ") + hash_scheme_name(have.hash) + " (" +
+          path + ") vs " + hash_scheme_name(want.hash) + " (" + want_name +
+          "): stores written before and after cellot moved to XXH3 are not parts of one plan";
+  } else if (fa != fb && !fa.empty() && !fb.empty() && fa != kNoFingerprint && fb != kNoFingerprint) {
     why = "the data differ: fingerprint " + fa + " (" + path + ") vs " + fb + " (" + want_name +
           "): the data file changed since the store was written, or it is another file";
   } else if (fa.empty() != fb.empty()) {
@@ -102,6 +106,9 @@ void check_same_layout(const io::StoreSpec& have, const io::StoreSpec& want, con
   if (!same)
     throw InputError(path, "layout", have.plan_hash,
                      "the store's metrics or parameter sizes differ from this build's; use a new store");
+  if (have.hash != want.hash)
+    throw InputError(path, "checksum", std::string(hash_scheme_name(have.hash)) + " vs " + hash_scheme_name(want.hash),
+                     "the stores' row checksums use different hashes");
   const std::string diff = io::layout_difference(have, want);
   if (!diff.empty())
     throw InputError(path, "layout", diff, "the store's datasets differ from this build's; use a new store");

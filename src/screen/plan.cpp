@@ -156,8 +156,10 @@ Plan make_plan(const Config& cfg, const PlanInput& in, const std::string& origin
 
   plan.config_ini = cfg.to_ini();
   const std::string fingerprint =
-      in.data_fingerprint.empty() ? data_fingerprint(cfg.data.path, cfg.data.condition_key, cfg.data.layer)
-                                   : in.data_fingerprint;
+      in.data_fingerprint.empty()
+          ? data_fingerprint(cfg.data.path, cfg.data.condition_key, cfg.data.layer, in.fingerprint_hash)
+          : in.data_fingerprint;
+  plan.fingerprint_hash = in.fingerprint_hash;
   std::ostringstream os;
   os << "cellot-plan 2\n[config]\n" << normalised_config(cfg) << io::kPlanFingerprintTag << fingerprint << "\n";
   if (each) {

@@ -32,9 +32,23 @@ namespace {
 
 using detail::PhaseTimer;
 
-Plan build_plan(const Config& cfg, const std::string& origin, detail::DataCache& cache) {
+// The hash of the data fingerprint: a store resumed keeps the one it was written with (stores
+// written before XXH3 hold the legacy fingerprint in their plan hash), a new store the current.
+HashScheme fingerprint_hash(const ScreenOptions& opt) {
+  std::error_code ec;
+  if (!opt.resume || !std::filesystem::exists(opt.cfg.screen.store, ec)) return kCurrentHashScheme;
+  try {
+    return io::stored_hash_scheme(opt.cfg.screen.store);
+  } catch (const std::exception&) {
+    return kCurrentHashScheme;  // not a readable store: opening it reports why
+  }
+}
+
+Plan build_plan(const ScreenOptions& opt, detail::DataCache& cache) {
+  const Config& cfg = opt.cfg;
   const data::Dataset& ds = cache.get(0);
   PlanInput in;
+  in.fingerprint_hash = fingerprint_hash(opt);
   in.perturbations = ds.perturbations();
   in.n_control = ds.count(cfg.data.control);
   for (const auto& p : in.perturbations) in.n_treated.push_back(ds.count(p));
@@ -44,7 +58,7 @@ Plan build_plan(const Config& cfg, const std::string& origin, detail::DataCache&
   in.test_count = [&](const std::string& condition, std::int64_t, int fold, std::uint64_t seed) {
     return static_cast<std::int64_t>(cache.get(fold).split_of(condition, seed).test.size());
   };
-  return make_plan(cfg, in, origin);
+  return make_plan(cfg, in, opt.origin);
 }
 
 // Rank 0 reads the data file and builds the plan; everyone gets the same plan (thousands of ranks
@@ -55,7 +69,7 @@ Plan share_plan(const ScreenOptions& opt, const Groups& groups, detail::DataCach
   int ok = 1;
   if (groups.world_rank() == 0) {
     try {
-      plan = build_plan(opt.cfg, opt.origin, cache);
+      plan = build_plan(opt, cache);
     } catch (...) {
       ok = 0;
       MPI_Bcast(&ok, 1, MPI_INT, 0, groups.world());

@@ -88,6 +88,7 @@ io::StoreSpec store_spec(const ScreenOptions& opt, const Plan& plan, const std::
   spec.config_ini = plan.config_ini;
   spec.plan_text = plan.plan_text;
   spec.plan_hash = plan.hash;
+  spec.hash = plan.fingerprint_hash;  // one scheme for the store's fingerprint and its row checksums
   spec.split_rule = split_rule_text(cfg);
   spec.perturbations = plan.perturbations;
   spec.models = plan.models;

@@ -41,7 +41,8 @@ void transfer(Wire& w, Task& t) {
 }
 
 void transfer(Wire& w, Plan& p) {
-  w(p.perturbations)(p.models)(p.features)(p.config_ini)(p.plan_text)(p.hash)(p.folds)(p.seeds)(p.tasks);
+  w(p.perturbations)(p.models)(p.features)(p.config_ini)(p.plan_text)(p.hash)(p.folds)(p.seeds)(p.tasks)(
+      p.fingerprint_hash);
 }
 
 void transfer(Wire& w, io::AnnData::Array& a) { w(a.shape)(a.data); }

@@ -23,6 +23,7 @@ struct StoredTask {
   std::uint64_t split_seed = 0;       // seed of the task's data split
   std::vector<std::string> features;  // var names of the screen's data
   std::string data_fingerprint;       // of the screen's data ("" or "none" when not recorded)
+  HashScheme fingerprint_hash = kCurrentHashScheme;  // the store's hash scheme
   data::FeatureTransform transform;   // the split's transform (/transform/<split>): features -> model inputs
   std::unique_ptr<models::Model> model;
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cellot/core/hash.hpp"
 #include "cellot/io/named_array.hpp"
 
 namespace cellot::io {
@@ -60,6 +61,10 @@ struct StoreSpec {
   // A holdout screen: its test split is the held-out group (out of distribution); the "iid:"
   // metric columns and /effects/iid_* score held-out cells of the training groups.
   bool iid = false;
+  // The hash of the row checksums and of the data fingerprint in plan_text: root attribute
+  // `checksum` ("xxh3-64"); stores written before record none (legacy: FNV-1a-64 rows, the old
+  // fingerprint). A resumed or merged store keeps its inputs' scheme.
+  HashScheme hash = kCurrentHashScheme;
 
   std::int64_t size() const { return static_cast<std::int64_t>(tasks.size()); }
   const ParamLayout* param_layout(const std::string& model) const;
@@ -189,8 +194,9 @@ std::string layout_difference(const StoreSpec& have, const StoreSpec& want);
 // Where Store::create builds a store before renaming it into place ("<path>.creating").
 std::string creating_path(const std::string& path);
 
-// FNV-1a 64 of raw bytes, chained from `h` (row checksums).
-std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = 1469598103934665603ULL);
+// The hash scheme recorded in the store at `path` (root attribute `checksum`; legacy when absent).
+// Opens the file alone (serial driver) and closes it; InputError when it is not a readable store.
+HashScheme stored_hash_scheme(const std::string& path);
 
 // "name:d0xd1;name:d0" <-> names and shapes.
 std::string format_layout(const std::vector<std::string>& names, const std::vector<std::vector<std::int64_t>>& shapes);

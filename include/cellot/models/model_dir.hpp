@@ -3,7 +3,7 @@
 // who wants to remake a prediction):
 //   DIR/model.h5     HDF5: /params/<name> float32 datasets with the tensor's shape, in the order
 //                    of the attribute /params@names; /features (var names, strings); attributes
-//                    on /: format ("cellot-model-1"), model, perturbation, data_path, data_fingerprint, split_seed,
+//                    on /: format ("cellot-model-1"), model, perturbation, data_path, data_fingerprint, data_fingerprint_hash (absent: legacy), split_seed,
 //                    task_seed, steps, best_step, best_metric, version. Readable with h5py.
 //                    /transform: the fitted feature transform (data/transform.hpp; absent in
 //                    directories written before transforms existed: the identity)
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cellot/core/config.hpp"
+#include "cellot/core/hash.hpp"
 #include "cellot/data/transform.hpp"
 #include "cellot/models/model.hpp"
 
@@ -30,6 +31,8 @@ struct ModelInfo {
   std::vector<std::string> features;  // var names the model was trained on (its input columns)
   std::string data_path;              // the training data
   std::string data_fingerprint;       // its screen::data_fingerprint ("" in directories made before)
+  // The fingerprint's hash (attribute data_fingerprint_hash; legacy in directories written before).
+  HashScheme fingerprint_hash = kCurrentHashScheme;
   std::uint64_t split_seed = 0;       // seed of data::Dataset::load_pair / split_of
   std::uint64_t task_seed = 0;        // TrainContext::seed
   std::int64_t steps = 0;             // optimiser iterations done (0 for models without any)

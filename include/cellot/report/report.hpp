@@ -70,6 +70,9 @@ std::vector<CompareRow> compare(const io::StoreSummary& a, const io::StoreSummar
 struct Coverage {
   std::string hash_a, hash_b, data_a, data_b;  // data: fingerprints ("" for older stores)
   bool same_plan = false, same_data = false;
+  // "fnv1a-64 vs xxh3-64" when the fingerprints were made with different hashes (a store written
+  // before cellot used XXH3 and one after): they cannot tell whether the data are the same.
+  std::string data_hashes;
   std::int64_t compared = 0;                   // tasks done (and trusted) in both
   std::vector<std::string> only_a, only_b;     // keys in one plan only
   std::vector<std::string> done_a, done_b;     // keys in both plans, done in that store only

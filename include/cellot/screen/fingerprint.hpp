@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <string>
 
+#include "cellot/core/hash.hpp"
+
 namespace cellot::screen {
 
-// A streaming 64-bit hash (four independent lanes of 8-byte words, so it runs at memory speed
-// rather than one multiply per byte as FNV does). Not cryptographic: it detects accidental
-// change, not tampering. The result depends on the byte sequence only, not on how it is cut
-// into update() calls.
+// The data fingerprint's hash of stores and model directories written before XXH3, kept bit for
+// bit so that they still resume and verify (new fingerprints use XXH3-64): four independent lanes
+// of 8-byte words. The result depends on the byte sequence only, not on how it is cut into
+// update() calls.
 class StreamHash {
  public:
   void update(const void* data, std::size_t n);
@@ -33,7 +35,9 @@ class StreamHash {
 // and the per-cell labels of obs[condition_key] (as text, so a categorical and a string column
 // with the same labels agree). X is streamed in blocks of about 16 MB, never held whole.
 // 16 hex digits. InputError when the file or the column is missing.
+// `scheme`: the hash (XXH3-64 streaming; legacy: the home-made stream hash of stores and model
+// directories written before, so that they keep resuming and verifying).
 std::string data_fingerprint(const std::string& path, const std::string& condition_key,
-                             const std::string& layer = "X");
+                             const std::string& layer = "X", HashScheme scheme = kCurrentHashScheme);
 
 }  // namespace cellot::screen

@@ -10,6 +10,7 @@
 
 #include "cellot/core/config.hpp"
 #include "cellot/io/plan_text.hpp"
+#include "cellot/core/hash.hpp"
 
 namespace cellot::screen {
 
@@ -41,6 +42,9 @@ struct PlanInput {
   // data.holdout_value = each: the values of data.holdout_key in file order (fold f holds out
   // value f); empty otherwise.
   std::vector<std::string> holdout_values;
+  // The hash of the fingerprint computed here: the store's scheme when a store written with
+  // another one is resumed (io::stored_hash_scheme), else the current one.
+  HashScheme fingerprint_hash = kCurrentHashScheme;
 };
 inline constexpr const char* kNoFingerprint = "none";
 
@@ -55,6 +59,7 @@ struct Plan {
   // fingerprint (plan_text_fingerprint reads it back) and one line per task.
   std::string plan_text;
   std::string hash;        // hash_hex(plan_text)
+  HashScheme fingerprint_hash = kCurrentHashScheme;  // of the fingerprint in plan_text (and the store's rows)
 
   std::int64_t size() const { return static_cast<std::int64_t>(tasks.size()); }
 };

@@ -42,6 +42,7 @@ struct Source {
   std::string perturbation, model_name, data_path;
   std::uint64_t split_seed = 0;
   std::string data_fingerprint;  // of the training data ("" / "none": not recorded)
+  HashScheme fingerprint_hash = kCurrentHashScheme;  // its hash (legacy: a store or model written before XXH3)
   std::map<std::string, std::string> uns;  // provenance written to the output's uns
 };
 
@@ -58,7 +59,7 @@ std::string training_fingerprint(const Source& src) {
   std::error_code ec;
   if (src.data_path.empty() || !std::filesystem::is_regular_file(src.data_path, ec)) return {};
   try {
-    return screen::data_fingerprint(src.data_path, src.data.condition_key, src.data.layer);
+    return screen::data_fingerprint(src.data_path, src.data.condition_key, src.data.layer, src.fingerprint_hash);
   } catch (const InputError&) {
     return {};  // the recorded file changed into something unreadable: not the same data
   }
@@ -72,7 +73,8 @@ CellChoice choose_cells(const data::Dataset& ds, const DataConfig& dcfg, const S
   CellChoice c;
   if (rule == "auto") {
     const std::string want = training_fingerprint(src);
-    const std::string have = screen::data_fingerprint(dcfg.path, dcfg.condition_key, dcfg.layer);
+    // With the hash the model's fingerprint was made with (a legacy one for models written before).
+    const std::string have = screen::data_fingerprint(dcfg.path, dcfg.condition_key, dcfg.layer, src.fingerprint_hash);
     if (!want.empty() && want == have) {
       rule = "test";
       c.why = dcfg.path + " is the training data (data fingerprint " + have +
@@ -100,6 +102,43 @@ CellChoice choose_cells(const data::Dataset& ds, const DataConfig& dcfg, const S
     c.cells = "test-split " + dcfg.control;
   }
   return c;
+}
+
+// The model to map with: a done task of a store (--store, --task) or a model directory (--model).
+Source load_source(const std::string& store_path, const std::string& task_key, const std::string& model_dir) {
+  Source src;
+  if (!store_path.empty()) {
+    const io::Store store = io::Store::open(store_path, MPI_COMM_NULL, false);
+    StoredTask st = load_stored_task(store, task_key);
+    src.model = std::move(st.model);
+    src.data = st.config.data;
+    src.features = st.features;
+    src.features_origin = store_path;
+    src.perturbation = st.task.perturbation;
+    src.model_name = st.task.model;
+    src.data_path = st.config.data.path;
+    src.split_seed = st.split_seed;
+    src.data_fingerprint = st.data_fingerprint;
+    src.fingerprint_hash = st.fingerprint_hash;
+    src.transform = st.transform;
+    src.uns["cellot_store"] = std::filesystem::absolute(store_path).string();
+    src.uns["cellot_task"] = task_key;
+  } else {
+    models::LoadedModel loaded = models::load_model_dir(model_dir);
+    src.model = std::move(loaded.model);
+    src.data = loaded.config.data;
+    src.features = loaded.info.features;
+    src.features_origin = model_dir + "/model.h5";
+    src.perturbation = loaded.info.perturbation;
+    src.model_name = loaded.info.model;
+    src.data_path = loaded.info.data_path;
+    src.split_seed = loaded.info.split_seed;
+    src.data_fingerprint = loaded.info.data_fingerprint;
+    src.fingerprint_hash = loaded.info.fingerprint_hash;
+    src.transform = loaded.info.transform;
+    src.uns["cellot_model_dir"] = std::filesystem::absolute(model_dir).string();
+  }
+  return src;
 }
 
 }  // namespace
@@ -175,36 +214,7 @@ int cmd_predict(int argc, char** argv, Runtime& rt) {
   // One rank does the work; mapping is cheap next to training.
   if (rt.world_rank() != 0) return kExitOk;
 
-  Source src;
-  if (from_store) {
-    const io::Store store = io::Store::open(store_path, MPI_COMM_NULL, false);
-    StoredTask st = load_stored_task(store, task_key);
-    src.model = std::move(st.model);
-    src.data = st.config.data;
-    src.features = st.features;
-    src.features_origin = store_path;
-    src.perturbation = st.task.perturbation;
-    src.model_name = st.task.model;
-    src.data_path = st.config.data.path;
-    src.split_seed = st.split_seed;
-    src.data_fingerprint = st.data_fingerprint;
-    src.transform = st.transform;
-    src.uns["cellot_store"] = std::filesystem::absolute(store_path).string();
-    src.uns["cellot_task"] = task_key;
-  } else {
-    models::LoadedModel loaded = models::load_model_dir(model_dir);
-    src.model = std::move(loaded.model);
-    src.data = loaded.config.data;
-    src.features = loaded.info.features;
-    src.features_origin = model_dir + "/model.h5";
-    src.perturbation = loaded.info.perturbation;
-    src.model_name = loaded.info.model;
-    src.data_path = loaded.info.data_path;
-    src.split_seed = loaded.info.split_seed;
-    src.data_fingerprint = loaded.info.data_fingerprint;
-    src.transform = loaded.info.transform;
-    src.uns["cellot_model_dir"] = std::filesystem::absolute(model_dir).string();
-  }
+  Source src = load_source(store_path, task_key, model_dir);
   if (perturbation.empty()) perturbation = src.perturbation;
 
   // The model's data config with what the user gave (command line over file over the model's).

@@ -79,6 +79,7 @@ StoredTask load_stored_task(const io::Store& store, const std::string& key) {
   out.split_seed = screen::split_seed(base, task.fold, task.seed);
   out.features = spec.features;
   out.data_fingerprint = screen::plan_text_fingerprint(spec.plan_text);
+  out.fingerprint_hash = spec.hash;
 
   out.transform = models::model_transform(
       screen::stored_transform(spec, task.fold, task.seed, static_cast<std::int64_t>(out.features.size()), path),

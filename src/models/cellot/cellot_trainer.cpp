@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/hash.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/models/cellot/cellot_group_step.hpp"
@@ -95,10 +96,13 @@ void broadcast_double(double& v, MPI_Comm comm) {
   if (size > 1 && MPI_Bcast(&v, 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS) throw RuntimeError("MPI_Bcast failed");
 }
 
-std::uint64_t fnv1a(const std::vector<float>& a, std::uint64_t h = 1469598103934665603ULL) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(a.data());
-  for (std::size_t i = 0; i < a.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-  return h;
+// XXH3-64 of the two parameter vectors (compared between the ranks of a group at the same step;
+// never stored).
+std::uint64_t params_hash(const std::vector<float>& f, const std::vector<float>& g) {
+  Xxh3Stream h;
+  h.update(f.data(), f.size() * sizeof(float));
+  h.update(g.data(), g.size() * sizeof(float));
+  return h.digest();
 }
 
 // True when every rank of comm holds the same value (one small allreduce: max of h and ~h).
@@ -208,7 +212,7 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
   auto ensure_in_sync = [&]() {
     if (size == 1) return;
     ++sync_checks;
-    if (same_on_all_ranks(fnv1a(st.g, fnv1a(st.f)), ctx.comm)) return;
+    if (same_on_all_ranks(params_hash(st.f, st.g), ctx.comm)) return;
     throw RuntimeError("cellot " + input.perturbation + ": parameters differ between the ranks of the group at step " +
                        std::to_string(st.step) +
                        " (they must stay bit-identical: the ranks applied different updates)");
