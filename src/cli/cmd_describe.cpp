@@ -47,6 +47,70 @@ std::int64_t scan(const data::Dataset& ds, const std::vector<std::int64_t>& rows
   return static_cast<std::int64_t>(rows.size());
 }
 
+// The file's structure: shape, matrices, obs columns, obsm, ground truth.
+void describe_structure(std::ostream& os, const data::Dataset& ds, const Config& cfg) {
+  const io::H5adReader& r = ds.reader();
+  os << "file          " << ds.path() << "\n"
+     << "cells         " << r.n_obs() << "\n"
+     << "features      " << feature_summary(ds.features()) << "\n"
+     << "layer         " << cfg.data.layer << " (" << r.layer_element() << ", "
+     << (r.x_encoding() == "array" ? "dense" : r.x_encoding()) << " " << r.x_dtype() << ")\n";
+  os << "matrices      ";
+  const auto layers = r.layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) os << (i ? ", " : "") << layers[i];
+  os << "\n";
+  os << "obs columns   ";
+  for (std::size_t i = 0; i < r.obs().columns.size(); ++i) {
+    const auto& c = r.obs().columns[i];
+    os << (i ? ", " : "") << c.name << " (" << kind_name(c.kind);
+    if (c.kind == io::Column::Kind::categorical) os << ", " << c.categories.size();
+    if (c.nullable) os << ", nullable";
+    os << ")";
+  }
+  os << (r.obs().columns.empty() ? "none\n" : "\n");
+  for (const auto& [name, why] : r.obs().unread) os << "obs not read  " << name << ": " << why << "\n";
+  const auto obsm = r.obsm_keys();
+  os << "obsm          ";
+  for (std::size_t i = 0; i < obsm.size(); ++i) os << (i ? ", " : "") << obsm[i] << " (" << r.obsm_cols(obsm[i]) << ")";
+  os << (obsm.empty() ? "none\n" : "\n");
+  io::AnnData uns;
+  r.read_uns(uns);
+  if (data::SynthMaps::present(uns)) {
+    const data::SynthMaps maps(uns, ds.path());
+    os << "ground truth  synthetic (preset " << maps.preset() << ", " << data::SynthMaps::kFamily << ", "
+       << maps.perturbations().size() << " maps)\n";
+  }
+  os << "preprocess    " << cfg.data.preprocess << "\n\n";
+
+}
+
+// The conditions with their cell counts and roles.
+void describe_conditions(std::ostream& os, const data::Dataset& ds, const Config& cfg) {
+  const auto selected = ds.perturbations();
+  std::size_t width = cfg.data.condition_key.size();
+  for (const auto& c : ds.conditions()) width = std::max(width, c.name.size());
+  char line[512];
+  std::snprintf(line, sizeof line, "%-*s %10s  %s\n", static_cast<int>(width), cfg.data.condition_key.c_str(), "cells",
+                "role");
+  os << line;
+  std::int64_t n_perturbations = 0;
+  for (const auto& c : ds.conditions()) {
+    const bool is_control = c.name == cfg.data.control;
+    const bool chosen = std::find(selected.begin(), selected.end(), c.name) != selected.end();
+    n_perturbations += !is_control && c.cells > 0;
+    const char* role = is_control
+                           ? "control"
+                           : (c.cells == 0 ? "(no cells)" : (chosen ? "perturbation" : "perturbation (not selected)"));
+    std::snprintf(line, sizeof line, "%-*s %10lld  %s\n", static_cast<int>(width), c.name.c_str(),
+                  static_cast<long long>(c.cells), role);
+    os << line;
+  }
+  os << "\n"
+     << n_perturbations << " perturbations, " << selected.size()
+     << " selected (data.perturbations = " << cfg.data.perturbations << ")\n";
+
+}
+
 }  // namespace
 
 int cmd_describe(int argc, char** argv, Runtime& rt) {
@@ -82,61 +146,9 @@ int cmd_describe(int argc, char** argv, Runtime& rt) {
   const data::Dataset ds(cfg.data);
   const io::H5adReader& r = ds.reader();
   std::ostringstream os;
-  os << "file          " << ds.path() << "\n"
-     << "cells         " << r.n_obs() << "\n"
-     << "features      " << feature_summary(ds.features()) << "\n"
-     << "layer         " << cfg.data.layer << " (" << r.layer_element() << ", "
-     << (r.x_encoding() == "array" ? "dense" : r.x_encoding()) << " " << r.x_dtype() << ")\n";
-  os << "matrices      ";
-  const auto layers = r.layers();
-  for (std::size_t i = 0; i < layers.size(); ++i) os << (i ? ", " : "") << layers[i];
-  os << "\n";
-  os << "obs columns   ";
-  for (std::size_t i = 0; i < r.obs().columns.size(); ++i) {
-    const auto& c = r.obs().columns[i];
-    os << (i ? ", " : "") << c.name << " (" << kind_name(c.kind);
-    if (c.kind == io::Column::Kind::categorical) os << ", " << c.categories.size();
-    if (c.nullable) os << ", nullable";
-    os << ")";
-  }
-  os << (r.obs().columns.empty() ? "none\n" : "\n");
-  for (const auto& [name, why] : r.obs().unread) os << "obs not read  " << name << ": " << why << "\n";
-  const auto obsm = r.obsm_keys();
-  os << "obsm          ";
-  for (std::size_t i = 0; i < obsm.size(); ++i) os << (i ? ", " : "") << obsm[i] << " (" << r.obsm_cols(obsm[i]) << ")";
-  os << (obsm.empty() ? "none\n" : "\n");
-  io::AnnData uns;
-  r.read_uns(uns);
-  if (data::SynthMaps::present(uns)) {
-    const data::SynthMaps maps(uns, ds.path());
-    os << "ground truth  synthetic (preset " << maps.preset() << ", " << data::SynthMaps::kFamily << ", "
-       << maps.perturbations().size() << " maps)\n";
-  }
-  os << "preprocess    " << cfg.data.preprocess << "\n\n";
-
+  describe_structure(os, ds, cfg);
+  describe_conditions(os, ds, cfg);
   const auto selected = ds.perturbations();
-  std::size_t width = cfg.data.condition_key.size();
-  for (const auto& c : ds.conditions()) width = std::max(width, c.name.size());
-  char line[512];
-  std::snprintf(line, sizeof line, "%-*s %10s  %s\n", static_cast<int>(width), cfg.data.condition_key.c_str(), "cells",
-                "role");
-  os << line;
-  std::int64_t n_perturbations = 0;
-  for (const auto& c : ds.conditions()) {
-    const bool is_control = c.name == cfg.data.control;
-    const bool chosen = std::find(selected.begin(), selected.end(), c.name) != selected.end();
-    n_perturbations += !is_control && c.cells > 0;
-    const char* role = is_control
-                           ? "control"
-                           : (c.cells == 0 ? "(no cells)" : (chosen ? "perturbation" : "perturbation (not selected)"));
-    std::snprintf(line, sizeof line, "%-*s %10lld  %s\n", static_cast<int>(width), c.name.c_str(),
-                  static_cast<long long>(c.cells), role);
-    os << line;
-  }
-  os << "\n"
-     << n_perturbations << " perturbations, " << selected.size()
-     << " selected (data.perturbations = " << cfg.data.perturbations << ")\n";
-
   if (!perturbation.empty()) {
     const data::PairData pair = ds.load_pair(perturbation, cfg.training.seed);
     auto sizes = [](const data::Split& s) {

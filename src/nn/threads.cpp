@@ -57,10 +57,11 @@ int set_threads(Runtime& rt, int requested) {
   set_threads(choice.threads);
   at::set_num_interop_threads(1);
   rt.record_threads(workers());  // what is in effect, not what was asked for
-  log::debug("threads: " + std::to_string(choice.threads) + " per rank (" + choice.source + "); in effect " +
+  // "torch uses": the threads that train (the worker team; torch's own operators run on one).
+  log::debug("threads: " + std::to_string(choice.threads) + " per rank (" + choice.source + "); torch uses " +
              std::to_string(rt.threads()));
   if (rt.threads() != choice.threads)
-    log::warn(std::to_string(rt.threads()) + " thread(s) in effect, not the " + std::to_string(choice.threads) +
+    log::warn("torch uses " + std::to_string(rt.threads()) + " thread(s), not the " + std::to_string(choice.threads) +
               " chosen from " + choice.source);
   return rt.threads();
 }

@@ -131,18 +131,24 @@ void check_same_layout(const io::StoreSpec& have, const io::StoreSpec& want, con
                      "the store's fitted feature transform differs from this one (other data or build); use a new store");
 }
 
-MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,
-                         const std::string& command_line, const MergeOptions& options) {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The readable inputs, checked to be shards of one plan with one layout.
+struct Inputs {
+  std::vector<io::Store> stores;
+  std::vector<std::string> names;  // the inputs opened, as given
+};
+
+Inputs open_inputs(const std::vector<std::string>& inputs, const std::string& out, const MergeOptions& options,
+                   MergeResult& result) {
   if (inputs.empty()) throw InputError("command line", "inputs", "", "no shard stores given");
-  namespace fs = std::filesystem;
   std::error_code ec;
   for (const auto& in : inputs)
     if (fs::exists(out) && fs::equivalent(in, out, ec))
       throw InputError("command line", "--out", out, "is also an input; write the merged store elsewhere");
-
-  MergeResult result;
-  std::vector<io::Store> stores;
-  std::vector<std::string> names;                 // the inputs opened, as given
+  Inputs opened;
   std::map<std::string, std::string> shard_seen;  // shard attribute -> file
   std::map<std::string, std::string> file_seen;   // canonical path -> as given
   for (const auto& in : inputs) {
@@ -150,17 +156,17 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
     if (file_seen.count(canon)) throw InputError(in, "inputs", in, "the same store is given twice");
     file_seen[canon] = in;
     try {
-      stores.push_back(io::Store::open(in, MPI_COMM_NULL, false));
+      opened.stores.push_back(io::Store::open(in, MPI_COMM_NULL, false));
     } catch (const std::exception& e) {
       if (!options.allow_incomplete) throw;
       log::warn("merge: skipping " + in + ", not a readable store (its tasks count as missing): " + e.what());
       result.skipped.push_back(in);
       continue;
     }
-    names.push_back(in);
-    const auto& spec = stores.back().spec();
-    const auto& first = stores.front().spec();
-    check_same_plan(spec, first, in, names.front());
+    opened.names.push_back(in);
+    const auto& spec = opened.stores.back().spec();
+    const auto& first = opened.stores.front().spec();
+    check_same_plan(spec, first, in, opened.names.front());
     check_same_layout(spec, first, in);
     if (!spec.shard.empty()) {
       if (shard_seen.count(spec.shard))
@@ -168,28 +174,28 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
       shard_seen[spec.shard] = in;
     }
   }
-  if (stores.empty()) throw InputError("command line", "inputs", inputs.front(), "no input is a readable store");
+  if (opened.stores.empty()) throw InputError("command line", "inputs", inputs.front(), "no input is a readable store");
+  return opened;
+}
 
+// Which input's row each task takes (-1: none): a trusted final row; a done row wins over a
+// failed one (a retried task); two done rows must be identical (and are accepted only with
+// --allow-duplicates). Counts go to result.
+std::vector<int> choose_rows(Inputs& in, const MergeOptions& options, MergeResult& result) {
   std::vector<std::vector<io::TaskState>> states;
   std::vector<std::vector<bool>> trusted;
-  for (const auto& s : stores) {
+  for (const auto& s : in.stores) {
     states.push_back(s.read_states());
     trusted.push_back(s.trusted_done());
   }
-
-  io::StoreSpec spec = stores.front().spec();
-  spec.shard.clear();
-  spec.owned.assign(spec.tasks.size(), 1);
-  result.tasks = spec.size();
-  // Which input's row each task takes (-1: none). Rows are copied one at a time at the end, never
-  // all held in memory.
+  const io::StoreSpec& spec = in.stores.front().spec();
   std::vector<int> source(spec.tasks.size(), -1);
   for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
     const auto task = static_cast<std::int64_t>(t);
     const std::string& key = spec.tasks[t].key;
     int chosen = -1;
     bool corrupt = false;
-    for (std::size_t k = 0; k < stores.size(); ++k) {
+    for (std::size_t k = 0; k < in.stores.size(); ++k) {
       if (is_final(states[k][t]) && !trusted[k][t]) corrupt = true;
       if (!trusted[k][t] || !is_final(states[k][t])) continue;
       if (chosen < 0) {
@@ -199,19 +205,20 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
       const auto c = static_cast<std::size_t>(chosen);
       const bool done = states[k][t] == io::TaskState::done, chosen_done = states[c][t] == io::TaskState::done;
       if (done && chosen_done) {
-        const std::string diff = row_difference(stores[c].read_row(task), stores[k].read_row(task));
+        const std::string diff = row_difference(in.stores[c].read_row(task), in.stores[k].read_row(task));
         if (!diff.empty())
-          throw InputError(names[k], "task", key,
-                           "done in both " + names[c] + " and " + names[k] + " with different " + diff + " (conflict)");
+          throw InputError(in.names[k], "task", key,
+                           "done in both " + in.names[c] + " and " + in.names[k] + " with different " + diff +
+                               " (conflict)");
         if (!options.allow_duplicates)
-          throw InputError(names[k], "task", key,
-                           "done in both " + names[c] + " and " + names[k] +
+          throw InputError(in.names[k], "task", key,
+                           "done in both " + in.names[c] + " and " + in.names[k] +
                                " (identical rows): the inputs overlap, e.g. shards of two different shard counts; "
                                "pass --allow-duplicates to accept identical rows");
         ++result.duplicates;
       } else if (done != chosen_done) {
         result.done_over_failed.push_back(key);
-        if (done) chosen = static_cast<int>(k);  // a done row wins over a failed one (a retried task)
+        if (done) chosen = static_cast<int>(k);
       } else {
         result.failed_twice.push_back(key);
       }
@@ -227,28 +234,52 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
     else
       ++result.failed;
   }
+  return source;
+}
 
-  // The inputs' provenance, kept: their history lines (prefixed with the file and shard) and the
-  // builds that wrote them.
+// The inputs' provenance, kept: their history lines (prefixed with the file and shard), hosts,
+// the builds that wrote them (into result.git_hashes) and one line per input.
+struct InputProvenance {
   std::vector<std::string> sources, hosts, history;
-  for (std::size_t k = 0; k < stores.size(); ++k) {
-    const auto summary = stores[k].summary();
-    const std::string shard = stores[k].spec().shard.empty() ? "-" : stores[k].spec().shard;
-    sources.push_back(names[k] + " (shard " + shard + ", plan " + stores[k].spec().plan_hash + ")");
+};
+
+InputProvenance input_provenance(const Inputs& in, MergeResult& result) {
+  InputProvenance p;
+  for (std::size_t k = 0; k < in.stores.size(); ++k) {
+    const auto summary = in.stores[k].summary();
+    const std::string shard = in.stores[k].spec().shard.empty() ? "-" : in.stores[k].spec().shard;
+    p.sources.push_back(in.names[k] + " (shard " + shard + ", plan " + in.stores[k].spec().plan_hash + ")");
     for (const auto& h : summary.hostnames)
-      if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
-    for (const auto& line : summary.history) history.push_back("[" + names[k] + ", shard " + shard + "] " + line);
+      if (std::find(p.hosts.begin(), p.hosts.end(), h) == p.hosts.end()) p.hosts.push_back(h);
+    for (const auto& line : summary.history) p.history.push_back("[" + in.names[k] + ", shard " + shard + "] " + line);
     for (const auto& g : summary.git_hashes)
       if (std::find(result.git_hashes.begin(), result.git_hashes.end(), g) == result.git_hashes.end())
         result.git_hashes.push_back(g);
   }
+  return p;
+}
+
+}  // namespace
+
+MergeResult merge_stores(const std::vector<std::string>& inputs, const std::string& out,
+                         const std::string& command_line, const MergeOptions& options) {
+  MergeResult result;
+  Inputs in = open_inputs(inputs, out, options, result);
+  io::StoreSpec spec = in.stores.front().spec();
+  spec.shard.clear();
+  spec.owned.assign(spec.tasks.size(), 1);
+  result.tasks = spec.size();
+  // Rows are copied one at a time at the end, never all held in memory.
+  const std::vector<int> source = choose_rows(in, options, result);
+  const InputProvenance prov = input_provenance(in, result);
+
   // Written under a temporary name and renamed when complete: a merge killed midway leaves no
   // store at `out` that looks finished (and a previous `out` stays as it was until the rename).
   const std::string tmp = out + ".merging";
   std::error_code rm_ec;
   fs::remove(tmp, rm_ec);
   io::Store merged = io::Store::create(tmp, spec, MPI_COMM_NULL);
-  merged.append_provenance(history, result.git_hashes);
+  merged.append_provenance(prov.history, result.git_hashes);
   io::Provenance p;
   p.version = version_string();
   p.git_hash = git_hash();
@@ -256,16 +287,16 @@ MergeResult merge_stores(const std::vector<std::string>& inputs, const std::stri
   p.command_line = command_line;
   p.start_time = log::timestamp_utc();
   p.world_size = 1;
-  p.hostnames = hosts;
+  p.hostnames = prov.hosts;
   merged.write_provenance_start(p);
   for (std::size_t t = 0; t < spec.tasks.size(); ++t) {
     if (source[t] < 0) continue;
     const auto task = static_cast<std::int64_t>(t);
-    merged.write_row(task, stores[static_cast<std::size_t>(source[t])].read_row(task));
+    merged.write_row(task, in.stores[static_cast<std::size_t>(source[t])].read_row(task));
     fault::kill_point("merge");
   }
-  for (auto& s : stores) s.close();
-  merged.write_merged_from(sources);
+  for (auto& s : in.stores) s.close();
+  merged.write_merged_from(prov.sources);
   std::string outcome = result.missing.empty()
                             ? "merged, complete"
                             : "merged, " + std::to_string(result.missing.size()) + " tasks missing";

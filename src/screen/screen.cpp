@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -124,6 +125,38 @@ std::vector<std::int64_t> tasks_to_run(const Plan& plan, const io::StoreSpec& sp
   return order;
 }
 
+CoordinatorOptions coordinator_options(const ScreenOptions& opt) {
+  CoordinatorOptions copt;
+  copt.prefetch = opt.prefetch;
+  copt.poll_interval = opt.cfg.screen.poll_ms / 1000.0;
+  copt.wait_timeout = opt.cfg.screen.wait_timeout;
+  // Keepalives and heartbeats come several times within any timeout (they hold the bounded waits).
+  if (copt.wait_timeout > 0) copt.heartbeat = std::min(copt.heartbeat, copt.wait_timeout / 4);
+  return copt;
+}
+
+// The root's count of finished tasks and the progress line. The ETA follows the cost (cells x
+// iterations) done, not the count: tasks go out most expensive first, so a count-based ETA would
+// be far too long for most of the screen.
+std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& plan, const std::vector<std::int64_t>& order,
+                                                                   detail::RunTally& tally, log::Progress& progress) {
+  double cost_total = 0;
+  for (std::int64_t t : order) cost_total += plan.tasks[static_cast<std::size_t>(t)].cost;
+  auto cost_done = std::make_shared<double>(0.0);
+  return [&plan, &tally, &progress, cost_total, cost_done](std::int64_t t, Outcome o, int group) {
+    *cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
+    if (o == Outcome::done) ++tally.done;
+    if (o == Outcome::failed) ++tally.failed;
+    if (o == Outcome::diverged) ++tally.diverged;
+    log::debug("task " + plan.tasks[static_cast<std::size_t>(t)].key + ": " + outcome_name(o) + " (group " +
+               std::to_string(group) + ")");
+    std::string extra;
+    if (tally.failed) extra += "failed " + std::to_string(tally.failed);
+    if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
+    progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? *cost_done / cost_total : -1.0, extra);
+  };
+}
+
 }  // namespace
 
 ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set by the caller*/) {
@@ -176,32 +209,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     truth = share_truth(cfg, groups, cache);
   }
 
-  CoordinatorOptions copt;
-  copt.prefetch = opt.prefetch;
-  copt.poll_interval = cfg.screen.poll_ms / 1000.0;
-  copt.wait_timeout = cfg.screen.wait_timeout;
-  // Keepalives and heartbeats come several times within any timeout (they hold the bounded waits).
-  if (copt.wait_timeout > 0) copt.heartbeat = std::min(copt.heartbeat, copt.wait_timeout / 4);
-  Coordinator coordinator(groups, order, copt);
+  Coordinator coordinator(groups, order, coordinator_options(opt));
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
   log::Progress progress("screen", static_cast<std::int64_t>(order.size()), progress_on);
-  // The ETA follows the cost (cells x iterations) done, not the count: tasks go out most
-  // expensive first, so a count-based ETA would be far too long for most of the screen.
-  double cost_total = 0, cost_done = 0;
-  for (std::int64_t t : order) cost_total += plan.tasks[static_cast<std::size_t>(t)].cost;
-  coordinator.on_finished = [&](std::int64_t t, Outcome o, int group) {
-    cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
-    if (o == Outcome::done) ++tally.done;
-    if (o == Outcome::failed) ++tally.failed;
-    if (o == Outcome::diverged) ++tally.diverged;
-    log::debug("task " + plan.tasks[static_cast<std::size_t>(t)].key + ": " + outcome_name(o) + " (group " +
-               std::to_string(group) + ")");
-    std::string extra;
-    if (tally.failed) extra += "failed " + std::to_string(tally.failed);
-    if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
-    progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? cost_done / cost_total : -1.0, extra);
-  };
+  coordinator.on_finished = progress_callback(plan, order, tally, progress);
 
   detail::TaskContext tctx;
   tctx.cfg = &cfg;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <stdexcept>
 #include <memory>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ class Model {
   virtual std::vector<NamedTensor> parameters() const = 0;
   virtual void set_parameters(const std::vector<NamedTensor>& params) = 0;
   virtual const Curves& curves() const { return curves_; }
+  // The iterate training selected on the validation metric: its step (-1: the last iterate, the
+  // model selects none) and the metric's value there.
+  virtual std::int64_t best_step() const { return -1; }
+  virtual double best_metric() const { return std::numeric_limits<double>::quiet_NaN(); }
 
  protected:
   Curves curves_;

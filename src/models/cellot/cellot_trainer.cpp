@@ -1,8 +1,10 @@
 #include "cellot/models/cellot/cellot_trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "cellot/core/error.hpp"
@@ -120,246 +122,350 @@ std::string fmt(double v) {
 
 }  // namespace
 
-CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
-                          const models::TrainContext& ctx) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(ctx.comm, &rank);
-  MPI_Comm_size(ctx.comm, &size);
-  const std::int64_t d = shape.dim(), n_params = shape.size();
+namespace {
+
+// One training run: the state, the optimisers and samplers, and the steps of the loop as methods.
+class CellotRun {
+ public:
+  CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
+            const models::TrainContext& ctx);
+  CellotResult run();
+
+ private:
+  void check_inputs() const;
+  void restore();
+  void replay_early_stop();
+  void ensure_in_sync();
+  double validation_w2(const std::vector<float>& t, const std::vector<float>& ft, const std::vector<float>& fy) const;
+  void evaluate();
+  void checkpoint();
+  void g_steps();
+  bool f_step();  // true when a rank asked the group to stop
+  void show_progress(bool last);
+  CellotResult result(bool stopped_early) const;
+
+  const models::IcnnShape& shape_;
+  const CellotHyper& hp_;
+  const models::TrainInput& input_;
+  const models::TrainContext& ctx_;
+  int rank_ = 0, size_ = 1;
+  std::int64_t d_, n_params_;
+  std::vector<float> src_, tgt_, src_val_, tgt_val_;
+  std::int64_t n_src_, n_tgt_, n_src_val_, n_tgt_val_;
+  std::int64_t batch_;
+  CellotGroupStep steps_;
+  CellotState st_;
+  Adam opt_f_, opt_g_;
+  nn::EpochSampler src_batches_, tgt_batches_;
+  std::string signature_;
+  nn::EarlyStop early_;
+  std::vector<float> gbuf_;  // the g gradient, copied (the group's total is read-only) to add the W penalty
+  double last_w2_ = std::nan(""), last_metric_ = std::nan("");
+  double g_loss_ = std::nan(""), f_loss_ = std::nan("");
+  std::int64_t sync_checks_ = 0;
+  std::int64_t first_step_ = 0;
+  bool progress_enabled_ = false;
+  std::chrono::steady_clock::time_point last_progress_;
+  log::Progress* progress_ = nullptr;  // run()'s, while it runs
+};
+
+int comm_rank(MPI_Comm comm) {
+  int r = 0;
+  MPI_Comm_rank(comm, &r);
+  return r;
+}
+
+int comm_size(MPI_Comm comm) {
+  int s = 1;
+  MPI_Comm_size(comm, &s);
+  return s;
+}
+
+// The reference's loaders use min(batch_size, cells of either training set).
+std::int64_t adapted_batch(const CellotHyper& hp, const models::TrainInput& input) {
+  return std::min({hp.batch, input.source_train.rows, input.target_train.rows});
+}
+
+CellotRun::CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
+                     const models::TrainContext& ctx)
+    : shape_(shape),
+      hp_(hp),
+      input_(input),
+      ctx_(ctx),
+      rank_(comm_rank(ctx.comm)),
+      size_(comm_size(ctx.comm)),
+      d_(shape.dim()),
+      n_params_(shape.size()),
+      src_((check_inputs(), to_float(input.source_train))),  // the inputs are checked before any use
+      tgt_(to_float(input.target_train)),
+      src_val_(to_float(input.source_val)),
+      tgt_val_(to_float(input.target_val)),
+      n_src_(input.source_train.rows),
+      n_tgt_(input.target_train.rows),
+      n_src_val_(input.source_val.rows),
+      n_tgt_val_(input.target_val.rows),
+      batch_(adapted_batch(hp, input)),
+      steps_(shape, batch_, hp.micro_batches, ctx.comm),
+      opt_f_(n_params_, hp.lr, hp.beta1, hp.beta2),
+      opt_g_(n_params_, hp.lr, hp.beta1, hp.beta2),
+      src_batches_(n_src_, batch_, Rng(ctx.seed, "cellot/batches/source")),
+      tgt_batches_(n_tgt_, batch_, Rng(ctx.seed, "cellot/batches/target")),
+      signature_(checkpoint_signature(shape, hp, ctx.seed, n_src_, n_tgt_)),
+      early_(hp.patience, hp.min_iters),
+      gbuf_(static_cast<std::size_t>(n_params_)) {
+  // A warning in screens too: a batch capped by ~50 cells is a different training regime.
+  if (batch_ < hp.batch && rank_ == 0)
+    log::warn("cellot " + input.perturbation + ": batch size adapted to " + std::to_string(batch_) +
+              " (training cells: " + std::to_string(n_src_) + " control, " + std::to_string(n_tgt_) + " perturbed)");
+  st_.f.resize(static_cast<std::size_t>(n_params_));
+  st_.g.resize(static_cast<std::size_t>(n_params_));
+  Rng init_f(ctx.seed, "cellot/init/f"), init_g(ctx.seed, "cellot/init/g");
+  shape.init(st_.f.data(), init_f);
+  shape.init(st_.g.data(), init_g);
+  st_.curves.columns = cellot_curve_columns();
+}
+
+void CellotRun::check_inputs() const {
   const auto check_cells = [&](const Matrix& m, const char* what, bool required) {
-    if (m.rows > 0 && m.cols != d)
-      throw InputError("training data", what, std::to_string(m.cols), "has " + std::to_string(m.cols) +
-                                                                         " features, the model " + std::to_string(d));
+    if (m.rows > 0 && m.cols != d_)
+      throw InputError("training data", what, std::to_string(m.cols),
+                       "has " + std::to_string(m.cols) + " features, the model " + std::to_string(d_));
     if (required && m.rows == 0) throw InputError("training data", what, "0 cells", "no cells to train on");
   };
-  check_cells(input.source_train, "control cells (train split)", true);
-  check_cells(input.target_train, "perturbed cells (train split)", true);
-  check_cells(input.source_val, "control cells (validation split)", false);
-  check_cells(input.target_val, "perturbed cells (validation split)", false);
+  check_cells(input_.source_train, "control cells (train split)", true);
+  check_cells(input_.target_train, "perturbed cells (train split)", true);
+  check_cells(input_.source_val, "control cells (validation split)", false);
+  check_cells(input_.target_val, "perturbed cells (validation split)", false);
+}
 
-  const std::vector<float> src = to_float(input.source_train), tgt = to_float(input.target_train);
-  const std::vector<float> src_val = to_float(input.source_val), tgt_val = to_float(input.target_val);
-  const std::int64_t n_src = input.source_train.rows, n_tgt = input.target_train.rows;
-  const std::int64_t n_src_val = input.source_val.rows, n_tgt_val = input.target_val.rows;
-
-  // The reference's loaders use min(batch_size, cells of either training set).
-  const std::int64_t batch = std::min({hp.batch, n_src, n_tgt});
-  // A warning in screens too: a batch capped by ~50 cells is a different training regime.
-  if (batch < hp.batch && rank == 0)
-    log::warn("cellot " + input.perturbation + ": batch size adapted to " + std::to_string(batch) +
-              " (training cells: " + std::to_string(n_src) + " control, " + std::to_string(n_tgt) + " perturbed)");
-  CellotGroupStep steps(shape, batch, hp.micro_batches, ctx.comm);
-
-  CellotState st;
-  st.f.resize(static_cast<std::size_t>(n_params));
-  st.g.resize(static_cast<std::size_t>(n_params));
-  {
-    Rng init_f(ctx.seed, "cellot/init/f"), init_g(ctx.seed, "cellot/init/g");
-    shape.init(st.f.data(), init_f);
-    shape.init(st.g.data(), init_g);
-  }
-  st.curves.columns = cellot_curve_columns();
-  Adam opt_f(n_params, hp.lr, hp.beta1, hp.beta2), opt_g(n_params, hp.lr, hp.beta1, hp.beta2);
-  nn::EpochSampler src_batches(n_src, batch, Rng(ctx.seed, "cellot/batches/source"));
-  nn::EpochSampler tgt_batches(n_tgt, batch, Rng(ctx.seed, "cellot/batches/target"));
-
-  const std::string signature = checkpoint_signature(shape, hp, ctx.seed, n_src, n_tgt);
+// The checkpoint, if resuming and one exists; then every rank holds the root's parameters.
+void CellotRun::restore() {
   bool resumed = false;
-  if (ctx.resume && !ctx.checkpoint_path.empty()) resumed = load_checkpoint(ctx.checkpoint_path, st, signature);
+  if (ctx_.resume && !ctx_.checkpoint_path.empty()) resumed = load_checkpoint(ctx_.checkpoint_path, st_, signature_);
   {
     // Every rank must have read the same checkpoint (a shared file system is assumed).
-    std::int64_t mine[2] = {resumed ? 1 : 0, st.step}, lo_v[2], hi_v[2];
-    MPI_Allreduce(mine, lo_v, 2, MPI_INT64_T, MPI_MIN, ctx.comm);
-    MPI_Allreduce(mine, hi_v, 2, MPI_INT64_T, MPI_MAX, ctx.comm);
+    std::int64_t mine[2] = {resumed ? 1 : 0, st_.step}, lo_v[2], hi_v[2];
+    MPI_Allreduce(mine, lo_v, 2, MPI_INT64_T, MPI_MIN, ctx_.comm);
+    MPI_Allreduce(mine, hi_v, 2, MPI_INT64_T, MPI_MAX, ctx_.comm);
     if (lo_v[0] != hi_v[0] || lo_v[1] != hi_v[1])
-      throw RuntimeError("ranks of the group disagree about checkpoint " + ctx.checkpoint_path);
+      throw RuntimeError("ranks of the group disagree about checkpoint " + ctx_.checkpoint_path);
   }
   if (resumed) {
-    opt_f.set_state(st.f_m, st.f_v, st.f_t);
-    opt_g.set_state(st.g_m, st.g_v, st.g_t);
+    opt_f_.set_state(st_.f_m, st_.f_v, st_.f_t);
+    opt_g_.set_state(st_.g_m, st_.g_v, st_.g_t);
     const auto k = static_cast<std::ptrdiff_t>(nn::EpochSampler::kStateSize);
-    src_batches.set_state(std::vector<std::uint64_t>(st.rng.begin(), st.rng.begin() + k));
-    tgt_batches.set_state(std::vector<std::uint64_t>(st.rng.begin() + k, st.rng.end()));
-    if (rank == 0 && ctx.progress)
-      log::info("resumed " + input.perturbation + " from " + ctx.checkpoint_path + " at step " + std::to_string(st.step));
+    src_batches_.set_state(std::vector<std::uint64_t>(st_.rng.begin(), st_.rng.begin() + k));
+    tgt_batches_.set_state(std::vector<std::uint64_t>(st_.rng.begin() + k, st_.rng.end()));
+    if (rank_ == 0 && ctx_.progress)
+      log::info("resumed " + input_.perturbation + " from " + ctx_.checkpoint_path + " at step " + std::to_string(st_.step));
   }
-  broadcast(st.f.data(), n_params, ctx.comm);
-  broadcast(st.g.data(), n_params, ctx.comm);
-  nn::EarlyStop early(hp.patience, hp.min_iters);
-  {
-    // A resumed run continues the count of evaluations since the best one from its curves.
-    double best = std::numeric_limits<double>::infinity();
-    for (const auto& row : st.curves.rows) {
-      const double m = row[4];  // val_mmd (cellot_curve_columns)
-      early.record(static_cast<std::int64_t>(row[0]), std::isfinite(m), std::isfinite(m) && m < best);
-      if (std::isfinite(m) && m < best) best = m;
+  broadcast(st_.f.data(), n_params_, ctx_.comm);
+  broadcast(st_.g.data(), n_params_, ctx_.comm);
+  replay_early_stop();
+}
+
+// A resumed run continues the count of evaluations since the best one from its curves.
+void CellotRun::replay_early_stop() {
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto& row : st_.curves.rows) {
+    const double m = row[4];  // val_mmd (cellot_curve_columns)
+    early_.record(static_cast<std::int64_t>(row[0]), std::isfinite(m), std::isfinite(m) && m < best);
+    if (std::isfinite(m) && m < best) best = m;
+  }
+}
+
+// Every rank applies the same Adam update to the same reduced gradient, so the parameters are
+// bit-identical across the group; this is checked (one 2-word allreduce of a hash) at every eval
+// step, i.e. on every iterate that can become the result. A difference is an error, not something
+// to repair: every rank completes the same reduction tree from the same gathered subtree sums, so
+// ranks that drift apart applied different updates (a rank with other hyperparameters or code,
+// memory corruption). Re-broadcasting the root's state would hide that, return a result that only
+// the root computed, and make the "bit-identical" guarantee untestable.
+void CellotRun::ensure_in_sync() {
+  if (size_ == 1) return;
+  ++sync_checks_;
+  if (same_on_all_ranks(params_hash(st_.f, st_.g), ctx_.comm)) return;
+  throw RuntimeError("cellot " + input_.perturbation + ": parameters differ between the ranks of the group at step " +
+                     std::to_string(st_.step) + " (they must stay bit-identical: the ranks applied different updates)");
+}
+
+// CellOT's W2 estimate: E_x[f(T x) - <x, T x> + |x|^2/2] + E_y[|y|^2/2 - f(y)].
+double CellotRun::validation_w2(const std::vector<float>& t, const std::vector<float>& ft,
+                                const std::vector<float>& fy) const {
+  double sx = 0, sy = 0;
+  for (std::int64_t i = 0; i < n_src_val_; ++i) {
+    double dot = 0, sq = 0;
+    for (std::int64_t j = 0; j < d_; ++j) {
+      const double x = src_val_[static_cast<std::size_t>(i * d_ + j)], tv = t[static_cast<std::size_t>(i * d_ + j)];
+      dot += x * tv;
+      sq += x * x;
+    }
+    sx += ft[static_cast<std::size_t>(i)] - dot + 0.5 * sq;
+  }
+  for (std::int64_t i = 0; i < n_tgt_val_; ++i) {
+    double sq = 0;
+    for (std::int64_t j = 0; j < d_; ++j) {
+      const double y = tgt_val_[static_cast<std::size_t>(i * d_ + j)];
+      sq += y * y;
+    }
+    sy += 0.5 * sq - fy[static_cast<std::size_t>(i)];
+  }
+  return sx / static_cast<double>(n_src_val_) + sy / static_cast<double>(n_tgt_val_);
+}
+
+// One curve row (mean losses since the last row, W2 and the validation metric on the validation
+// split) and the best iterate so far.
+void CellotRun::evaluate() {
+  ensure_in_sync();
+  double w2 = std::nan(""), metric = std::nan("");
+  if (n_src_val_ > 0 && n_tgt_val_ > 0) {
+    std::vector<float> t(static_cast<std::size_t>(n_src_val_ * d_)), ft(static_cast<std::size_t>(n_src_val_)),
+        fy(static_cast<std::size_t>(n_tgt_val_));
+    steps_.transport(st_.g.data(), src_val_.data(), n_src_val_, t.data());
+    steps_.f_values(st_.f.data(), t.data(), n_src_val_, ft.data());
+    steps_.f_values(st_.f.data(), tgt_val_.data(), n_tgt_val_, fy.data());
+    w2 = validation_w2(t, ft, fy);
+    if (ctx_.validation_metric) {
+      Matrix pred(n_src_val_, d_);
+      for (std::size_t k = 0; k < t.size(); ++k) pred.data[k] = t[k];
+      metric = ctx_.validation_metric(pred, input_.target_val);
+      // The root's value decides for everyone, so selection cannot differ between ranks.
+      broadcast_double(metric, ctx_.comm);
     }
   }
+  st_.curves.rows.push_back({static_cast<double>(st_.step),
+                             st_.count_g ? st_.sum_g / static_cast<double>(st_.count_g) : std::nan(""),
+                             st_.count_f ? st_.sum_f / static_cast<double>(st_.count_f) : std::nan(""), w2, metric});
+  st_.sum_g = st_.sum_f = 0;
+  st_.count_g = st_.count_f = 0;
+  if (std::isfinite(metric) && metric < st_.best_metric) {
+    st_.best_metric = metric;
+    st_.best_step = st_.step;
+    st_.best_f = st_.f;
+    st_.best_g = st_.g;
+  }
+  last_w2_ = w2;
+  last_metric_ = metric;
+}
 
-  // The g gradient is copied (the group's total is read-only) to add the W penalty.
-  std::vector<float> gbuf(static_cast<std::size_t>(n_params));
-  std::vector<std::int64_t> y_rows;
+void CellotRun::checkpoint() {
+  if (rank_ != 0 || ctx_.checkpoint_path.empty()) return;
+  st_.f_m = opt_f_.m();
+  st_.f_v = opt_f_.v();
+  st_.f_t = opt_f_.steps();
+  st_.g_m = opt_g_.m();
+  st_.g_v = opt_g_.v();
+  st_.g_t = opt_g_.steps();
+  st_.rng = src_batches_.state();
+  const auto tgt_state = tgt_batches_.state();
+  st_.rng.insert(st_.rng.end(), tgt_state.begin(), tgt_state.end());
+  save_checkpoint(ctx_.checkpoint_path, st_, signature_);
+}
 
-  double last_w2 = std::nan(""), last_metric = std::nan("");
-  std::int64_t sync_checks = 0;
-  // Every rank applies the same Adam update to the same reduced gradient, so the parameters
-  // are bit-identical across the group; this is checked (one 2-word allreduce of a hash) at
-  // every eval step, i.e. on every iterate that can become the result. A difference is an
-  // error, not something to repair: every rank completes the same reduction tree from the same
-  // gathered subtree sums, so ranks that drift apart applied different updates (a rank with other
-  // hyperparameters or code, memory corruption). Re-broadcasting the root's state would hide that, return a
-  // result that only the root computed, and make the "bit-identical" guarantee untestable.
-  auto ensure_in_sync = [&]() {
-    if (size == 1) return;
-    ++sync_checks;
-    if (same_on_all_ranks(params_hash(st.f, st.g), ctx.comm)) return;
-    throw RuntimeError("cellot " + input.perturbation + ": parameters differ between the ranks of the group at step " +
-                       std::to_string(st.step) +
-                       " (they must stay bit-identical: the ranks applied different updates)");
-  };
-  auto evaluate = [&]() {
-    ensure_in_sync();
-    double w2 = std::nan(""), metric = std::nan("");
-    if (n_src_val > 0 && n_tgt_val > 0) {
-      std::vector<float> t(static_cast<std::size_t>(n_src_val * d)), ft(static_cast<std::size_t>(n_src_val)),
-          fy(static_cast<std::size_t>(n_tgt_val));
-      steps.transport(st.g.data(), src_val.data(), n_src_val, t.data());
-      steps.f_values(st.f.data(), t.data(), n_src_val, ft.data());
-      steps.f_values(st.f.data(), tgt_val.data(), n_tgt_val, fy.data());
-      // CellOT's W2 estimate: E_x[f(T x) - <x, T x> + |x|^2/2] + E_y[|y|^2/2 - f(y)].
-      double sx = 0, sy = 0;
-      for (std::int64_t i = 0; i < n_src_val; ++i) {
-        double dot = 0, sq = 0;
-        for (std::int64_t j = 0; j < d; ++j) {
-          const double x = src_val[static_cast<std::size_t>(i * d + j)], tv = t[static_cast<std::size_t>(i * d + j)];
-          dot += x * tv;
-          sq += x * x;
-        }
-        sx += ft[static_cast<std::size_t>(i)] - dot + 0.5 * sq;
-      }
-      for (std::int64_t i = 0; i < n_tgt_val; ++i) {
-        double sq = 0;
-        for (std::int64_t j = 0; j < d; ++j) {
-          const double y = tgt_val[static_cast<std::size_t>(i * d + j)];
-          sq += y * y;
-        }
-        sy += 0.5 * sq - fy[static_cast<std::size_t>(i)];
-      }
-      w2 = sx / static_cast<double>(n_src_val) + sy / static_cast<double>(n_tgt_val);
-      if (ctx.validation_metric) {
-        Matrix pred(n_src_val, d);
-        for (std::size_t k = 0; k < t.size(); ++k) pred.data[k] = t[k];
-        metric = ctx.validation_metric(pred, input.target_val);
-        // The root's value decides for everyone, so selection cannot differ between ranks.
-        broadcast_double(metric, ctx.comm);
-      }
-    }
-    st.curves.rows.push_back({static_cast<double>(st.step),
-                              st.count_g ? st.sum_g / static_cast<double>(st.count_g) : std::nan(""),
-                              st.count_f ? st.sum_f / static_cast<double>(st.count_f) : std::nan(""), w2, metric});
-    st.sum_g = st.sum_f = 0;
-    st.count_g = st.count_f = 0;
-    if (std::isfinite(metric) && metric < st.best_metric) {
-      st.best_metric = metric;
-      st.best_step = st.step;
-      st.best_f = st.f;
-      st.best_g = st.g;
-    }
-    last_w2 = w2;
-    last_metric = metric;
-  };
-  auto checkpoint = [&]() {
-    if (rank != 0 || ctx.checkpoint_path.empty()) return;
-    st.f_m = opt_f.m();
-    st.f_v = opt_f.v();
-    st.f_t = opt_f.steps();
-    st.g_m = opt_g.m();
-    st.g_v = opt_g.v();
-    st.g_t = opt_g.steps();
-    st.rng = src_batches.state();
-    const auto tgt_state = tgt_batches.state();
-    st.rng.insert(st.rng.end(), tgt_state.begin(), tgt_state.end());
-    save_checkpoint(ctx.checkpoint_path, st, signature);
-  };
+// hp.inner steps of g (the transport map's potential), each with the W penalty.
+void CellotRun::g_steps() {
+  float* g = st_.g.data();
+  for (std::int64_t j = 0; j < hp_.inner; ++j) {
+    const auto r = steps_.g_step(st_.f.data(), g, src_.data(), src_batches_.next());
+    std::copy(r.grad, r.grad + n_params_, gbuf_.begin());
+    const double penalty = shape_.add_w_penalty_grad(g, hp_.g_penalty, gbuf_.data());
+    g_loss_ = static_cast<float>(r.loss) + hp_.g_penalty * penalty;
+    check_step(gbuf_.data(), n_params_, g_loss_, "g", st_.step, j);
+    opt_g_.step(g, gbuf_.data());
+    st_.sum_g += g_loss_;
+    ++st_.count_g;
+  }
+}
 
-  const std::int64_t first_step = st.step;
-  const bool progress_enabled = ctx.progress && rank == 0;
-  log::Progress progress("cellot " + input.perturbation, hp.iters - first_step, progress_enabled);
-  auto last_progress = std::chrono::steady_clock::now();
-  float* f = st.f.data();
-  float* g = st.g.data();
-  double g_loss = std::nan(""), f_loss = std::nan("");
+// One step of f; its allreduce carries every rank's stop vote.
+bool CellotRun::f_step() {
+  const std::vector<std::int64_t> y_rows = tgt_batches_.next();
+  g_steps();
+  const bool stop_here = ctx_.should_stop && ctx_.should_stop();
+  const auto r = steps_.f_step(st_.f.data(), st_.g.data(), tgt_.data(), y_rows, src_.data(), src_batches_.next(),
+                               stop_here ? 1 : 0);
+  f_loss_ = static_cast<float>(r.loss);
+  check_step(r.grad, n_params_, f_loss_, "f", st_.step, -1);
+  opt_f_.step(st_.f.data(), r.grad);
+  shape_.clamp_w(st_.f.data());
+  st_.sum_f += f_loss_;
+  ++st_.count_f;
+  ++st_.step;
+  return r.votes > 0;
+}
+
+void CellotRun::show_progress(bool last) {
+  if (!progress_enabled_) return;
+  // The line is built about once a second (Progress prints at most one per 2 s).
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_progress_ < std::chrono::milliseconds(1000) && !last) return;
+  last_progress_ = now;
+  progress_->update(st_.step - first_step_, "step " + std::to_string(st_.step) + " g " + fmt(g_loss_) + " f " +
+                                                  fmt(f_loss_) + " w2 " + fmt(last_w2_) + " val_mmd " + fmt(last_metric_));
+}
+
+CellotResult CellotRun::result(bool stopped_early) const {
+  CellotResult result;
+  result.steps = st_.step;
+  result.stopped_early = stopped_early;
+  result.sync_checks = sync_checks_;
+  result.curves = st_.curves;
+  if (st_.best_step >= 0) {
+    result.f = st_.best_f;
+    result.g = st_.best_g;
+    result.best_step = st_.best_step;
+    result.best_metric = st_.best_metric;
+  } else {
+    result.f = st_.f;
+    result.g = st_.g;
+  }
+  return result;
+}
+
+CellotResult CellotRun::run() {
+  restore();
+  first_step_ = st_.step;
+  progress_enabled_ = ctx_.progress && rank_ == 0;
+  log::Progress progress("cellot " + input_.perturbation, hp_.iters - first_step_, progress_enabled_);
+  progress_ = &progress;
+  last_progress_ = std::chrono::steady_clock::now();
   bool stopped_early = false;
-  while (st.step < hp.iters) {
-    y_rows = tgt_batches.next();
-    for (std::int64_t j = 0; j < hp.inner; ++j) {
-      const auto r = steps.g_step(f, g, src.data(), src_batches.next());
-      std::copy(r.grad, r.grad + n_params, gbuf.begin());
-      const double penalty = shape.add_w_penalty_grad(g, hp.g_penalty, gbuf.data());
-      g_loss = static_cast<float>(r.loss) + hp.g_penalty * penalty;
-      check_step(gbuf.data(), n_params, g_loss, "g", st.step, j);
-      opt_g.step(g, gbuf.data());
-      st.sum_g += g_loss;
-      ++st.count_g;
-    }
-    const bool stop_here = ctx.should_stop && ctx.should_stop();
-    const auto r = steps.f_step(f, g, tgt.data(), y_rows, src.data(), src_batches.next(), stop_here ? 1 : 0);
-    f_loss = static_cast<float>(r.loss);
-    check_step(r.grad, n_params, f_loss, "f", st.step, -1);
-    opt_f.step(f, r.grad);
-    shape.clamp_w(f);
-    st.sum_f += f_loss;
-    ++st.count_f;
-    ++st.step;
-    const bool stop = r.votes > 0;
-
+  while (st_.step < hp_.iters) {
+    const bool stop = f_step();
     bool converged = false;
-    if (st.step % hp.eval_every == 0 || st.step == hp.iters) {
+    if (st_.step % hp_.eval_every == 0 || st_.step == hp_.iters) {
       evaluate();
-      converged = early.record(st.step, std::isfinite(last_metric), st.best_step == st.step);
+      converged = early_.record(st_.step, std::isfinite(last_metric_), st_.best_step == st_.step);
     }
-    if (progress_enabled) {
-      // The line is built about once a second (Progress prints at most one per 2 s).
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_progress >= std::chrono::milliseconds(1000) || st.step == hp.iters) {
-        last_progress = now;
-        progress.update(st.step - first_step, "step " + std::to_string(st.step) + " g " + fmt(g_loss) + " f " +
-                                                  fmt(f_loss) + " w2 " + fmt(last_w2) + " val_mmd " + fmt(last_metric));
-      }
-    }
+    show_progress(st_.step == hp_.iters);
     if (converged) {
       // Every rank decides alike (the metric is the root's, broadcast); the result is returned,
       // so there is nothing left to checkpoint.
-      stopped_early = st.step < hp.iters;
+      stopped_early = st_.step < hp_.iters;
       break;
     }
-    if (st.step % hp.checkpoint_every == 0 || stop) checkpoint();
-    if (stop && st.step < hp.iters) {
-      MPI_Barrier(ctx.comm);  // the checkpoint is on disk before anyone reports it
-      throw models::Interrupted("training of " + input.perturbation + " stopped at step " + std::to_string(st.step) +
-                                (ctx.checkpoint_path.empty() ? " (no checkpoint path)"
-                                                             : "; checkpoint " + ctx.checkpoint_path));
+    if (st_.step % hp_.checkpoint_every == 0 || stop) checkpoint();
+    if (stop && st_.step < hp_.iters) {
+      MPI_Barrier(ctx_.comm);  // the checkpoint is on disk before anyone reports it
+      throw models::Interrupted("training of " + input_.perturbation + " stopped at step " + std::to_string(st_.step) +
+                                (ctx_.checkpoint_path.empty() ? " (no checkpoint path)"
+                                                              : "; checkpoint " + ctx_.checkpoint_path));
     }
   }
-  progress.finish("step " + std::to_string(st.step) + (stopped_early ? " (stopped early)" : "") +
-                  (st.best_step >= 0 ? " best val_mmd " + fmt(st.best_metric) + " at step " + std::to_string(st.best_step)
-                                     : " (no validation metric: last iterate)"));
+  progress.finish("step " + std::to_string(st_.step) + (stopped_early ? " (stopped early)" : "") +
+                  (st_.best_step >= 0 ? " best val_mmd " + fmt(st_.best_metric) + " at step " +
+                                            std::to_string(st_.best_step)
+                                      : " (no validation metric: last iterate)"));
+  progress_ = nullptr;
+  return result(stopped_early);
+}
 
-  CellotResult result;
-  result.steps = st.step;
-  result.stopped_early = stopped_early;
-  result.sync_checks = sync_checks;
-  result.curves = st.curves;
-  if (st.best_step >= 0) {
-    result.f = st.best_f;
-    result.g = st.best_g;
-    result.best_step = st.best_step;
-    result.best_metric = st.best_metric;
-  } else {
-    result.f = st.f;
-    result.g = st.g;
-  }
-  return result;
+}  // namespace
+
+CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
+                          const models::TrainContext& ctx) {
+  CellotRun run(shape, hp, input, ctx);
+  return run.run();
 }
 
 }  // namespace cellot::models

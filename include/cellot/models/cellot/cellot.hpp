@@ -30,8 +30,8 @@ class CellotModel : public Model {
   const std::vector<float>& g_params() const { return g_; }
   // Outer iteration of the selected parameters (-1: last iterate, no validation metric) and its
   // validation metric.
-  std::int64_t best_step() const { return best_step_; }
-  double best_metric() const { return best_metric_; }
+  std::int64_t best_step() const override { return best_step_; }
+  double best_metric() const override { return best_metric_; }
 
  private:
   Config cfg_;
