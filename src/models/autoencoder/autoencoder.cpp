@@ -1,7 +1,8 @@
 // The autoencoder baselines' network, trainer and grid search (see models/autoencoder.hpp).
 // Forward and backward passes are hand-derived on ATen matrix products over views of one flat
-// parameter buffer: no autograd graph, no per-parameter tensors, and the gradient lands in the
-// flat buffer that the step's single allreduce and the flat Adam consume directly.
+// parameter buffer: no autograd graph, no per-parameter tensors, and each micro-batch's gradient
+// lands in its slot of the step's micro-batch reducer (nn/micro_batches.hpp), whose ordered total
+// the flat Adam consumes directly.
 #include "cellot/models/autoencoder/autoencoder.hpp"
 
 #include <ATen/ATen.h>
@@ -19,6 +20,8 @@
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/nn/adam.hpp"
 #include "cellot/nn/allreduce.hpp"
+#include "cellot/nn/micro_batches.hpp"
+#include "cellot/nn/threads.hpp"
 
 namespace cellot::models {
 
@@ -300,18 +303,20 @@ AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, i
       epochs_(cfg.training.epochs),
       iters_(cfg.training.iters),
       eval_every_(cfg.training.eval_every),
+      micro_batches_(cfg.training.micro_batches),
       early_(cfg.training.patience, cfg.training.min_iters),
       grid_(cfg.model.grid) {
   if (n_features <= 0) throw InputError("data", "n_features", std::to_string(n_features), "must be > 0");
   if (batch_size_ <= 0) throw InputError("config", "training.batch_size", std::to_string(batch_size_), "must be > 0");
+  if (micro_batches_ <= 0)
+    throw InputError("config", "training.micro_batches", std::to_string(micro_batches_), "must be > 0");
   net_ = AeNet(n_features_, n_conditions_, hyper_);
 }
 
 AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx,
                                                   const std::string& label) {
-  int rank = 0, size = 1;
+  int rank = 0;
   MPI_Comm_rank(ctx.comm, &rank);
-  MPI_Comm_size(ctx.comm, &size);
 
   net_ = AeNet(n_features_, n_conditions_, hyper);
   Rng init_rng(ctx.seed, "ae:init");
@@ -330,11 +335,16 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
 
   Rng order_rng(ctx.seed, "ae:order"), drop_rng(ctx.seed, "ae:dropout");
   nn::Adam adam(P, hyper.lr, 0.9, 0.999, 1e-8);
-  std::vector<float> buffer(static_cast<std::size_t>(P + 2));  // gradient | loss | stop vote
+  // The batch's gradient as CellOT's (nn/micro_batches.hpp): micro-batch gradients (and their
+  // loss, the last float) summed in one fixed tree, so the bits do not depend on the ranks of
+  // the group or the threads of a rank.
+  nn::MicroBatchReducer reducer(micro_batches_, P + 1, ctx.comm);
   std::vector<std::int64_t> perm(static_cast<std::size_t>(N));
-  std::vector<float> xb, masks;
-  std::vector<int> lb;
-  std::vector<const float*> mask_ptrs(static_cast<std::size_t>(hidden));
+  std::vector<float> masks;
+  const auto owned = static_cast<std::size_t>(reducer.owned());
+  std::vector<std::vector<float>> xb(owned);
+  std::vector<std::vector<int>> lb(owned);
+  std::vector<std::vector<const float*>> mask_ptrs(owned, std::vector<const float*>(static_cast<std::size_t>(hidden)));
 
   FitResult result;
   result.steps = total;
@@ -360,29 +370,34 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
       masks.resize(static_cast<std::size_t>(hidden * bg * w));
       for (float& m : masks) m = drop_rng.uniform() < hyper.dropout ? 0.f : keep_scale;
     }
-    const auto [b0, b1] = nn::share(bg, rank, size);
-    const std::int64_t n = b1 - b0;
-    xb.resize(static_cast<std::size_t>(n * d));
-    lb.resize(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t src = perm[static_cast<std::size_t>(begin + b0 + i)];
-      std::copy_n(data.train_x.data() + src * d, d, xb.data() + i * d);
-      lb[static_cast<std::size_t>(i)] = data.train_labels[static_cast<std::size_t>(src)];
-    }
-    for (int l = 0; l < hidden; ++l) mask_ptrs[static_cast<std::size_t>(l)] = masks.data() + (l * bg + b0) * w;
-
-    const double local = net_.loss_and_grad(xb.data(), lb.data(), n, hyper.dropout > 0 ? mask_ptrs.data() : nullptr,
-                                            1.0 / static_cast<double>(bg), buffer.data());
-    buffer[static_cast<std::size_t>(P)] = static_cast<float>(local);
-    buffer[static_cast<std::size_t>(P + 1)] = (ctx.should_stop && ctx.should_stop()) ? 1.f : 0.f;
-    nn::allreduce_sum(buffer.data(), P + 2, ctx.comm);
-    if (buffer[static_cast<std::size_t>(P + 1)] > 0)
+    nn::parallel_items(reducer.owned(), [&](std::int64_t i, int) {
+      const auto u = static_cast<std::size_t>(i);
+      const std::int64_t mb = reducer.first() + i;
+      const auto [b0, b1] = nn::micro_rows(bg, micro_batches_, mb);
+      const std::int64_t n = b1 - b0;
+      xb[u].resize(static_cast<std::size_t>(n * d));
+      lb[u].resize(static_cast<std::size_t>(n));
+      for (std::int64_t r = 0; r < n; ++r) {
+        const std::int64_t src = perm[static_cast<std::size_t>(begin + b0 + r)];
+        std::copy_n(data.train_x.data() + src * d, d, xb[u].data() + r * d);
+        lb[u][static_cast<std::size_t>(r)] = data.train_labels[static_cast<std::size_t>(src)];
+      }
+      for (int l = 0; l < hidden; ++l) mask_ptrs[u][static_cast<std::size_t>(l)] = masks.data() + (l * bg + b0) * w;
+      float* slot = reducer.slot(mb);
+      const double part = net_.loss_and_grad(xb[u].data(), lb[u].data(), n,
+                                             hyper.dropout > 0 ? mask_ptrs[u].data() : nullptr,
+                                             1.0 / static_cast<double>(bg), slot);
+      slot[P] = static_cast<float>(part);
+    });
+    int votes = 0;
+    const float* grad = reducer.reduce((ctx.should_stop && ctx.should_stop()) ? 1 : 0, &votes);
+    if (votes > 0)
       throw Interrupted(label + ": stopped at step " + std::to_string(step) +
                         " (autoencoders keep no checkpoint; a resumed task refits from scratch)");
-    const double loss = buffer[static_cast<std::size_t>(P)];
+    const double loss = grad[P];
     if (!std::isfinite(loss))
       throw Diverged(label + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
-    adam.step(net_.data(), buffer.data());
+    adam.step(net_.data(), grad);
     loss_acc += loss;
     ++loss_n;
 

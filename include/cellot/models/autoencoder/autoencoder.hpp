@@ -177,6 +177,7 @@ class AutoencoderModel : public Model {
   AeHyper hyper_;
   int batch_size_;
   std::int64_t epochs_, iters_, eval_every_;
+  std::int64_t micro_batches_;  // training.micro_batches: the batch's units of work (part of the numerics)
   nn::EarlyStop early_;  // training.patience, training.min_iters on the validation loss
   bool grid_;
   bool trained_ = false;
