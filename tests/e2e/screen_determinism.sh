@@ -27,6 +27,9 @@ for shape in 1:1:2 1:1:d 2:1:1 2:1:2 2:1:d 3:1:1 4:1:1 4:1:2 2:2:1 2:2:2 4:2:1 4
   fi
   compare_stores r1.h5 "$store" || fail "world $world x ranks_per_task $rpt x $threads threads differs from 1 x 1 x 1"
 done
+# Scheduling settings change which group runs what, never the numbers.
+mpirun_n 3 "${args[@]}" --store sched.h5 --prefetch 0 --screen.poll_ms 1 || fail "prefetch 0, poll 1 ms"
+compare_stores r1.h5 sched.h5 || fail "prefetch 0 / poll 1 ms differs from 1 x 1 x 1"
 # The groups really did share the work.
 "$py" - w4_g1_t1.h5 w4_g2_t1.h5 <<'PY' || fail "groups"
 import sys, h5py

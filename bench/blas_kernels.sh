@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Which bits change with OpenBLAS's kernel family, and what each family costs (issue 12).
+# OpenBLAS (DYNAMIC_ARCH) picks its kernels from the CPU; OPENBLAS_CORETYPE forces a family. For
+# each family this CPU can run: (1) a small screen of every model (configs/screen-tiny.ini, one
+# rank, one thread) compared bit for bit with the same screen under the default kernels (the
+# datasets that differ are listed); (2) the seconds of a CellOT training run (configs/cellot-4i.ini,
+# ITERS iterations, one thread), the best of REPS.
+#
+# usage: bench/blas_kernels.sh [BUILD_DIR] [ITERS] [REPS] [FAMILIES]
+#        (defaults: build 300 3 Haswell,Zen,SkylakeX,Sandybridge,Prescott)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+build="$(cd "${1:-$bench_root/build}" && pwd)"
+iters="${2:-300}" reps="${3:-3}" families="${4:-Haswell,Zen,SkylakeX,Sandybridge,Prescott}"
+bin="$build/bin/cellot"
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
+[[ -x "$bin" ]] || { echo "blas_kernels.sh: $bin not built" >&2; exit 2; }
+work="$(mktemp -d /tmp/cellot-bench-blas.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$bin" synth --preset screen --perturbations 3 --features 8 --cells-scale 0.1 --seed 5 --out screen.h5ad 2>/dev/null
+"$bin" synth --preset 4i --out 4i.h5ad --seed 0 2>/dev/null
+screen=(screen --config "$bench_root/configs/screen-tiny.ini" --data.path screen.h5ad --training.threads 1 --quiet
+  --screen.models cellot,scgen,cae,mean_shift,observed,identity)
+train=(train --config "$bench_root/configs/cellot-4i.ini" --data 4i.h5ad --perturbation Imatinib --model cellot
+  --training.iters "$iters" --training.eval_every 1000000 --training.threads 1 --quiet)
+
+kernels() { "$bin" inspect --store "$1" | sed -n 's/.*blas: //p' | head -1; }
+seconds() {  # seconds ENV... : best of $reps training runs
+  local best="" t0 t1 t
+  for _ in $(seq "$reps"); do
+    rm -rf m
+    t0=$(date +%s.%N)
+    env "$@" "$bin" "${train[@]}" --out m 2>/dev/null
+    t1=$(date +%s.%N)
+    t=$(echo "$t1 - $t0" | bc)
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" -eq 1 ]; then best=$t; fi
+  done
+  printf '%.2f' "$best"
+}
+
+"$bin" "${screen[@]}" --store default.h5 2>/dev/null
+base_s=$(seconds OPENBLAS_VERBOSE=0)
+rows=("| kernels (OPENBLAS_CORETYPE) | screen vs default kernels | CellOT ${iters} iterations, best of ${reps} | vs default |"
+  "|---|---|---|---|"
+  "| default: $(kernels default.h5) | (reference) | ${base_s} s | 1.00x |")
+IFS=, read -ra fams <<<"$families"
+for fam in "${fams[@]}"; do
+  if ! OPENBLAS_CORETYPE=$fam "$bin" "${screen[@]}" --store "$fam.h5" 2>/dev/null; then
+    rows+=("| $fam | does not run on this CPU | | |")
+    continue
+  fi
+  diff="$("$py" "$bench_root/tests/e2e/screen_compare.py" default.h5 "$fam.h5" 2>&1 | sed -n 's/^DIFF \([^ ]*\) differs.*/\1/p' | paste -sd, - || true)"
+  s=$(seconds OPENBLAS_CORETYPE="$fam")
+  rows+=("| $fam ($(kernels "$fam.h5")) | ${diff:-bit-identical} | ${s} s | $(echo "scale=2; $base_s / $s" | bc)x |")
+done
+rows+=("" "Machine: $(bench_machine)")
+bench_table "${rows[@]}"
