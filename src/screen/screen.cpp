@@ -19,6 +19,7 @@
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/screen/coordinator.hpp"
 #include "cellot/screen/groups.hpp"
+#include "cellot/screen/lease.hpp"
 #include "cellot/screen/transforms.hpp"
 #include "detail/data_cache.hpp"
 #include "detail/signals.hpp"
@@ -157,6 +158,25 @@ std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& pl
   };
 }
 
+// The store's writer lease, taken by rank 0; every rank fails alike when another job holds it.
+std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& groups) {
+  std::unique_ptr<StoreLease> lease;
+  std::string error;
+  if (groups.world_rank() == 0) {
+    try {
+      lease = StoreLease::acquire(opt.cfg.screen.store, opt.lease_timeout, opt.break_lease, &detail::request_stop);
+    } catch (const InputError& e) {
+      error = e.what();
+    }
+  }
+  int n = static_cast<int>(error.size());
+  MPI_Bcast(&n, 1, MPI_INT, 0, groups.world());
+  error.resize(static_cast<std::size_t>(n));
+  MPI_Bcast(error.data(), n, MPI_CHAR, 0, groups.world());
+  if (n > 0) throw InputError(error);
+  return lease;
+}
+
 }  // namespace
 
 ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set by the caller*/) {
@@ -176,6 +196,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   const Groups& groups = *groups_holder;
   const bool root = groups.world_rank() == 0;
   const bool progress_on = root && !opt.quiet;
+  // One writer per store: rank 0 holds the lease (and its heartbeat) until the store is closed.
+  const std::unique_ptr<StoreLease> lease = take_lease(opt, groups);
 
   detail::DataCache cache(cfg);
   Plan plan;

@@ -33,5 +33,7 @@ SignalGuard::~SignalGuard() {
 
 bool stop_requested() { return g_stop_signal != 0; }
 
+void request_stop() { g_stop_signal = SIGTERM; }
+
 }  // namespace detail
 }  // namespace cellot::screen

@@ -20,6 +20,8 @@ struct ScreenOptions {
   bool quiet = false;                   // no progress lines, no summary
   std::int64_t stop_after = -1;         // test hook: stop handing out tasks after this many are done
   int prefetch = 2;                     // tasks each group root reserves ahead of the one it runs
+  double lease_timeout = 300;           // seconds without a heartbeat after which a store's lease is stale
+  bool break_lease = false;             // take the store's lease whoever holds it (screen/lease.hpp)
   std::string command_line;
 };
 

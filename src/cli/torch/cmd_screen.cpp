@@ -49,6 +49,10 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       "parameters into the store (docs/STORE.md). --resume continues a store of the same plan (a missing store\n"
       "starts fresh); --shard i/n runs a cost-balanced share of the plan (merge the shards with cellot merge).\n"
       "SIGTERM / SIGUSR1 checkpoint running tasks, close the store and exit 1: requeue and run with --resume.\n"
+      "One job writes a store at a time: S.lease beside it names the writer (host, pid, Slurm job) and is\n"
+      "touched every --lease-timeout/4 s; a second writer exits 2 naming it. A lease without a heartbeat for\n"
+      "--lease-timeout seconds, of a process gone from this host, or of an earlier run of the same Slurm job\n"
+      "is broken with a warning; --break-lease breaks any.\n"
       "--count-tasks prints the number of tasks of the plan (of shard i with --shard i/n) and exits;\n"
       "--print-config prints the resolved config (file, then every --section.key override) with data.path\n"
       "made absolute, for jobs that start later in another directory (jobs/submit-screen). Neither runs MPI\n"
@@ -61,6 +65,9 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       "test hook: stop handing out tasks once this many are done, then close the store (exit 1)")(
       "prefetch", po::value<int>()->default_value(2),
       "tasks each group root reserves ahead of the one it runs (0: ask only when idle)")(
+      "lease-timeout", po::value<double>()->default_value(300),
+      "seconds without a heartbeat after which another job's lease on the store counts as stale")(
+      "break-lease", "take the store's lease even if another job holds it (only if that job is known to be dead)")(
       "count-tasks", "print the plan's task count (with --shard i/n: the shard's) and exit")(
       "print-config", "print the resolved config with an absolute data.path and exit");
   Config cfg;
@@ -94,6 +101,10 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
   opt.quiet = cl->quiet;
   opt.prefetch = cl->get<int>("prefetch");
   if (opt.prefetch < 0) throw InputError("command line", "--prefetch", std::to_string(opt.prefetch), "must be >= 0");
+  opt.lease_timeout = cl->get<double>("lease-timeout");
+  if (!(opt.lease_timeout >= 1))
+    throw InputError("command line", "--lease-timeout", std::to_string(opt.lease_timeout), "must be >= 1 second");
+  opt.break_lease = cl->has("break-lease");
   if (cl->has("shard")) opt.shard = screen::parse_shard(cl->get<std::string>("shard"), "command line");
   if (cl->has("stop-after")) {
     opt.stop_after = cl->get<std::int64_t>("stop-after");

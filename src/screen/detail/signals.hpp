@@ -23,5 +23,7 @@ class SignalGuard {
 
 // True once a preemption signal arrived during the current screen.
 bool stop_requested();
+// Stops the screen as SIGTERM would (e.g. when another job broke this job's store lease).
+void request_stop();
 
 }  // namespace cellot::screen::detail

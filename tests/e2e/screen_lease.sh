@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# One writer per store (screen/lease.hpp): a second writer is refused (exit 2, one line naming
+# the holder) and touches nothing; stale leases (process gone, no heartbeat, an earlier run of
+# the same Slurm job) are broken with a warning; --break-lease breaks a live one; a finished
+# screen removes its lease; two real screens on one store: the second is refused while the
+# first runs.
+source "$(dirname "$0")/screen_lib.sh"
+work="$(mktemp -d /tmp/cellot-screen-lease.XXXXXX)"
+holder="" live=""
+trap 'for p in $holder $live; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+cd "$work"
+"$bin" synth --preset screen --perturbations 2 --features 8 --cells-scale 0.1 --seed 3 --out data.h5ad 2>/dev/null
+args=(screen --config "$src/configs/screen-tiny.ini" --data.path data.h5ad --screen.models cellot,identity --quiet)
+host="$(hostname)"
+lease() {  # lease HOST PID JOB RESTART: writes s.h5.lease as another writer would
+  printf 'host=%s pid=%s job=%s restart=%s started=2026-01-01T00:00:00Z token=other\n' "$@" >s.h5.lease
+}
+refused() {  # refused WHAT ARGS...: exit 2, one stderr line naming the lease holder
+  local what="$1" rc=0
+  shift
+  "$bin" "$@" 2>err.log || rc=$?
+  [ "$rc" -eq 2 ] || { cat err.log; fail "$what: exit $rc, expected 2"; }
+  [ "$(wc -l <err.log)" -eq 1 ] || { cat err.log; fail "$what: not one line"; }
+  grep -q "^cellot: error: s.h5.lease: lease = '.*': another job is writing this store" err.log \
+    || { cat err.log; fail "$what: message"; }
+}
+sleep 30 &
+live=$!
+
+# 1. A live process on this host holds it: refused, no store created, the lease untouched.
+lease "$host" "$live" - 0
+cp s.h5.lease before.lease
+refused "live holder" "${args[@]}" --store s.h5
+[ ! -e s.h5 ] || fail "a refused screen created the store"
+cmp -s s.h5.lease before.lease || fail "a refused screen changed the lease"
+
+# 2. The holder's process is gone: broken with a warning; the finished screen removes its lease.
+lease "$host" 999999 - 0
+"$bin" "${args[@]}" --store s.h5 2>ok.log || { cat ok.log; fail "dead holder: exit $?"; }
+grep -q "warning: screen: breaking the lease of $host:999999.*(its process is gone)" ok.log || { cat ok.log; fail "dead holder warning"; }
+[ ! -e s.h5.lease ] || fail "the lease outlived its screen"
+"$bin" inspect --store s.h5 | contains "state: done" || fail "dead holder: store not written"
+md5="$(md5sum <s.h5)"
+
+# 3. Another host with a fresh heartbeat: refused, the existing store untouched by --resume.
+lease other-node 4242 - 0
+refused "other host" "${args[@]}" --store s.h5 --resume
+[ "$(md5sum <s.h5)" = "$md5" ] || fail "a refused --resume changed the store"
+# ... its heartbeat 10 minutes old with --lease-timeout 300: stale.
+touch -d '-10 min' s.h5.lease
+"$bin" "${args[@]}" --store s.h5 --resume 2>ok.log || { cat ok.log; fail "stale holder: exit $?"; }
+grep -q "breaking the lease of other-node:4242.*(no heartbeat for [0-9]* s)" ok.log || { cat ok.log; fail "stale warning"; }
+
+# 4. An earlier run of the same Slurm job (a requeue): broken at once, even with a fresh heartbeat.
+lease other-node 4242 77 0
+SLURM_JOB_ID=77 SLURM_RESTART_COUNT=1 "$bin" "${args[@]}" --store s.h5 --resume 2>ok.log \
+  || { cat ok.log; fail "requeue: exit $?"; }
+grep -q "Slurm job 77, run 0.*earlier run of this Slurm job" ok.log || { cat ok.log; fail "requeue warning"; }
+# ... but another job's lease is not (a second submit while the first runs).
+lease other-node 4242 78 0
+SLURM_JOB_ID=77 SLURM_RESTART_COUNT=1 refused "other Slurm job" "${args[@]}" --store s.h5 --resume
+
+# 5. --break-lease takes a live one.
+lease "$host" "$live" - 0
+"$bin" "${args[@]}" --store s.h5 --resume --break-lease 2>ok.log || { cat ok.log; fail "--break-lease: exit $?"; }
+grep -q "breaking the lease of $host:$live.*(--break-lease)" ok.log || { cat ok.log; fail "--break-lease warning"; }
+[ ! -e s.h5.lease ] || fail "the lease outlived --break-lease's screen"
+kill "$live" 2>/dev/null || true
+
+# 6. Two real screens on one store: the second is refused while the first runs; the first,
+#    stopped by SIGUSR1 (as Slurm's --signal), closes its store and releases its lease.
+rm -f s2.h5
+"$bin" "${args[@]}" --store s2.h5 --training.iters 100000 --training.eval_every 100000 2>first.log &
+holder=$!
+for _ in $(seq 300); do [ -e s2.h5.lease ] && break; sleep 0.1; done
+[ -e s2.h5.lease ] || { cat first.log; fail "the first screen took no lease"; }
+rc=0
+"$bin" "${args[@]}" --store s2.h5 --resume --training.iters 100000 --training.eval_every 100000 2>err.log || rc=$?
+[ "$rc" -eq 2 ] && grep -q "s2.h5.lease: lease = '$host:$holder.*another job is writing this store" err.log \
+  || { cat err.log; fail "second writer: exit $rc"; }
+kill -USR1 "$holder"
+rc=0
+wait "$holder" || rc=$?
+holder=""
+[ "$rc" -eq 1 ] || { cat first.log; fail "the stopped screen: exit $rc, expected 1"; }
+grep -q "resume with --resume" first.log || { cat first.log; fail "the first screen did not stop on SIGUSR1"; }
+[ ! -e s2.h5.lease ] || fail "the stopped screen left its lease"
+"$bin" inspect --store s2.h5 | contains "interrupted by signal" || fail "the stopped screen's history"
+echo "screen_lease: ok"
