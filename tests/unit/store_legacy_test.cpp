@@ -53,7 +53,9 @@ std::vector<unsigned char> row_bytes(hid_t f, const std::string& name, hsize_t r
   std::vector<unsigned char> out(n);
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   hid_t ms = H5Screate_simple(nd, count.data(), nullptr);
-  if (n > 0) EXPECT_GE(H5Dread(d, mt, ms, fs, H5P_DEFAULT, out.data()), 0) << name;
+  if (n > 0) {
+    EXPECT_GE(H5Dread(d, mt, ms, fs, H5P_DEFAULT, out.data()), 0) << name;
+  }
   H5Sclose(ms);
   H5Sclose(fs);
   H5Tclose(mt);

@@ -278,6 +278,49 @@ void AeNet::import_from(const std::vector<NamedTensor>& in) {
 // ---------------------------------------------------------------------------------------------
 // Data
 
+namespace {
+
+// The rank's micro-batches of one global batch (rows perm[begin, begin + bg)): each one's
+// gradient (scaled by 1 / bg) and loss (the last float) into its reducer slot, spread over the
+// rank's threads. `masks`: the batch's dropout masks (hidden x bg x width) or nullptr.
+struct MicroBatchBuffers {
+  MicroBatchBuffers(std::int64_t owned, int hidden)
+      : x(static_cast<std::size_t>(owned)),
+        labels(static_cast<std::size_t>(owned)),
+        masks(static_cast<std::size_t>(owned), std::vector<const float*>(static_cast<std::size_t>(hidden))) {}
+  std::vector<std::vector<float>> x;
+  std::vector<std::vector<int>> labels;
+  std::vector<std::vector<const float*>> masks;
+};
+
+void micro_batch_gradients(const AeNet& net, const AeData& data, const std::vector<std::int64_t>& perm,
+                           std::int64_t begin, std::int64_t bg, const std::vector<float>* masks,
+                           nn::MicroBatchReducer& reducer, MicroBatchBuffers& buf) {
+  const std::int64_t d = data.n_features, P = net.size(), w = net.hyper().width;
+  const int hidden = net.hidden_layers();
+  nn::parallel_items(reducer.owned(), [&](std::int64_t i, int) {
+    const auto u = static_cast<std::size_t>(i);
+    const std::int64_t mb = reducer.first() + i;
+    const auto [b0, b1] = nn::micro_rows(bg, reducer.n_micro(), mb);
+    const std::int64_t n = b1 - b0;
+    buf.x[u].resize(static_cast<std::size_t>(n * d));
+    buf.labels[u].resize(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < n; ++r) {
+      const std::int64_t src = perm[static_cast<std::size_t>(begin + b0 + r)];
+      std::copy_n(data.train_x.data() + src * d, d, buf.x[u].data() + r * d);
+      buf.labels[u][static_cast<std::size_t>(r)] = data.train_labels[static_cast<std::size_t>(src)];
+    }
+    if (masks)
+      for (int l = 0; l < hidden; ++l) buf.masks[u][static_cast<std::size_t>(l)] = masks->data() + (l * bg + b0) * w;
+    float* slot = reducer.slot(mb);
+    const double part = net.loss_and_grad(buf.x[u].data(), buf.labels[u].data(), n, masks ? buf.masks[u].data() : nullptr,
+                                          1.0 / static_cast<double>(bg), slot);
+    slot[P] = static_cast<float>(part);
+  });
+}
+
+}  // namespace
+
 AeData make_ae_data(const TrainInput& input) {
   AeData data;
   data.n_features = input.source_train.cols;
@@ -324,7 +367,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   const std::int64_t P = net_.size();
   nn::broadcast(net_.data(), P, ctx.comm);
 
-  const std::int64_t N = data.n_train(), d = n_features_;
+  const std::int64_t N = data.n_train();
   const std::int64_t B = batch_size_;
   const std::int64_t steps_per_epoch = (N + B - 1) / B;
   const std::int64_t total = epochs_ > 0 ? epochs_ * steps_per_epoch : iters_;
@@ -341,10 +384,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   nn::MicroBatchReducer reducer(micro_batches_, P + 1, ctx.comm);
   std::vector<std::int64_t> perm(static_cast<std::size_t>(N));
   std::vector<float> masks;
-  const auto owned = static_cast<std::size_t>(reducer.owned());
-  std::vector<std::vector<float>> xb(owned);
-  std::vector<std::vector<int>> lb(owned);
-  std::vector<std::vector<const float*>> mask_ptrs(owned, std::vector<const float*>(static_cast<std::size_t>(hidden)));
+  MicroBatchBuffers buffers(reducer.owned(), hidden);
 
   FitResult result;
   result.steps = total;
@@ -370,25 +410,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
       masks.resize(static_cast<std::size_t>(hidden * bg * w));
       for (float& m : masks) m = drop_rng.uniform() < hyper.dropout ? 0.f : keep_scale;
     }
-    nn::parallel_items(reducer.owned(), [&](std::int64_t i, int) {
-      const auto u = static_cast<std::size_t>(i);
-      const std::int64_t mb = reducer.first() + i;
-      const auto [b0, b1] = nn::micro_rows(bg, micro_batches_, mb);
-      const std::int64_t n = b1 - b0;
-      xb[u].resize(static_cast<std::size_t>(n * d));
-      lb[u].resize(static_cast<std::size_t>(n));
-      for (std::int64_t r = 0; r < n; ++r) {
-        const std::int64_t src = perm[static_cast<std::size_t>(begin + b0 + r)];
-        std::copy_n(data.train_x.data() + src * d, d, xb[u].data() + r * d);
-        lb[u][static_cast<std::size_t>(r)] = data.train_labels[static_cast<std::size_t>(src)];
-      }
-      for (int l = 0; l < hidden; ++l) mask_ptrs[u][static_cast<std::size_t>(l)] = masks.data() + (l * bg + b0) * w;
-      float* slot = reducer.slot(mb);
-      const double part = net_.loss_and_grad(xb[u].data(), lb[u].data(), n,
-                                             hyper.dropout > 0 ? mask_ptrs[u].data() : nullptr,
-                                             1.0 / static_cast<double>(bg), slot);
-      slot[P] = static_cast<float>(part);
-    });
+    micro_batch_gradients(net_, data, perm, begin, bg, hyper.dropout > 0 ? &masks : nullptr, reducer, buffers);
     int votes = 0;
     const float* grad = reducer.reduce((ctx.should_stop && ctx.should_stop()) ? 1 : 0, &votes);
     if (votes > 0)
