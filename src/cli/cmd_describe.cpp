@@ -108,7 +108,6 @@ void describe_conditions(std::ostream& os, const data::Dataset& ds, const Config
   os << "\n"
      << n_perturbations << " perturbations, " << selected.size()
      << " selected (data.perturbations = " << cfg.data.perturbations << ")\n";
-
 }
 
 }  // namespace

@@ -23,12 +23,6 @@ namespace cellot::screen {
 
 namespace {
 
-std::string this_host() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 std::string env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
@@ -87,11 +81,17 @@ std::string stale_reason(const std::map<std::string, std::string>& h, double age
 
 std::string lease_path(const std::string& store) { return store + ".lease"; }
 
+std::string hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
 std::unique_ptr<StoreLease> StoreLease::acquire(const std::string& store, double stale_after, bool force,
                                                 void (*on_lost)()) {
   std::unique_ptr<StoreLease> lease(new StoreLease());
   lease->path_ = lease_path(store);
-  const std::string host = this_host(), job = env_or("SLURM_JOB_ID", "-");
+  const std::string host = hostname(), job = env_or("SLURM_JOB_ID", "-");
   const long restart = std::strtol(env_or("SLURM_RESTART_COUNT", "0").c_str(), nullptr, 10);
   {
     std::random_device rd;

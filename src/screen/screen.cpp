@@ -3,8 +3,6 @@
 // task_runner.cpp (one task), summary.cpp (the end), signals.cpp (preemption).
 #include "cellot/screen/screen.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -96,12 +94,6 @@ std::unique_ptr<data::SynthMaps> share_truth(const Config& cfg, const Groups& gr
   return std::make_unique<data::SynthMaps>(uns, cfg.data.path);
 }
 
-std::string hostname() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 // Rank 0: the owned tasks not yet done, in hand-out order, with the plan's summary line.
 std::vector<std::int64_t> tasks_to_run(const Plan& plan, const io::StoreSpec& spec, const std::vector<bool>& finished,
                                        const Groups& groups, const std::string& store_path,
@@ -143,9 +135,8 @@ std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& pl
                                                                    detail::RunTally& tally, log::Progress& progress) {
   double cost_total = 0;
   for (std::int64_t t : order) cost_total += plan.tasks[static_cast<std::size_t>(t)].cost;
-  auto cost_done = std::make_shared<double>(0.0);
-  return [&plan, &tally, &progress, cost_total, cost_done](std::int64_t t, Outcome o, int group) {
-    *cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
+  return [&plan, &tally, &progress, cost_total, cost_done = 0.0](std::int64_t t, Outcome o, int group) mutable {
+    cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
     if (o == Outcome::done) ++tally.done;
     if (o == Outcome::failed) ++tally.failed;
     if (o == Outcome::diverged) ++tally.diverged;
@@ -154,7 +145,7 @@ std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& pl
     std::string extra;
     if (tally.failed) extra += "failed " + std::to_string(tally.failed);
     if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
-    progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? *cost_done / cost_total : -1.0, extra);
+    progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? cost_done / cost_total : -1.0, extra);
   };
 }
 
@@ -169,11 +160,11 @@ std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& g
       error = e.what();
     }
   }
-  int n = static_cast<int>(error.size());
-  MPI_Bcast(&n, 1, MPI_INT, 0, groups.world());
-  error.resize(static_cast<std::size_t>(n));
-  MPI_Bcast(error.data(), n, MPI_CHAR, 0, groups.world());
-  if (n > 0) throw InputError(error);
+  detail::Wire wire(groups.world_rank() == 0);
+  if (groups.world_rank() == 0) wire(error);
+  wire.broadcast(groups.world(), 0);
+  if (groups.world_rank() != 0) wire(error);
+  if (!error.empty()) throw InputError(error);
   return lease;
 }
 

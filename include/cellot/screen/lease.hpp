@@ -18,6 +18,8 @@
 namespace cellot::screen {
 
 std::string lease_path(const std::string& store);
+// This machine's host name ("unknown" if it has none), as leases and the store's rows name it.
+std::string hostname();
 
 class StoreLease {
  public:

@@ -33,9 +33,6 @@ std::string fmt(double v) {
   return buf;
 }
 
-}  // namespace
-
-namespace {
 
 struct TrainArgs {
   std::string data, perturbation, model_name, out;

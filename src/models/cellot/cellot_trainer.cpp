@@ -120,9 +120,6 @@ std::string fmt(double v) {
   return buf;
 }
 
-}  // namespace
-
-namespace {
 
 // One training run: the state, the optimisers and samplers, and the steps of the loop as methods.
 class CellotRun {
