@@ -18,7 +18,10 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/fault.hpp"
+#include "cellot/core/log.hpp"
 #include "cellot/io/h5.hpp"
+#include "detail/provenance.hpp"
+#include "detail/run_records.hpp"
 #include "detail/store_schema.hpp"
 
 namespace cellot::io {
@@ -250,28 +253,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-// Line lists (history, hostnames, merged_from) are stored as one text attribute, lines joined by
-// '\n': a list attribute keeps one heap reference per entry in the object header, whose
-// messages are limited to 64 KB (about 4,000 entries: a merge of thousands of shard runs would
-// fail), while one string lives in the global heap whatever its size. Stores written before
-// hold lists; both read back as lines.
-void write_lines(hid_t obj, const std::string& name, const std::vector<std::string>& lines, const std::string& ctx) {
-  std::string text;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    std::string line = lines[i];
-    std::replace(line.begin(), line.end(), '\n', ' ');
-    text += (i ? "\n" : "") + line;
-  }
-  h5::write_attr_string(obj, name, text, ctx);
-}
-
-std::vector<std::string> read_lines(hid_t obj, const std::string& name, const std::string& ctx) {
-  if (!h5::has_attr(obj, name)) return {};
-  auto v = h5::read_attr_strings(obj, name, ctx);
-  if (v.size() != 1) return v;  // a list (older stores), or empty
-  return split(v[0], '\n');
-}
-
 }  // namespace
 
 struct Store::Impl {
@@ -283,10 +264,9 @@ struct Store::Impl {
   std::map<std::string, Handle> dsets;
   std::vector<std::int64_t> params_row, pred_offset;
   std::size_t key_len = 0, pert_len = 0;
-  // The history line of the run started by write_provenance_start (-1: none), completed by
-  // write_provenance_end.
-  std::int64_t run_line = -1;
-  std::string run_head, run_tail;  // the line before and after "<end> | <outcome>"
+  // The run record of the run started by write_provenance_start (its first slot, -1: none) and
+  // the slot its end record goes to (rank 0 of the store communicator).
+  std::int64_t run_slot = -1, next_slot = -1;
 
   hid_t d(const std::string& name) const {
     auto it = dsets.find(name);
@@ -369,7 +349,7 @@ void read_spec_attributes(hid_t file, StoreSpec& spec, const std::string& c) {
 
 // Group attributes that are constants or describe the parameter groups (read back on open).
 void write_group_attributes(hid_t file, const StoreSpec& spec, const std::string& c) {
-  Handle status = h5::open_group(file, "/status", c), prov = h5::open_group(file, "/provenance", c);
+  Handle status = h5::open_group(file, "/status", c);
   h5::write_attr_int(h5::open_group(file, "/plan", c), "n_features", static_cast<std::int64_t>(spec.features.size()),
                      c);
   h5::write_attr_strings(status, "state_names", state_names(), c);
@@ -384,8 +364,6 @@ void write_group_attributes(hid_t file, const StoreSpec& spec, const std::string
   }
   if (spec.save_predictions)
     h5::write_attr_strings(h5::open_group(file, "/predictions", c), "features", spec.features, c);
-  h5::write_attr_string(prov, "end_time", "", c);
-  write_lines(prov, "history", {}, c);
 }
 
 std::vector<ParamLayout> read_param_layouts(hid_t file, const StoreSpec& spec, const std::string& c) {
@@ -459,6 +437,8 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   }
   for (const char* g : {"/plan", "/status", "/metrics", "/curves", "/params", "/provenance"})
     h5::create_group(m.file, g, c);
+  detail::create_run_records(m.file, c);
+  m.open_dataset(detail::kRunsDataset);
   for (const auto& col : schema) {
     if (!h5::exists(m.file, parent_of(col.path))) h5::create_group(m.file, parent_of(col.path), c);
     Handle type = detail::file_type(col, c);
@@ -547,6 +527,7 @@ Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
   spec.iid = h5::exists(m.file, "/effects/iid_predicted");
   m.open_dataset("/plan/key");
   m.open_dataset("/plan/perturbation");
+  if (h5::exists(m.file, detail::kRunsDataset)) m.open_dataset(detail::kRunsDataset);
   m.key_len = string_width(m.d("/plan/key"), c);
   m.pert_len = string_width(m.d("/plan/perturbation"), c);
   spec.tasks.resize(dims_of(m.d("/plan/key"), c).at(0));
@@ -895,120 +876,48 @@ StoreSummary Store::summary() const {
                              all.begin() + static_cast<std::ptrdiff_t>((t + 1) * w));
     }
   }
-  Handle prov = h5::open_group(m.file, "/provenance", c);
-  for (const char* key :
-       {"version", "git_hash", "library_versions", "command_line", "start_time", "end_time", "launcher", "slurm"})
-    if (h5::has_attr(prov, key)) s.provenance[key] = h5::read_attr_string(prov, key, c);
-  for (const char* key : {"world_size", "ranks_per_task", "groups"})
-    if (h5::has_attr(prov, key)) s.provenance[key] = std::to_string(h5::read_attr_int(prov, key, c));
-  s.history = read_lines(prov, "history", c);
-  s.hostnames = read_lines(prov, "hostnames", c);
-  s.merged_from = read_lines(prov, "merged_from", c);
-  if (h5::has_attr(prov, "git_hashes"))
-    s.git_hashes = h5::read_attr_strings(prov, "git_hashes", c);
-  else if (s.provenance.count("git_hash"))
-    s.git_hashes = {s.provenance["git_hash"]};  // stores written before git_hashes existed
-  if (!s.git_hashes.empty()) s.provenance["git_hashes"] = join(s.git_hashes, ',');
-  if (s.git_hashes.size() > 1)
-    s.provenance["mixed_git_hashes"] =
-        "yes: " + std::to_string(s.git_hashes.size()) + " builds wrote this store (or its merged inputs)";
+  detail::read_provenance(m.file, c, s);
   return s;
 }
 
-namespace {
-
-std::string env_or(const char* name, const std::string& fallback = "") {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-// Rank 0's value on every rank of `comm`: attributes are metadata, written collectively with
-// identical arguments, and environments may differ between ranks.
-std::string broadcast_text(std::string text, MPI_Comm comm) {
-  if (comm == MPI_COMM_NULL) return text;
-  std::int64_t n = static_cast<std::int64_t>(text.size());
-  MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
-  text.resize(static_cast<std::size_t>(n));
-  if (n > 0) MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm);
-  return text;
-}
-
-void add_unique(std::vector<std::string>& v, const std::string& s) {
-  if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-std::string hosts_text(const std::vector<std::string>& hosts) {
-  constexpr std::size_t kShown = 8;  // the full list of the latest run is in `hostnames`
-  std::string out = std::to_string(hosts.size()) + (hosts.size() == 1 ? " host: " : " hosts: ");
-  for (std::size_t i = 0; i < std::min(hosts.size(), kShown); ++i) out += (i ? "," : "") + hosts[i];
-  if (hosts.size() > kShown) out += ",... (+" + std::to_string(hosts.size() - kShown) + ")";
-  return out;
-}
-
-}  // namespace
-
-std::string detect_launcher() {
-  if (!env_or("OMPI_MCA_orte_hnp_uri").empty() || !env_or("OMPI_MCA_orte_launch").empty())
-    return "mpirun (Open MPI)";
-  if (!env_or("SLURM_STEP_ID").empty() && (!env_or("PMIX_RANK").empty() || !env_or("PMI_RANK").empty() ||
-                                           !env_or("SLURM_MPI_TYPE").empty()))
-    return "srun --mpi=" + env_or("SLURM_MPI_TYPE", "?");
-  if (!env_or("PMI_RANK").empty()) return "mpiexec (PMI)";
-  if (!env_or("PMIX_RANK").empty()) return "a PMIx launcher";
-  return "none (singleton)";
-}
-
-std::string slurm_job_text() {
-  std::string out;
-  auto part = [&](const std::string& label, const std::string& value) {
-    if (!value.empty()) out += (out.empty() ? "" : " ") + label + " " + value;
-  };
-  part("job", env_or("SLURM_JOB_ID"));
-  const std::string array = env_or("SLURM_ARRAY_JOB_ID");
-  if (!array.empty()) part("array", array + "_" + env_or("SLURM_ARRAY_TASK_ID", "?"));
-  if (!out.empty()) part("restart", env_or("SLURM_RESTART_COUNT", "0"));
-  return out;
-}
 
 void Store::write_provenance_start(const Provenance& p) {
   Impl& m = *impl_;
   const std::string c = m.path;
-  const std::string launcher = broadcast_text(p.launcher.empty() ? detect_launcher() : p.launcher, m.comm);
-  const std::string slurm = broadcast_text(p.slurm.empty() ? slurm_job_text() : p.slurm, m.comm);
-  Handle prov = h5::open_group(m.file, "/provenance", c);
-  h5::write_attr_string(prov, "version", p.version, c);
-  h5::write_attr_string(prov, "git_hash", p.git_hash, c);
-  h5::write_attr_string(prov, "library_versions", p.library_versions, c);
-  h5::write_attr_string(prov, "command_line", p.command_line, c);
-  h5::write_attr_string(prov, "start_time", p.start_time, c);
-  h5::write_attr_string(prov, "end_time", "", c);
-  h5::write_attr_int(prov, "world_size", p.world_size, c);
-  h5::write_attr_int(prov, "ranks_per_task", p.ranks_per_task, c);
-  h5::write_attr_int(prov, "groups", p.groups, c);
-  write_lines(prov, "hostnames", p.hostnames, c);
-  h5::write_attr_string(prov, "launcher", launcher, c);
-  h5::write_attr_string(prov, "slurm", slurm, c);
-
-  std::vector<std::string> hashes;
-  if (h5::has_attr(prov, "git_hashes")) hashes = h5::read_attr_strings(prov, "git_hashes", c);
-  add_unique(hashes, p.git_hash);
-  h5::write_attr_strings(prov, "git_hashes", hashes, c);
-
-  // This run's history line, complete but for its end: a run killed before
-  // write_provenance_end keeps it as "no end recorded".
-  std::vector<std::string> history;
-  history = read_lines(prov, "history", c);
-  std::ostringstream head, tail;
-  head << p.start_time << " .. ";
-  tail << " | world " << p.world_size << " ranks_per_task " << p.ranks_per_task << " groups " << p.groups
-       << " | version " << p.version << " git " << p.git_hash << " | launcher " << launcher << " | "
-       << (slurm.empty() ? std::string("no Slurm") : "slurm " + slurm) << " | " << hosts_text(p.hostnames) << " | "
-       << p.command_line;
-  m.run_head = head.str();
-  m.run_tail = tail.str();
-  m.run_line = static_cast<std::int64_t>(history.size());
-  history.push_back(m.run_head + "? | no end recorded (running, or the job was killed)" + m.run_tail);
-  write_lines(prov, "history", history, c);
+  if (!m.has(detail::kRunsDataset)) {
+    // A store of an earlier version (its provenance in attributes, still read): the records'
+    // dataset is made once, collectively, then only raw data is appended.
+    detail::create_run_records(m.file, c);
+    m.open_dataset(detail::kRunsDataset);
+  }
+  int rank = 0;
+  if (m.comm != MPI_COMM_NULL) MPI_Comm_rank(m.comm, &rank);
+  m.run_slot = m.next_slot = -1;
+  if (rank == 0) {
+    // Appended after the last slot in use (a torn record is skipped, never overwritten), with
+    // room kept for the end record.
+    const auto used = detail::read_run_records(m.d(detail::kRunsDataset), c).next_free;
+    const auto end_bytes = detail::encode_run_record(detail::end_fields(used, p.start_time, std::string(256, 'x')));
+    const std::size_t free_bytes = (detail::kRunSlots - static_cast<std::size_t>(used)) * detail::kRunSlotBytes;
+    // The launcher and Slurm job of the store communicator's rank 0 (environments may differ).
+    const std::string launcher = p.launcher.empty() ? detect_launcher() : p.launcher;
+    const std::string slurm = p.slurm.empty() ? slurm_job_text() : p.slurm;
+    // One run takes at most an eighth of the slots (a job on thousands of hosts keeps the first
+    // hosts that fit and their number), so a store records many runs.
+    constexpr std::size_t kMaxStart = detail::kRunSlots * detail::kRunSlotBytes / 8;
+    const auto bytes = free_bytes > end_bytes.size()
+                           ? detail::fit_record(detail::start_fields(p, launcher, slurm),
+                                                std::min(kMaxStart, free_bytes - end_bytes.size()))
+                           : std::vector<char>{};
+    if (bytes.empty()) {
+      log::warn(c + ": provenance: the store's " + std::to_string(detail::kRunSlots) +
+                " run-record slots are full; this run is not recorded (its results are)");
+    } else {
+      detail::write_run_record(m.d(detail::kRunsDataset), used, bytes, c);
+      m.run_slot = used;
+      m.next_slot = used + static_cast<std::int64_t>(bytes.size() / detail::kRunSlotBytes);
+    }
+  }
   fault::kill_point("provenance");
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
 }
@@ -1016,17 +925,12 @@ void Store::write_provenance_start(const Provenance& p) {
 void Store::write_provenance_end(const std::string& end_time, const std::string& outcome) {
   Impl& m = *impl_;
   const std::string c = m.path;
-  Handle prov = h5::open_group(m.file, "/provenance", c);
-  h5::write_attr_string(prov, "end_time", end_time, c);
-  std::vector<std::string> history;
-  history = read_lines(prov, "history", c);
-  const std::string line = m.run_head + end_time + " | " + outcome + m.run_tail;
-  if (m.run_line >= 0 && m.run_line < static_cast<std::int64_t>(history.size()))
-    history[static_cast<std::size_t>(m.run_line)] = line;
-  else
-    history.push_back(line);  // no start recorded by this handle
-  m.run_line = -1;
-  write_lines(prov, "history", history, c);
+  if (m.run_slot >= 0) {
+    auto bytes = detail::fit_record(detail::end_fields(m.run_slot, end_time, outcome),
+                                    (detail::kRunSlots - static_cast<std::size_t>(m.next_slot)) * detail::kRunSlotBytes);
+    if (!bytes.empty()) detail::write_run_record(m.d(detail::kRunsDataset), m.next_slot, bytes, c);
+    m.run_slot = m.next_slot = -1;
+  }
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
 }
 
@@ -1035,18 +939,19 @@ void Store::append_provenance(const std::vector<std::string>& lines, const std::
   const std::string c = m.path;
   Handle prov = h5::open_group(m.file, "/provenance", c);
   std::vector<std::string> history, hashes;
-  history = read_lines(prov, "history", c);
+  history = detail::read_lines(prov, "history", c);
   if (h5::has_attr(prov, "git_hashes")) hashes = h5::read_attr_strings(prov, "git_hashes", c);
   history.insert(history.end(), lines.begin(), lines.end());
-  for (const auto& h : git_hashes) add_unique(hashes, h);
-  write_lines(prov, "history", history, c);
+  for (const auto& h : git_hashes)
+    if (!h.empty() && std::find(hashes.begin(), hashes.end(), h) == hashes.end()) hashes.push_back(h);
+  detail::write_lines(prov, "history", history, c);
   h5::write_attr_strings(prov, "git_hashes", hashes, c);
 }
 
 void Store::write_merged_from(const std::vector<std::string>& sources) {
   Impl& m = *impl_;
   Handle prov = h5::open_group(m.file, "/provenance", m.path);
-  write_lines(prov, "merged_from", sources, m.path);
+  detail::write_lines(prov, "merged_from", sources, m.path);
 }
 
 void Store::close() {

@@ -17,7 +17,8 @@ def datasets(f):
     out = {}
 
     def visit(name, obj):
-        if isinstance(obj, h5py.Dataset):
+        # Provenance (run records) describes each run, not its results.
+        if isinstance(obj, h5py.Dataset) and not name.startswith("provenance/"):
             out[name] = obj
 
     f.visititems(visit)
