@@ -131,8 +131,9 @@ struct StoreSummary {
   // [task][feature] from /effects; empty when the store has none (spec.effects false).
   std::vector<std::vector<double>> predicted_effect, observed_effect;
   std::vector<std::vector<double>> iid_predicted_effect, iid_observed_effect;  // spec.iid only
-  // Scalar attributes of the last run as text, plus "git_hashes" (every build that wrote the
-  // store or, merged, its inputs) and "mixed_git_hashes" when there is more than one.
+  // The latest run's fields as text (from its run record, or the attributes of an older store),
+  // plus "git_hashes" (every build that wrote the store or, merged, its inputs) and
+  // "mixed_git_hashes" when there is more than one.
   std::map<std::string, std::string> provenance;
   std::vector<std::string> history, hostnames, merged_from;
   std::vector<std::string> git_hashes;
@@ -167,17 +168,17 @@ class Store {
   std::vector<bool> trusted_done() const;
   StoreSummary summary() const;
 
-  // ---- collective over the store's communicator (metadata changes) ----
-  // Starts a run: the scalar attributes (version, git_hash, world_size, ...) describe the latest
-  // run; one history line per run keeps every run's (appended here, flushed at once, so a run
-  // killed later still has its line: "no end recorded"), and git_hashes collects every build.
+  // ---- collective over the store's communicator ----
+  // Starts a run: rank 0 appends the run's start record to /provenance/runs (raw data into
+  // preallocated slots, never a metadata change; docs/STORE.md) and the file is flushed, so a run
+  // killed later keeps its line ("no end recorded"). Collective (the flush).
   void write_provenance_start(const Provenance& p);
-  // Ends the current run: end time, and the run's history line completed with the outcome.
+  // Ends the current run: its end record (end time, outcome), appended after the start record.
   void write_provenance_end(const std::string& end_time, const std::string& outcome);
   void write_merged_from(const std::vector<std::string>& sources);
   // Provenance of other stores kept in this one (merge: its inputs' history lines, prefixed
-  // with their file, and their git hashes). Call before write_provenance_start so the lines
-  // precede this run's.
+  // with their file, and their git hashes), as attributes: only for a store not yet published
+  // (merge's temporary file). Call before write_provenance_start so the lines precede this run's.
   void append_provenance(const std::vector<std::string>& history, const std::vector<std::string>& git_hashes);
   void close();
 
