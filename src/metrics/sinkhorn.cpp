@@ -129,8 +129,8 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void kernel_row_micro(const KernelRowOp& o
   }
 }
 
-// Column passes over the row-oriented cache: one column tile per work item, this rank's row
-// blocks in order (partial over this rank's rows; combined across ranks in rank order).
+// Column passes over the row-oriented cache: one column tile per work item, over this rank's
+// row blocks (maxima) or over one block (sums: per-block partials, added in block order).
 struct ColOp {
   const double* cache = nullptr;
   std::int64_t n_tiles = 0, n_rows = 0;
@@ -140,10 +140,16 @@ struct ColOp {
   VecView shift;  // per column (sum mode)
   double inv_eps = 1;
   int mode = kModeSum;  // kModeSum, kModeMax, or kModeCost meaning "kernel product"
-  OutView out;          // per column
+  // false: work item tj covers all of this rank's blocks, out(column, 0). true: work item
+  // (slot, tj) covers one block, out(slot, column).
+  bool per_block = false;
+  OutView out;
 };
 
-KOKKOS_FUNCTION CELLOT_METRICS_CLONES void col_tile(const ColOp& op, std::int64_t tj) {
+KOKKOS_FUNCTION CELLOT_METRICS_CLONES void col_tile(const ColOp& op, std::int64_t item) {
+  const std::int64_t tj = op.per_block ? item % op.n_tiles : item;
+  const int first = op.per_block ? static_cast<int>(item / op.n_tiles) : 0;
+  const int last = op.per_block ? first + 1 : op.n_blocks;
   double acc[kTile], s[kTile];
   const double init = op.mode == kModeMax ? kPadPotential : 0.0;
   for (int l = 0; l < kTile; ++l) {
@@ -151,7 +157,7 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void col_tile(const ColOp& op, std::int64_
     s[l] = op.mode == kModeSum ? op.shift(tj * kTile + l) : 0.0;
   }
   const double ie = op.inv_eps;
-  for (int slot = 0; slot < op.n_blocks; ++slot) {
+  for (int slot = first; slot < last; ++slot) {
     const std::int64_t blk = op.blocks(slot);
     for (int r = 0; r < kTile; ++r) {
       const std::int64_t i = blk * kTile + r;
@@ -170,7 +176,12 @@ KOKKOS_FUNCTION CELLOT_METRICS_CLONES void col_tile(const ColOp& op, std::int64_
       }
     }
   }
-  for (int l = 0; l < kTile; ++l) op.out(tj * kTile + l, 0) = acc[l];
+  for (int l = 0; l < kTile; ++l) {
+    if (op.per_block)
+      op.out(first, tj * kTile + l) = acc[l];
+    else
+      op.out(tj * kTile + l, 0) = acc[l];
+  }
 }
 
 // Functors rather than lambdas: they are called inside device kernels.
@@ -204,9 +215,11 @@ class Engine {
     auto hb = Kokkos::create_mirror_view(blk_);
     for (std::size_t k = 0; k < xblocks_.size(); ++k) hb(k) = xblocks_[k];
     Kokkos::deep_copy(blk_, hb);
-    // Cache of this rank's rows against all columns, when the largest share fits.
-    const std::int64_t max_blocks = (x.tiles() + comm_size(comm) - 1) / comm_size(comm);
-    if (8 * max_blocks * kTile * y.padded <= cache_bytes) {
+    // Cache of this rank's rows against all columns, when the whole problem would fit on one
+    // rank: decided from the problem, never from the number of ranks, so that the storage (and
+    // with it the order of every sum) is the same on any number of ranks.
+    if (8 * x.tiles() * kTile * y.padded <= cache_bytes) {
+      colpart_ = OutView("cellot::metrics::sinkhorn_colpart", xblocks_.size(), y.padded);
       cache_ = VecView("cellot::metrics::sinkhorn_cache", static_cast<std::size_t>(xblocks_.size()) * kTile * y.padded);
       LseOp op = row_op(kModeFill);
       Kokkos::deep_copy(xout_, 0.0);
@@ -329,6 +342,13 @@ class Engine {
       run_lse(op, yblocks_);
       return combine_owned(owned(yout_, y_.n, yblocks_, is_max ? kPadPotential : 0.0), is_max);
     }
+    return cached_columns(mode, is_max);
+  }
+
+  // A column pass over the row-oriented cache. Maxima are exact in any order; sums are kept per
+  // row block (this rank's blocks) and added in block order over all blocks, so the result does
+  // not depend on how the blocks are spread over ranks.
+  std::vector<double> cached_columns(int mode, bool is_max) {
     ColOp op;
     op.cache = cache_.data();
     op.n_tiles = y_.tiles();
@@ -339,20 +359,28 @@ class Engine {
     op.shift = ys_;
     op.inv_eps = 1.0 / eps_;
     op.mode = mode;
-    op.out = yout_;
+    op.out = is_max ? yout_ : colpart_;
+    op.per_block = !is_max;
+    const std::int64_t items = y_.tiles() * (is_max ? 1 : op.n_blocks);  // a rank may own no block
     Kokkos::parallel_for(
-        "cellot::metrics::sinkhorn_columns", Kokkos::RangePolicy<ExecSpace>(0, y_.tiles()),
-        KOKKOS_LAMBDA(const std::int64_t tj) { col_tile(op, tj); });
+        "cellot::metrics::sinkhorn_columns", Kokkos::RangePolicy<ExecSpace>(0, items),
+        KOKKOS_LAMBDA(const std::int64_t k) { col_tile(op, k); });
     Kokkos::fence();
-    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), yout_);
-    std::vector<double> part(static_cast<std::size_t>(y_.n));
-    for (std::int64_t j = 0; j < y_.n; ++j) part[static_cast<std::size_t>(j)] = h(j, 0);
-    if (comm_size(comm_) == 1) return part;
+    const auto m = static_cast<std::size_t>(y_.n);
     if (is_max) {
-      MPI_Allreduce(MPI_IN_PLACE, part.data(), static_cast<int>(part.size()), MPI_DOUBLE, MPI_MAX, comm_);
+      auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), yout_);
+      std::vector<double> part(m);
+      for (std::size_t j = 0; j < m; ++j) part[j] = h(static_cast<std::int64_t>(j), 0);
+      if (comm_size(comm_) > 1)
+        MPI_Allreduce(MPI_IN_PLACE, part.data(), static_cast<int>(part.size()), MPI_DOUBLE, MPI_MAX, comm_);
       return part;
     }
-    return ordered_sum(part, comm_);
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), colpart_);
+    std::vector<double> partials(static_cast<std::size_t>(x_.tiles()) * m, 0.0);
+    for (std::size_t slot = 0; slot < xblocks_.size(); ++slot)
+      for (std::size_t j = 0; j < m; ++j)
+        partials[static_cast<std::size_t>(xblocks_[slot]) * m + j] = h(static_cast<std::int64_t>(slot), static_cast<std::int64_t>(j));
+    return combine_block_partials(std::move(partials), y_.n, comm_);
   }
 
   LseOp row_op(int mode) const {
@@ -403,7 +431,7 @@ class Engine {
   std::vector<std::int64_t> xblocks_, yblocks_;
   IndexView blk_;
   VecView xw_, yw_, xs_, ys_, cache_;
-  OutView xout_, yout_;
+  OutView xout_, yout_, colpart_;  // colpart_: per-block column sums [this rank's blocks, columns]
   Storage storage_ = Storage::streaming;
   int exact_passes_ = 0;
 };
