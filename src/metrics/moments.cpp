@@ -125,13 +125,18 @@ double uvp(const Matrix& pred, const Matrix& truth) {
                      "predictions and true responses must pair row by row");
   const RowView p = upload_rows(pred, "cellot::metrics::uvp_pred"), t = upload_rows(truth, "cellot::metrics::uvp_truth");
   const std::int64_t d = pred.cols;
-  double sq = 0;
-  Kokkos::parallel_reduce(
-      "cellot::metrics::uvp", Kokkos::RangePolicy<ExecSpace>(0, pred.rows),
-      KOKKOS_LAMBDA(const std::int64_t i, double& acc) {
+  // Per-row sums in parallel, added in row order on the host: a parallel_reduce's order depends
+  // on the backend and its thread count.
+  VecView rows("cellot::metrics::uvp_rows", pred.rows);
+  Kokkos::parallel_for(
+      "cellot::metrics::uvp", Kokkos::RangePolicy<ExecSpace>(0, pred.rows), KOKKOS_LAMBDA(const std::int64_t i) {
+        double acc = 0;
         for (std::int64_t k = 0; k < d; ++k) acc += (p(i, k) - t(i, k)) * (p(i, k) - t(i, k));
-      },
-      sq);
+        rows(i) = acc;
+      });
+  Kokkos::fence();
+  double sq = 0;
+  for (const double r : to_host(rows)) sq += r;
   const Moments m = feature_moments(truth);
   // Total variance with ddof = 0: sd (ddof 1) squared times (n - 1) / n.
   const double n = static_cast<double>(truth.rows);
