@@ -74,6 +74,8 @@ int cmd_merge(int argc, char** argv, Runtime& rt) {
       }
     }
   }
+  // Bound: rank 0 merges (finite file work) and then broadcasts the exit code; an exception on rank 0 aborts
+  // the job (cli/commands.cpp fail()).
   if (rt.has_mpi() && rt.world_size() > 1) MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
   return code;
 }

@@ -14,6 +14,9 @@ void check_mpi(int rc, const char* what) {
 }
 }  // namespace
 
+// Bound (file): the ranks of a group compute each metric together with identical arguments, so every rank
+// makes these collectives in the same order; an error on one rank aborts the job or, in a screen, reaches
+// the task's outcome agreement (bounded by screen.wait_timeout).
 // MPI_COMM_NULL or no MPI at all: one process (a command run outside a launcher).
 int comm_rank(MPI_Comm comm) {
   int r = 0;

@@ -139,6 +139,9 @@ std::vector<double> knn_mix(const Matrix& pred, const Matrix& obs, const std::ve
       }
     }
   if (per_cell && comm_size(comm) > 1)  // rows owned by one rank each: the sum is exact
+    // Bound: the ranks of a group compute each metric together with identical arguments (no rank-local branch
+    // before a collective); an error on one rank aborts the job or, in a screen, reaches the task's outcome
+    // agreement (bounded by screen.wait_timeout).
     MPI_Allreduce(MPI_IN_PLACE, per_cell->data(), static_cast<int>(per_cell->size()), MPI_DOUBLE, MPI_SUM, comm);
   auto totals = combine_block_partials(std::move(partials), nk, comm);
   for (auto& t : totals) t /= static_cast<double>(n);

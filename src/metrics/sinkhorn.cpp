@@ -226,6 +226,9 @@ class Engine {
       run_lse(op, xblocks_);
       double max_cost = 0;
       for (const double c : owned(xout_, x_.n, xblocks_, 0.0)) max_cost = std::max(max_cost, c);
+      // Bound (file): every collective of the Sinkhorn solver is made by all ranks of the group at the same
+      // iteration (the loop's decisions use values identical on every rank); an error on one rank aborts the
+      // job or, in a screen, reaches the task's outcome agreement (bounded by screen.wait_timeout).
       if (comm_size(comm) > 1) MPI_Allreduce(MPI_IN_PLACE, &max_cost, 1, MPI_DOUBLE, MPI_MAX, comm);
       storage_ = Storage::cost_cache;
       // With every K_ij >= exp(-kKernelMaxExponent), a row sum shifted by max_j w_j holds the term

@@ -27,6 +27,8 @@ void check(int rc, const char* what) {
 void allreduce_sum(float* buffer, std::int64_t n, MPI_Comm comm) {
   if (comm_size(comm) == 1) return;
   CELLOT_CHECK(n <= INT_MAX, "allreduce buffer too large");
+  // Bound (file): the ranks of comm call these helpers in lockstep (the trainers' steps; see the bound at each
+  // caller's loop); an error on one rank aborts the job (task_runner.cpp, cli/commands.cpp fail()).
   check(MPI_Allreduce(MPI_IN_PLACE, buffer, static_cast<int>(n), MPI_FLOAT, MPI_SUM, comm), "MPI_Allreduce");
 }
 

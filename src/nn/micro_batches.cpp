@@ -117,6 +117,8 @@ const float* MicroBatchReducer::reduce(int vote, int* votes) {
     const float* s = slot(mine[j].lo);
     std::copy(s, s + width_, send_.begin() + 1 + static_cast<std::ptrdiff_t>(j) * width_);
   }
+  // Bound: once per step on every rank of the group, in lockstep; a rank that throws instead reaches the
+  // task's outcome agreement, bounded by screen.wait_timeout (task_runner.cpp).
   if (MPI_Allgatherv(send_.data(), counts_[static_cast<std::size_t>(rank_)], MPI_FLOAT, recv_.data(), counts_.data(),
                      displs_.data(), MPI_FLOAT, comm_) != MPI_SUCCESS)
     throw RuntimeError("MPI_Allgatherv of micro-batch gradients failed");

@@ -140,6 +140,8 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
       const bool prefetch = msg[2] != 0;
       const std::int64_t reply = answer(queue_, prefetch, groups_.n_groups(), check_stop());
       if (reply >= 0) c.in_flight.push_back(reply);
+      // Bound: a 32-byte message goes eagerly (Open MPI's eager limit is kilobytes): the send completes
+      // without the receiver.
       MPI_Send(&reply, 1, MPI_INT64_T, source, kTagReply, groups_.control());
       break;
     }
@@ -189,6 +191,7 @@ void Coordinator::watch_clients(double t) {
 void Coordinator::send_heartbeat(double t) {
   last_beat_ = t;
   const std::int64_t msg[4] = {kHeartbeat, requests_sent_, reports_sent_, groups_.group_index()};
+  // Bound: as every control message, 32 bytes sent eagerly.
   MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, groups_.control());
 }
 
@@ -224,6 +227,7 @@ void Coordinator::poll(bool force) {
         break;
       }
       std::int64_t msg[4];
+      // Bound: the message was matched by MPI_Iprobe above, so this receive completes at once.
       MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
       handle(msg, st.MPI_SOURCE);
     }
@@ -255,6 +259,7 @@ void Coordinator::wait_reply(void* request) {
     const double waited = t - start;
     if (options_.wait_timeout > 0 && waited > options_.wait_timeout) {
       MPI_Cancel(req);
+      // Bound: completes at once: the request was cancelled (or had completed).
       MPI_Wait(req, MPI_STATUS_IGNORE);
       throw CoordinatorError("coordinator: group " + std::to_string(groups_.group_index()) + " waited " +
                          seconds(waited) + " for rank 0's answer (screen.wait_timeout " +
@@ -299,6 +304,7 @@ bool Coordinator::drain_keepalives() {
     MPI_Iprobe(MPI_ANY_SOURCE, kTagKeepalive, groups_.control(), &flag, &st);
     if (!flag) return any;
     std::int64_t x = 0;
+    // Bound: matched by MPI_Iprobe above.
     MPI_Recv(&x, 1, MPI_INT64_T, st.MPI_SOURCE, kTagKeepalive, groups_.control(), MPI_STATUS_IGNORE);
     any = true;
   }
@@ -310,6 +316,7 @@ void Coordinator::send_keepalives(double t, bool own_members) {
   const int me = groups_.world_rank(), r = groups_.group_size();
   if (own_members)
     for (int k = 1; k < r; ++k)
+      // Bound: 8-byte keepalives, sent eagerly.
       MPI_Send(&x, 1, MPI_INT64_T, me + k, kTagKeepalive, groups_.control());
   if (me != 0) return;
   for (std::size_t g = 1; g < clients_.size(); ++g)
@@ -382,6 +389,7 @@ void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& ru
     if (flag) {
       backoff.reset();
       std::int64_t msg[4];
+      // Bound: matched by MPI_Iprobe above.
       MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagToCoordinator, groups_.control(), MPI_STATUS_IGNORE);
       handle(msg, st.MPI_SOURCE);
     } else {
@@ -409,6 +417,7 @@ void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& ru
       }
     }
     if (kind == kReport) ++reports_sent_;
+    // Bound: 32 bytes, sent eagerly.
     MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, ctl);
   };
   // Requests in flight, answered in order (messages between two ranks do not overtake). Each

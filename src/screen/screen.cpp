@@ -72,6 +72,8 @@ Plan share_plan(const ScreenOptions& opt, const Groups& groups, detail::DataCach
       plan = build_plan(opt, cache);
     } catch (...) {
       ok = 0;
+      // Bound: rank 0 builds the plan (finite work: the data file's obs and a fingerprint pass) while the
+      // others wait here; rank 0 always broadcasts the flag, also when it fails.
       MPI_Bcast(&ok, 1, MPI_INT, 0, groups.world());
       throw;  // rank 0 reports; the others stop below
     }

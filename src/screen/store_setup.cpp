@@ -23,6 +23,8 @@ std::vector<std::string> gather_hostnames(MPI_Comm comm) {
   int len = 0;
   MPI_Get_processor_name(name, &len);
   std::vector<char> all(static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME, 0);
+  // Bound: set-up collective reached by every rank in the same order; an error aborts the job
+  // (cli/commands.cpp fail()).
   MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm);
   std::vector<std::string> out;
   for (int r = 0; r < size; ++r) {
@@ -129,6 +131,7 @@ OpenedStore open_screen_store(const ScreenOptions& opt, const io::StoreSpec& spe
       fs::remove(io::creating_path(path), ec);
     }
   }
+  // Bound: rank 0's checks are file-system calls; it always broadcasts, the others wait for that only.
   MPI_Bcast(&exists, 1, MPI_INT, 0, groups.world());
   if (exists && !opt.resume)
     throw InputError(opt.origin, "--store", path, "exists: pass --resume to continue it, or choose another store path");

@@ -11,8 +11,8 @@
 namespace cellot::screen::detail {
 
 ScreenResult agree_result(const Groups& groups, const RunTally& tally, std::string& outcome_text) {
-  // Blocking collectives: every rank reaches the end of the screen after the bounded final
-  // barrier (screen.cpp), so these are bounded as well.
+  // Bound: every rank reaches the end of the screen after the bounded final barrier
+  // (screen.cpp), so these blocking collectives are bounded as well.
   int interrupted = tally.interrupted ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, groups.world());
   std::int64_t counts[5] = {tally.done, tally.failed, tally.diverged, tally.already_done, tally.owned};
@@ -82,6 +82,7 @@ void log_phase_summary(const Groups& groups, const PhaseTimes& ph, std::int64_t 
       mine[kN + k] = slots[k]->cpu;
     }
   double sum[2 * kN] = {0};
+  // Bound: as agree_result: every rank is past the screen's bounded final barrier.
   MPI_Reduce(mine, sum, 2 * kN, MPI_DOUBLE, MPI_SUM, 0, groups.world());
   if (!log_it) return;
   for (int clock = 0; clock < 2; ++clock) log_clock(sum + clock * kN, kN, groups.n_groups(), ph.total.wall, clock, ran);
@@ -94,6 +95,7 @@ void warn_unconverged(const Groups& groups, const RunTally& tally, const std::ve
   std::vector<std::int64_t> mine(metric_names.size(), 0), all(metric_names.size(), 0);
   if (groups.is_group_root() && tally.unconverged.size() == mine.size()) mine = tally.unconverged;
   if (!mine.empty())
+    // Bound: as agree_result: every rank is past the screen's bounded final barrier.
     MPI_Reduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT64_T, MPI_SUM, 0, groups.world());
   std::string parts;
   for (std::size_t k = 0; k < all.size(); ++k)

@@ -103,12 +103,14 @@ Transforms fit_screen_transforms(const Config& cfg, const Plan& plan,
       bytes = pack(out);
     } catch (...) {
       ok = 0;
+      // Bound: rank 0 fits the transforms (finite work) and always broadcasts the flag, also when it fails.
       MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
       throw;
     }
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
   if (!ok) throw InputError("the feature transform could not be fitted (see the error on rank 0)");
+  // Bound: every rank is past the flag above; the sizes and bytes follow at once.
   std::int64_t n = static_cast<std::int64_t>(bytes.size());
   MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
   bytes.resize(static_cast<std::size_t>(n));

@@ -25,6 +25,8 @@ void Wire::need(std::size_t n) const {
 
 void Wire::broadcast(MPI_Comm comm, int root) {
   auto n = static_cast<std::int64_t>(bytes_.size());
+  // Bound: every rank broadcasts the plan at the same point of the screen's set-up; the root's errors before
+  // it are broadcast as a flag first (screen.cpp), and any error aborts the job (cli/commands.cpp fail()).
   MPI_Bcast(&n, 1, MPI_INT64_T, root, comm);
   bytes_.resize(static_cast<std::size_t>(n));
   // Chunks below 2^31 bytes (MPI counts are int).

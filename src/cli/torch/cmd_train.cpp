@@ -138,6 +138,8 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   std::error_code ec;
   if (root) std::filesystem::create_directories(a.out, ec);
   if (ec) throw InputError("command line", "--out", a.out, "cannot create directory: " + ec.message());
+  // Bound: every rank trains the one task in lockstep; an error on any rank aborts the job (cli/commands.cpp
+  // fail()).
   MPI_Barrier(MPI_COMM_WORLD);
 
   std::unique_ptr<models::Model> model;
@@ -182,6 +184,7 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   info.best_step = model->best_step();
   info.best_metric = model->best_metric();
   if (root) models::save_model_dir(a.out, *model, cfg, info);
+  // Bound: as above; rank 0 writes the model directory first (finite file work) or aborts the job.
   MPI_Barrier(MPI_COMM_WORLD);
   log::root_info("train: wrote " + a.out + " in " + log::format_duration(seconds) +
                  (info.best_step >= 0 ? " (selected step " + std::to_string(info.best_step) + ", validation " +

@@ -479,6 +479,9 @@ double AutoencoderModel::score_on_validation(const TrainInput& input, const Trai
     }
   }
   // The group acts on rank 0's value so that a selection can never differ across ranks.
+  // Bound: lockstep: every rank of the group makes this call at the same step; a rank that throws instead
+  // reaches the task's outcome agreement, which aborts the job after screen.wait_timeout (task_runner.cpp),
+  // and any other command aborts the job on an error (cli/commands.cpp fail()).
   MPI_Bcast(&score, 1, MPI_DOUBLE, 0, ctx.comm);
   return score;
 }

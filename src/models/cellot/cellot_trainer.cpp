@@ -95,6 +95,9 @@ void check_step(const float* grad, std::int64_t n, double loss, const char* net,
 void broadcast_double(double& v, MPI_Comm comm) {
   int size = 1;
   MPI_Comm_size(comm, &size);
+  // Bound: lockstep: every rank of the group makes this call at the same step; a rank that throws instead
+  // reaches the task's outcome agreement, which aborts the job after screen.wait_timeout (task_runner.cpp),
+  // and any other command aborts the job on an error (cli/commands.cpp fail()).
   if (size > 1 && MPI_Bcast(&v, 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS) throw RuntimeError("MPI_Bcast failed");
 }
 
@@ -110,6 +113,9 @@ std::uint64_t params_hash(const std::vector<float>& f, const std::vector<float>&
 // True when every rank of comm holds the same value (one small allreduce: max of h and ~h).
 bool same_on_all_ranks(std::uint64_t h, MPI_Comm comm) {
   std::uint64_t v[2] = {h, ~h};
+  // Bound: lockstep: every rank of the group makes this call at the same step; a rank that throws instead
+  // reaches the task's outcome agreement, which aborts the job after screen.wait_timeout (task_runner.cpp),
+  // and any other command aborts the job on an error (cli/commands.cpp fail()).
   MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MAX, comm);
   return v[0] == h && ~v[1] == h;
 }
@@ -242,6 +248,9 @@ void CellotRun::restore() {
   {
     // Every rank must have read the same checkpoint (a shared file system is assumed).
     std::int64_t mine[2] = {resumed ? 1 : 0, st_.step}, lo_v[2], hi_v[2];
+    // Bound: lockstep: every rank of the group makes this call at the same step; a rank that throws instead
+    // reaches the task's outcome agreement, which aborts the job after screen.wait_timeout
+    // (task_runner.cpp), and any other command aborts the job on an error (cli/commands.cpp fail()).
     MPI_Allreduce(mine, lo_v, 2, MPI_INT64_T, MPI_MIN, ctx_.comm);
     MPI_Allreduce(mine, hi_v, 2, MPI_INT64_T, MPI_MAX, ctx_.comm);
     if (lo_v[0] != hi_v[0] || lo_v[1] != hi_v[1])
@@ -443,6 +452,9 @@ CellotResult CellotRun::run() {
     }
     if (st_.step % hp_.checkpoint_every == 0 || stop) checkpoint();
     if (stop && st_.step < hp_.iters) {
+      // Bound: lockstep: every rank of the group makes this call at the same step; a rank that throws instead
+      // reaches the task's outcome agreement, which aborts the job after screen.wait_timeout
+      // (task_runner.cpp), and any other command aborts the job on an error (cli/commands.cpp fail()).
       MPI_Barrier(ctx_.comm);  // the checkpoint is on disk before anyone reports it
       throw models::Interrupted("training of " + input_.perturbation + " stopped at step " + std::to_string(st_.step) +
                                 (ctx_.checkpoint_path.empty() ? " (no checkpoint path)"
