@@ -40,6 +40,7 @@ std::string fixed(double v) {
 
 struct Cells {
   Matrix predicted, observed, control, truth;
+  std::vector<std::int64_t> control_rows;  // file rows of `control`
   std::string control_note;  // how the control cells were identified
 };
 
@@ -324,6 +325,7 @@ void pair_by_name(Evaluation& ev, const data::Dataset& dataset, const io::AnnDat
                           : "no prediction is of a control cell of " + dcfg.path);
   ev.cells.predicted = pred.X.select_rows(keep);
   ev.cells.control = dataset.load_rows(control_file_rows);
+  ev.cells.control_rows = control_file_rows;
   ev.cells.control_note = std::to_string(keep.size()) + of_all + " paired with " +
                           (test ? "test-split " : "") + dcfg.control + " cells by obs name";
 }
@@ -378,9 +380,12 @@ void load_truth(Evaluation& ev, const data::Dataset& dataset) {
     ev.truth_note = "no ground-truth map for " + ev.args.perturbation;
   } else if (ev.cells.control.rows == 0) {
     ev.truth_note = "predictions not paired with control cells";
+  } else if (maps.latent() && ev.dcfg.layer != "X") {
+    ev.truth_note = "ground truth is in the genes of X (log-normalised) but data.layer = " + ev.dcfg.layer;
   } else {
-    ev.cells.truth = maps.apply(ev.args.perturbation, ev.cells.control);
-    ev.truth_note = "synthetic ground truth T*(control)";
+    ev.cells.truth = maps.truth(ev.args.perturbation, ev.cells.control, ev.cells.control_rows, dataset.reader());
+    ev.truth_note = maps.latent() ? "synthetic ground truth: expected log-normalised expression of T*(latent of control)"
+                                  : "synthetic ground truth T*(control)";
   }
 }
 

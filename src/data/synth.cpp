@@ -7,15 +7,24 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
+#include "synth_detail.hpp"
 
 namespace cellot::data {
 
+namespace synth_detail {
+
+double dot(const double* a, const double* b, std::int64_t d) {
+  double s = 0;
+  for (std::int64_t j = 0; j < d; ++j) s += a[j] * b[j];
+  return s;
+}
+
+}  // namespace synth_detail
+
 namespace {
 
+using synth_detail::dot;
 constexpr int kLines = 2;
-constexpr int kSubpopsPerLine = 3;
-constexpr double kSubpopWeights[kSubpopsPerLine] = {0.5, 0.3, 0.2};
-constexpr int kLowRank = 2;
 
 double sigmoid(double z) {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
@@ -24,12 +33,6 @@ double sigmoid(double z) {
 }
 
 double softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))); }
-
-double dot(const double* a, const double* b, std::int64_t d) {
-  double s = 0;
-  for (std::int64_t j = 0; j < d; ++j) s += a[j] * b[j];
-  return s;
-}
 
 void normalize(std::vector<double>& v) {
   const double n = std::sqrt(dot(v.data(), v.data(), static_cast<std::int64_t>(v.size())));
@@ -44,70 +47,30 @@ std::vector<double> random_unit(Rng& rng, int d) {
   return v;
 }
 
-// One Gaussian subpopulation: mean + sd ⊙ z + load · w, z ~ N(0, I_d), w ~ N(0, I_2).
-struct Component {
-  std::string line, name;
-  std::vector<double> mean, sd;
-  Matrix load;    // d x kLowRank
-  double weight;  // within its cell line
-
-  // sqrt(dirᵀ Σ dir), Σ = diag(sd²) + load loadᵀ.
-  double sd_along(const std::vector<double>& dir) const {
-    double v = 0;
-    for (std::size_t j = 0; j < dir.size(); ++j) v += dir[j] * dir[j] * sd[j] * sd[j];
-    for (std::int64_t r = 0; r < kLowRank; ++r) {
-      double p = 0;
-      for (std::size_t j = 0; j < dir.size(); ++j) p += dir[j] * load(static_cast<std::int64_t>(j), r);
-      v += p * p;
-    }
-    return std::sqrt(v);
+std::vector<std::string> screen_feature_names(int d) {
+  if (d == 48) return feature_names_4i();
+  std::vector<std::string> names;
+  for (int j = 0; j < d; ++j) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "feature_%03d", j);
+    names.emplace_back(buf);
   }
-};
+  return names;
+}
 
-struct Mixture {
-  int d = 0;
-  std::vector<std::string> lines;
-  std::vector<Component> comps;  // kSubpopsPerLine per line, line-major
+std::int64_t scaled(std::int64_t n, double f) {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(static_cast<double>(n) * f)));
+}
 
-  std::vector<double> mean() const {  // lines 1:1
-    std::vector<double> m(static_cast<std::size_t>(d), 0.0);
-    for (const auto& c : comps)
-      for (int j = 0; j < d; ++j)
-        m[static_cast<std::size_t>(j)] += c.mean[static_cast<std::size_t>(j)] * c.weight / kLines;
-    return m;
-  }
+}  // namespace
 
-  // Draws one cell of cell line `line` into x; returns its component.
-  std::size_t sample(Rng& rng, int line, double* x) const {
-    const double u = rng.uniform();
-    double acc = 0;
-    int k = kSubpopsPerLine - 1;
-    for (int i = 0; i < kSubpopsPerLine; ++i) {
-      acc += kSubpopWeights[i];
-      if (u < acc) {
-        k = i;
-        break;
-      }
-    }
-    const auto ci = static_cast<std::size_t>(line * kSubpopsPerLine + k);
-    const Component& c = comps[ci];
-    double w[kLowRank];
-    for (double& v : w) v = rng.normal();
-    for (int j = 0; j < d; ++j) {
-      const auto js = static_cast<std::size_t>(j);
-      double v = c.mean[js] + c.sd[js] * rng.normal();
-      for (int r = 0; r < kLowRank; ++r) v += c.load(j, r) * w[r];
-      x[j] = v;
-    }
-    return ci;
-  }
-};
+namespace synth_detail {
 
-Mixture make_mixture(int d, std::uint64_t seed) {
+Mixture make_mixture(int d, std::uint64_t seed, int n_lines) {
   Rng rng(seed, "synth/mixture");
   Mixture m;
   m.d = d;
-  for (int l = 0; l < kLines; ++l) {
+  for (int l = 0; l < n_lines; ++l) {
     const std::string line = "CL" + std::to_string(l + 1);
     m.lines.push_back(line);
     std::vector<double> center(static_cast<std::size_t>(d));
@@ -210,22 +173,10 @@ SynthMap make_map(const Mixture& mix, const std::string& name, double strength, 
   return map;
 }
 
-std::vector<std::string> screen_feature_names(int d) {
-  if (d == 48) return feature_names_4i();
-  std::vector<std::string> names;
-  for (int j = 0; j < d; ++j) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "feature_%03d", j);
-    names.emplace_back(buf);
-  }
-  return names;
-}
+}  // namespace synth_detail
 
-std::int64_t scaled(std::int64_t n, double f) {
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(static_cast<double>(n) * f)));
-}
-
-}  // namespace
+using synth_detail::Component;
+using synth_detail::Mixture;
 
 std::vector<std::string> feature_names_4i() {
   std::vector<std::string> names;
@@ -300,7 +251,9 @@ void store_map(io::AnnData& into, const std::string& perturbation, const SynthMa
 io::AnnData make_synthetic(const SynthOptions& opt) {
   const std::string where = "command line";
   if (opt.preset != "4i" && opt.preset != "screen")
-    throw InputError(where, "--preset", opt.preset, "unknown preset (4i | screen)");
+    throw InputError(where, "--preset", opt.preset,
+                     opt.preset == "scrna" ? "the scrna preset is written by write_synthetic_scrna"
+                                           : "unknown preset (4i | screen | scrna)");
   if (!(opt.cells_scale > 0) || !std::isfinite(opt.cells_scale)) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", opt.cells_scale);
@@ -339,7 +292,7 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     }
   }
   const int d = static_cast<int>(features.size());
-  const Mixture mix = make_mixture(d, opt.seed);
+  const Mixture mix = synth_detail::make_mixture(d, opt.seed, kLines);
 
   io::AnnData out;
   std::int64_t total = 0;
@@ -357,7 +310,7 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     const bool control = c == 0;
     SynthMap map;
     if (!control) {
-      map = make_map(mix, name, strengths[c - 1], opt.seed);
+      map = synth_detail::make_map(mix, name, strengths[c - 1], opt.seed);
       store_map(out, name, map);
       perturbations.push_back(name);
     }
@@ -403,6 +356,76 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
 
 // ---- reading the ground truth back ----
 
+namespace {
+
+SynthDecoder read_decoder(const io::AnnData& uns, const std::string& origin) {
+  const std::string root = std::string(SynthMaps::kUnsRoot) + "/decoder/";
+  auto array = [&](const char* part, std::size_t rank) -> const io::AnnData::Array& {
+    auto it = uns.uns_arrays.find(root + part);
+    if (it == uns.uns_arrays.end()) throw InputError(origin, "uns/" + root + part, "", "missing decoder parameter");
+    if (it->second.shape.size() != rank)
+      throw InputError(origin, "uns/" + root + part, std::to_string(it->second.shape.size()) + "-d",
+                       "expected " + std::to_string(rank) + "-d");
+    return it->second;
+  };
+  SynthDecoder d;
+  const auto& w = array("loadings", 2);
+  d.loadings = Matrix(w.shape[0], w.shape[1]);
+  d.loadings.data = w.data;
+  d.offset = array("offset", 1).data;
+  if (static_cast<std::int64_t>(d.offset.size()) != d.loadings.rows)
+    throw InputError(origin, "uns/" + root + "offset", std::to_string(d.offset.size()),
+                     "has not one value per gene of the loadings");
+  auto ts = uns.uns_numbers.find(root + "target_sum");
+  if (ts == uns.uns_numbers.end() || !(ts->second > 0))
+    throw InputError(origin, "uns/" + root + "target_sum", "", "missing or not positive");
+  d.target_sum = ts->second;
+  auto key = uns.uns_strings.find(root + "latent_key");
+  if (key == uns.uns_strings.end() || key->second.empty())
+    throw InputError(origin, "uns/" + root + "latent_key", "", "missing obsm key of the latent states");
+  d.latent_key = key->second;
+  return d;
+}
+
+}  // namespace
+
+Matrix SynthDecoder::proportions(const Matrix& z) const {
+  CELLOT_CHECK(z.cols == loadings.cols, "latent states have " + std::to_string(z.cols) + " dimensions, the decoder " +
+                                            std::to_string(loadings.cols));
+  const std::int64_t g = loadings.rows;
+  Matrix p(z.rows, g);
+  for (std::int64_t i = 0; i < z.rows; ++i) {
+    double* pi = p.row(i);
+    double top = -1e300;
+    for (std::int64_t j = 0; j < g; ++j) {
+      pi[j] = offset[static_cast<std::size_t>(j)] + synth_detail::dot(loadings.row(j), z.row(i), z.cols);
+      top = std::max(top, pi[j]);
+    }
+    double sum = 0;
+    for (std::int64_t j = 0; j < g; ++j) sum += (pi[j] = std::exp(pi[j] - top));
+    for (std::int64_t j = 0; j < g; ++j) pi[j] /= sum;
+  }
+  return p;
+}
+
+Matrix SynthDecoder::log_normalised(const Matrix& z) const {
+  Matrix p = proportions(z);
+  for (double& v : p.data) v = std::log1p(target_sum * v);
+  return p;
+}
+
+const SynthDecoder& SynthMaps::decoder() const {
+  CELLOT_CHECK(decoder_ != nullptr, "synthetic ground truth of " + origin_ + " has no decoder");
+  return *decoder_;
+}
+
+Matrix SynthMaps::truth(const std::string& perturbation, const Matrix& features, const std::vector<std::int64_t>& rows,
+                        const io::H5adReader& reader) const {
+  if (!decoder_) return apply(perturbation, features);
+  const Matrix z = reader.read_obsm_rows(decoder_->latent_key, rows);
+  return decoder_->log_normalised(apply(perturbation, z));
+}
+
 bool SynthMaps::present(const io::AnnData& uns) { return uns.uns_strings.count(std::string(kUnsRoot) + "/family") > 0; }
 
 SynthMaps::SynthMaps(const io::AnnData& uns, const std::string& origin) : origin_(origin) {
@@ -411,9 +434,11 @@ SynthMaps::SynthMaps(const io::AnnData& uns, const std::string& origin) : origin
   if (fam == uns.uns_strings.end())
     throw InputError(origin, "uns/" + root + "/family", "",
                      "no synthetic ground truth in this file (not made by cellot synth)");
-  if (fam->second != kFamily)
+  if (fam->second != kFamily && fam->second != kLatentFamily)
     throw InputError(origin, "uns/" + root + "/family", fam->second,
-                     std::string("unknown map family (expected ") + kFamily + ")");
+                     std::string("unknown map family (expected ") + kFamily + " or " + kLatentFamily + ")");
+  family_ = fam->second;
+  if (family_ == kLatentFamily) decoder_ = std::make_shared<const SynthDecoder>(read_decoder(uns, origin));
   if (auto p = uns.uns_strings.find(root + "/preset"); p != uns.uns_strings.end()) preset_ = p->second;
   auto list = uns.uns_string_arrays.find(root + "/perturbations");
   if (list == uns.uns_string_arrays.end())

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <algorithm>
 
 #include "cellot/core/error.hpp"
 #include "cellot/io/h5ad.hpp"
@@ -259,23 +260,56 @@ void write_uns(hid_t file, const AnnData& a, const std::string& ctx) {
   }
 }
 
-void write_contents(hid_t file, const AnnData& a, const std::string& ctx) {
-  Handle root = h5::open_group(file, "/", ctx);
-  detail::set_encoding(root, "anndata", "0.1.0", ctx);
-  write_x(file, a, ctx);
+// Everything but X (and, when `layers_made`, the layers group, which the caller wrote).
+void write_elements(hid_t file, const AnnData& a, std::int64_t n_obs, bool layers_made, const std::string& ctx) {
   write_dataframe(file, "obs", a.obs, ctx);
   write_dataframe(file, "var", a.var, ctx);
   {
     Handle obsm = dict_group(file, "obsm", ctx);
     for (const auto& [key, m] : a.obsm) {
-      CELLOT_CHECK(m.rows == a.X.rows,
-                   "obsm '" + key + "' has " + std::to_string(m.rows) + " rows, X has " + std::to_string(a.X.rows));
+      CELLOT_CHECK(m.rows == n_obs,
+                   "obsm '" + key + "' has " + std::to_string(m.rows) + " rows, X has " + std::to_string(n_obs));
       write_array(obsm, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, m.data.data(),
                   {static_cast<hsize_t>(m.rows), static_cast<hsize_t>(m.cols)}, ctx);
     }
   }
-  for (const char* empty : {"layers", "obsp", "varm", "varp"}) dict_group(file, empty, ctx);
+  for (const char* empty : {"layers", "obsp", "varm", "varp"})
+    if (!layers_made || std::string(empty) != "layers") dict_group(file, empty, ctx);
   write_uns(file, a, ctx);
+}
+
+void write_contents(hid_t file, const AnnData& a, const std::string& ctx) {
+  Handle root = h5::open_group(file, "/", ctx);
+  detail::set_encoding(root, "anndata", "0.1.0", ctx);
+  write_x(file, a, ctx);
+  write_elements(file, a, a.X.rows, false, ctx);
+}
+
+// Copies `n` values of a temporary file into a new contiguous dataset, in blocks.
+template <class T>
+void copy_part(const std::string& part, hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
+               std::int64_t n, const std::string& ctx) {
+  Handle d = h5::create_dataset(loc, name, file_type, {static_cast<hsize_t>(n)}, ctx);
+  std::FILE* in = std::fopen(part.c_str(), "rb");
+  if (!in) throw RuntimeError(part + ": cannot open: " + std::strerror(errno));
+  constexpr std::int64_t kBlock = std::int64_t{1} << 22;
+  std::vector<T> buf(static_cast<std::size_t>(std::min(n, kBlock)));
+  try {
+    for (std::int64_t at = 0; at < n; at += kBlock) {
+      const auto len = static_cast<hsize_t>(std::min(kBlock, n - at));
+      if (std::fread(buf.data(), sizeof(T), len, in) != len) throw RuntimeError(part + ": short read");
+      const hsize_t start = static_cast<hsize_t>(at);
+      Handle fs(check_id(H5Dget_space(d), "H5Dget_space", ctx));
+      CELLOT_H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, nullptr, &len, nullptr), ctx + ":" + name);
+      Handle ms(check_id(H5Screate_simple(1, &len, nullptr), "H5Screate_simple", ctx));
+      CELLOT_H5_CHECK(H5Dwrite(d, mem_type, ms, fs, H5P_DEFAULT, buf.data()), ctx + ":" + name);
+    }
+  } catch (...) {
+    std::fclose(in);
+    throw;
+  }
+  std::fclose(in);
+  detail::set_encoding(d, "array", "0.2.0", ctx);
 }
 
 }  // namespace
@@ -300,6 +334,110 @@ void write_h5ad(const std::string& path, const AnnData& data) {
     std::remove(tmp.c_str());
     throw RuntimeError(path + ": cannot rename " + tmp + " into place: " + why);
   }
+}
+
+
+H5adCsrWriter::H5adCsrWriter(const std::string& path, std::int64_t n_vars, std::vector<std::string> int_layers)
+    : path_(path), n_vars_(n_vars), layers_(std::move(int_layers)) {
+  CELLOT_CHECK(n_vars_ > 0 && n_vars_ <= std::numeric_limits<std::int32_t>::max(), "H5adCsrWriter: bad n_vars");
+  parts_.push_back(path_ + ".tmp.indices");
+  parts_.push_back(path_ + ".tmp.data");
+  for (const auto& l : layers_) parts_.push_back(path_ + ".tmp.layer." + l);
+  for (const auto& p : parts_) {
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    if (!f) {
+      close_parts();
+      throw RuntimeError(p + ": cannot create: " + std::strerror(errno));
+    }
+    out_.push_back(f);
+  }
+}
+
+H5adCsrWriter::~H5adCsrWriter() {
+  close_parts();
+  if (!done_) std::remove((path_ + ".tmp").c_str());
+}
+
+void H5adCsrWriter::close_parts() {
+  for (std::FILE* f : out_) std::fclose(f);
+  out_.clear();
+  for (const auto& p : parts_) std::remove(p.c_str());
+}
+
+void H5adCsrWriter::append(const std::vector<std::int64_t>& row_nnz, const std::vector<std::int32_t>& indices,
+                           const std::vector<float>& values,
+                           const std::vector<std::vector<std::int32_t>>& layer_values) {
+  CELLOT_CHECK(!done_ && !out_.empty(), "H5adCsrWriter: append after finish");
+  CELLOT_CHECK(values.size() == indices.size() && layer_values.size() == layers_.size(),
+               "H5adCsrWriter: value arrays do not match the indices");
+  std::int64_t total = 0;
+  for (std::int64_t k : row_nnz) {
+    total += k;
+    indptr_.push_back(indptr_.back() + k);
+  }
+  CELLOT_CHECK(total == static_cast<std::int64_t>(indices.size()), "H5adCsrWriter: row_nnz does not sum to nnz");
+  auto put = [&](std::size_t part, const void* p, std::size_t size) {
+    if (indices.empty()) return;
+    if (std::fwrite(p, size, indices.size(), out_[part]) != indices.size())
+      throw RuntimeError(parts_[part] + ": write failed: " + std::strerror(errno));
+  };
+  put(0, indices.data(), sizeof(std::int32_t));
+  put(1, values.data(), sizeof(float));
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    CELLOT_CHECK(layer_values[l].size() == indices.size(), "H5adCsrWriter: layer values do not match the indices");
+    put(2 + l, layer_values[l].data(), sizeof(std::int32_t));
+  }
+}
+
+namespace {
+
+Handle csr_group(hid_t file, const std::string& name, std::int64_t rows, std::int64_t cols, const std::string& ctx) {
+  Handle g = h5::create_group(file, name, ctx);
+  detail::set_encoding(g, "csr_matrix", "0.1.0", ctx);
+  write_attr_int64s(g, "shape", {rows, cols}, ctx);
+  return g;
+}
+
+}  // namespace
+
+void H5adCsrWriter::finish(const AnnData& meta) {
+  CELLOT_CHECK(!done_ && !out_.empty(), "H5adCsrWriter: finish twice");
+  CELLOT_CHECK(meta.obs.rows() == rows(), "H5adCsrWriter: obs has " + std::to_string(meta.obs.rows()) +
+                                              " rows, the matrix " + std::to_string(rows()));
+  CELLOT_CHECK(meta.var.rows() == n_vars_, "H5adCsrWriter: var rows differ from the matrix columns");
+  for (std::size_t i = 0; i < out_.size(); ++i)
+    if (std::fflush(out_[i]) != 0) throw RuntimeError(parts_[i] + ": write failed: " + std::strerror(errno));
+  const std::string tmp = path_ + ".tmp";
+  {
+    Handle file = h5::create_file(tmp);
+    Handle root = h5::open_group(file, "/", tmp);
+    detail::set_encoding(root, "anndata", "0.1.0", tmp);
+    // scipy's choice: 32-bit indices while the non-zeros fit.
+    const bool i32 = nnz() <= std::numeric_limits<std::int32_t>::max();
+    const hid_t index_type = i32 ? H5T_STD_I32LE : H5T_STD_I64LE;
+    {
+      Handle x = csr_group(file, "X", rows(), n_vars_, tmp);
+      copy_part<float>(parts_[1], x, "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, nnz(), tmp);
+      copy_part<std::int32_t>(parts_[0], x, "indices", index_type, H5T_NATIVE_INT32, nnz(), tmp);
+      write_array(x, "indptr", index_type, H5T_NATIVE_INT64, indptr_.data(), {indptr_.size()}, tmp);
+    }
+    Handle layers = dict_group(file, "layers", tmp);
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      Handle g = csr_group(layers, layers_[l], rows(), n_vars_, tmp);
+      copy_part<std::int32_t>(parts_[2 + l], g, "data", H5T_STD_I32LE, H5T_NATIVE_INT32, nnz(), tmp);
+      for (const char* shared : {"indices", "indptr"})
+        CELLOT_H5_CHECK(H5Lcreate_hard(file, (std::string("X/") + shared).c_str(), g, shared, H5P_DEFAULT, H5P_DEFAULT),
+                        tmp + ":layers/" + layers_[l] + "/" + shared);
+    }
+    write_elements(file, meta, rows(), true, tmp);
+    h5::close_file(file, tmp);
+  }
+  close_parts();
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    throw RuntimeError(path_ + ": cannot rename " + tmp + " into place: " + why);
+  }
+  done_ = true;
 }
 
 }  // namespace cellot::io

@@ -154,15 +154,31 @@ void TaskRunner::score(Work& w) {
   // computed in (the split's embedding, unstandardised), shared by both evaluations.
   const auto markers = metrics::rank_markers(w.pair.control.select_rows(w.pair.control_split.train),
                                              w.pair.treated.select_rows(w.pair.treated_split.train));
-  score_set(w, w.pred, w.source_test, w.target_test, markers, "", w.row.predicted_effect, w.row.observed_effect);
+  score_set(w, w.pred, w.source_test, w.pair.control_split.test, w.target_test, markers, "", w.row.predicted_effect,
+            w.row.observed_effect);
   // A holdout screen also scores held-out cells of the groups the model trained on (iid).
   if (ctx_.iid && w.source_iid.rows > 0 && w.target_iid.rows > 0)
-    score_set(w, w.pred_iid, w.source_iid, w.target_iid, markers, "iid:", w.row.iid_predicted_effect,
-              w.row.iid_observed_effect);
+    score_set(w, w.pred_iid, w.source_iid, w.pair.control_split.iid, w.target_iid, markers, "iid:",
+              w.row.iid_predicted_effect, w.row.iid_observed_effect);
 }
 
-void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, const Matrix& target,
-                           const std::vector<std::int64_t>& markers, const std::string& prefix,
+// Feature-space maps (4i, screen presets) act on the file's features, so they are known only
+// without an embedding. Latent maps (scrna preset) are decoded to the genes of X and then embedded
+// like the cells (an obsm embedding is read, not computed from genes: no truth there).
+Matrix TaskRunner::true_response(const Work& w, const Matrix& source, const std::vector<std::int64_t>& source_split) const {
+  const data::SynthMaps& truth = *ctx_.truth;
+  const std::string& p = w.task->perturbation;
+  if (!truth.latent()) return w.tf.embeds() ? Matrix() : truth.apply(p, source);
+  if (ctx_.cfg->data.layer != "X" || w.tf.from_obsm()) return Matrix();
+  std::vector<std::int64_t> rows;
+  rows.reserve(source_split.size());
+  for (std::int64_t i : source_split) rows.push_back(w.pair.control_rows[static_cast<std::size_t>(i)]);
+  const Matrix genes = truth.truth(p, Matrix(), rows, ctx_.cache->get(w.task->fold).reader());
+  return w.tf.embeds() ? w.tf.embed(genes) : genes;
+}
+
+void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, const std::vector<std::int64_t>& source_split,
+                           const Matrix& target, const std::vector<std::int64_t>& markers, const std::string& prefix,
                            std::vector<double>& predicted_effect, std::vector<double>& observed_effect) {
   const Config& cfg = *ctx_.cfg;
   const Task& task = *w.task;
@@ -174,8 +190,8 @@ void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, co
   if (observed) halves = models::observed_halves(target, task.task_seed);
   const Matrix& reference = observed ? halves.reference : target;
   Matrix true_response;
-  if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed && !w.tf.embeds())
-    true_response = ctx_.truth->apply(task.perturbation, source);
+  if (ctx_.truth && ctx_.truth->has(task.perturbation) && !observed)
+    true_response = this->true_response(w, source, source_split);
   // Changes are measured from the scored controls' mean, for the observed baseline too (its rows
   // pair with no control).
   const auto control_mean = metrics::feature_means(source);

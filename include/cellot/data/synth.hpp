@@ -19,6 +19,7 @@
 // u (gates x d), a (gates), t (gates)}. obs: condition, cell_line, subpopulation (categorical).
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,17 @@
 namespace cellot::data {
 
 struct SynthOptions {
-  std::string preset = "4i";  // 4i | screen
-  int perturbations = 200;    // screen only
+  std::string preset = "4i";  // 4i | screen | scrna
+  int perturbations = 200;    // screen and scrna
   int features = 48;          // screen only (the 4i preset always has its 48 named features)
+  // scrna only (see synth_scrna.hpp).
+  std::int64_t cells = 100000;     // all cells, control and treated
+  int genes = 2000;
+  int cell_lines = 3;
+  int latent = 10;
+  double control_fraction = 0;     // share of control cells; 0 = max(0.05, 1 / (perturbations + 1))
+  double library_size = 1500;      // median counts per cell
+  bool shuffle = false;            // rows in random order instead of grouped by condition
   std::uint64_t seed = 0;
   double cells_scale = 1.0;  // multiplies every condition's cell count (at least one cell each)
   // Multiplies every feature (X -> c X; the maps become x -> c T(x / c), still the gradient of a
@@ -59,9 +68,23 @@ struct SynthMap {
   double potential(const double* x) const;  // φ_k(x)
 };
 
+// The scrna preset's decoder from latent states to expected expression: proportions
+// p(z) = softmax(offset + loadings z) over the genes, expected counts library * p(z), expected
+// log-normalised expression log1p(target_sum * p(z)) (what X holds, without the count noise).
+struct SynthDecoder {
+  Matrix loadings;             // genes x latent
+  std::vector<double> offset;  // genes
+  double target_sum = 1e4;
+  std::string latent_key;      // obsm key of every cell's latent state
+  Matrix proportions(const Matrix& z) const;  // cells x genes
+  Matrix log_normalised(const Matrix& z) const;
+};
+
 class SynthMaps {
  public:
   static constexpr const char* kFamily = "quadratic_softplus_gates";
+  // scrna: the same maps act on latent states; the file's features are genes (SynthDecoder).
+  static constexpr const char* kLatentFamily = "latent_nb_counts";
   static constexpr const char* kUnsRoot = "cellot_synth";
 
   // From uns contents (io::AnnData filled by read_h5ad or H5adReader::read_uns). InputError
@@ -75,12 +98,27 @@ class SynthMaps {
   const SynthMap& map(const std::string& perturbation) const;  // InputError when unknown
   Matrix apply(const std::string& perturbation, const Matrix& x) const { return map(perturbation).apply(x); }
   const std::string& preset() const { return preset_; }
+  const std::string& family() const { return family_; }
+  // Maps act on latent states (kLatentFamily), not on the file's features.
+  bool latent() const { return decoder_ != nullptr; }
+  const SynthDecoder& decoder() const;  // latent() only
+  // The true response of cells in the file's features (of layer X): the map applied to the
+  // cells' features (`features`), or, for latent maps, to their latent states (obsm rows
+  // `rows` read through `reader`), decoded to the expected log-normalised expression.
+  Matrix truth(const std::string& perturbation, const Matrix& features, const std::vector<std::int64_t>& rows,
+               const io::H5adReader& reader) const;
 
  private:
-  std::string origin_, preset_;
+  std::string origin_, preset_, family_;
+  std::shared_ptr<const SynthDecoder> decoder_;
   std::map<std::string, SynthMap> maps_;
   std::vector<std::string> order_;
 };
+
+// Writes the scrna preset (SynthOptions::preset == "scrna") to `path`, streaming: memory ~ one
+// block of cells plus obs, never cells x genes. Logs progress (rate, ETA) when `progress`.
+// Returns the number of cells written.
+std::int64_t write_synthetic_scrna(const SynthOptions& options, const std::string& path, bool progress);
 
 // The true response T*(x) of perturbation `perturbation` for cells x (rows), from a file's uns.
 Matrix true_map(const io::AnnData& uns, const std::string& perturbation, const Matrix& x);

@@ -25,6 +25,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -111,6 +112,40 @@ AnnData read_h5ad(const std::string& path);
 
 // Writes atomically (to path + ".tmp", then rename) so a failure never corrupts an existing file.
 void write_h5ad(const std::string& path, const AnnData& data);
+
+// Streams a large .h5ad whose X is CSR (float32 values, ascending column indices per row),
+// block of rows by block of rows, in memory ~ one block: values go to temporary files beside
+// `path` while rows are appended; finish() writes the h5ad (contiguous datasets, as anndata
+// writes them, so rows read back by hyperslab) and renames it into place. `int_layers` are
+// integer (int32) matrices of the same sparsity as X, stored as layers/<name> (csr_matrix);
+// their indices and indptr are HDF5 hard links to X's (anndata reads them as their own).
+class H5adCsrWriter {
+ public:
+  H5adCsrWriter(const std::string& path, std::int64_t n_vars, std::vector<std::string> int_layers = {});
+  ~H5adCsrWriter();  // removes the temporary files (and the unfinished h5ad)
+  H5adCsrWriter(const H5adCsrWriter&) = delete;
+  H5adCsrWriter& operator=(const H5adCsrWriter&) = delete;
+
+  // Appends rows: row_nnz[r] entries each, their column indices, X values and one value array
+  // per integer layer (each as long as `indices`).
+  void append(const std::vector<std::int64_t>& row_nnz, const std::vector<std::int32_t>& indices,
+              const std::vector<float>& values, const std::vector<std::vector<std::int32_t>>& layer_values);
+  std::int64_t rows() const { return static_cast<std::int64_t>(indptr_.size()) - 1; }
+  std::int64_t nnz() const { return indptr_.back(); }
+  // Writes obs, var, obsm and uns of `meta` (its X is ignored; obs must have rows() rows and var
+  // n_vars rows) with the appended matrices, then renames into place.
+  void finish(const AnnData& meta);
+
+ private:
+  std::string path_;
+  std::int64_t n_vars_;
+  std::vector<std::string> layers_;
+  std::vector<std::string> parts_;  // temporary files: indices, X values, layer values
+  std::vector<std::FILE*> out_;
+  std::vector<std::int64_t> indptr_{0};
+  bool done_ = false;
+  void close_parts();
+};
 
 // Row-selective reader: obs and var are read at open; rows of the selected matrix on request.
 // The matrix is "X" by default; `layer` selects another one of the same cells:

@@ -63,9 +63,13 @@ class TaskRunner {
   void train(Work& w);
   void score(Work& w);
   // Scores one evaluation set into the row's columns named prefix + metric, and its effects.
-  void score_set(Work& w, const Matrix& pred, const Matrix& source, const Matrix& target,
-                 const std::vector<std::int64_t>& markers, const std::string& prefix,
+  void score_set(Work& w, const Matrix& pred, const Matrix& source, const std::vector<std::int64_t>& source_split,
+                 const Matrix& target, const std::vector<std::int64_t>& markers, const std::string& prefix,
                  std::vector<double>& predicted_effect, std::vector<double>& observed_effect);
+  // The known response of the scored control cells (`source_split`: indices into the pair's
+  // controls) in the space the metrics are computed in; empty when there is none or it cannot
+  // be expressed there.
+  Matrix true_response(const Work& w, const Matrix& source, const std::vector<std::int64_t>& source_split) const;
   void fill_row(Work& w);
   std::vector<double> in_file_features(const Work& w, const std::vector<double>& change,
                                        const std::vector<double>& control_mean) const;
