@@ -77,8 +77,11 @@ void describe_structure(std::ostream& os, const data::Dataset& ds, const Config&
   r.read_uns(uns);
   if (data::SynthMaps::present(uns)) {
     const data::SynthMaps maps(uns, ds.path());
-    os << "ground truth  synthetic (preset " << maps.preset() << ", " << data::SynthMaps::kFamily << ", "
-       << maps.perturbations().size() << " maps)\n";
+    os << "ground truth  synthetic (preset " << maps.preset() << ", " << maps.family() << ", "
+       << maps.perturbations().size() << " maps"
+       << (maps.latent() ? " in " + std::to_string(maps.decoder().loadings.cols) + " latent dimensions, decoded to X"
+                         : std::string())
+       << ")\n";
   }
   os << "preprocess    " << cfg.data.preprocess << "\n\n";
 
