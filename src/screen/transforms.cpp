@@ -1,5 +1,7 @@
 #include "cellot/screen/transforms.hpp"
 
+#include <chrono>
+
 #include <cstring>
 
 #include "cellot/core/error.hpp"
@@ -95,9 +97,12 @@ Transforms fit_screen_transforms(const Config& cfg, const Plan& plan,
       for (int fold : plan.folds)
         for (auto seed : plan.seeds) {
           const data::Dataset& ds = dataset(fold);
+          const auto t0 = std::chrono::steady_clock::now();
           const data::FeatureTransform t = data::fit_on_training_split(ds, split_seed(cfg, fold, seed));
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (t.embeds() || t.scaling() != data::FeatureTransform::Scaling::none)
-            log::info("screen: " + transform_key(fold, seed) + ": " + t.describe());
+            log::info("screen: " + transform_key(fold, seed) + ": " + t.describe() + "; fitted in " +
+                      log::format_duration(secs));
           out.emplace(transform_key(fold, seed), t);
         }
       bytes = pack(out);
