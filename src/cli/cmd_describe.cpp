@@ -38,7 +38,9 @@ std::string feature_summary(const std::vector<std::string>& f) {
 
 // Reads `rows` in chunks (the reader rejects non-finite values) and applies the preprocessing.
 std::int64_t scan(const data::Dataset& ds, const std::vector<std::int64_t>& rows) {
-  constexpr std::size_t kChunk = 65536;
+  // At most 2^21 values (16 MiB of dense rows) per chunk: memory stays small and is reused.
+  const std::size_t kChunk =
+      std::max<std::size_t>(1, (std::size_t{1} << 21) / static_cast<std::size_t>(std::max<std::int64_t>(1, ds.n_vars())));
   for (std::size_t i = 0; i < rows.size(); i += kChunk) {
     const std::vector<std::int64_t> part(rows.begin() + static_cast<std::ptrdiff_t>(i),
                                          rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + kChunk)));

@@ -38,7 +38,9 @@ FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_se
 Matrix load_embedded(const Dataset& ds, const FeatureTransform& t, const std::vector<std::int64_t>& rows) {
   if (t.from_obsm()) return ds.reader().read_obsm_rows(t.obsm_key(), rows);
   if (!t.embeds()) return ds.load_rows(rows);
-  constexpr std::size_t kBlock = 4096;
+  // Blocks of at most 2^21 values (16 MiB of dense rows): the allocator reuses one block's
+  // memory for the next instead of mapping fresh pages for each.
+  const std::size_t kBlock = std::max<std::size_t>(1, (std::size_t{1} << 21) / static_cast<std::size_t>(std::max<std::int64_t>(1, t.input_dim())));
   Matrix out(static_cast<std::int64_t>(rows.size()), t.dim());
   for (std::size_t b = 0; b < rows.size(); b += kBlock) {
     const std::vector<std::int64_t> block(rows.begin() + static_cast<std::ptrdiff_t>(b),

@@ -115,16 +115,26 @@ Matrix FeatureTransform::embed(const Matrix& x) const {
     throw InputError("cells", "n_vars", std::to_string(x.cols),
                      "the transform was fitted on " + std::to_string(input_dim_) + " features");
   if (!embeds()) return x;
+  // e = x C^T - mean C^T, the zeros of x skipped (most of a sparse scRNA-seq matrix: the cost
+  // is ~ non-zeros x K instead of genes x K), summed over features in ascending order.
   const std::int64_t k = components_.rows, d = input_dim_;
+  std::vector<double> ct(static_cast<std::size_t>(d * k)), mean_c(static_cast<std::size_t>(k), 0.0);
+  for (std::int64_t c = 0; c < k; ++c)
+    for (std::int64_t j = 0; j < d; ++j) {
+      ct[static_cast<std::size_t>(j * k + c)] = components_(c, j);
+      mean_c[static_cast<std::size_t>(c)] += pca_mean_[static_cast<std::size_t>(j)] * components_(c, j);
+    }
   Matrix e(x.rows, k);
   for (std::int64_t i = 0; i < x.rows; ++i) {
     const double* xi = x.row(i);
-    for (std::int64_t c = 0; c < k; ++c) {
-      const double* comp = components_.row(c);
-      double s = 0;
-      for (std::int64_t j = 0; j < d; ++j) s += (xi[j] - pca_mean_[static_cast<std::size_t>(j)]) * comp[j];
-      e(i, c) = s;
+    double* ei = e.row(i);
+    for (std::int64_t j = 0; j < d; ++j) {
+      if (xi[j] == 0.0) continue;
+      const double v = xi[j];
+      const double* cj = ct.data() + j * k;
+      for (std::int64_t c = 0; c < k; ++c) ei[c] += v * cj[c];
     }
+    for (std::int64_t c = 0; c < k; ++c) ei[c] -= mean_c[static_cast<std::size_t>(c)];
   }
   return e;
 }

@@ -118,7 +118,7 @@ RowPlan plan_rows(const std::vector<std::int64_t>& rows, std::int64_t n, const s
   return p;
 }
 
-Matrix reorder(const Matrix& sorted, const RowPlan& p) {
+Matrix reorder(Matrix sorted, const RowPlan& p) {
   if (p.unique.size() == p.slot.size()) {
     bool identity = true;
     for (std::size_t i = 0; i < p.slot.size() && identity; ++i) identity = p.slot[i] == static_cast<std::int64_t>(i);
@@ -346,7 +346,7 @@ Matrix MatrixElement::read_rows(const std::vector<std::int64_t>& rows) const {
     sorted = csc_rows(data_, indices_, indptr_, rows_, cols_, plan.unique, file_, key_);
   }
   check_finite(sorted, plan.unique, file_, key_);
-  return reorder(sorted, plan);
+  return reorder(std::move(sorted), plan);
 }
 
 }  // namespace cellot::io::detail
