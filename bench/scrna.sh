@@ -88,6 +88,9 @@ def seconds(text):
 fit = re.findall(r"embedding pca:50 .*fitted in (\S+)", open(f"{work}/screen.log").read())
 t_fit = seconds(fit[0]) if fit else float("nan")
 cpu = lambda n: float(open(f"{work}/{n}.cpu").read())
+# CPU of the load phase summed over the group roots (the screen's closing "cpu time" line).
+m = re.search(r"cpu time, group roots' CPU .*? load ([\d.]+)s", open(f"{work}/screen.log").read())
+load_cpu = float(m.group(1)) if m else float("nan")
 order = np.sort(load)
 print(f"| step ({int(cells):,} cells x {int(genes):,} genes, {int(perts)} perturbations, {nnz:,} non-zeros, {size}) | wall | CPU (user + sys) | max RSS | target |")
 print("|---|---|---|---|---|")
@@ -96,7 +99,7 @@ print(f"| `cellot describe` (reads every value) | {wall('describe'):.2f} s | {cp
 print(f"| plan: `cellot screen --count-tasks` (data fingerprint + plan) | {wall('plan'):.2f} s | {cpu('plan'):.2f} s | {rss('plan'):.2f} GiB | |")
 print(f"| screen, {ranks} ranks, {tasks} tasks (identity, pca:50), whole job | {wall('screen'):.2f} s | {cpu('screen'):.2f} s | {rss('screen'):.2f} GiB per rank (max) | <= 2 GB per rank |")
 print(f"| of it: PCA fit (rank 0, once per split) | {t_fit:.2f} s | | | |")
-print(f"| of it: task data load, median of {len(load)} tasks | {np.median(load):.3f} s | | | <= 1 s |")
+print(f"| of it: task data load, median of {len(load)} tasks | {np.median(load):.3f} s | {load_cpu / len(load):.3f} s (mean) | | <= 1 s |")
 print(f"| of it: task data load, slowest (a rank's first task also reads the controls) | {order[-1]:.3f} s | | | |")
 print()
 print(f"File: {gen_note}. Tasks done: {int((state == 2).sum())} of {len(state)}. Wall times on a shared machine: "

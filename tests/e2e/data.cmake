@@ -3,3 +3,5 @@ cellot_add_script_test(NAME data_synth_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/data
 cellot_add_script_test(NAME data_errors_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/data_errors.sh LABELS e2e)
 cellot_add_script_test(NAME data_bad_input_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/data_bad_input.sh LABELS e2e)
 cellot_add_script_test(NAME synth_scrna_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/synth_scrna.sh LABELS e2e)
+# CellOT beats identity against the known truth on the scrna preset (minutes of training): slow.
+cellot_add_script_test(NAME scrna_cellot_e2e SCRIPT ${CMAKE_CURRENT_LIST_DIR}/scrna_cellot.sh LABELS "e2e;slow" TIMEOUT 3600)
