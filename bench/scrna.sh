@@ -67,7 +67,7 @@ cfg=(--data.path "$data" --data.embedding pca:50 --data.perturbations "$list" --
 run plan "$bin" screen --count-tasks "${cfg[@]}" --store "$work/s.h5"
 run screen mpiexec -n "$ranks" "$bin" screen "${cfg[@]}" --store "$work/s.h5"
 
-"$py" - "$work" "$data" "$cells" "$genes" "$perts" "$ranks" "$tasks" "$size" "$gen_note" <<'PY'
+table="$("$py" - "$work" "$data" "$cells" "$genes" "$perts" "$ranks" "$tasks" "$size" "$gen_note" <<'PY'
 import re, sys, datetime as dt
 import h5py, numpy as np
 work, data, cells, genes, perts, ranks, tasks, size, gen_note = sys.argv[1:]
@@ -105,3 +105,5 @@ print()
 print(f"File: {gen_note}. Tasks done: {int((state == 2).sum())} of {len(state)}. Wall times on a shared machine: "
       f"compare CPU with wall (load average {open('/proc/loadavg').read().split()[0]} at the end).")
 PY
+)"
+bench_table "$table"
