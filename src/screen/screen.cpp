@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -128,15 +129,65 @@ CoordinatorOptions coordinator_options(const ScreenOptions& opt) {
   return copt;
 }
 
+// The units the coordinator hands out (form_packs over rank 0's order), on every rank: the key
+// of a unit is its first task; rank 0's `order` becomes the units' keys.
+std::map<std::int64_t, std::vector<std::int64_t>> share_units(const Plan& plan, std::vector<std::int64_t>& order,
+                                                              int pack, const Groups& groups) {
+  std::vector<std::vector<std::int64_t>> units;
+  const bool root = groups.world_rank() == 0;
+  if (root) units = form_packs(plan, order, pack);
+  detail::Wire wire(root);
+  if (root) wire(units);
+  wire.broadcast(groups.world(), 0);
+  if (!root) wire(units);
+  std::map<std::int64_t, std::vector<std::int64_t>> by_key;
+  if (root) order.clear();
+  for (auto& u : units) {
+    if (root) order.push_back(u.front());
+    by_key[u.front()] = std::move(u);
+  }
+  return by_key;
+}
+
+// The ETA's estimate of the work left (in the plan's cost unit). Tasks of a model with early
+// stopping take less than their planned cost: the planned cost left of each model is scaled by
+// the ratio actual / planned of that model's finished tasks (1 until one has finished).
+struct WorkEstimate {
+  std::map<std::string, double> planned_left, planned_done, actual_done;
+  double done() const {
+    double s = 0;
+    for (const auto& [m, v] : actual_done) s += v;
+    return s;
+  }
+  double left() const {
+    double s = 0;
+    for (const auto& [m, v] : planned_left) {
+      const auto pd = planned_done.find(m);
+      const double ratio = pd != planned_done.end() && pd->second > 0 ? actual_done.at(m) / pd->second : 1.0;
+      s += v * ratio;
+    }
+    return s;
+  }
+};
+
 // The root's count of finished tasks and the progress line. The ETA follows the cost (cells x
 // iterations) done, not the count: tasks go out most expensive first, so a count-based ETA would
-// be far too long for most of the screen.
-std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& plan, const std::vector<std::int64_t>& order,
-                                                                   detail::RunTally& tally, log::Progress& progress) {
-  double cost_total = 0;
-  for (std::int64_t t : order) cost_total += plan.tasks[static_cast<std::size_t>(t)].cost;
-  return [&plan, &tally, &progress, cost_total, cost_done = 0.0](std::int64_t t, Outcome o, int group) mutable {
-    cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
+// be far too long for most of the screen; the work a task reports is what it actually took
+// (early stopping), and the work left is re-estimated from it (WorkEstimate).
+std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const Plan& plan,
+                                                                          const std::vector<std::int64_t>& tasks,
+                                                                          detail::RunTally& tally,
+                                                                          log::Progress& progress) {
+  WorkEstimate est;
+  for (std::int64_t t : tasks) {
+    const Task& task = plan.tasks[static_cast<std::size_t>(t)];
+    est.planned_left[task.model] += task.cost;
+  }
+  return [&plan, &tally, &progress, est](std::int64_t t, Outcome o, int group, double work) mutable {
+    const Task& task = plan.tasks[static_cast<std::size_t>(t)];
+    est.planned_left[task.model] -= task.cost;
+    est.planned_done[task.model] += task.cost;
+    est.actual_done[task.model] += work;
     if (o == Outcome::done) ++tally.done;
     if (o == Outcome::failed) ++tally.failed;
     if (o == Outcome::diverged) ++tally.diverged;
@@ -145,7 +196,8 @@ std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& pl
     std::string extra;
     if (tally.failed) extra += "failed " + std::to_string(tally.failed);
     if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
-    progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? cost_done / cost_total : -1.0, extra);
+    const double done = est.done(), total = done + est.left();
+    progress.update(tally.done + tally.failed + tally.diverged, total > 0 ? done / total : -1.0, extra);
   };
 }
 
@@ -222,11 +274,13 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     truth = share_truth(cfg, groups, cache);
   }
 
+  const std::vector<std::int64_t> to_run = order;
+  const auto units = share_units(plan, order, cfg.screen.pack, groups);
   Coordinator coordinator(groups, order, coordinator_options(opt));
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
-  log::Progress progress("screen", static_cast<std::int64_t>(order.size()), progress_on);
-  coordinator.on_finished = progress_callback(plan, order, tally, progress);
+  log::Progress progress("screen", static_cast<std::int64_t>(to_run.size()), progress_on);
+  coordinator.on_task = progress_callback(plan, to_run, tally, progress);
 
   detail::TaskContext tctx;
   tctx.cfg = &cfg;
@@ -245,7 +299,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.agree_timeout = cfg.screen.wait_timeout;
   tctx.ph = &ph;
   detail::TaskRunner runner(std::move(tctx));
-  coordinator.run([&](std::int64_t t) { return runner(t); });
+  coordinator.run([&](std::int64_t unit) { return runner.run_unit(units.at(unit)); });
   ph.wait = coordinator.stats().wait;
   ph.idle = coordinator.stats().idle;
   ph.serve = coordinator.stats().serve;
