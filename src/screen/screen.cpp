@@ -149,31 +149,35 @@ std::map<std::int64_t, std::vector<std::int64_t>> share_units(const Plan& plan, 
   return by_key;
 }
 
-// The ETA's estimate of the work left (in the plan's cost unit). Tasks of a model with early
-// stopping take less than their planned cost: the planned cost left of each model is scaled by
-// the ratio actual / planned of that model's finished tasks (1 until one has finished).
+// The ETA's fraction of the work done. Tasks of a model with early stopping take less than
+// their planned cost, by a ratio (actual / planned over that model's finished tasks, 1 until
+// one has finished) that differs between models (CellOT may stop at a tenth of its iterations,
+// a baseline has none to save). Each model's planned cost, done and left alike, is weighted by
+// its ratio: within one model the ratio cancels (tasks finishing first are those that stopped
+// soonest, so their ratio would make the rest look too cheap), across models it puts each
+// model's share of the time where it is.
 struct WorkEstimate {
   std::map<std::string, double> planned_left, planned_done, actual_done;
-  double done() const {
-    double s = 0;
-    for (const auto& [m, v] : actual_done) s += v;
-    return s;
+  double ratio(const std::string& model) const {
+    const auto pd = planned_done.find(model);
+    return pd != planned_done.end() && pd->second > 0 ? actual_done.at(model) / pd->second : 1.0;
   }
-  double left() const {
-    double s = 0;
-    for (const auto& [m, v] : planned_left) {
+  double fraction() const {
+    double done = 0, total = 0;
+    for (const auto& [m, left] : planned_left) {
       const auto pd = planned_done.find(m);
-      const double ratio = pd != planned_done.end() && pd->second > 0 ? actual_done.at(m) / pd->second : 1.0;
-      s += v * ratio;
+      const double d = pd != planned_done.end() ? pd->second : 0.0, r = ratio(m);
+      done += r * d;
+      total += r * (d + left);
     }
-    return s;
+    return total > 0 ? done / total : -1.0;
   }
 };
 
 // The root's count of finished tasks and the progress line. The ETA follows the cost (cells x
 // iterations) done, not the count: tasks go out most expensive first, so a count-based ETA would
 // be far too long for most of the screen; the work a task reports is what it actually took
-// (early stopping), and the work left is re-estimated from it (WorkEstimate).
+// (early stopping), and each model's share is re-estimated from it (WorkEstimate).
 std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const Plan& plan,
                                                                           const std::vector<std::int64_t>& tasks,
                                                                           detail::RunTally& tally,
@@ -196,8 +200,7 @@ std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const 
     std::string extra;
     if (tally.failed) extra += "failed " + std::to_string(tally.failed);
     if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
-    const double done = est.done(), total = done + est.left();
-    progress.update(tally.done + tally.failed + tally.diverged, total > 0 ? done / total : -1.0, extra);
+    progress.update(tally.done + tally.failed + tally.diverged, est.fraction(), extra);
   };
 }
 
