@@ -5,6 +5,12 @@
 // achieved, and a measured single-thread sgemm peak (at::mm at the trainer's shapes and at 1024^3).
 //
 // usage: bench_trainer [--iters N] [--warmup N] [--threads T] [--dim D] [--repeat R] [--peak 0|1]
+//                      [--tasks N --pack K]
+// With --tasks N: N tasks (seeds 1..N, the same data) trained in packs of K
+// (models::train_cellot_pack; K = 1: train_cellot one task after another); prints
+// seconds_per_outer_iter_per_model = wall / (iters x N) and cpu_seconds_per_outer_iter_per_model
+// (the process's CPU time, std::clock, over the same span: the measure to trust on a machine
+// shared with other work), and skips the peak measurement.
 // bench/trainer.sh runs it next to the reference and prints the ratio. Under mpiexec -n R the
 // trainer runs data-parallel over the R ranks (rank 0 prints; GEMM figures are rank 0's share).
 #include <ATen/ATen.h>
@@ -12,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -58,7 +65,7 @@ int main(int argc, char** argv) {
   cellot::register_model_kinds(cellot::models::kinds());
   cellot::Runtime rt(argc, argv);  // MPI (the trainer takes a communicator)
   cellot::metrics::KokkosScope kokkos;
-  std::int64_t iters = 200, warmup = 20, dim = 48;
+  std::int64_t iters = 200, warmup = 20, dim = 48, tasks = 0, pack = 1;
   int threads = 1, repeat = 3;
   bool peak = true;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -70,6 +77,8 @@ int main(int argc, char** argv) {
     else if (key == "--dim") dim = std::atoll(v);
     else if (key == "--repeat") repeat = std::atoi(v);
     else if (key == "--peak") peak = std::atoi(v) != 0;
+    else if (key == "--tasks") tasks = std::atoll(v);
+    else if (key == "--pack") pack = std::atoll(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -95,6 +104,29 @@ int main(int argc, char** argv) {
 
   hp.iters = warmup;
   cellot::models::train_cellot(shape, hp, in, ctx);
+  if (tasks > 0) {
+    hp.iters = iters;
+    const double t0 = now();
+    const std::clock_t c0 = std::clock();
+    for (std::int64_t first = 0; first < tasks; first += pack) {
+      std::vector<cellot::models::CellotPackMember> members;
+      for (std::int64_t s = first; s < std::min(tasks, first + pack); ++s) {
+        cellot::models::TrainContext c = ctx;
+        c.seed = static_cast<std::uint64_t>(s + 1);
+        members.push_back({&shape, &hp, &in, c});
+      }
+      if (pack == 1)
+        cellot::models::train_cellot(shape, hp, in, members.front().ctx);
+      else
+        cellot::models::train_cellot_pack(members);
+    }
+    const double spm = (now() - t0) / static_cast<double>(iters * tasks);
+    const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC / static_cast<double>(iters * tasks);
+    if (root)
+      std::printf("tasks %lld\npack %lld\nseconds_per_outer_iter_per_model %.6f\ncpu_seconds_per_outer_iter_per_model %.6f\n",
+                  static_cast<long long>(tasks), static_cast<long long>(pack), spm, cpu);
+    return 0;
+  }
   hp.iters = iters;
   std::vector<double> times;
   std::uint64_t flop = 0;

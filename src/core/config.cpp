@@ -101,6 +101,7 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("screen.save_predictions", po::value(&c.screen.save_predictions)->default_value(c.screen.save_predictions), "keep predictions in the store")
     ("screen.poll_ms", po::value(&c.screen.poll_ms)->default_value(c.screen.poll_ms), "coordinator probe interval inside rank 0's training (ms)")
     ("screen.wait_timeout", po::value(&c.screen.wait_timeout)->default_value(c.screen.wait_timeout), "fail after waiting this long for the coordinator or group (s, 0: never)")
+    ("screen.pack", po::value(&c.screen.pack)->default_value(c.screen.pack), "tasks of one model kind trained together on a group (1: one at a time)")
     ("metrics.names", po::value(&c.metrics.names)->default_value(c.metrics.names), "comma list or 'all'")
     ("metrics.mmd_gammas", po::value(&c.metrics.mmd_gammas)->default_value(c.metrics.mmd_gammas), "RBF gammas")
     ("metrics.epsilon", po::value(&c.metrics.epsilon)->default_value(c.metrics.epsilon), "entropic regularisation")
@@ -218,7 +219,10 @@ std::string Config::to_ini() const {
      << "store = " << screen.store << "\n"
      << "save_predictions = " << (screen.save_predictions ? "true" : "false") << "\n"
      << "poll_ms = " << fmt_double(screen.poll_ms) << "\n"
-     << "wait_timeout = " << fmt_double(screen.wait_timeout) << "\n"
+     << "wait_timeout = " << fmt_double(screen.wait_timeout) << "\n";
+  // Only when set: the config text of every existing store (and its plan hash) stays as it was.
+  if (screen.pack != 1) os << "pack = " << screen.pack << "\n";
+  os
      << "\n[metrics]\n"
      << "names = " << metrics.names << "\n"
      << "mmd_gammas = " << metrics.mmd_gammas << "\n"
@@ -330,6 +334,8 @@ void validate(const Config& c, const std::string& origin) {
     throw InputError(origin, "training.threads", std::to_string(c.training.threads), "must be >= 0");
   if (c.screen.ranks_per_task < 1)
     throw InputError(origin, "screen.ranks_per_task", std::to_string(c.screen.ranks_per_task), "must be >= 1");
+  if (c.screen.pack < 1)
+    throw InputError(origin, "screen.pack", std::to_string(c.screen.pack), "must be >= 1");
   if (c.screen.folds < 1)
     throw InputError(origin, "screen.folds", std::to_string(c.screen.folds), "must be >= 1");
   if (!(c.screen.poll_ms >= 0 && std::isfinite(c.screen.poll_ms)))

@@ -9,6 +9,7 @@ std::vector<ModelKind> kinds() {
   k[0].summary = "neural optimal transport: a pair of input-convex networks, the map is grad g";
   k[0].primary = true;
   k[0].cost = ModelCost::cellot_updates;
+  k[0].packs = true;
 
   k[1].name = "scgen";
   k[1].summary = "autoencoder with latent arithmetic (scGen)";

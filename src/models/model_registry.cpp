@@ -18,6 +18,10 @@ std::unique_ptr<Model> make_cae(const Config& cfg, std::int64_t n_features);
 std::unique_ptr<Model> make_identity(const Config& cfg, std::int64_t n_features);
 std::unique_ptr<Model> make_observed(const Config& cfg, std::int64_t n_features);
 std::unique_ptr<Model> make_mean_shift(const Config& cfg, std::int64_t n_features);
+// Pack trainers (ModelKind::packs), one per model that has one.
+std::vector<std::exception_ptr> train_cellot_models(const std::vector<Model*>& models,
+                                                    const std::vector<const TrainInput*>& inputs,
+                                                    const std::vector<TrainContext>& ctxs);
 
 namespace {
 
@@ -60,11 +64,14 @@ struct Entry {
   ModelFactory make;
   void (*check)(const Config&);  // nullptr: nothing beyond validate()
   std::int64_t (*bound)(const Config&, std::int64_t d, std::int64_t n_treated_test_max);  // nullptr: own
+  // Trains several models of this kind at once (ModelKind::packs); nullptr: one after another.
+  std::vector<std::exception_ptr> (*pack)(const std::vector<Model*>&, const std::vector<const TrainInput*>&,
+                                          const std::vector<TrainContext>&) = nullptr;
 };
 
 const std::map<std::string, Entry>& entries() {
   static const std::map<std::string, Entry> table = {
-      {"cellot", {make_cellot, check_cellot, nullptr}},
+      {"cellot", {make_cellot, check_cellot, nullptr, train_cellot_models}},
       {"scgen", {make_scgen, nullptr, autoencoder_bound}},
       {"cae", {make_cae, nullptr, autoencoder_bound}},
       {"identity", {make_identity, nullptr, nullptr}},
@@ -93,6 +100,32 @@ void check_model_config(const Config& cfg) {
 std::int64_t max_stored_params(const Config& cfg, std::int64_t n_features, std::int64_t n_treated_test_max) {
   const Entry& e = entry(cfg.model.name);
   return e.bound ? e.bound(cfg, n_features, n_treated_test_max) : own_parameters(cfg, n_features);
+}
+
+bool has_pack_trainer(const std::string& name) { return entry(name).pack != nullptr; }
+
+std::vector<std::exception_ptr> train_together(const std::vector<Model*>& models,
+                                               const std::vector<const TrainInput*>& inputs,
+                                               const std::vector<TrainContext>& ctxs) {
+  CELLOT_CHECK(models.size() == inputs.size() && models.size() == ctxs.size(), "one input and context per model");
+  if (models.empty()) return {};
+  const std::string kind = models.front()->name();
+  for (const Model* m : models)
+    CELLOT_CHECK(m->name() == kind, "a pack holds models of one kind");
+  if (const auto pack = entry(kind).pack; pack && models.size() > 1) return pack(models, inputs, ctxs);
+  std::vector<std::exception_ptr> errors(models.size());
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    try {
+      models[i]->train(*inputs[i], ctxs[i]);
+    } catch (const Interrupted&) {
+      errors[i] = std::current_exception();
+    } catch (const Diverged&) {
+      errors[i] = std::current_exception();
+    } catch (const InputError&) {
+      errors[i] = std::current_exception();
+    }
+  }
+  return errors;
 }
 
 std::vector<std::string> registered_factories() {

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <string>
 
@@ -18,7 +19,8 @@ namespace {
 constexpr int kTagToCoordinator = 101;
 constexpr int kTagReply = 102;
 constexpr int kTagKeepalive = 103;
-constexpr std::int64_t kRequest = 0, kReport = 1, kLeave = 2, kHeartbeat = 3;
+// kTaskDone: one task of a unit has finished {kTaskDone, task, outcome, work} (report_task).
+constexpr std::int64_t kRequest = 0, kReport = 1, kLeave = 2, kHeartbeat = 3, kTaskDone = 4;
 constexpr std::int64_t kNoMoreTasks = Coordinator::kNoMoreTasks, kStopped = Coordinator::kStopped;
 // Answer to a prefetch request when few tasks are left: no reservation now, ask again when idle
 // (so that a group holding reservations never starves another group of the last tasks).
@@ -152,6 +154,9 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
       record(msg[1], static_cast<Outcome>(msg[2]), static_cast<int>(msg[3]));
       break;
     }
+    case kTaskDone:
+      if (on_task) on_task(msg[1], static_cast<Outcome>(msg[2]), static_cast<int>(g), static_cast<double>(msg[3]));
+      break;
     case kLeave:
       c.left = true;
       --clients_left_;
@@ -192,6 +197,17 @@ void Coordinator::send_heartbeat(double t) {
   last_beat_ = t;
   const std::int64_t msg[4] = {kHeartbeat, requests_sent_, reports_sent_, groups_.group_index()};
   // Bound: as every control message, 32 bytes sent eagerly.
+  MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, groups_.control());
+}
+
+void Coordinator::report_task(std::int64_t task, Outcome outcome, double work) {
+  if (!groups_.is_group_root()) return;
+  if (groups_.world_rank() == 0) {
+    if (on_task) on_task(task, outcome, groups_.group_index(), work);
+    return;
+  }
+  const std::int64_t msg[4] = {kTaskDone, task, static_cast<std::int64_t>(outcome), std::llround(work)};
+  // Bound: 32 bytes, sent eagerly.
   MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, groups_.control());
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -74,6 +75,7 @@ std::string normalised_config(const Config& cfg) {
   c.training.threads = 0;
   c.screen.poll_ms = ScreenConfig{}.poll_ms;  // scheduling, not results
   c.screen.wait_timeout = ScreenConfig{}.wait_timeout;
+  c.screen.pack = ScreenConfig{}.pack;  // a packed task's numbers are its numbers alone
   c.model.name = ModelConfig{}.name;
   c.data.fold = 0;
   return c.to_ini();
@@ -182,6 +184,30 @@ std::vector<std::int64_t> cost_order(const Plan& plan) {
     return plan.tasks[static_cast<std::size_t>(a)].cost > plan.tasks[static_cast<std::size_t>(b)].cost;
   });
   return order;
+}
+
+std::vector<std::vector<std::int64_t>> form_packs(const Plan& plan, const std::vector<std::int64_t>& order, int pack) {
+  CELLOT_CHECK(pack >= 1, "pack size at least 1");
+  std::vector<std::vector<std::int64_t>> units;
+  std::map<std::string, std::size_t> open;  // model -> its unit still being filled
+  for (const std::int64_t t : order) {
+    const std::string& model = plan.tasks.at(static_cast<std::size_t>(t)).model;
+    const auto it = open.find(model);
+    if (it != open.end() && units[it->second].size() < static_cast<std::size_t>(pack)) {
+      units[it->second].push_back(t);
+      continue;
+    }
+    units.push_back({t});
+    if (pack > 1 && model_kind(model).packs) open[model] = units.size() - 1;
+  }
+  // A pack costs what its tasks cost together (one group trains them all): largest first.
+  const auto cost = [&](const std::vector<std::int64_t>& u) {
+    double c = 0;
+    for (const std::int64_t t : u) c += plan.tasks[static_cast<std::size_t>(t)].cost;
+    return c;
+  };
+  std::stable_sort(units.begin(), units.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); });
+  return units;
 }
 
 Shard parse_shard(const std::string& text, const std::string& where) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -130,15 +131,69 @@ CoordinatorOptions coordinator_options(const ScreenOptions& opt) {
   return copt;
 }
 
+// The units the coordinator hands out (form_packs over rank 0's order), on every rank: the key
+// of a unit is its first task; rank 0's `order` becomes the units' keys.
+std::map<std::int64_t, std::vector<std::int64_t>> share_units(const Plan& plan, std::vector<std::int64_t>& order,
+                                                              int pack, const Groups& groups) {
+  std::vector<std::vector<std::int64_t>> units;
+  const bool root = groups.world_rank() == 0;
+  if (root) units = form_packs(plan, order, pack);
+  detail::Wire wire(root);
+  if (root) wire(units);
+  wire.broadcast(groups.world(), 0);
+  if (!root) wire(units);
+  std::map<std::int64_t, std::vector<std::int64_t>> by_key;
+  if (root) order.clear();
+  for (auto& u : units) {
+    if (root) order.push_back(u.front());
+    by_key[u.front()] = std::move(u);
+  }
+  return by_key;
+}
+
+// The ETA's fraction of the work done. Tasks of a model with early stopping take less than
+// their planned cost, by a ratio (actual / planned over that model's finished tasks, 1 until
+// one has finished) that differs between models (CellOT may stop at a tenth of its iterations,
+// a baseline has none to save). Each model's planned cost, done and left alike, is weighted by
+// its ratio: within one model the ratio cancels (tasks finishing first are those that stopped
+// soonest, so their ratio would make the rest look too cheap), across models it puts each
+// model's share of the time where it is.
+struct WorkEstimate {
+  std::map<std::string, double> planned_left, planned_done, actual_done;
+  double ratio(const std::string& model) const {
+    const auto pd = planned_done.find(model);
+    return pd != planned_done.end() && pd->second > 0 ? actual_done.at(model) / pd->second : 1.0;
+  }
+  double fraction() const {
+    double done = 0, total = 0;
+    for (const auto& [m, left] : planned_left) {
+      const auto pd = planned_done.find(m);
+      const double d = pd != planned_done.end() ? pd->second : 0.0, r = ratio(m);
+      done += r * d;
+      total += r * (d + left);
+    }
+    return total > 0 ? done / total : -1.0;
+  }
+};
+
 // The root's count of finished tasks and the progress line. The ETA follows the cost (cells x
 // iterations) done, not the count: tasks go out most expensive first, so a count-based ETA would
-// be far too long for most of the screen.
-std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& plan, const std::vector<std::int64_t>& order,
-                                                                   detail::RunTally& tally, log::Progress& progress) {
-  double cost_total = 0;
-  for (std::int64_t t : order) cost_total += plan.tasks[static_cast<std::size_t>(t)].cost;
-  return [&plan, &tally, &progress, cost_total, cost_done = 0.0](std::int64_t t, Outcome o, int group) mutable {
-    cost_done += plan.tasks[static_cast<std::size_t>(t)].cost;
+// be far too long for most of the screen; the work a task reports is what it actually took
+// (early stopping), and each model's share is re-estimated from it (WorkEstimate).
+std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const Plan& plan,
+                                                                          const std::vector<std::int64_t>& tasks,
+                                                                          detail::RunTally& tally,
+                                                                          log::Progress& progress) {
+  WorkEstimate est;
+  for (std::int64_t t : tasks) {
+    const Task& task = plan.tasks[static_cast<std::size_t>(t)];
+    est.planned_left[task.model] += task.cost;
+  }
+  return [&plan, &tally, &progress, est](std::int64_t t, Outcome o, int group, double work) mutable {
+    const Task& task = plan.tasks[static_cast<std::size_t>(t)];
+    est.planned_left[task.model] -= task.cost;
+    est.planned_done[task.model] += task.cost;
+    est.actual_done[task.model] += work;
     if (o == Outcome::done) ++tally.done;
     if (o == Outcome::failed) ++tally.failed;
     if (o == Outcome::diverged) ++tally.diverged;
@@ -147,7 +202,7 @@ std::function<void(std::int64_t, Outcome, int)> progress_callback(const Plan& pl
     std::string extra;
     if (tally.failed) extra += "failed " + std::to_string(tally.failed);
     if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
-    progress.update(tally.done + tally.failed + tally.diverged, cost_total > 0 ? cost_done / cost_total : -1.0, extra);
+    progress.update(tally.done + tally.failed + tally.diverged, est.fraction(), extra);
   };
 }
 
@@ -224,11 +279,13 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
     truth = share_truth(cfg, groups, cache);
   }
 
+  const std::vector<std::int64_t> to_run = order;
+  const auto units = share_units(plan, order, cfg.screen.pack, groups);
   Coordinator coordinator(groups, order, coordinator_options(opt));
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
-  log::Progress progress("screen", static_cast<std::int64_t>(order.size()), progress_on);
-  coordinator.on_finished = progress_callback(plan, order, tally, progress);
+  log::Progress progress("screen", static_cast<std::int64_t>(to_run.size()), progress_on);
+  coordinator.on_task = progress_callback(plan, to_run, tally, progress);
 
   detail::TaskContext tctx;
   tctx.cfg = &cfg;
@@ -247,7 +304,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.agree_timeout = cfg.screen.wait_timeout;
   tctx.ph = &ph;
   detail::TaskRunner runner(std::move(tctx));
-  coordinator.run([&](std::int64_t t) { return runner(t); });
+  coordinator.run([&](std::int64_t unit) { return runner.run_unit(units.at(unit)); });
   ph.wait = coordinator.stats().wait;
   ph.idle = coordinator.stats().idle;
   ph.serve = coordinator.stats().serve;

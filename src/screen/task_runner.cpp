@@ -67,6 +67,9 @@ struct TaskRunner::Work {
   std::unique_ptr<models::Model> model;
   io::TaskRow row;
   std::string ckpt;
+  Outcome outcome = Outcome::done;  // this rank's, until the group agrees (conclude)
+  std::string message;
+  const char* at = "load";  // the phase it is in (for the agreement's diagnosis)
 };
 
 TaskRunner::TaskRunner(TaskContext ctx) : ctx_(std::move(ctx)), unconverged_(ctx_.metric_names.size(), 0) {}
@@ -117,8 +120,7 @@ void TaskRunner::load(Work& w) {
   }
 }
 
-void TaskRunner::train(Work& w) {
-  w.model = models::make_model(w.tc, w.tf.dim());
+models::TrainContext TaskRunner::train_context(Work& w) {
   models::TrainContext tctx;
   tctx.config = &w.tc;
   tctx.comm = ctx_.groups->group();
@@ -128,7 +130,35 @@ void TaskRunner::train(Work& w) {
   tctx.resume = true;  // a checkpoint exists only if this task was interrupted before
   tctx.should_stop = [this] { return should_stop(); };
   tctx.validation_metric = metrics::selection_metric(w.tc, w.in.target_train, ctx_.groups->group());
-  w.model->train(w.in, tctx);
+  return tctx;
+}
+
+void TaskRunner::train(Work& w) {
+  w.model = models::make_model(w.tc, w.tf.dim());
+  w.model->train(w.in, train_context(w));
+}
+
+// The pack's tasks trained at once (models::train_together); `works` keeps those that trained,
+// the others get their outcome from the error their model reported.
+void TaskRunner::train_pack(std::vector<Work*>& works) {
+  std::vector<models::Model*> ms;
+  std::vector<const models::TrainInput*> inputs;
+  std::vector<models::TrainContext> ctxs;
+  for (Work* w : works) {
+    w->model = models::make_model(w->tc, w->tf.dim());
+    ms.push_back(w->model.get());
+    inputs.push_back(&w->in);
+    ctxs.push_back(train_context(*w));
+  }
+  const auto errors = models::train_together(ms, inputs, ctxs);
+  std::vector<Work*> trained;
+  for (std::size_t i = 0; i < works.size(); ++i) {
+    if (errors[i])
+      fail(*works[i], errors[i]);
+    else
+      trained.push_back(works[i]);
+  }
+  works = trained;
 }
 
 // A mean change in the file's features: with an embedding the decoder is affine, so the change
@@ -338,60 +368,131 @@ std::int64_t TaskRunner::agree(std::int64_t mine, const Work& w, const char* pha
   }
 }
 
-Outcome TaskRunner::operator()(std::int64_t t) {
-  Work w;
+void TaskRunner::fail(Work& w, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const models::Interrupted& x) {
+    w.outcome = Outcome::interrupted;
+    w.message = x.what();
+  } catch (const models::Diverged& x) {
+    w.outcome = Outcome::diverged;
+    w.message = x.what();
+  } catch (const std::exception& x) {
+    w.outcome = Outcome::failed;
+    w.message = x.what();
+  }
+}
+
+bool TaskRunner::start(Work& w, std::int64_t t) {
   w.t = t;
   w.task = &ctx_.plan->tasks[static_cast<std::size_t>(t)];
   w.t0 = now();
   w.ckpt = ctx_.ckpt_dir + "/task" + std::to_string(t) + ".ckpt";
-  step_error_.clear();
-  PhaseTimes& ph = *ctx_.ph;
-  const bool group_root = ctx_.groups->is_group_root();
-  if (group_root) timed(w, 4, ph.write, [&] { ctx_.store->write_state(t, io::TaskState::running); });
-  Outcome outcome = Outcome::done;
-  std::string message;
-  const char* phase = "load";
-  auto fail_with = [&](Outcome o, const char* what) {
-    outcome = o;
-    message = what;
-  };
+  if (ctx_.groups->is_group_root()) timed(w, 4, ctx_.ph->write, [&] { ctx_.store->write_state(t, io::TaskState::running); });
   try {
     w.tc = task_config(*ctx_.cfg, *w.task);
     try {
-      timed(w, 0, ph.load, [&] { load(w); });
+      timed(w, 0, ctx_.ph->load, [&] { load(w); });
     } catch (const std::exception& e) {
-      fail_with(Outcome::failed, e.what());
+      w.outcome = Outcome::failed;
+      w.message = e.what();
     }
     // Loading is rank-local (file reads): the group agrees on it before any collective of training.
-    if (agree(static_cast<std::int64_t>(outcome), w, phase) != 0)
-      throw StepError(message.empty() ? "failed on another rank of the group" : message);
-    phase = "train";
-    timed(w, 1, ph.train, [&] { train(w); });
-    phase = "predict";
-    timed(w, 2, ph.predict, [&] {
-      w.pred = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_test)));
-      if (w.source_iid.rows > 0) w.pred_iid = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_iid)));
-    });
-    phase = "metrics";
-    timed(w, 3, ph.metrics, [&] { score(w); });
-    phase = "write";
-    if (group_root) fill_row(w);
-  } catch (const models::Interrupted& e) {
-    fail_with(Outcome::interrupted, e.what());
-  } catch (const models::Diverged& e) {
-    fail_with(Outcome::diverged, e.what());
-  } catch (const std::exception& e) {
-    fail_with(Outcome::failed, e.what());
+    if (agree(static_cast<std::int64_t>(w.outcome), w, w.at) != 0)
+      throw StepError(w.message.empty() ? "failed on another rank of the group" : w.message);
+  } catch (...) {
+    fail(w, std::current_exception());
   }
-  std::int64_t code = static_cast<std::int64_t>(outcome);
+  return w.outcome == Outcome::done;
+}
+
+void TaskRunner::after_train(Work& w) {
+  w.at = "predict";
+  timed(w, 2, ctx_.ph->predict, [&] {
+    w.pred = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_test)));
+    if (w.source_iid.rows > 0) w.pred_iid = w.tf.unstandardize(w.model->predict(w.tf.standardize(w.source_iid)));
+  });
+  w.at = "metrics";
+  timed(w, 3, ctx_.ph->metrics, [&] { score(w); });
+  w.at = "write";
+  if (ctx_.groups->is_group_root()) fill_row(w);
+}
+
+Outcome TaskRunner::conclude(Work& w) {
+  std::int64_t code = static_cast<std::int64_t>(w.outcome);
   if (coordinator_error_ || group_abort_) code = kAbortJob;
-  code = agree(code, w, phase);
+  code = agree(code, w, w.at);
   if (code == kAbortJob) fail_job();
   const Outcome agreed = static_cast<Outcome>(code);
-  if (agreed != outcome && message.empty()) message = "failed on another rank of the group";
+  if (agreed != w.outcome && w.message.empty()) w.message = "failed on another rank of the group";
   if (agreed == Outcome::interrupted) any_interrupted_ = true;
-  if (!group_root) return agreed;
-  return finish(w, agreed, message);
+  if (!ctx_.groups->is_group_root()) return agreed;
+  const Outcome o = finish(w, agreed, w.message);
+  report(w, o);
+  return o;
+}
+
+// The group root tells the coordinator (rank 0's progress and ETA) that the task has finished
+// and what it cost: the plan's cost, times the fraction of its optimisation it ran.
+void TaskRunner::report(const Work& w, Outcome o) const {
+  if (o == Outcome::interrupted || o == Outcome::skipped) return;
+  const double fraction = o == Outcome::done && w.model ? w.model->work_done() : 1.0;
+  ctx_.coordinator->report_task(w.t, o, w.task->cost * fraction);
+}
+
+Outcome TaskRunner::operator()(std::int64_t t) {
+  Work w;
+  step_error_.clear();
+  if (start(w, t)) {
+    try {
+      w.at = "train";
+      timed(w, 1, ctx_.ph->train, [&] { train(w); });
+      after_train(w);
+    } catch (const std::exception&) {
+      fail(w, std::current_exception());
+    }
+  }
+  return conclude(w);
+}
+
+Outcome TaskRunner::run_unit(const std::vector<std::int64_t>& tasks) {
+  if (tasks.size() == 1) return (*this)(tasks.front());
+  if (ctx_.groups->is_group_root()) {
+    std::string keys;
+    for (const std::int64_t t : tasks) keys += (keys.empty() ? "" : ", ") + ctx_.plan->tasks[static_cast<std::size_t>(t)].key;
+    log::debug("pack of " + std::to_string(tasks.size()) + " tasks (group " + std::to_string(ctx_.groups->group_index()) +
+               "): " + keys);
+  }
+  std::vector<Work> works(tasks.size());
+  step_error_.clear();
+  std::vector<Work*> training;
+  for (std::size_t i = 0; i < tasks.size(); ++i)
+    if (start(works[i], tasks[i])) training.push_back(&works[i]);
+  if (!training.empty()) {
+    // The pack's training time is shared equally among its tasks' train phase.
+    const std::vector<Work*> all = training;
+    for (Work* w : all) w->at = "train";
+    try {
+      timed(*all.front(), 1, ctx_.ph->train, [&] { train_pack(training); });
+    } catch (const std::exception&) {
+      for (Work* w : training) fail(*w, std::current_exception());
+    }
+    const double share = all.front()->phase[1] / static_cast<double>(all.size());
+    for (Work* w : all) w->phase[1] = share;
+  }
+  // One task after the other, each agreed on before the next one's collectives start.
+  Outcome unit = Outcome::done;
+  for (Work& w : works) {
+    if (w.outcome == Outcome::done) {
+      try {
+        after_train(w);
+      } catch (const std::exception&) {
+        fail(w, std::current_exception());
+      }
+    }
+    if (conclude(w) == Outcome::interrupted) unit = Outcome::interrupted;
+  }
+  return unit;
 }
 
 Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message) {

@@ -22,6 +22,15 @@ TEST(ModelRegistry, EveryKindHasAFactoryAndNoFactoryLacksAKind) {
   EXPECT_EQ(kinds, factories);
 }
 
+TEST(ModelRegistry, PacksTraitMatchesThePackTrainers) {
+  std::size_t packing = 0;
+  for (const auto& k : models::kinds()) {
+    EXPECT_EQ(k.packs, models::has_pack_trainer(k.name)) << k.name;
+    packing += k.packs ? 1 : 0;
+  }
+  EXPECT_GE(packing, 1u);  // CellOT packs
+}
+
 TEST(ModelRegistry, OnePrimaryOneFloorAndSummaries) {
   int primary = 0, floor = 0;
   for (const auto& k : model_kinds()) {

@@ -118,6 +118,49 @@ TEST(Plan, CostIsCellsTimesIterationsAndOrdersMostExpensiveFirst) {
   EXPECT_EQ(plan.tasks[static_cast<std::size_t>(order[0])].model, "cellot");
 }
 
+TEST(Plan, PacksAreConsecutiveTasksOfOnePackingKind) {
+  const auto plan = screen::make_plan(screen_config(), input(), "test.ini");
+  const auto order = screen::cost_order(plan);
+  // pack 1: one unit per task, in order.
+  const auto ones = screen::form_packs(plan, order, 1);
+  ASSERT_EQ(ones.size(), order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(ones[i], std::vector<std::int64_t>{order[i]});
+  // pack 5: the 12 cellot tasks (3 perturbations x 2 folds x 2 seeds) in packs of 5, 5, 2 taken
+  // in cost order; scgen and identity (no pack trainer) alone. Every task once.
+  const auto units = screen::form_packs(plan, order, 5);
+  std::vector<std::int64_t> seen, cellot_in_order;
+  std::vector<std::size_t> cellot_sizes;
+  for (std::int64_t t : order)
+    if (plan.tasks[static_cast<std::size_t>(t)].model == "cellot") cellot_in_order.push_back(t);
+  std::vector<std::int64_t> cellot_packed;
+  for (const auto& u : units) {
+    ASSERT_FALSE(u.empty());
+    const std::string& model = plan.tasks[static_cast<std::size_t>(u[0])].model;
+    for (std::int64_t t : u) {
+      EXPECT_EQ(plan.tasks[static_cast<std::size_t>(t)].model, model);
+      seen.push_back(t);
+    }
+    if (model == "cellot") {
+      cellot_sizes.push_back(u.size());
+      cellot_packed.insert(cellot_packed.end(), u.begin(), u.end());
+    } else {
+      EXPECT_EQ(u.size(), 1u) << model;
+    }
+  }
+  EXPECT_EQ(cellot_sizes, (std::vector<std::size_t>{5, 5, 2}));
+  EXPECT_EQ(cellot_packed, cellot_in_order);  // similar cost: consecutive in cost order
+  std::sort(seen.begin(), seen.end());
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<std::int64_t>(i));
+  EXPECT_EQ(seen.size(), plan.tasks.size());
+  // Units come by their summed cost, most expensive first.
+  const auto cost = [&](const std::vector<std::int64_t>& u) {
+    double c = 0;
+    for (std::int64_t t : u) c += plan.tasks[static_cast<std::size_t>(t)].cost;
+    return c;
+  };
+  for (std::size_t i = 1; i < units.size(); ++i) EXPECT_GE(cost(units[i - 1]), cost(units[i]));
+}
+
 TEST(Plan, HashIgnoresWhereAndHowButNotWhat) {
   auto cfg = screen_config();
   const auto h = screen::make_plan(cfg, input(), "t").hash;
@@ -126,6 +169,7 @@ TEST(Plan, HashIgnoresWhereAndHowButNotWhat) {
   c2.screen.store = "elsewhere.h5";
   c2.screen.ranks_per_task = 4;
   c2.training.threads = 8;
+  c2.screen.pack = 4;  // packed tasks get their numbers alone
   EXPECT_EQ(screen::make_plan(c2, input(), "t").hash, h);
   auto c3 = cfg;
   c3.screen.seeds = "0,8";

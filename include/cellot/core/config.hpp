@@ -84,6 +84,11 @@ struct ScreenConfig {
   // (0: wait forever), so a lost message costs minutes of an allocation, not all of it.
   double poll_ms = 1;
   double wait_timeout = 3600;
+  // Packed training: up to `pack` tasks of one model kind (one that trains packs, ModelKind::
+  // packs) and similar cost are handed to a group together and trained at once. Each task's
+  // numbers are those of the task trained alone, so pack is scheduling, not results (out of the
+  // plan hash). 1: one task at a time.
+  int pack = 1;
 };
 
 struct MetricsConfig {

@@ -25,6 +25,8 @@ struct ModelKind {
                                    // as a reference, not a method
   bool has_grid = false;           // model.grid (a hyper-parameter grid on the validation split) applies
   ModelCost cost = ModelCost::none;
+  bool packs = false;              // trains several tasks at once on one group (screen.pack),
+                                   // each to the bits it gets alone (models::train_together)
   int default_batch_size = 256;    // training.batch_size when not set
   double default_lr = 1e-4;        // training.lr when not set
 };

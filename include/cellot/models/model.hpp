@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <stdexcept>
 #include <memory>
@@ -82,6 +83,9 @@ class Model {
   // model selects none) and the metric's value there.
   virtual std::int64_t best_step() const { return -1; }
   virtual double best_metric() const { return std::numeric_limits<double>::quiet_NaN(); }
+  // The fraction of the configured optimisation the last train() ran: below 1 when early
+  // stopping (training.patience) ended it sooner. The screen's ETA re-estimates from it.
+  virtual double work_done() const { return 1.0; }
 
  protected:
   Curves curves_;
@@ -91,6 +95,15 @@ class Model {
 // baseline keeps the embedding's own scale (it hands out real cells, stored as float32
 // parameters: standardised, they would come back rounded, no longer the cells themselves).
 data::FeatureTransform model_transform(const data::FeatureTransform& split, const std::string& model);
+
+// Trains models[i] on inputs[i] with ctxs[i], together where their kind trains packs
+// (ModelKind::packs; all of one kind, one communicator) and one after another otherwise. Each
+// model ends as train() alone would leave it, bit for bit. errors[i] (null: trained) is what
+// train() would have thrown for that model alone: Interrupted, Diverged, InputError; any other
+// error ends the call for all (it propagates). Collective over the ctxs' communicator.
+std::vector<std::exception_ptr> train_together(const std::vector<Model*>& models,
+                                               const std::vector<const TrainInput*>& inputs,
+                                               const std::vector<TrainContext>& ctxs);
 
 // Creates an untrained model of cfg.model.name (InputError for an unknown name).
 std::unique_ptr<Model> make_model(const Config& cfg, std::int64_t n_features);
@@ -103,6 +116,9 @@ void check_model_config(const Config& cfg);
 // row): its own parameters, the largest candidate of a grid, or the observed floor's pool for
 // the largest treated test split of the plan (`n_treated_test_max`).
 std::int64_t max_stored_params(const Config& cfg, std::int64_t n_features, std::int64_t n_treated_test_max);
+
+// True when the registry holds a pack trainer for the model (a test checks it is ModelKind::packs).
+bool has_pack_trainer(const std::string& name);
 
 // The names the factories are registered under (a test checks they are models::kinds()').
 std::vector<std::string> registered_factories();

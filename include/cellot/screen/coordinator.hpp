@@ -111,6 +111,13 @@ class Coordinator {
   std::function<bool()> external_stop;
   // World rank 0: every finished task (own or reported by another group), for progress lines.
   std::function<void(std::int64_t task, Outcome outcome, int group)> on_finished;
+  // World rank 0: every task a group root reported with report_task (a pack's tasks one by one,
+  // with the work they actually did in the plan's cost unit), for progress and the ETA.
+  std::function<void(std::int64_t task, Outcome outcome, int group, double work)> on_task;
+  // Group roots: one task of the unit being run has finished (`work`: the cost it actually
+  // took). Rank 0 calls on_task at once; other roots send it (not counted by the heartbeat's
+  // message check: a lost one costs a progress line, not a task).
+  void report_task(std::int64_t task, Outcome outcome, double work);
   // World rank 0: stop handing out tasks once `n` tasks are done (tasks already handed out run
   // to completion). A test hook for resume (`cellot screen --stop-after N`).
   void stop_after(std::int64_t n) { stop_after_ = n; }

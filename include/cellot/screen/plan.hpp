@@ -92,6 +92,14 @@ std::string split_rule_text(const Config& cfg);
 // Task indices, most expensive first (ties: plan order).
 std::vector<std::int64_t> cost_order(const Plan& plan);
 
+// The units the coordinator hands out (screen.pack): `order` (task indices, most expensive
+// first) cut into packs of up to `pack` tasks of one model kind that trains packs
+// (ModelKind::packs), each pack the next tasks of its kind in `order` (so of similar cost);
+// other tasks are units of one. Units are ordered by their cost (the sum of their tasks':
+// a group trains a pack's tasks together), most expensive first, ties in the order of their
+// first task; pack 1 gives one unit per task of `order`, in its order.
+std::vector<std::vector<std::int64_t>> form_packs(const Plan& plan, const std::vector<std::int64_t>& order, int pack);
+
 // "i/n" (0 <= i < n) -> {i, n}; InputError naming `where` and --shard otherwise.
 struct Shard {
   int index = 0, count = 1;

@@ -62,7 +62,7 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
       "shard", po::value<std::string>(), "run shard i of n (0-based), e.g. 0/4")(
       "resume", "continue an existing store of the same plan (only tasks without a done flag run)")(
       "stop-after", po::value<std::int64_t>(),
-      "test hook: stop handing out tasks once this many are done, then close the store (exit 1)")(
+      "test hook: stop handing out tasks once this many are done (a pack of screen.pack counts once), then close the store (exit 1)")(
       "prefetch", po::value<int>()->default_value(2),
       "tasks each group root reserves ahead of the one it runs (0: ask only when idle)")(
       "lease-timeout", po::value<double>()->default_value(300),

@@ -22,12 +22,39 @@ CellotModel::CellotModel(const Config& cfg, std::int64_t n_features)
 void CellotModel::train(const TrainInput& input, const TrainContext& ctx) {
   CELLOT_CHECK(ctx.config != nullptr, "TrainContext without config");
   const auto hp = models::CellotHyper::from_config(*ctx.config);
-  auto result = models::train_cellot(shape_, hp, input, ctx);
+  adopt(models::train_cellot(shape_, hp, input, ctx), hp.iters);
+}
+
+void CellotModel::adopt(CellotResult&& result, std::int64_t planned_iters) {
   f_ = std::move(result.f);
   g_ = std::move(result.g);
   curves_ = std::move(result.curves);
   best_step_ = result.best_step;
   best_metric_ = result.best_metric;
+  work_done_ = planned_iters > 0 ? static_cast<double>(result.steps) / static_cast<double>(planned_iters) : 1.0;
+}
+
+// The registry's pack trainer for CellOT: train_cellot_pack over the models' own shapes.
+std::vector<std::exception_ptr> train_cellot_models(const std::vector<Model*>& models,
+                                                    const std::vector<const TrainInput*>& inputs,
+                                                    const std::vector<TrainContext>& ctxs) {
+  std::vector<CellotModel*> cm;
+  std::vector<CellotHyper> hps;
+  hps.reserve(models.size());  // members point into it
+  std::vector<CellotPackMember> members;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    cm.push_back(dynamic_cast<CellotModel*>(models[i]));
+    CELLOT_CHECK(cm.back() != nullptr && ctxs[i].config != nullptr, "cellot pack member without model or config");
+    hps.push_back(CellotHyper::from_config(*ctxs[i].config));
+    members.push_back({&cm.back()->shape(), &hps.back(), inputs[i], ctxs[i]});
+  }
+  auto out = train_cellot_pack(members);
+  std::vector<std::exception_ptr> errors(models.size());
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    errors[i] = out[i].error;
+    if (!errors[i]) cm[i]->adopt(std::move(out[i].result), hps[i].iters);
+  }
+  return errors;
 }
 
 Matrix CellotModel::predict(const Matrix& source, double t) const {

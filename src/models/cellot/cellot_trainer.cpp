@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <sstream>
 
 #include "cellot/core/error.hpp"
@@ -134,6 +135,17 @@ class CellotRun {
             const models::TrainContext& ctx);
   CellotResult run();
 
+  // The loop of run() one outer iteration at a time, so that a pack can interleave several runs
+  // (train_cellot_pack): begin() once, then advance() until it returns something other than
+  // running, then end(). `stop_vote` is this rank's preemption vote for the iteration (the f
+  // step's reduction carries it, so every rank of the group sees the same outcome).
+  enum class Status { running, finished, interrupted };
+  void begin();
+  Status advance(bool stop_vote);
+  CellotResult end();
+  // After advance() returned interrupted (on every rank): the exception to report.
+  models::Interrupted interrupted() const;
+
  private:
   void check_inputs() const;
   void restore();
@@ -143,7 +155,7 @@ class CellotRun {
   void evaluate();
   void checkpoint();
   void g_steps();
-  bool f_step();  // true when a rank asked the group to stop
+  bool f_step(bool stop_vote);  // true when a rank asked the group to stop
   void show_progress(bool last);
   CellotResult result(bool stopped_early) const;
 
@@ -169,7 +181,8 @@ class CellotRun {
   std::int64_t first_step_ = 0;
   bool progress_enabled_ = false;
   std::chrono::steady_clock::time_point last_progress_;
-  log::Progress* progress_ = nullptr;  // run()'s, while it runs
+  std::unique_ptr<log::Progress> progress_;  // between begin() and end()
+  bool stopped_early_ = false;
 };
 
 int comm_rank(MPI_Comm comm) {
@@ -384,10 +397,9 @@ void CellotRun::g_steps() {
 }
 
 // One step of f; its allreduce carries every rank's stop vote.
-bool CellotRun::f_step() {
+bool CellotRun::f_step(bool stop_here) {
   const std::vector<std::int64_t> y_rows = tgt_batches_.next();
   g_steps();
-  const bool stop_here = ctx_.should_stop && ctx_.should_stop();
   const auto r = steps_.f_step(st_.f.data(), st_.g.data(), tgt_.data(), y_rows, src_.data(), src_batches_.next(),
                                stop_here ? 1 : 0);
   f_loss_ = static_cast<float>(r.loss);
@@ -428,45 +440,62 @@ CellotResult CellotRun::result(bool stopped_early) const {
   return result;
 }
 
-CellotResult CellotRun::run() {
+void CellotRun::begin() {
   restore();
   first_step_ = st_.step;
   progress_enabled_ = ctx_.progress && rank_ == 0;
-  log::Progress progress("cellot " + input_.perturbation, hp_.iters - first_step_, progress_enabled_);
-  progress_ = &progress;
+  progress_ = std::make_unique<log::Progress>("cellot " + input_.perturbation, hp_.iters - first_step_,
+                                              progress_enabled_);
   last_progress_ = std::chrono::steady_clock::now();
-  bool stopped_early = false;
-  while (st_.step < hp_.iters) {
-    const bool stop = f_step();
-    bool converged = false;
-    if (st_.step % hp_.eval_every == 0 || st_.step == hp_.iters) {
-      evaluate();
-      converged = early_.record(st_.step, std::isfinite(last_metric_), st_.best_step == st_.step);
-    }
-    show_progress(st_.step == hp_.iters);
-    if (converged) {
-      // Every rank decides alike (the metric is the root's, broadcast); the result is returned,
-      // so there is nothing left to checkpoint.
-      stopped_early = st_.step < hp_.iters;
-      break;
-    }
-    if (st_.step % hp_.checkpoint_every == 0 || stop) checkpoint();
-    if (stop && st_.step < hp_.iters) {
-      // Bound: lockstep: every rank of the group makes this call at the same step; a rank that throws instead
-      // reaches the task's outcome agreement, which aborts the job after screen.wait_timeout
-      // (task_runner.cpp), and any other command aborts the job on an error (cli/commands.cpp fail()).
-      MPI_Barrier(ctx_.comm);  // the checkpoint is on disk before anyone reports it
-      throw models::Interrupted("training of " + input_.perturbation + " stopped at step " + std::to_string(st_.step) +
-                                (ctx_.checkpoint_path.empty() ? " (no checkpoint path)"
-                                                              : "; checkpoint " + ctx_.checkpoint_path));
-    }
+}
+
+CellotRun::Status CellotRun::advance(bool stop_vote) {
+  if (st_.step >= hp_.iters) return Status::finished;
+  const bool stop = f_step(stop_vote);
+  bool converged = false;
+  if (st_.step % hp_.eval_every == 0 || st_.step == hp_.iters) {
+    evaluate();
+    converged = early_.record(st_.step, std::isfinite(last_metric_), st_.best_step == st_.step);
   }
-  progress.finish("step " + std::to_string(st_.step) + (stopped_early ? " (stopped early)" : "") +
-                  (st_.best_step >= 0 ? " best val_mmd " + fmt(st_.best_metric) + " at step " +
-                                            std::to_string(st_.best_step)
-                                      : " (no validation metric: last iterate)"));
-  progress_ = nullptr;
-  return result(stopped_early);
+  show_progress(st_.step == hp_.iters);
+  if (converged) {
+    // Every rank decides alike (the metric is the root's, broadcast); the result is returned,
+    // so there is nothing left to checkpoint.
+    stopped_early_ = st_.step < hp_.iters;
+    return Status::finished;
+  }
+  if (st_.step % hp_.checkpoint_every == 0 || stop) checkpoint();
+  if (stop && st_.step < hp_.iters) {
+    // Bound: lockstep: every rank of the group makes this call at the same step; a rank that
+    // throws instead reaches the task's outcome agreement, which aborts the job after
+    // screen.wait_timeout (task_runner.cpp), and any other command aborts the job on an error.
+    MPI_Barrier(ctx_.comm);  // the checkpoint is on disk before anyone reports it
+    return Status::interrupted;
+  }
+  return st_.step < hp_.iters ? Status::running : Status::finished;
+}
+
+models::Interrupted CellotRun::interrupted() const {
+  return models::Interrupted("training of " + input_.perturbation + " stopped at step " + std::to_string(st_.step) +
+                             (ctx_.checkpoint_path.empty() ? " (no checkpoint path)"
+                                                           : "; checkpoint " + ctx_.checkpoint_path));
+}
+
+CellotResult CellotRun::end() {
+  progress_->finish("step " + std::to_string(st_.step) + (stopped_early_ ? " (stopped early)" : "") +
+                    (st_.best_step >= 0 ? " best val_mmd " + fmt(st_.best_metric) + " at step " +
+                                              std::to_string(st_.best_step)
+                                        : " (no validation metric: last iterate)"));
+  progress_.reset();
+  return result(stopped_early_);
+}
+
+CellotResult CellotRun::run() {
+  begin();
+  Status s = Status::running;
+  while (s == Status::running && st_.step < hp_.iters) s = advance(ctx_.should_stop && ctx_.should_stop());
+  if (s == Status::interrupted) throw interrupted();
+  return end();
 }
 
 }  // namespace
@@ -475,6 +504,53 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
                           const models::TrainContext& ctx) {
   CellotRun run(shape, hp, input, ctx);
   return run.run();
+}
+
+std::vector<CellotPackOutcome> train_cellot_pack(const std::vector<CellotPackMember>& members) {
+  const std::size_t k = members.size();
+  std::vector<CellotPackOutcome> out(k);
+  std::vector<std::unique_ptr<CellotRun>> runs(k);
+  std::vector<CellotRun::Status> status(k, CellotRun::Status::running);
+  for (std::size_t i = 0; i < k; ++i) {
+    const CellotPackMember& m = members[i];
+    CELLOT_CHECK(m.shape && m.hp && m.input, "pack member without shape, hyperparameters or input");
+    try {
+      runs[i] = std::make_unique<CellotRun>(*m.shape, *m.hp, *m.input, m.ctx);
+      runs[i]->begin();
+    } catch (const InputError&) {  // the task's own data (the same on every rank of the group)
+      out[i].error = std::current_exception();
+      status[i] = CellotRun::Status::finished;
+      runs[i].reset();
+    }
+  }
+  // One outer iteration of every running task in turn; the preemption vote is asked once per
+  // round, from the first running task's hook, and carried by each task's f step.
+  while (true) {
+    std::size_t first = k;
+    for (std::size_t i = 0; i < k && first == k; ++i)
+      if (status[i] == CellotRun::Status::running) first = i;
+    if (first == k) break;
+    const auto& hook = members[first].ctx.should_stop;
+    const bool vote = hook && hook();
+    for (std::size_t i = first; i < k; ++i) {
+      if (status[i] != CellotRun::Status::running) continue;
+      try {
+        status[i] = runs[i]->advance(vote);
+      } catch (const models::Diverged&) {  // decided on the reduced gradient: alike on every rank
+        out[i].error = std::current_exception();
+        status[i] = CellotRun::Status::finished;
+        runs[i].reset();
+      }
+    }
+  }
+  for (std::size_t i = 0; i < k; ++i) {
+    if (!runs[i]) continue;
+    if (status[i] == CellotRun::Status::interrupted)
+      out[i].error = std::make_exception_ptr(runs[i]->interrupted());
+    else
+      out[i].result = runs[i]->end();
+  }
+  return out;
 }
 
 }  // namespace cellot::models

@@ -12,6 +12,7 @@
 #include "cellot/core/config.hpp"
 #include "cellot/data/synth.hpp"
 #include "cellot/io/store.hpp"
+#include "cellot/models/model.hpp"
 #include "cellot/screen/coordinator.hpp"
 #include "cellot/screen/groups.hpp"
 #include "cellot/screen/screen.hpp"
@@ -44,6 +45,12 @@ class TaskRunner {
   ~TaskRunner();
   // Collective over the group: runs task `t` and returns the outcome every rank of it agreed on.
   Outcome operator()(std::int64_t t);
+  // Collective over the group: runs the tasks of one unit (screen.pack: several tasks of a kind
+  // that trains packs, trained at once; a unit of one is operator()). Each task is loaded,
+  // scored, written and agreed on as alone; the group root reports each to the coordinator
+  // (report_task, with the work it actually took). Returns interrupted when any task was
+  // interrupted, else done (the tasks' own outcomes are in the store and the reports).
+  Outcome run_unit(const std::vector<std::int64_t>& tasks);
 
   // The trainers' per-iteration hook (TrainContext::should_stop), collective in the group: rank 0
   // serves the other groups, and the group agrees in one allreduce on a preemption signal, an
@@ -59,8 +66,18 @@ class TaskRunner {
   struct Work;
   template <class Fn>
   void timed(Work& w, int k, Stamp& total, Fn&& fn);
+  // The steps of a task: start (running state, config, load, the group's agreement on the load;
+  // false when it failed), training (one task, or a pack's tasks together), after_train (predict,
+  // score, fill the row) and conclude (the group's agreement on the outcome, the row written).
+  bool start(Work& w, std::int64_t t);
   void load(Work& w);
+  models::TrainContext train_context(Work& w);
   void train(Work& w);
+  void train_pack(std::vector<Work*>& works);
+  void after_train(Work& w);
+  static void fail(Work& w, std::exception_ptr e);
+  Outcome conclude(Work& w);
+  void report(const Work& w, Outcome o) const;
   void score(Work& w);
   // Scores one evaluation set into the row's columns named prefix + metric, and its effects.
   void score_set(Work& w, const Matrix& pred, const Matrix& source, const std::vector<std::int64_t>& source_split,

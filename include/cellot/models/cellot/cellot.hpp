@@ -11,6 +11,8 @@
 
 namespace cellot::models {
 
+struct CellotResult;
+
 class CellotModel : public Model {
  public:
   // Untrained: weights initialised from cfg.training.seed (training re-initialises from ctx.seed).
@@ -32,6 +34,9 @@ class CellotModel : public Model {
   // validation metric.
   std::int64_t best_step() const override { return best_step_; }
   double best_metric() const override { return best_metric_; }
+  double work_done() const override { return work_done_; }
+  // Takes the result of training (train(), or a pack's member: train_cellot_models).
+  void adopt(CellotResult&& result, std::int64_t planned_iters);
 
  private:
   Config cfg_;
@@ -39,6 +44,7 @@ class CellotModel : public Model {
   std::vector<float> f_, g_;
   std::int64_t best_step_ = -1;
   double best_metric_ = 0;
+  double work_done_ = 1.0;
 };
 
 std::unique_ptr<Model> make_cellot(const Config& cfg, std::int64_t n_features);

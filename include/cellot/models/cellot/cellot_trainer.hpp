@@ -25,6 +25,7 @@
 // uninterrupted one: parameters, both Adam states, both samplers, the step, the curves so far,
 // the best parameters and the loss sums of the current curve interval.
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <string>
 #include <vector>
@@ -96,6 +97,29 @@ struct CellotResult {
 // value is used.
 CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
                           const models::TrainContext& ctx);
+
+// Packed training (screen.pack): several CellOT tasks trained together on one rank group. Each
+// task keeps its own parameters, Adam states, samplers, checkpoint and early stopping, and runs
+// exactly the kernels and reductions of train_cellot, one outer iteration of every running task
+// in turn; so every task's result (parameters, curves, best step) is bit-identical to training
+// it alone, whatever the pack. Tasks end independently (iters, training.patience). The
+// preemption hook is asked once per round, from the first running member's ctx.should_stop;
+// when it asks to stop, every running member checkpoints and reports Interrupted.
+// Collective over the members' ctx.comm (one communicator for the whole pack, every rank
+// passing the same members in the same order).
+struct CellotPackMember {
+  const models::IcnnShape* shape = nullptr;
+  const CellotHyper* hp = nullptr;
+  const models::TrainInput* input = nullptr;
+  models::TrainContext ctx;
+};
+struct CellotPackOutcome {
+  CellotResult result;       // valid when error is null
+  std::exception_ptr error;  // models::Diverged, models::Interrupted, or InputError (bad input)
+};
+// Errors other than the members' own (a hook's, an inconsistent group's) end the whole pack:
+// they propagate, as from train_cellot.
+std::vector<CellotPackOutcome> train_cellot_pack(const std::vector<CellotPackMember>& members);
 
 // Columns of CellotResult::curves.
 const std::vector<std::string>& cellot_curve_columns();
