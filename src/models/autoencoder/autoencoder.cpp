@@ -366,6 +366,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   net_.init(init_rng);
   const std::int64_t P = net_.size();
   nn::broadcast(net_.data(), P, ctx.comm);
+  if (observer_) observer_(AeStepTrace{0, nullptr, 0, nullptr, 0.0, net_.data(), P});
 
   const std::int64_t N = data.n_train();
   const std::int64_t B = batch_size_;
@@ -420,6 +421,9 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
     if (!std::isfinite(loss))
       throw Diverged(label + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
     adam.step(net_.data(), grad);
+    if (observer_)
+      observer_(AeStepTrace{step + 1, perm.data() + begin, bg, hyper.dropout > 0 ? masks.data() : nullptr, loss,
+                            net_.data(), P});
     loss_acc += loss;
     ++loss_n;
 

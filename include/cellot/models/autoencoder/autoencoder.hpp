@@ -60,6 +60,8 @@
 // best_val_loss, val_metric] (NaN where not computed); "grid" [96, 6] = (width, depth, latent,
 // dropout, lr, score) when the grid ran; plus each model's own (scGen's latent means).
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -140,6 +142,21 @@ struct AeData {
 };
 AeData make_ae_data(const TrainInput& input);
 
+// One optimiser step of a fit, for the independent PyTorch cross-check
+// (tests/crosscheck/ae_reference.py): what a second implementation needs to replay the step
+// (the batch and its dropout realisation) and what it compares (loss, parameters). Step 0 is
+// the start of the fit: the initial parameters, no batch. Pointers are valid during the call.
+struct AeStepTrace {
+  std::int64_t step = 0;                // steps done (1-based); 0 = initial parameters
+  const std::int64_t* rows = nullptr;   // the batch: indices into AeData's training rows
+  std::int64_t n_rows = 0;
+  const float* masks = nullptr;         // hidden_layers() x n_rows x width, or nullptr (no dropout)
+  double loss = 0;                      // the batch's reconstruction loss (as the curves sum it)
+  const float* params = nullptr;        // the flat parameters after the step (AeNet layout)
+  std::int64_t n_params = 0;
+};
+using AeStepObserver = std::function<void(const AeStepTrace&)>;
+
 // Base of ScGen and Cae: training (single fit or grid), prediction, parameters.
 class AutoencoderModel : public Model {
  public:
@@ -152,6 +169,9 @@ class AutoencoderModel : public Model {
 
   const AeNet& net() const { return net_; }
   bool trained() const { return trained_; }
+  // Called at the start of every fit and after every optimiser step (tests and debugging only:
+  // the cross-check replays the steps in PyTorch). Every rank of the group calls it.
+  void observe_steps(AeStepObserver observer) { observer_ = std::move(observer); }
 
  protected:
   // T(x) for `n` source rows (float32, eval mode) with the current net_.
@@ -183,6 +203,7 @@ class AutoencoderModel : public Model {
   bool trained_ = false;
   std::vector<float> selection_;   // best_step, best_val_loss, val_metric
   std::vector<float> grid_table_;  // 96 x 6 when the grid ran
+  AeStepObserver observer_;
 };
 
 }  // namespace cellot::models
