@@ -14,7 +14,8 @@
 #         the other rank (the run may not hang, nor exit 0)
 # After the kill, a store at its name must open read-only (inspect); the resume must break the
 # killed run's lease by itself ("its process is gone": same host, no --break-lease), finish, and
-# leave no lease, .creating file or checkpoint directory behind.
+# leave no lease, .creating file or checkpoint directory behind. Last, one SIGTERM to every rank
+# (a time limit, scancel): exit 1, the lease released, and the resume ends identical too.
 # Environment: CELLOT_KILL_TRIALS (5), CELLOT_KILL_SEED (random; printed), CELLOT_KILL_ONLY (run
 # only trial i of the seed's sequence: a failing trial replays with the seed and its number),
 # CELLOT_KILL_KEEP=1 (keep the work directory with every run's log).
@@ -146,3 +147,30 @@ for i in $(seq 1 "$trials"); do
   rm -f "$s"
 done
 echo "screen_kill_trials: $passed/$([ -n "$only" ] && echo 1 || echo "$trials") identical (seed $seed)"
+[ -z "$only" ] || exit 0
+
+# SIGTERM to every rank (Slurm's time limit and scancel signal every task of the job) a quarter
+# of the window after the store's creation: the running tasks checkpoint, the store is closed
+# cleanly and the lease released, exit 1; --resume then ends with the uninterrupted store.
+rm -f sid
+( setsid "${mpi[@]}" -n 2 "$bin" "${args[@]}" --store term.h5 & echo $! >sid; wait $! ) >term.run.log 2>&1 &
+job=$!
+for _ in $(seq 500); do [ -s sid ] && break; sleep 0.01; done
+sid=$(cat sid)
+for _ in $(seq 12000); do [ ! -e term.h5 ] && kill -0 "$job" 2>/dev/null || break; sleep 0.01; done
+sleep "$(printf '%d.%03d' $((window / 4000)) $((window / 4 % 1000)))"
+ranks=$( (ps -o pid=,comm= -s "$sid" || true) | awk '$2 ~ /^cellot/ { print $1 }')
+[ -z "$ranks" ] || kill -TERM $ranks 2>/dev/null || true
+rc=0
+for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$job" 2>/dev/null && { kill_job "$sid" job; fail "SIGTERM: the job still ran 60 s later"; }
+wait "$job" || rc=$?
+job=""
+if [ -n "$ranks" ] && [ "$rc" -ne 0 ]; then
+  [ "$rc" -eq 1 ] || { cat term.run.log; fail "SIGTERM: exit $rc (want 1)"; }
+  grep -q "resume with --resume" term.run.log || { cat term.run.log; fail "SIGTERM: no requeue message"; }
+fi
+[ ! -e term.h5.lease ] || fail "SIGTERM: the lease was not released"
+mpirun_n 2 "${args[@]}" --store term.h5 --resume 2>term.resume.log || { cat term.resume.log; fail "resume after SIGTERM"; }
+compare_stores ref.h5 term.h5 || fail "SIGTERM + resume differs from the uninterrupted run"
+echo "SIGTERM at $((window / 4)) ms after the store's creation: exit $rc, lease released, resumed: identical"
