@@ -167,8 +167,11 @@ kill -0 "$job" 2>/dev/null && { kill_job "$sid" job; fail "SIGTERM: the job stil
 wait "$job" || rc=$?
 job=""
 if [ -n "$ranks" ] && [ "$rc" -ne 0 ]; then
-  [ "$rc" -eq 1 ] || { cat term.run.log; fail "SIGTERM: exit $rc (want 1)"; }
-  grep -q "resume with --resume" term.run.log || { cat term.run.log; fail "SIGTERM: no requeue message"; }
+  # Each rank exits 1 once the store is closed; mpiexec ends the ranks still running when the
+  # first exits non-zero, so it may report 143 for a rank it terminated after the close.
+  [ "$rc" -eq 1 ] || [ "$rc" -eq 143 ] || { cat term.run.log; fail "SIGTERM: exit $rc (want 1)"; }
+  grep -q "screen interrupted by a signal: .* was closed cleanly; requeue the job and resume with --resume" \
+    term.run.log || { cat term.run.log; fail "SIGTERM: no clean close and requeue message"; }
 fi
 [ ! -e term.h5.lease ] || fail "SIGTERM: the lease was not released"
 mpirun_n 2 "${args[@]}" --store term.h5 --resume 2>term.resume.log || { cat term.resume.log; fail "resume after SIGTERM"; }
