@@ -6,7 +6,7 @@
 # 43 cases: 41 bad inputs, each exit 2 with exactly one stderr line naming the file (or "command
 # line"), the key and the value, no HDF5 error stack, and no file in the work directory changed,
 # added or removed (checksums of every file before and after); and 2 full-disk cases (root only,
-# a small tmpfs; skipped with the reason otherwise): exit 1 with one error line saying so, the
+# an 8 MiB tmpfs; skipped with the reason otherwise): exit 1 with one error line saying so, the
 # existing store untouched / still resumable to the uninterrupted result once space is freed.
 set -euo pipefail
 bin="${CELLOT_BIN:?}"
@@ -151,7 +151,7 @@ expect_bad "merge into a read-only directory" "--out = '$work/ro/merged.h5'|not 
 # --shard 0/2 is the first of two shards (0-based), not bad input.
 [ "$("$bin" "${args[@]}" --shard 0/2 --count-tasks)" -gt 0 ] || fail "--shard 0/2 refused"
 
-# ---- a full disk (a 2 MiB tmpfs; needs root) ----
+# ---- a full disk (an 8 MiB tmpfs: a store preallocates 2 MiB of run records; needs root) ----
 full_disk() {
   local err="$1"
   [ "$(grep -c '^cellot: error: ' "$err")" -eq 1 ] || fail "full disk: not one error line: $(cat "$err")"
@@ -165,7 +165,7 @@ fill() {  # fill KIB: leave KIB KiB free on the tmpfs
 }
 if [ "$(id -u)" -ne 0 ]; then
   echo "skip: full disk (2 cases): mounting a small tmpfs needs root"
-elif ! { mkdir full && mount -t tmpfs -o size=2m tmpfs full; }; then
+elif ! { mkdir full && mount -t tmpfs -o size=8m tmpfs full; }; then
   echo "skip: full disk (2 cases): cannot mount a tmpfs here"
 else
   mnt="$work/full"
