@@ -30,6 +30,8 @@ int cmd_merge(int argc, char** argv, Runtime& rt) {
   if (!cl) return kExitOk;
   require(*cl, "out");
   require(*cl, "inputs");
+  // Before any input is read: the merged store is written beside --out and renamed onto it.
+  check_output_file(cl->get<std::string>("out"), "--out");
   // Merging is serial I/O of small rows: rank 0 does it, other ranks (if any) only wait.
   int code = kExitOk;
   if (rt.world_rank() == 0) {

@@ -31,6 +31,16 @@ std::string raw_token(const std::vector<std::string>& args, const std::string& o
   return "";
 }
 
+// Every value typed for a long `option` ("--name value" or "--name=value"), in order.
+std::vector<std::string> raw_tokens(const std::vector<std::string>& args, const std::string& option) {
+  std::vector<std::string> out;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == option && i + 1 < args.size()) out.push_back(args[i + 1]);
+    if (args[i].rfind(option + "=", 0) == 0) out.push_back(args[i].substr(option.size() + 1));
+  }
+  return out;
+}
+
 // Boost's "the argument ('X') for option '--y' is invalid": X (fallback for raw_token).
 std::string quoted_argument(const std::string& what) {
   const auto b = what.find("('");
@@ -112,6 +122,12 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
     std::string value = cl.token(option);
     if (value.empty()) value = quoted_argument(e.what());
     throw InputError("command line", option, value, "invalid value: expected " + expected_value(all, option));
+  } catch (const po::multiple_occurrences& e) {
+    const std::string option = e.get_option_name();
+    const std::vector<std::string> values = raw_tokens(cl.args, option);
+    throw InputError("command line", option, values.empty() ? "" : values.front(),
+                     "given more than once" + (values.size() > 1 ? " (again as '" + values[1] + "')" : std::string()) +
+                         "; keep one");
   } catch (const po::too_many_positional_options_error&) {
     throw InputError("command line", "", "", "too many positional arguments for 'cellot " + spec.name + "'");
   } catch (const po::error& e) {
@@ -155,16 +171,18 @@ void require(const CommandLine& cl, const std::string& option) {
   if (!cl.vm.count(option)) throw InputError("command line", "--" + option, "", "is required");
 }
 
-void check_output_file(const std::string& path, const std::string& option) {
-  if (path.empty() || path.back() == '/') throw InputError("command line", option, path, "not a file name");
+void check_output_file(const std::string& path, const std::string& option, const std::string& where) {
+  if (path.empty() || path.back() == '/') throw InputError(where, option, path, "not a file name");
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw InputError("command line", option, path, "output directory '" + dir + "' does not exist");
+    throw InputError(where, option, path, "output directory '" + dir + "' does not exist");
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw InputError(where, option, path, "is a directory, not a file");
   // Checked before any work: a run that fails at its last step loses the work, not the file.
   if (::access(dir.c_str(), W_OK) != 0)
-    throw InputError("command line", option, path, "output directory '" + dir + "' is not writable");
+    throw InputError(where, option, path, "output directory '" + dir + "' is not writable");
 }
 
 }  // namespace cellot::cli

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/version.hpp"
+#include "cellot/io/h5.hpp"
 #include "cellot/metrics/kokkos_scope.hpp"
 #include "cellot/models/kinds.hpp"
 
@@ -50,11 +52,19 @@ void print_usage(std::ostream& os) {
 // Input errors are usually seen by every rank alike: rank 0 reports at once and aborts the job,
 // which ends the others before their (identical) line. A rank that fails alone still reports,
 // after a short grace period, so no error is ever silent.
+// A file HDF5 could not close (its metadata could not be written: a full disk, a lost file
+// system) would be closed again by the library's clean-up inside MPI_Finalize, which crashes or
+// loops: the process then ends without that clean-up. On disk the file is as after a kill, which
+// the store survives (its rows and done flags were flushed; --resume continues).
 int fail(const Runtime& rt, int code, const std::string& message) {
   if (rt.world_size() > 1 && rt.world_rank() != 0 && code == kExitInput)
     std::this_thread::sleep_for(std::chrono::seconds(2));
   std::cerr << "cellot: error: " << message << std::endl;
   if (rt.world_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  if (io::h5::files_left_open()) {
+    std::cout.flush();
+    std::_Exit(code);
+  }
   return code;
 }
 
@@ -117,6 +127,7 @@ int main(int argc, char** argv, CommandFn (*torch_lookup)(const std::string& nam
     // the commands that compute metrics (training selects its iterate by one).
     const bool mpi = entry->needs == Needs::torch && !asks_for_help(argc, argv);
     Runtime rt(argc, argv, mpi ? Mpi::required : Mpi::if_launched);
+    io::h5::silence_library_errors();  // errors are reported as one line each, reason included
     std::optional<metrics::KokkosScope> kokkos;
     if (entry->needs != Needs::files) kokkos.emplace();
     try {

@@ -1,8 +1,11 @@
 #include "cellot/core/model_kinds.hpp"
 #include "cellot/core/config.hpp"
 
+#include <sys/stat.h>
+
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -149,11 +152,49 @@ void refuse_negative_unsigned(const po::options_description& desc, const std::st
     throw InputError(origin, shown_key, value, "invalid value: expected a non-negative integer");
 }
 
+namespace {
+
+// Text as the one-line error shows it: control and non-ASCII bytes as \xNN.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// The file itself, before Boost reads it: a directory, an empty file or a binary file is not a
+// config (Boost would read a directory or an empty file as a config without keys).
+void check_config_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw InputError(path, "--config", path, "cannot open config file");
+  if (S_ISDIR(st.st_mode)) throw InputError(path, "--config", path, "is a directory, not a config file");
+  if (st.st_size == 0)
+    throw InputError(path, "--config", path, "is empty (a config file holds [section] and key = value lines)");
+  std::ifstream in(path, std::ios::binary);
+  std::string head(512, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.find('\0') != std::string::npos)
+    throw InputError(path, "--config", path, "is a binary file, not a text config file (starts '" +
+                                                 printable(head.substr(0, 8)) + "')");
+}
+
+}  // namespace
+
 void apply_config_file(const std::string& path, const po::options_description& desc, po::variables_map& vm) {
+  check_config_file(path);
   std::ifstream in(path);
   if (!in) throw InputError(path, "--config", path, "cannot open config file");
+  po::parsed_options parsed(&desc);
   try {
-    const auto parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/false);
+    parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/false);
     for (const auto& o : parsed.options)
       for (const auto& v : o.value) refuse_negative_unsigned(desc, o.string_key, v, path, o.string_key);
     po::store(parsed, vm);
@@ -162,8 +203,17 @@ void apply_config_file(const std::string& path, const po::options_description& d
   } catch (const po::validation_error& e) {
     throw InputError(path, e.get_option_name(), ini_value(path, e.get_option_name()),
                      "invalid value for this key (see cellot <command> --help for its type)");
+  } catch (const po::multiple_occurrences& e) {
+    std::vector<std::string> values;
+    for (const auto& o : parsed.options)
+      if (o.string_key == e.get_option_name() && !o.value.empty()) values.push_back(printable(o.value.front()));
+    throw InputError(path, e.get_option_name(), values.empty() ? "" : values.front(),
+                     "given more than once" + (values.size() > 1 ? " (again as '" + values[1] + "')" : std::string()) +
+                         "; keep one");
+  } catch (const po::invalid_config_file_syntax& e) {
+    throw InputError(path, "line", printable(e.tokens()), "not a config line ([section], key = value or # comment)");
   } catch (const po::error& e) {
-    throw InputError(path, "", "", e.what());
+    throw InputError(path, "", "", printable(e.what()));
   }
 }
 

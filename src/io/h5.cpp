@@ -2,12 +2,51 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "cellot/core/error.hpp"
 
 namespace cellot::io::h5 {
 
+namespace {
+
+herr_t innermost_entry(unsigned n, const H5E_error2_t* err, void* out) {
+  if (n == 0 && err && err->desc) *static_cast<std::string*>(out) = err->desc;
+  return 0;
+}
+
+}  // namespace
+
+std::string error_reason() {
+  std::string desc;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_entry, &desc);
+  // The POSIX drivers describe a failed system call as "..., errno = 28, error message = '...', ...".
+  const std::string tag = "error message = '";
+  const auto b = desc.find(tag);
+  if (b != std::string::npos) {
+    const auto e = desc.find('\'', b + tag.size());
+    if (e != std::string::npos) return desc.substr(b + tag.size(), e - b - tag.size());
+  }
+  return desc;
+}
+
 void fail(const std::string& what, const std::string& context) {
-  throw RuntimeError(context + ": HDF5: " + what);
+  const int err = errno;
+  std::string reason = error_reason();
+  // The MPI-IO driver reports a short write as "file write failed" without the system's reason;
+  // the write left it in errno. Only the reasons a write can have are taken (errno may be stale).
+  if (reason.find("write failed") != std::string::npos &&
+      (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO || err == EROFS))
+    reason = std::strerror(err);
+  throw RuntimeError(context + ": HDF5: " + what + (reason.empty() || reason == what ? "" : ": " + reason));
+}
+
+void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+bool files_left_open() {
+  QuietErrors quiet;
+  return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) > 0;
 }
 
 void Handle::reset() {
@@ -31,7 +70,11 @@ hid_t check_id(hid_t id, const char* call, const std::string& context) {
 }
 
 void check(herr_t rc, const char* call, const std::string& context) {
-  if (rc < 0) fail(std::string(call) + " failed", context);
+  if (rc < 0) {
+    // CELLOT_H5_CHECK passes the call as written: name the function, not its arguments.
+    const std::string text = call;
+    fail(text.substr(0, text.find('(')) + " failed", context);
+  }
 }
 
 QuietErrors::QuietErrors() {

@@ -82,8 +82,12 @@ H5adReader::H5adReader(const std::string& path, MPI_Comm comm, const std::string
   const hid_t f = impl_->file;
   const H5I_type_t obs_type = detail::object_type(f, "obs");
   const LayerPlace place = place_of(f, layer);
-  if (place.element.empty() && obs_type == H5I_BADID && layer == "X")
+  if (place.element.empty() && obs_type == H5I_BADID && layer == "X") {
+    Handle root(h5::open_group(f, "/", path));
+    if (h5::has_attr(root, "format") && h5::read_attr_string(root, "format", path) == "cellot-store")
+      throw InputError(path, "format", "cellot-store", "a cellot results store, not an AnnData file (give it as --store)");
     throw InputError(path, "X", "", "not an AnnData file: no X matrix and no obs dataframe");
+  }
   if (place.element.empty() && layer == "X") throw InputError(path, "X", "", "missing: the file has no X matrix");
   if (place.element.empty())
     throw InputError(path, "data.layer", layer, "no such matrix in the file (have: " + join(layers()) + ")");

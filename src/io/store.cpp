@@ -5,6 +5,7 @@
 //   independent: write_row, write_state, read_* (raw data of preallocated datasets only).
 #include "cellot/io/store.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -496,23 +497,67 @@ HashScheme stored_hash_scheme(const std::string& path) {
   return read_hash_scheme(root, path);
 }
 
+namespace {
+
+// Why `path` cannot be a results store, before HDF5 opens it ("" when it may be one).
+std::string not_a_store_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "no such file";
+  if (S_ISDIR(st.st_mode)) return "is a directory, not a results store";
+  if (st.st_size == 0) return "is an empty file, not a results store";
+  if (!h5::is_hdf5(path)) return "not an HDF5 file, so not a results store";
+  return "";
+}
+
+// The root's `format` attribute, or what the HDF5 file is when it has none ("" for any other).
+std::string format_of(hid_t root, const std::string& c) {
+  if (h5::has_attr(root, "format")) return h5::read_attr_string(root, "format", c);
+  if (h5::has_attr(root, "encoding-type")) return h5::read_attr_string(root, "encoding-type", c);
+  return "";
+}
+
+}  // namespace
+
 Store Store::open(const std::string& path, MPI_Comm comm, bool writable) {
-  if (!h5::is_hdf5(path)) throw InputError(path, "--store", path, "not an HDF5 file (or missing)");
+  if (const std::string why = not_a_store_file(path); !why.empty()) throw InputError(path, "--store", path, why);
   Store s;
   s.impl_ = std::make_unique<Impl>();
   Impl& m = *s.impl_;
   m.path = path;
   m.comm = comm;
   m.writable = writable;
-  m.file = h5::open_file(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, comm);
   const std::string c = path;
+  // Read-only first: a file that is not a store (an .h5ad given by mistake) is never opened for
+  // writing, so nothing in it changes.
+  try {
+    m.file = h5::open_file(path, H5F_ACC_RDONLY, comm);
+  } catch (const RuntimeError&) {
+    throw InputError(path, "--store", path, "cannot open the HDF5 file (truncated, unreadable, or locked by a writer)");
+  }
   {
     Handle root(check_id(H5Gopen2(m.file, "/", H5P_DEFAULT), "H5Gopen2", c));
-    if (!h5::has_attr(root, "format") || h5::read_attr_string(root, "format", c) != "cellot-store")
-      throw InputError(path, "format", "", "not a cellot results store");
+    const std::string format = format_of(root, c);
+    if (format != "cellot-store")
+      throw InputError(path, "format", format.empty() ? "none" : format,
+                       format == "anndata" ? "an AnnData file, not a cellot results store (give it as --data)"
+                                           : "not a cellot results store");
     const auto v = h5::read_attr_int(root, "format_version", c);
-    if (v != 1) throw InputError(path, "format_version", std::to_string(v), "unsupported store format version");
+    if (v != 1)
+      throw InputError(path, "format_version", std::to_string(v),
+                       v > 1 ? "written by a newer cellot (this build reads version 1): use that version"
+                             : "unsupported store format version");
     m.spec.hash = read_hash_scheme(root, c);
+  }
+  if (writable) {
+    m.file.reset();
+    try {
+      m.file = h5::open_file(path, H5F_ACC_RDWR, comm);
+    } catch (const RuntimeError&) {
+      throw InputError(path, "--store", path,
+                       "cannot open the store for writing (" +
+                           std::string(::access(path.c_str(), W_OK) != 0 ? "no write permission" : "locked by another writer") +
+                           ")");
+    }
   }
   StoreSpec& spec = m.spec;
   read_spec_attributes(m.file, spec, c);

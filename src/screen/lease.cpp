@@ -77,6 +77,20 @@ std::string stale_reason(const std::map<std::string, std::string>& h, double age
   return "";
 }
 
+// The lease's content into `tmp` (then linked to its name). The directory was found writable
+// (an unwritable one is refused earlier as bad input), so a failure here is the file system's:
+// a full disk, a quota, an I/O error.
+void write_lease_file(const std::string& tmp, const std::string& store, const std::string& text) {
+  errno = 0;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int err = errno;
+  if (fd >= 0 && ::close(fd) != 0) ok = false;
+  if (!ok)
+    throw RuntimeError(tmp + ": cannot write the lease of the store " + store + ": " +
+                       std::strerror(err ? err : errno) + " (nothing else was written)");
+}
+
 }  // namespace
 
 std::string lease_path(const std::string& store) { return store + ".lease"; }
@@ -100,16 +114,13 @@ std::unique_ptr<StoreLease> StoreLease::acquire(const std::string& store, double
     lease->token_ = t.str();
   }
   const std::string tmp = lease->path_ + "." + host + "." + std::to_string(getpid()) + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "host=" << host << " pid=" << getpid() << " job=" << job << " restart=" << restart
-        << " started=" << log::timestamp_utc() << " token=" << lease->token_ << "\n";
-    if (!out.flush()) throw InputError(tmp, "lease", store, "cannot write the store's lease beside it");
-  }
   struct Cleanup {
     const std::string& p;
     ~Cleanup() { std::remove(p.c_str()); }
   } cleanup{tmp};
+  write_lease_file(tmp, store, "host=" + host + " pid=" + std::to_string(getpid()) + " job=" + job +
+                                   " restart=" + std::to_string(restart) + " started=" + log::timestamp_utc() +
+                                   " token=" + lease->token_ + "\n");
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (link(tmp.c_str(), lease->path_.c_str()) == 0) break;
     if (errno != EEXIST)

@@ -206,22 +206,28 @@ std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const 
   };
 }
 
-// The store's writer lease, taken by rank 0; every rank fails alike when another job holds it.
+// The store's writer lease, taken by rank 0; every rank fails alike when another job holds it
+// (input error) or the lease cannot be written (runtime error: a full disk).
 std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& groups) {
   std::unique_ptr<StoreLease> lease;
   std::string error;
+  std::int32_t input = 1;
   if (groups.world_rank() == 0) {
     try {
       lease = StoreLease::acquire(opt.cfg.screen.store, opt.lease_timeout, opt.break_lease, &detail::request_stop);
     } catch (const InputError& e) {
       error = e.what();
+    } catch (const RuntimeError& e) {
+      error = e.what();
+      input = 0;
     }
   }
   detail::Wire wire(groups.world_rank() == 0);
-  if (groups.world_rank() == 0) wire(error);
+  if (groups.world_rank() == 0) wire(error)(input);
   wire.broadcast(groups.world(), 0);
-  if (groups.world_rank() != 0) wire(error);
-  if (!error.empty()) throw InputError(error);
+  if (groups.world_rank() != 0) wire(error)(input);
+  if (!error.empty() && input) throw InputError(error);
+  if (!error.empty()) throw RuntimeError(error);
   return lease;
 }
 

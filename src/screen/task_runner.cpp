@@ -72,6 +72,23 @@ struct TaskRunner::Work {
   const char* at = "load";  // the phase it is in (for the agreement's diagnosis)
 };
 
+namespace {
+
+// A store write that fails (a full disk, a lost file system) fails the job, not the task (exit 1
+// on every rank): the rows and done flags written before are on disk, and the line says so.
+template <class Fn>
+void store_write(const std::string& task_key, Fn&& fn) {
+  try {
+    fn();
+  } catch (const RuntimeError& e) {
+    throw RuntimeError(std::string(e.what()) + " (writing task " + task_key +
+                       "; the tasks finished before are kept: free space or repair the file system, then "
+                       "rerun with --resume)");
+  }
+}
+
+}  // namespace
+
 TaskRunner::TaskRunner(TaskContext ctx) : ctx_(std::move(ctx)), unconverged_(ctx_.metric_names.size(), 0) {}
 TaskRunner::~TaskRunner() = default;
 
@@ -388,7 +405,9 @@ bool TaskRunner::start(Work& w, std::int64_t t) {
   w.task = &ctx_.plan->tasks[static_cast<std::size_t>(t)];
   w.t0 = now();
   w.ckpt = ctx_.ckpt_dir + "/task" + std::to_string(t) + ".ckpt";
-  if (ctx_.groups->is_group_root()) timed(w, 4, ctx_.ph->write, [&] { ctx_.store->write_state(t, io::TaskState::running); });
+  if (ctx_.groups->is_group_root())
+    timed(w, 4, ctx_.ph->write,
+          [&] { store_write(w.task->key, [&] { ctx_.store->write_state(t, io::TaskState::running); }); });
   try {
     w.tc = task_config(*ctx_.cfg, *w.task);
     try {
@@ -498,7 +517,7 @@ Outcome TaskRunner::run_unit(const std::vector<std::int64_t>& tasks) {
 Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message) {
   const Task& task = *w.task;
   if (outcome == Outcome::interrupted) {
-    ctx_.store->write_state(w.t, io::TaskState::pending);
+    store_write(w.task->key, [&] { ctx_.store->write_state(w.t, io::TaskState::pending); });
     log::info("task " + task.key + " interrupted (checkpointed where the model supports it): " + message);
     return outcome;
   }
@@ -516,7 +535,7 @@ Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message)
     row.phase_time = w.phase;
     row.wall_time = now() - w.t0;
     row.finished_at = log::timestamp_utc();
-    ctx_.store->write_row(w.t, row);
+    store_write(w.task->key, [&] { ctx_.store->write_row(w.t, row); });
   });
   if (outcome == Outcome::done) {
     // Checkpoints are single files (written to .tmp, then renamed); one syscall each when

@@ -56,9 +56,10 @@ std::optional<CommandLine> parse(CommandSpec& spec, int argc, char** argv, Confi
 // Requires an option; throws InputError("command line", "--name", "", "is required").
 void require(const CommandLine& cl, const std::string& option);
 
-// An output file's directory must exist and the name must be a file name: InputError naming
-// `option` (exit 2) otherwise, checked before any work instead of failing in the writer (exit 1).
-void check_output_file(const std::string& path, const std::string& option);
+// An output file's directory must exist and be writable, and the name must be a file name (not
+// a directory): InputError from `where` naming `option` (exit 2) otherwise, checked before any
+// work instead of failing in the writer (exit 1).
+void check_output_file(const std::string& path, const std::string& option, const std::string& where = "command line");
 
 using CommandFn = int (*)(int argc, char** argv, Runtime& rt);
 

@@ -12,7 +12,22 @@
 namespace cellot::io::h5 {
 
 // Error from the HDF5 library (RuntimeError semantics: exit 1) unless the caller converts it.
+// The message ends with the reason at the bottom of HDF5's error stack when there is one (the
+// system's, e.g. "No space left on device").
 [[noreturn]] void fail(const std::string& what, const std::string& context);
+
+// The innermost entry of HDF5's current error stack: the system's error message when a file
+// operation failed ("No space left on device"), else the library's description; "" if none.
+std::string error_reason();
+
+// HDF5 prints its error stack on every failed call unless told not to; we report errors
+// ourselves (one line, reason included). Called once after MPI is initialised.
+void silence_library_errors();
+
+// Files the library still holds open. After a failed command, a file whose close failed (its
+// metadata could not be flushed, e.g. on a full disk) would be closed again by the library's
+// clean-up at MPI_Finalize, which then crashes or loops: the caller exits without it.
+bool files_left_open();
 
 // Owns one hid_t and closes it with the right H5*close for its type.
 class Handle {

@@ -6,6 +6,7 @@
 #include "cellot/core/log.hpp"
 #include "cellot/nn/threads.hpp"
 #include "cellot/data/dataset.hpp"
+#include "cellot/metrics/metrics.hpp"
 #include "cellot/screen/plan.hpp"
 #include "cellot/screen/screen.hpp"
 
@@ -75,6 +76,9 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
   if (!cl) return kExitOk;
   const std::string origin = cl->config_path.empty() ? "command line" : cl->config_path;
   if (cl->has("store")) cfg.screen.store = cl->get<std::string>("store");
+  // Metric names are known only to the metrics layer: checked here, under the origin of the key,
+  // before the data is read or the store touched.
+  cl->with_origins([&](const std::string&) { metrics::options_from_config(cfg.metrics, MPI_COMM_SELF, 0); });
   if (cl->has("ranks-per-task")) {
     cfg.screen.ranks_per_task = cl->get<int>("ranks-per-task");
     validate(cfg, "command line");
@@ -94,6 +98,12 @@ int cmd_screen(int argc, char** argv, Runtime& rt) {
     }
     return kExitOk;
   }
+  // The store and its lease go beside it: a directory, or a directory this user cannot write, is
+  // bad input found before any work (an existing store's own permissions are checked on opening).
+  if (cl->has("store"))
+    check_output_file(cfg.screen.store, "--store");
+  else if (!cfg.screen.store.empty())
+    check_output_file(cfg.screen.store, "screen.store", cl->origin_of("screen.store"));
   screen::ScreenOptions opt;
   opt.cfg = cfg;
   opt.origin = origin;
