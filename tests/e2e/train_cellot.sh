@@ -20,10 +20,10 @@ common=(--data data.h5ad --perturbation Imatinib --training.iters 40 --training.
 
 # 1. Training with progress on stderr (rate and ETA), and the model directory.
 "$bin" train "${common[@]}" --model cellot --out m_full 2>train.log || { cat train.log; fail "train exited $?"; }
-grep -q "cellot Imatinib .*/s .*ETA.* | step .* g .* f .* val_mmd" train.log || { cat train.log; fail "no progress line"; }
+grep -q "cellot Imatinib .*/s .*ETA.* | step .* g .* f .* val_energy" train.log || { cat train.log; fail "no progress line"; }
 grep -q "train: wrote m_full" train.log || fail "no summary line"
 for f in model.h5 config.ini curves.csv checkpoint.h5; do [ -s "m_full/$f" ] || fail "m_full/$f missing"; done
-[ "$(head -1 m_full/curves.csv)" = "step,g_loss,f_loss,w2,val_mmd" ] || fail "curves header: $(head -1 m_full/curves.csv)"
+[ "$(head -1 m_full/curves.csv)" = "step,g_loss,f_loss,w2,val_energy" ] || fail "curves header: $(head -1 m_full/curves.csv)"
 [ "$(wc -l <m_full/curves.csv)" -eq 5 ] || fail "curves.csv should have 4 rows"
 grep -q "^iters = 40$" m_full/config.ini || fail "config.ini is not the resolved config"
 

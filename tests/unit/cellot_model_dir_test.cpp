@@ -77,7 +77,7 @@ TEST(ModelDir, CellotRoundTrip) {
   for (const char* f : {"model.h5", "config.ini", "curves.csv"}) EXPECT_TRUE(fs::exists(fs::path(dir) / f)) << f;
   EXPECT_EQ(read(dir + "/config.ini"), cfg.to_ini());
   const std::string csv = read(dir + "/curves.csv");
-  EXPECT_EQ(csv.substr(0, csv.find('\n')), "step,g_loss,f_loss,w2,val_mmd");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "step,g_loss,f_loss,w2,val_energy");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);  // header + steps 3 and 6
 
   const auto loaded = models::load_model_dir(dir);

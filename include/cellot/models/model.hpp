@@ -64,7 +64,7 @@ struct NamedTensor {
 
 // Training curves: one row per logged step, columns named.
 struct Curves {
-  std::vector<std::string> columns;  // e.g. step, g_loss, f_loss, w2, val_mmd
+  std::vector<std::string> columns;  // e.g. step, g_loss, f_loss, w2, val_energy
   std::vector<std::vector<double>> rows;
 };
 

@@ -47,6 +47,7 @@ CellotHyper CellotHyper::from_config(const Config& cfg) {
   hp.checkpoint_every = positive(t.checkpoint_every, "training.checkpoint_every");
   hp.patience = t.patience;
   hp.min_iters = t.min_iters;
+  hp.select_metric = t.select_metric;
   return hp;
 }
 
@@ -64,9 +65,8 @@ std::string checkpoint_signature(const models::IcnnShape& shape, const CellotHyp
   return os.str();
 }
 
-const std::vector<std::string>& cellot_curve_columns() {
-  static const std::vector<std::string> columns = {"step", "g_loss", "f_loss", "w2", "val_mmd"};
-  return columns;
+std::vector<std::string> cellot_curve_columns(const std::string& select_metric) {
+  return {"step", "g_loss", "f_loss", "w2", "val_" + select_metric};
 }
 
 namespace {
@@ -238,7 +238,7 @@ CellotRun::CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, cons
   Rng init_f(ctx.seed, "cellot/init/f"), init_g(ctx.seed, "cellot/init/g");
   shape.init(st_.f.data(), init_f);
   shape.init(st_.g.data(), init_g);
-  st_.curves.columns = cellot_curve_columns();
+  st_.curves.columns = cellot_curve_columns(hp_.select_metric);
 }
 
 void CellotRun::check_inputs() const {
@@ -287,7 +287,7 @@ void CellotRun::restore() {
 void CellotRun::replay_early_stop() {
   double best = std::numeric_limits<double>::infinity();
   for (const auto& row : st_.curves.rows) {
-    const double m = row[4];  // val_mmd (cellot_curve_columns)
+    const double m = row[4];  // the validation metric (cellot_curve_columns)
     early_.record(static_cast<std::int64_t>(row[0]), std::isfinite(m), std::isfinite(m) && m < best);
     if (std::isfinite(m) && m < best) best = m;
   }
@@ -419,7 +419,7 @@ void CellotRun::show_progress(bool last) {
   if (now - last_progress_ < std::chrono::milliseconds(1000) && !last) return;
   last_progress_ = now;
   progress_->update(st_.step - first_step_, "step " + std::to_string(st_.step) + " g " + fmt(g_loss_) + " f " +
-                                                  fmt(f_loss_) + " w2 " + fmt(last_w2_) + " val_mmd " + fmt(last_metric_));
+                                                  fmt(f_loss_) + " w2 " + fmt(last_w2_) + " val_" + hp_.select_metric + " " + fmt(last_metric_));
 }
 
 CellotResult CellotRun::result(bool stopped_early) const {
@@ -483,7 +483,7 @@ models::Interrupted CellotRun::interrupted() const {
 
 CellotResult CellotRun::end() {
   progress_->finish("step " + std::to_string(st_.step) + (stopped_early_ ? " (stopped early)" : "") +
-                    (st_.best_step >= 0 ? " best val_mmd " + fmt(st_.best_metric) + " at step " +
+                    (st_.best_step >= 0 ? " best val_" + hp_.select_metric + " " + fmt(st_.best_metric) + " at step " +
                                               std::to_string(st_.best_step)
                                         : " (no validation metric: last iterate)"));
   progress_.reset();

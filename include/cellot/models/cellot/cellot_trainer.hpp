@@ -46,6 +46,7 @@ struct CellotHyper {
   std::int64_t eval_every = 1000;
   std::int64_t checkpoint_every = 10000;
   std::int64_t patience = 0, min_iters = 0;  // early stopping (0: off)
+  std::string select_metric = "energy";       // training.select_metric: names the curve column val_<name>
   static CellotHyper from_config(const Config& cfg);  // InputError for out-of-range values
 };
 
@@ -121,7 +122,8 @@ struct CellotPackOutcome {
 // they propagate, as from train_cellot.
 std::vector<CellotPackOutcome> train_cellot_pack(const std::vector<CellotPackMember>& members);
 
-// Columns of CellotResult::curves.
-const std::vector<std::string>& cellot_curve_columns();
+// Columns of CellotResult::curves: step, g_loss, f_loss, w2, val_<select_metric> (the
+// validation metric that selects the iterate, e.g. val_energy).
+std::vector<std::string> cellot_curve_columns(const std::string& select_metric);
 
 }  // namespace cellot::models
