@@ -70,7 +70,8 @@ std::size_t parse_header(const char* p, std::size_t avail, std::size_t& body_len
   if (!eol || static_cast<std::size_t>(eol - p) <= magic || std::strncmp(p, kMagic, magic) != 0) return 0;
   const std::string rest(p + magic, eol);
   const std::size_t sp = rest.find(' ');
-  if (sp == std::string::npos || sp == 0 || rest.size() - sp - 1 != 16) return 0;
+  // At most 9 digits: a body never exceeds the dataset (2 MiB), and stoull cannot overflow.
+  if (sp == std::string::npos || sp == 0 || sp > 9 || rest.size() - sp - 1 != 16) return 0;
   if (!std::all_of(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(sp), [](char c) { return c >= '0' && c <= '9'; }))
     return 0;
   body_len = std::stoull(rest.substr(0, sp));

@@ -107,15 +107,17 @@ TEST(StoreProvenance, TornRecordsAreSkippedNotFatal) {
   // later record would go.
   poke_records(path, 40, std::string(200, '\0'));
   poke_records(path, 2048 * 7, "cellot-run 1 99999999");
+  poke_records(path, 2048 * 9, "cellot-run 1 99999999999999999999999999 0123456789abcdef\n");
   const auto sum = io::Store::open(path, MPI_COMM_NULL, false).summary();
   EXPECT_TRUE(contains(sum.history, "slot 0: run record fails its checksum")) << sum.history.at(0);
   EXPECT_TRUE(contains(sum.history, "slot 7: not a run record"));
+  EXPECT_TRUE(contains(sum.history, "slot 9: not a run record"));  // a length no stoull holds
   EXPECT_TRUE(contains(sum.history, "t2 .. t3 | complete"));
   EXPECT_EQ(sum.provenance.at("start_time"), "t2");
   // A resume appends after the damage and never reuses a damaged slot.
   run(path, "t5", "t6");
   const auto again = io::Store::open(path, MPI_COMM_NULL, false).summary();
-  EXPECT_TRUE(contains(again.history, "slot 7: not a run record"));
+  EXPECT_TRUE(contains(again.history, "slot 9: not a run record"));
   EXPECT_EQ(again.history.back().rfind("t5 .. t6 | complete", 0), 0u) << again.history.back();
 }
 
