@@ -15,3 +15,18 @@ compare_stores() { "$py" "$src/tests/e2e/screen_compare.py" "$@"; }
 # CMD | contains PATTERN: reads all of CMD's output first (grep -q would close the pipe early,
 # and pipefail would then report the writer's SIGPIPE as a failure).
 contains() { local out; out="$(cat)"; grep -q -- "$1" <<<"$out"; }
+
+# Waits until LOG announces N finished tasks (rank 0's debug lines) or the job (its own session,
+# started with setsid) has ended, then SIGKILLs every process of that session and reaps it.
+kill_session_after_tasks() {
+  local job="$1" n_done="$2" log="$3" n
+  for _ in $(seq 1 600); do
+    n=$(grep -c ': done (group' "$log" 2>/dev/null || true)
+    [ "${n:-0}" -ge "$n_done" ] && break
+    kill -0 "$job" 2>/dev/null || break
+    sleep 0.05
+  done
+  pkill -KILL -s "$job" 2>/dev/null || true
+  wait "$job" 2>/dev/null || true
+  sleep 0.5
+}

@@ -37,16 +37,7 @@ compare_stores ref.h5 p3_g2.h5 || fail "pack 3 on a group of 2 ranks differs fro
 
 # SIGKILL of a packed job once a few tasks are done, then --resume (also packed).
 setsid "${mpi[@]}" -n 2 "$bin" "${args[@]/--quiet/--verbose}" --store k.h5 --screen.pack 3 2>kill.txt &
-job=$!
-for _ in $(seq 1 600); do
-  n=$(grep -c ': done (group' kill.txt 2>/dev/null || true)
-  [ "${n:-0}" -ge 4 ] && break
-  kill -0 "$job" 2>/dev/null || break
-  sleep 0.05
-done
-pkill -KILL -s "$job" 2>/dev/null || true
-wait "$job" 2>/dev/null || true
-sleep 0.5
+kill_session_after_tasks $! 4 kill.txt
 "$bin" inspect --store k.h5 >k1.txt || { cat kill.txt; fail "killed store does not open"; }
 grep "^state:" k1.txt
 done_k=$(sed -n 's/^state: done \([0-9]*\),.*/\1/p' k1.txt)

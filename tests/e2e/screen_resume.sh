@@ -32,16 +32,7 @@ compare_stores ref.h5 a.h5 || fail "stop + resume differs from the uninterrupted
 # 2. SIGKILL of the whole job once a few tasks are done (debug lines on rank 0 announce them).
 # The job runs in its own session so that every process of it (launcher and ranks) is killed.
 setsid "${mpi[@]}" -n 2 "$bin" "${args[@]}" --store b.h5 --verbose --training.iters 300 2>kill.txt &
-job=$!
-for _ in $(seq 1 600); do
-  n=$(grep -c ': done (group' kill.txt 2>/dev/null || true)
-  [ "${n:-0}" -ge 3 ] && break
-  kill -0 "$job" 2>/dev/null || break
-  sleep 0.05
-done
-pkill -KILL -s "$job" 2>/dev/null || true
-wait "$job" 2>/dev/null || true
-sleep 0.5
+kill_session_after_tasks $! 3 kill.txt
 "$bin" inspect --store b.h5 >b1.txt || { cat kill.txt; fail "killed store does not open"; }
 grep "^state:" b1.txt
 mpirun_n 2 "${args[@]}" --store b.h5 --resume --training.iters 300 --quiet || fail "resume after SIGKILL"

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cellot_small_config.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/models/cellot/cellot.hpp"
@@ -51,17 +52,7 @@ at::Tensor sym_pow(const at::Tensor& s, double p) {
   return evecs.matmul(at::diag(evals.pow(p))).matmul(evecs.t());
 }
 
-Config small_config(std::int64_t iters) {
-  Config cfg;
-  cfg.model.name = "cellot";
-  cfg.model.hidden = "16,16,16";
-  cfg.training.iters = iters;
-  cfg.training.batch_size = 32;
-  cfg.training.inner_iters = 3;
-  cfg.training.eval_every = 5;
-  cfg.training.checkpoint_every = 1000;
-  return cfg;
-}
+Config small_config(std::int64_t iters) { return cellot::test::small_cellot_config(iters); }
 
 models::TrainInput small_input(std::int64_t d, std::uint64_t seed) {
   Rng rng(seed);

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "cellot_small_config.hpp"
 #include "cellot/core/error.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/models/cellot/cellot_trainer.hpp"
@@ -25,17 +26,7 @@ using cellot::nn::EarlyStop;
 
 namespace {
 
-Config cellot_config(std::int64_t iters) {
-  Config cfg;
-  cfg.model.name = "cellot";
-  cfg.model.hidden = "16,16,16";
-  cfg.training.iters = iters;
-  cfg.training.batch_size = 32;
-  cfg.training.inner_iters = 3;
-  cfg.training.eval_every = 5;
-  cfg.training.checkpoint_every = 1000;
-  return cfg;
-}
+Config cellot_config(std::int64_t iters) { return cellot::test::small_cellot_config(iters); }
 
 models::TrainInput gaussians(std::int64_t d, std::uint64_t seed) {
   Rng rng(seed);
