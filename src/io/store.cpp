@@ -232,27 +232,6 @@ struct RowImage {
   }
 };
 
-std::string join(const std::vector<std::string>& v, char sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(1, sep) : "") + v[i];
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
 
 }  // namespace
 
@@ -378,7 +357,7 @@ std::vector<ParamLayout> read_param_layouts(hid_t file, const StoreSpec& spec, c
     p.names = h5::read_attr_strings(grp, "names", c);
     for (const auto& sh : h5::read_attr_strings(grp, "shapes", c)) {
       std::vector<std::int64_t> dims;
-      for (const auto& x : split(sh, 'x'))
+      for (const auto& x : detail::split(sh, 'x'))
         if (!x.empty()) dims.push_back(std::stoll(x));
       p.shapes.push_back(dims);
     }
@@ -636,8 +615,8 @@ RowImage Store::Impl::encode(std::int64_t task, const TaskRow& row, std::string&
     for (std::size_t k = 0; k < std::min(C, r.size()); ++k) img.curves[i * C + k] = r[k];
   }
   img.curve_count = static_cast<std::int32_t>(pick.size());
-  img.curve_columns = pack({join(cols, ',')}, kColumnsLen);
-  if (join(cols, ',').size() > kColumnsLen) notes += "curve column names truncated; ";
+  img.curve_columns = pack({detail::join(cols, ',')}, kColumnsLen);
+  if (detail::join(cols, ',').size() > kColumnsLen) notes += "curve column names truncated; ";
 
   if (const ParamLayout* p = spec.param_layout(plan.model)) {
     img.params.assign(static_cast<std::size_t>(std::max<std::int64_t>(p->max_size, 1)), 0.0f);
@@ -841,7 +820,7 @@ TaskRow Store::read_row(std::int64_t task) const {
   row.value = img.value;
   row.sd = img.sd;
   row.iterations = img.iterations;
-  row.curve_columns = split(unpack(img.curve_columns, kColumnsLen).at(0), ',');
+  row.curve_columns = detail::split(unpack(img.curve_columns, kColumnsLen).at(0), ',');
   const std::size_t C = static_cast<std::size_t>(m.spec.curve_columns);
   for (std::int32_t i = 0; i < img.curve_count; ++i) {
     std::vector<double> r(img.curves.begin() + static_cast<std::ptrdiff_t>(i * C),

@@ -7,6 +7,7 @@
 
 #include "cellot/io/h5.hpp"
 #include "detail/provenance.hpp"
+#include "detail/store_schema.hpp"
 
 namespace cellot::io {
 
@@ -15,18 +16,6 @@ namespace {
 std::string env_or(const char* name, const std::string& fallback = "") {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
-}
-
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t eol = s.find('\n', pos);
-    out.push_back(s.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos));
-    if (eol == std::string::npos) return out;
-    pos = eol + 1;
-  }
 }
 
 void add_unique(std::vector<std::string>& v, const std::string& s) {
@@ -150,7 +139,7 @@ std::vector<std::string> read_lines(hid_t obj, const std::string& name, const st
   if (!h5::has_attr(obj, name)) return {};
   auto v = h5::read_attr_strings(obj, name, ctx);
   if (v.size() != 1) return v;  // a list (older stores), or empty
-  return split_lines(v[0]);
+  return split(v[0], '\n');
 }
 
 RunFields start_fields(const Provenance& p, const std::string& launcher, const std::string& slurm) {
@@ -205,11 +194,7 @@ std::vector<char> fit_record(RunFields fields, std::size_t max_bytes) {
 void read_provenance(hid_t file, const std::string& ctx, StoreSummary& s) {
   read_attributes(file, ctx, s);
   if (h5::exists(file, kRunsDataset)) read_records(file, ctx, s);
-  if (!s.git_hashes.empty()) {
-    std::string joined;
-    for (std::size_t i = 0; i < s.git_hashes.size(); ++i) joined += (i ? "," : "") + s.git_hashes[i];
-    s.provenance["git_hashes"] = joined;
-  }
+  if (!s.git_hashes.empty()) s.provenance["git_hashes"] = join(s.git_hashes, ',');
   if (s.git_hashes.size() > 1)
     s.provenance["mixed_git_hashes"] =
         "yes: " + std::to_string(s.git_hashes.size()) + " builds wrote this store (or its merged inputs)";

@@ -146,6 +146,28 @@ std::vector<Column> store_schema(const StoreSpec& spec, const std::vector<std::i
   return s;
 }
 
+std::string join(const std::vector<std::string>& v, char sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(1, sep) : "") + v[i];
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
 std::vector<std::string> effect_datasets(const StoreSpec& spec) {
   std::vector<std::string> out{"/effects/predicted", "/effects/observed"};
   if (spec.iid) {

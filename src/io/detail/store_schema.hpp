@@ -67,6 +67,10 @@ struct SpecAttribute {
 };
 const std::vector<SpecAttribute>& spec_attributes();
 
+// Text lists as the store keeps them: joined by `sep`; split keeps empty parts ("" -> none).
+std::string join(const std::vector<std::string>& v, char sep);
+std::vector<std::string> split(const std::string& s, char sep);
+
 // Where each task's row lives in the per-model and prediction datasets.
 void compute_rows(const StoreSpec& spec, std::vector<std::int64_t>& params_row, std::vector<std::int64_t>& pred_offset,
                   std::map<std::string, std::int64_t>& per_model, std::int64_t& n_pred);
