@@ -278,9 +278,9 @@ class Engine {
     if (storage_ == Storage::kernel_cache) {
       const double c = *std::max_element(w.begin(), w.end());
       std::vector<double> e(w.size());
-      for (std::size_t j = 0; j < w.size(); ++j) e[j] = std::exp(w[j] - c);
+      for (std::size_t j = 0; j < w.size(); ++j) e[j] = fast_exp(w[j] - c);
       const auto sums = pass(rows, kModeCost, e, {});
-      for (std::int64_t i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = c + std::log(sums[static_cast<std::size_t>(i)]);
+      for (std::int64_t i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = c + det_log(sums[static_cast<std::size_t>(i)]);
       return out;
     }
     std::vector<double> shift;
@@ -298,7 +298,7 @@ class Engine {
       sums = pass(rows, kModeSum, w, shift);
     }
     for (std::int64_t i = 0; i < n; ++i)
-      out[static_cast<std::size_t>(i)] = shift[static_cast<std::size_t>(i)] + std::log(sums[static_cast<std::size_t>(i)]);
+      out[static_cast<std::size_t>(i)] = shift[static_cast<std::size_t>(i)] + det_log(sums[static_cast<std::size_t>(i)]);
     return out;
   }
 
@@ -442,7 +442,7 @@ class Engine {
 double column_error(const std::vector<double>& v, const std::vector<double>& lse, double b) {
   double s = 0;
   for (std::size_t j = 0; j < v.size(); ++j) {
-    const double m = std::exp(v[j] + lse[j]) - b;
+    const double m = fast_exp(v[j] + lse[j]) - b;
     s += m * m;
   }
   return std::sqrt(s);
@@ -470,7 +470,7 @@ SinkhornResult sinkhorn_replicated(const Matrix& x, const Matrix& y, const Sinkh
 
   const double eps = s.epsilon;
   const std::int64_t n = x.rows, m = y.rows;
-  const double log_a = -std::log(static_cast<double>(n)), log_b = -std::log(static_cast<double>(m));
+  const double log_a = -det_log(static_cast<double>(n)), log_b = -det_log(static_cast<double>(m));
   Engine engine(upload(x), upload(y), eps, comm, s.cache_bytes);
 
   std::vector<double> u(static_cast<std::size_t>(n), 0.0), v(static_cast<std::size_t>(m), 0.0);
@@ -492,7 +492,7 @@ SinkhornResult sinkhorn_replicated(const Matrix& x, const Matrix& y, const Sinkh
   for (; it < s.max_iter; ++it) {
     std::vector<double> lse = engine.col_lse(u, lse_v.empty() ? nullptr : &lse_v);
     if (it > 0 && (it - 1) % kCheckEvery == 0) {
-      res.marginal_error = column_error(v, lse, std::exp(log_b));
+      res.marginal_error = column_error(v, lse, 1.0 / static_cast<double>(m));
       if (res.marginal_error < s.tol) {
         converged = true;
         break;
@@ -507,7 +507,7 @@ SinkhornResult sinkhorn_replicated(const Matrix& x, const Matrix& y, const Sinkh
   if (!converged) {
     // Report the error of the final plan (one extra column pass, no update).
     const std::vector<double> lse = engine.col_lse(u, lse_v.empty() ? nullptr : &lse_v);
-    res.marginal_error = column_error(v, lse, std::exp(log_b));
+    res.marginal_error = column_error(v, lse, 1.0 / static_cast<double>(m));
   }
   res.iterations = it;
   res.converged = converged;

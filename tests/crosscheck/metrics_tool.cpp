@@ -1,6 +1,7 @@
 // Helper for the metrics cross-checks: reads .npy fixtures (float64, C order) written by
 // metrics_crosscheck.py and prints our values as one JSON object. Usage:
-//   metrics_tool mmd X Y | energy X Y | sinkhorn X Y EPS TOL MAXITER | div X Y EPS TOL MAXITER
+//   metrics_tool mmd X Y | energy X Y | sinkhorn X Y EPS TOL MAXITER [CACHE_BYTES]
+//   | div X Y EPS TOL MAXITER
 //   | knn X Y K1,K2,... | spearman CONTROL PRED | compute X Y NAMES [TOL MAXITER]
 // compute prints {name: value, ..., "sinkhorn": {name: {iterations, converged, error}}} (the
 // Sinkhorn metrics' stopping report; TOL / MAXITER are metrics.sinkhorn_tol / _max_iter).
@@ -70,8 +71,10 @@ int main(int argc, char** argv) {
     out = "{\"mmd\": " + num(m::mmd_rbf(a, b, gammas, MPI_COMM_SELF)) + "}";
   } else if (cmd == "energy") {
     out = "{\"energy\": " + num(m::energy_distance(a, b, MPI_COMM_SELF)) + "}";
-  } else if (cmd == "sinkhorn" && argc == 7) {
-    const auto r = m::sinkhorn(a, b, std::stod(argv[4]), std::stod(argv[5]), std::stoi(argv[6]), MPI_COMM_SELF);
+  } else if (cmd == "sinkhorn" && (argc == 7 || argc == 8)) {
+    const std::int64_t cache = argc == 8 ? std::stoll(argv[7]) : m::kSinkhornCacheBytes;
+    const auto r = m::sinkhorn(a, b, std::stod(argv[4]), std::stod(argv[5]), std::stoi(argv[6]), MPI_COMM_SELF,
+                               nullptr, nullptr, cache);
     out = "{\"cost\": " + num(r.cost) + ", \"objective\": " + num(r.objective) +
           ", \"iterations\": " + std::to_string(r.iterations) + ", \"storage\": \"" + r.storage + "\"}";
   } else if (cmd == "div" && argc == 7) {

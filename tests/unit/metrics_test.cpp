@@ -64,6 +64,25 @@ TEST(MetricsFastExp, MatchesStdExpToTwoUlp) {
   EXPECT_EQ(cellot::metrics::detail::fast_exp(0.0), 1.0);
 }
 
+TEST(MetricsDetLog, WithinTwoUlpOfStdLogOverTheWholeRange) {
+  using cellot::metrics::detail::det_log;
+  cellot::Rng rng(7);
+  std::vector<double> xs{1.0, 2.0, 0.5, 1.4142135623730951, 1.4142135623730949, 0.7071067811865476,
+                         1e-300, 5e-324, 2.2250738585072014e-308, 1e300, 1.7976931348623157e308, 3.0, 1000.0};
+  for (int i = 0; i < 20000; ++i) xs.push_back(std::exp(rng.uniform() * 1400.0 - 700.0));
+  for (int i = 0; i < 2000; ++i) xs.push_back(1.0 + (rng.uniform() - 0.5) * 1e-6);  // near 1: relative error
+  for (const double x : xs) {
+    const double ref = std::log(x);
+    const double ulp = std::nextafter(std::fabs(ref), INFINITY) - std::fabs(ref);
+    EXPECT_LE(std::fabs(det_log(x) - ref), 2 * ulp + 1e-300) << x;
+  }
+  EXPECT_EQ(det_log(1.0), 0.0);
+  EXPECT_EQ(det_log(0.0), -INFINITY);
+  EXPECT_TRUE(std::isnan(det_log(-1.0)));
+  EXPECT_TRUE(std::isnan(det_log(NAN)));
+  EXPECT_EQ(det_log(INFINITY), INFINITY);
+}
+
 TEST(MetricsMmd, MatchesBruteForceWithUnequalSizesAndTails) {
   // Sizes that are not multiples of the tile (64) nor of the micro-kernel (4).
   const Matrix x = random_cells(131, 7, 1);
