@@ -43,7 +43,7 @@ assert "ae_enc_3_weight" not in t
 ev = t["explained_variance"][0]
 assert 0 < ev < 1, ev
 # The store's config names the ae settings.
-cfg = f.attrs["config"] if "config" in f.attrs else f["config"][()]
+cfg = f["plan"].attrs["config"]
 cfg = cfg.decode() if isinstance(cfg, bytes) else str(cfg)
 assert "ae_width = 32" in cfg and "ae_epochs = 6" in cfg, cfg
 # numpy's forward pass of the stored weights: the decoded predictions are decoder outputs
