@@ -72,7 +72,13 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("data.stratify_key", po::value(&c.data.stratify_key), "obs column to stratify splits by")
     ("data.layer", po::value(&c.data.layer)->default_value(c.data.layer), "matrix modelled: X | raw | layers/<name>")
     ("data.standardize", po::value(&c.data.standardize)->default_value(c.data.standardize), "true | global | false: standardise the model's features with training-split statistics")
-    ("data.embedding", po::value(&c.data.embedding)->default_value(c.data.embedding), "none | pca:K | obsm:KEY: train and predict in an embedding fitted on the training split")
+    ("data.embedding", po::value(&c.data.embedding)->default_value(c.data.embedding), "none | pca:K | obsm:KEY | ae:K: train and predict in an embedding fitted on the training split")
+    ("data.ae_width", po::value(&c.data.ae_width)->default_value(c.data.ae_width), "ae:K: hidden width of the embedding autoencoder")
+    ("data.ae_depth", po::value(&c.data.ae_depth)->default_value(c.data.ae_depth), "ae:K: hidden layers of its encoder and of its decoder")
+    ("data.ae_epochs", po::value(&c.data.ae_epochs)->default_value(c.data.ae_epochs), "ae:K: training epochs (at most)")
+    ("data.ae_lr", po::value(&c.data.ae_lr)->default_value(c.data.ae_lr), "ae:K: Adam learning rate")
+    ("data.ae_batch_size", po::value(&c.data.ae_batch_size)->default_value(c.data.ae_batch_size), "ae:K: batch size")
+    ("data.ae_patience", po::value(&c.data.ae_patience)->default_value(c.data.ae_patience), "ae:K: epochs without a better validation loss before stopping (0: never stop early)")
     ("model.name", po::value(&c.model.name)->default_value(c.model.name), "cellot | scgen | cae | identity | observed | mean_shift")
     ("model.hidden", po::value(&c.model.hidden)->default_value(c.model.hidden), "ICNN hidden widths")
     ("model.width", po::value(&c.model.width)->default_value(c.model.width), "autoencoder width")
@@ -235,7 +241,17 @@ std::string Config::to_ini() const {
      << "stratify_key = " << data.stratify_key << "\n"
      << "layer = " << data.layer << "\n"
      << "standardize = " << data.standardize << "\n"
-     << "embedding = " << data.embedding << "\n"
+     << "embedding = " << data.embedding << "\n";
+  // Only an ae:K config names the autoencoder's settings: the configs (and plan hashes) of the
+  // other embeddings stay as they were.
+  if (data.embedding.rfind("ae:", 0) == 0)
+    os << "ae_width = " << data.ae_width << "\n"
+       << "ae_depth = " << data.ae_depth << "\n"
+       << "ae_epochs = " << data.ae_epochs << "\n"
+       << "ae_lr = " << fmt_double(data.ae_lr) << "\n"
+       << "ae_batch_size = " << data.ae_batch_size << "\n"
+       << "ae_patience = " << data.ae_patience << "\n";
+  os
      << "\n[model]\n"
      << "name = " << model.name << "\n"
      << "hidden = " << model.hidden << "\n"
@@ -324,7 +340,7 @@ void validate(const Config& c, const std::string& origin) {
     const auto colon = e.find(':');
     const std::string kind = e.substr(0, colon), arg = colon == std::string::npos ? "" : e.substr(colon + 1);
     bool ok = e == "none" || (kind == "obsm" && !arg.empty());
-    if (kind == "pca") {
+    if (kind == "pca" || kind == "ae") {
       std::size_t used = 0;
       long long k = 0;
       try {
@@ -334,7 +350,20 @@ void validate(const Config& c, const std::string& origin) {
       }
       ok = !arg.empty() && used == arg.size() && k >= 1 && k <= 10000;
     }
-    if (!ok) throw InputError(origin, "data.embedding", e, "must be none, pca:K (1 <= K <= 10000) or obsm:KEY");
+    if (!ok) throw InputError(origin, "data.embedding", e, "must be none, pca:K or ae:K (1 <= K <= 10000) or obsm:KEY");
+  }
+  if (c.data.embedding.rfind("ae:", 0) == 0) {
+    auto positive = [&](const char* key, long long v, long long hi) {
+      if (v < 1 || v > hi) throw InputError(origin, key, std::to_string(v), "must be in 1.." + std::to_string(hi));
+    };
+    positive("data.ae_width", c.data.ae_width, 100000);
+    positive("data.ae_depth", c.data.ae_depth, 16);
+    positive("data.ae_epochs", c.data.ae_epochs, 100000);
+    positive("data.ae_batch_size", c.data.ae_batch_size, 1 << 20);
+    if (c.data.ae_patience < 0)
+      throw InputError(origin, "data.ae_patience", std::to_string(c.data.ae_patience), "must be >= 0");
+    if (!(c.data.ae_lr > 0 && c.data.ae_lr < 1))
+      throw InputError(origin, "data.ae_lr", fmt_double(c.data.ae_lr), "must be in (0, 1)");
   }
   require_one_of(origin, "data.split", c.data.split, {"train_val_test", "kfold", "holdout"});
   if (c.data.layer != "X" && c.data.layer != "raw" &&

@@ -104,7 +104,7 @@ FeatureTransform FeatureTransform::unscaled() const {
 std::vector<std::string> FeatureTransform::names(const std::vector<std::string>& input_features) const {
   if (!embeds()) return input_features;
   std::vector<std::string> out;
-  const std::string prefix = from_obsm() ? obsm_key() + "_" : "PC";
+  const std::string prefix = from_obsm() ? obsm_key() + "_" : from_ae() ? "AE" : "PC";
   for (std::int64_t i = 0; i < dim_; ++i) out.push_back(prefix + std::to_string(i + 1));
   return out;
 }
@@ -115,6 +115,7 @@ Matrix FeatureTransform::embed(const Matrix& x) const {
     throw InputError("cells", "n_vars", std::to_string(x.cols),
                      "the transform was fitted on " + std::to_string(input_dim_) + " features");
   if (!embeds()) return x;
+  if (from_ae()) return ae_.encode(x);
   // e = x C^T - mean C^T, the zeros of x skipped (most of a sparse scRNA-seq matrix: the cost
   // is ~ non-zeros x K instead of genes x K), summed over features in ascending order.
   const std::int64_t k = components_.rows, d = input_dim_;
@@ -163,6 +164,7 @@ Matrix FeatureTransform::unstandardize(const Matrix& z) const {
 
 Matrix FeatureTransform::decode_embedding(const Matrix& e) const {
   if (!embeds()) return e;
+  if (from_ae()) return ae_.decode(e);
   const std::int64_t k = dim_, d = input_dim_;
   Matrix x(e.rows, d);
   for (std::int64_t i = 0; i < e.rows; ++i) {
@@ -207,6 +209,7 @@ io::ArrayGroup FeatureTransform::to_group() const {
   if (!pca_mean_.empty()) g.arrays.push_back(array("pca_mean", {input_dim_}, pca_mean_));
   if (components_.rows > 0) g.arrays.push_back(array("components", {components_.rows, components_.cols}, components_.data));
   if (decoder_.rows > 0) g.arrays.push_back(array("decoder", {decoder_.rows, decoder_.cols}, decoder_.data));
+  if (!ae_.empty()) ae_.append_to(g.arrays);
   return g;
 }
 
@@ -252,6 +255,8 @@ FeatureTransform FeatureTransform::from_group(const io::ArrayGroup& g, const std
   } else if (t.from_obsm()) {
     t.decoder_ = Matrix(t.dim_ + 1, t.input_dim_);
     t.decoder_.data = get("decoder", (t.dim_ + 1) * t.input_dim_, true)->values;
+  } else if (t.from_ae()) {
+    t.ae_ = AeCodec::from_arrays(g, t.input_dim_, t.dim_, origin);
   }
   return t;
 }
@@ -259,7 +264,7 @@ FeatureTransform FeatureTransform::from_group(const io::ArrayGroup& g, const std
 bool FeatureTransform::operator==(const FeatureTransform& o) const {
   return embedding_ == o.embedding_ && standardize_ == o.standardize_ && scaling_ == o.scaling_ &&
          input_dim_ == o.input_dim_ && dim_ == o.dim_ && pca_mean_ == o.pca_mean_ && components_.data == o.components_.data &&
-         decoder_.data == o.decoder_.data && center_ == o.center_ && scale_ == o.scale_;
+         decoder_.data == o.decoder_.data && ae_ == o.ae_ && center_ == o.center_ && scale_ == o.scale_;
 }
 
 std::vector<std::int64_t> fit_sample(const std::vector<std::int64_t>& rows, std::int64_t cap) {
@@ -273,6 +278,8 @@ std::vector<std::int64_t> fit_sample(const std::vector<std::int64_t>& rows, std:
 }
 
 FeatureTransform fit_transform(const DataConfig& cfg, const Matrix& x, const Matrix* obsm) {
+  if (cfg.embedding.rfind("ae:", 0) == 0)
+    throw InternalError(__FILE__, __LINE__, "an ae embedding is fitted by models::fit_split_transform (it needs torch)");
   FeatureTransform t;
   t.embedding_ = cfg.embedding;
   t.standardize_ = cfg.standardize;
@@ -298,32 +305,63 @@ FeatureTransform fit_transform(const DataConfig& cfg, const Matrix& x, const Mat
     t.dim_ = x.cols;
     e = x;
   }
-  const auto k = static_cast<std::size_t>(t.dim_);
-  t.center_.assign(k, 0.0);
-  t.scale_.assign(k, 1.0);
-  if (cfg.standardize == "false") return t;
-  t.scaling_ = (cfg.standardize == "global" || cfg.embedding.rfind("pca:", 0) == 0) ? FeatureTransform::Scaling::global
-                                                                                     : FeatureTransform::Scaling::per_feature;
+  t.fit_scaling(cfg.standardize, e);
+  return t;
+}
+
+void FeatureTransform::fit_scaling(const std::string& standardize, const Matrix& e) {
+  const auto k = static_cast<std::size_t>(dim_);
+  center_.assign(k, 0.0);
+  scale_.assign(k, 1.0);
+  if (standardize == "false") return;
+  scaling_ = (standardize == "global" || embedding_.rfind("pca:", 0) == 0) ? Scaling::global : Scaling::per_feature;
   std::vector<double> var(k, 0.0);
   for (std::int64_t i = 0; i < e.rows; ++i)
-    for (std::size_t j = 0; j < k; ++j) t.center_[j] += e(i, static_cast<std::int64_t>(j));
-  for (auto& c : t.center_) c /= static_cast<double>(e.rows);
+    for (std::size_t j = 0; j < k; ++j) center_[j] += e(i, static_cast<std::int64_t>(j));
+  for (auto& c : center_) c /= static_cast<double>(e.rows);
   for (std::int64_t i = 0; i < e.rows; ++i)
     for (std::size_t j = 0; j < k; ++j) {
-      const double c = e(i, static_cast<std::int64_t>(j)) - t.center_[j];
+      const double c = e(i, static_cast<std::int64_t>(j)) - center_[j];
       var[j] += c * c;
     }
   for (auto& v : var) v /= static_cast<double>(e.rows - 1);
-  if (t.scaling_ == FeatureTransform::Scaling::global) {
+  if (scaling_ == Scaling::global) {
     double mean_var = 0;
     for (double v : var) mean_var += v;
     mean_var /= static_cast<double>(k);
     const double s = mean_var > 0 ? std::sqrt(mean_var) : 1.0;
-    t.scale_.assign(k, s);
+    scale_.assign(k, s);
   } else {
     // A constant feature keeps scale 1 (it carries nothing to standardise).
-    for (std::size_t j = 0; j < k; ++j) t.scale_[j] = var[j] > 0 ? std::sqrt(var[j]) : 1.0;
+    for (std::size_t j = 0; j < k; ++j) scale_[j] = var[j] > 0 ? std::sqrt(var[j]) : 1.0;
   }
+}
+
+FeatureTransform fit_transform_ae(const DataConfig& cfg, const Matrix& x, AeCodec ae) {
+  FeatureTransform t;
+  t.embedding_ = cfg.embedding;
+  t.standardize_ = cfg.standardize;
+  t.input_dim_ = x.cols;
+  if (x.rows < 2) throw InputError(cfg.path, "data.embedding", cfg.embedding, "fewer than 2 training cells to fit the transform on");
+  CELLOT_CHECK(ae.input_dim() == x.cols, "autoencoder input size");
+  t.dim_ = ae.latent_dim();
+  t.ae_ = std::move(ae);
+  const Matrix e = t.ae_.encode(x);
+  // Explained variance: 1 - (reconstruction SSE) / (total SS around the gene means).
+  const Matrix r = t.ae_.decode(e);
+  std::vector<double> mean(static_cast<std::size_t>(x.cols), 0.0);
+  for (std::int64_t i = 0; i < x.rows; ++i)
+    for (std::int64_t j = 0; j < x.cols; ++j) mean[static_cast<std::size_t>(j)] += x(i, j);
+  for (auto& m : mean) m /= static_cast<double>(x.rows);
+  double sse = 0, sst = 0;
+  for (std::int64_t i = 0; i < x.rows; ++i)
+    for (std::int64_t j = 0; j < x.cols; ++j) {
+      const double a = x(i, j) - r(i, j), b = x(i, j) - mean[static_cast<std::size_t>(j)];
+      sse += a * a;
+      sst += b * b;
+    }
+  t.explained_ = sst > 0 ? 1.0 - sse / sst : 0.0;
+  t.fit_scaling(cfg.standardize, e);
   return t;
 }
 

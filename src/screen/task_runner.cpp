@@ -178,7 +178,7 @@ void TaskRunner::train_pack(std::vector<Work*>& works) {
   works = trained;
 }
 
-// A mean change in the file's features: with an embedding the decoder is affine, so the change
+// A mean change in the file's features: with a pca or obsm embedding the decoder is affine, so the change
 // decodes as decode(control mean + change) - decode(control mean) (the store's /effects, and with
 // them discrimination, are in the features of the data file, like /predictions).
 std::vector<double> TaskRunner::in_file_features(const Work& w, const std::vector<double>& change,
@@ -267,8 +267,16 @@ void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, co
                " predicted, " + std::to_string(target.rows) + " treated test cells)");
   const auto values = metrics::compute(mi, mo);
   // Effects on all cells (not the scored subsample): report's screen-level discrimination.
-  predicted_effect = in_file_features(w, metrics::mean_change(*mi.predicted, control_mean), control_mean);
-  observed_effect = in_file_features(w, metrics::mean_change(reference, control_mean), control_mean);
+  if (w.tf.from_ae()) {
+    // The decoder is not affine: an effect is the mean of the decoded cells minus the mean of the
+    // decoded controls (not the decoded mean change).
+    const auto decoded_controls = metrics::feature_means(w.tf.decode_embedding(source));
+    predicted_effect = metrics::mean_change(w.tf.decode_embedding(*mi.predicted), decoded_controls);
+    observed_effect = metrics::mean_change(w.tf.decode_embedding(reference), decoded_controls);
+  } else {
+    predicted_effect = in_file_features(w, metrics::mean_change(*mi.predicted, control_mean), control_mean);
+    observed_effect = in_file_features(w, metrics::mean_change(reference, control_mean), control_mean);
+  }
   const auto& names = ctx_.metric_names;
   w.row.value.resize(names.size(), NAN);
   w.row.sd.resize(names.size(), NAN);

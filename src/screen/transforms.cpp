@@ -7,6 +7,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/data/embedding.hpp"
+#include "cellot/models/embedding_ae.hpp"
 
 namespace cellot::screen {
 
@@ -98,7 +99,7 @@ Transforms fit_screen_transforms(const Config& cfg, const Plan& plan,
         for (auto seed : plan.seeds) {
           const data::Dataset& ds = dataset(fold);
           const auto t0 = std::chrono::steady_clock::now();
-          const data::FeatureTransform t = data::fit_on_training_split(ds, split_seed(cfg, fold, seed));
+          const data::FeatureTransform t = models::fit_split_transform(ds, split_seed(cfg, fold, seed));
           const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (t.embeds() || t.scaling() != data::FeatureTransform::Scaling::none)
             log::info("screen: " + transform_key(fold, seed) + ": " + t.describe() + "; fitted in " +

@@ -31,7 +31,16 @@ struct DataConfig {
   // Feature transform fitted on the training split (data/transform.hpp): models train and predict
   // in the standardised embedding; predictions are decoded back to the file's features.
   std::string standardize = "true";  // true | global | false
-  std::string embedding = "none";    // none | pca:K | obsm:KEY
+  std::string embedding = "none";    // none | pca:K | obsm:KEY | ae:K
+  // The embedding autoencoder of ae:K (models/embedding_ae.hpp): hidden width and layers of its
+  // encoder and decoder, epochs, Adam learning rate, batch size, and early-stopping patience in
+  // epochs on a validation part of the training cells. Written to a store's config only for ae:K.
+  int ae_width = 256;
+  int ae_depth = 2;
+  int ae_epochs = 30;
+  double ae_lr = 1e-3;
+  int ae_batch_size = 256;
+  int ae_patience = 5;
 };
 
 struct ModelConfig {

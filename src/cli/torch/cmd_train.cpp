@@ -15,6 +15,7 @@
 #include "cellot/screen/fingerprint.hpp"
 #include "cellot/screen/plan.hpp"
 #include "cellot/data/embedding.hpp"
+#include "cellot/models/embedding_ae.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "cellot/metrics/selection.hpp"
 #include "cellot/models/model.hpp"
@@ -125,7 +126,7 @@ int cmd_train(int argc, char** argv, Runtime& rt) {
   // The transform a screen with this config fits for this split (every rank fits the same one:
   // the fit is deterministic), stored with the model.
   const data::FeatureTransform tf =
-      models::model_transform(data::fit_on_training_split(dataset, split_seed), cfg.model.name);
+      models::model_transform(models::fit_split_transform(dataset, split_seed), cfg.model.name);
   if (tf.embeds() || tf.scaling() != data::FeatureTransform::Scaling::none) log::root_info("train: " + tf.describe());
   const models::TrainInput in = training_input(dataset.load_pair(perturbation, split_seed, &tf), tf, cfg, perturbation);
   const auto d = tf.dim();

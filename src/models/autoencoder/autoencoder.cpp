@@ -356,24 +356,23 @@ AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, i
   net_ = AeNet(n_features_, n_conditions_, hyper_);
 }
 
-AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx,
-                                                  const std::string& label) {
+AeFitResult fit_ae_net(AeNet& net, const AeFitSettings& s, const AeData& data, const TrainContext& ctx,
+                       const std::string& label, const AeStepObserver& observer) {
   int rank = 0;
   MPI_Comm_rank(ctx.comm, &rank);
-
-  net_ = AeNet(n_features_, n_conditions_, hyper);
+  const AeHyper& hyper = net.hyper();
   Rng init_rng(ctx.seed, "ae:init");
-  net_.init(init_rng);
-  const std::int64_t P = net_.size();
-  nn::broadcast(net_.data(), P, ctx.comm);
-  if (observer_) observer_(AeStepTrace{0, nullptr, 0, nullptr, 0.0, net_.data(), P});
+  net.init(init_rng);
+  const std::int64_t P = net.size();
+  nn::broadcast(net.data(), P, ctx.comm);
+  if (observer) observer(AeStepTrace{0, nullptr, 0, nullptr, 0.0, net.data(), P});
 
   const std::int64_t N = data.n_train();
-  const std::int64_t B = batch_size_;
+  const std::int64_t B = s.batch_size;
   const std::int64_t steps_per_epoch = (N + B - 1) / B;
-  const std::int64_t total = epochs_ > 0 ? epochs_ * steps_per_epoch : iters_;
-  const std::int64_t eval_every = eval_every_ > 0 ? eval_every_ : std::max<std::int64_t>(total, 1);
-  const int hidden = net_.hidden_layers();
+  const std::int64_t total = s.epochs > 0 ? s.epochs * steps_per_epoch : s.iters;
+  const std::int64_t eval_every = s.eval_every > 0 ? s.eval_every : std::max<std::int64_t>(total, 1);
+  const int hidden = net.hidden_layers();
   const std::int64_t w = hyper.width;
   const float keep_scale = static_cast<float>(1.0 / (1.0 - hyper.dropout));
 
@@ -382,21 +381,21 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   // The batch's gradient as CellOT's (nn/micro_batches.hpp): micro-batch gradients (and their
   // loss, the last float) summed in one fixed tree, so the bits do not depend on the ranks of
   // the group or the threads of a rank.
-  nn::MicroBatchReducer reducer(micro_batches_, P + 1, ctx.comm);
+  nn::MicroBatchReducer reducer(s.micro_batches, P + 1, ctx.comm);
   std::vector<std::int64_t> perm(static_cast<std::size_t>(N));
   std::vector<float> masks;
   MicroBatchBuffers buffers(reducer.owned(), hidden);
 
-  FitResult result;
+  AeFitResult result;
   result.steps = total;
   result.curves.columns = {"step", "epoch", "train_loss", "val_loss"};
-  std::vector<float> best = net_.params();
+  std::vector<float> best = net.params();
   double best_val = std::numeric_limits<double>::infinity();
   std::int64_t best_step = 0;
   double loss_acc = 0;
   std::int64_t loss_n = 0;
   log::Progress progress(label, total, ctx.progress && rank == 0);
-  nn::EarlyStop early = early_;  // a fresh count per fit (every grid candidate)
+  nn::EarlyStop early = s.early;  // a fresh count per fit (every grid candidate)
   bool stop_early = false;
 
   for (std::int64_t step = 0; step < total; ++step) {
@@ -411,7 +410,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
       masks.resize(static_cast<std::size_t>(hidden * bg * w));
       for (float& m : masks) m = drop_rng.uniform() < hyper.dropout ? 0.f : keep_scale;
     }
-    micro_batch_gradients(net_, data, perm, begin, bg, hyper.dropout > 0 ? &masks : nullptr, reducer, buffers);
+    micro_batch_gradients(net, data, perm, begin, bg, hyper.dropout > 0 ? &masks : nullptr, reducer, buffers);
     int votes = 0;
     const float* grad = reducer.reduce((ctx.should_stop && ctx.should_stop()) ? 1 : 0, &votes);
     if (votes > 0)
@@ -420,24 +419,24 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
     const double loss = grad[P];
     if (!std::isfinite(loss))
       throw Diverged(label + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
-    adam.step(net_.data(), grad);
-    if (observer_)
-      observer_(AeStepTrace{step + 1, perm.data() + begin, bg, hyper.dropout > 0 ? masks.data() : nullptr, loss,
-                            net_.data(), P});
+    adam.step(net.data(), grad);
+    if (observer)
+      observer(AeStepTrace{step + 1, perm.data() + begin, bg, hyper.dropout > 0 ? masks.data() : nullptr, loss,
+                            net.data(), P});
     loss_acc += loss;
     ++loss_n;
 
     if ((step + 1) % eval_every == 0 || step + 1 == total) {
       double val = kNaN;
       if (data.n_val() > 0) {
-        val = net_.reconstruction_sum(data.val_x.data(), data.n_val(), data.val_labels.data()) /
+        val = net.reconstruction_sum(data.val_x.data(), data.n_val(), data.val_labels.data()) /
               static_cast<double>(data.n_val());
         if (!std::isfinite(val))
           throw Diverged(label + ": validation loss is " + fmt(val) + " at step " + std::to_string(step + 1));
         const bool improved = val < best_val;
         if (improved) {
           best_val = val;
-          best = net_.params();
+          best = net.params();
           best_step = step + 1;
         }
         stop_early = early.record(step + 1, true, improved) && step + 1 < total;
@@ -456,7 +455,7 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
     }
   }
   if (data.n_val() > 0 && total > 0) {
-    net_.params() = best;
+    net.params() = best;
     result.best_step = static_cast<double>(best_step);
     result.best_val_loss = best_val;
   } else {
@@ -466,6 +465,19 @@ AutoencoderModel::FitResult AutoencoderModel::fit(const AeHyper& hyper, const Ae
   progress.finish("best step " + fmt(result.best_step) + " val " + fmt(result.best_val_loss) +
                   (stop_early ? " (stopped early at step " + std::to_string(result.steps) + ")" : ""));
   return result;
+}
+
+AeFitResult AutoencoderModel::fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx,
+                                  const std::string& label) {
+  net_ = AeNet(n_features_, n_conditions_, hyper);
+  AeFitSettings settings;
+  settings.batch_size = batch_size_;
+  settings.epochs = epochs_;
+  settings.iters = iters_;
+  settings.eval_every = eval_every_;
+  settings.micro_batches = micro_batches_;
+  settings.early = early_;
+  return fit_ae_net(net_, settings, data, ctx, label, observer_);
 }
 
 double AutoencoderModel::score_on_validation(const TrainInput& input, const TrainContext& ctx) const {
@@ -502,7 +514,7 @@ void AutoencoderModel::train(const TrainInput& input, const TrainContext& ctx) {
   grid_table_.clear();
 
   if (!grid_) {
-    FitResult r = fit(hyper_, data, ctx, name());
+    AeFitResult r = fit(hyper_, data, ctx, name());
     trained_ = true;
     finish_fit(input);
     curves_ = std::move(r.curves);
@@ -524,7 +536,7 @@ void AutoencoderModel::train(const TrainInput& input, const TrainContext& ctx) {
     const AeHyper& h = grid[i];
     const std::string label = name() + " grid " + std::to_string(i + 1) + "/" + std::to_string(grid.size());
     double score = std::numeric_limits<double>::infinity();
-    FitResult r;
+    AeFitResult r;
     try {
       r = fit(h, data, ctx, label);
       hyper_ = h;

@@ -157,6 +157,27 @@ struct AeStepTrace {
 };
 using AeStepObserver = std::function<void(const AeStepTrace&)>;
 
+// How a network is fitted (training.* of a model, data.ae_* of the embedding autoencoder).
+struct AeFitSettings {
+  std::int64_t batch_size = 128;
+  std::int64_t epochs = 0, iters = 0;  // epochs * ceil(N / batch) steps when epochs > 0, else iters
+  std::int64_t eval_every = 0;         // 0: evaluate once, at the end
+  std::int64_t micro_batches = 4;      // the batch's units of work (part of the numerics)
+  nn::EarlyStop early;                 // patience / min_iters on the validation loss
+};
+struct AeFitResult {
+  Curves curves;
+  double best_step = 0, best_val_loss = 0;
+  std::int64_t steps = 0;  // steps trained (fewer than planned when stopped early)
+};
+// The fitting loop of the autoencoders (see the header comment: initialisation from
+// Rng(ctx.seed, "ae:init"), Adam, data parallel over ctx.comm, validation-loss iterate selection
+// and early stopping). `net` gives the shape and hyperparameters and ends with the selected
+// parameters. Shared by AutoencoderModel (scGen, cAE) and the embedding autoencoder
+// (models/embedding_ae.hpp).
+AeFitResult fit_ae_net(AeNet& net, const AeFitSettings& settings, const AeData& data, const TrainContext& ctx,
+                       const std::string& label, const AeStepObserver& observer = {});
+
 // Base of ScGen and Cae: training (single fit or grid), prediction, parameters.
 class AutoencoderModel : public Model {
  public:
@@ -184,12 +205,7 @@ class AutoencoderModel : public Model {
   AeNet net_;
 
  private:
-  struct FitResult {
-    Curves curves;
-    double best_step = 0, best_val_loss = 0;
-    std::int64_t steps = 0;  // steps trained (fewer than planned when stopped early)
-  };
-  FitResult fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx, const std::string& label);
+  AeFitResult fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx, const std::string& label);
   double score_on_validation(const TrainInput& input, const TrainContext& ctx) const;
 
   std::int64_t n_features_;
