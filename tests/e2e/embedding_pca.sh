@@ -106,6 +106,17 @@ for p in ("drugA", "drugB"):
     assert float(rows[(p, "mean_shift")]["genes:energy@20"]) < float(rows[(p, "identity")]["genes:energy@20"]), p
 PY
 
+# evaluate with the embedding offers the same genes: metrics (predictions already decoded);
+# on the genes, pearson_delta@20 and genes:pearson_delta@20 are one definition.
+"$bin" evaluate --data sparse.h5ad --predictions pred.h5ad --data.embedding pca:50 \
+  --metrics.names pearson_delta@20,r2_means --metrics.top_k 20 --json >ev.json 2>ev.log || { cat ev.log; fail "evaluate"; }
+"$py" - <<'PY' || fail "evaluate genes: metrics"
+import json
+m = json.load(open("ev.json"))["metrics"]
+assert "genes:r2_means@20" in m and "genes:pearson_delta@20" in m, sorted(m)
+assert abs(m["genes:pearson_delta@20"]["value"] - m["pearson_delta@20"]["value"]) < 1e-12, m
+PY
+
 # Refusals: exit 2, naming the key and the value.
 for bad in "pca:0" "pca:abc" "umap:5" "obsm:"; do
   rc=0
