@@ -422,6 +422,19 @@ void score(Evaluation& ev, const data::Dataset& dataset, const Config& cfg) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   ev.values = metrics::compute(in, ev.opts);
+  // With an embedding (the model's data.embedding), the screen's "genes:" columns too: the
+  // decoded predictions (already in the file's features here) on the top-k marker genes.
+  if (dcfg.embedding != "none") {
+    metrics::Options go = ev.opts;
+    go.names = metrics::marker_metric_names(ev.opts.names, ev.opts.top_k);
+    if (!go.names.empty()) {
+      std::vector<double> genes_control_mean =
+          in.control_mean != nullptr ? *in.control_mean : metrics::feature_means(ev.cells.control);
+      metrics::Input gi = in;
+      gi.control_mean = &genes_control_mean;
+      for (auto& v : metrics::compute_on_markers(gi, go)) ev.values.push_back(std::move(v));
+    }
+  }
   ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

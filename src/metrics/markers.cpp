@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -45,6 +46,85 @@ std::vector<std::int64_t> rank_markers(const Matrix& control, const Matrix& trea
 }
 
 std::vector<double> feature_means(const Matrix& cells) { return detail::feature_moments(cells).mean; }
+
+namespace {
+
+// Columns `cols` of every row.
+Matrix columns(const Matrix& m, const std::vector<std::int64_t>& cols) {
+  Matrix out(m.rows, static_cast<std::int64_t>(cols.size()));
+  for (std::int64_t i = 0; i < m.rows; ++i)
+    for (std::size_t j = 0; j < cols.size(); ++j) out(i, static_cast<std::int64_t>(j)) = m(i, cols[j]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Value> compute_on_markers(const Input& genes, const Options& opts) {
+  if (genes.predicted == nullptr || genes.observed == nullptr || genes.markers == nullptr)
+    throw InputError("metrics", "marker genes", "", "need predicted and observed gene-space cells and markers");
+  const std::int64_t d = genes.predicted->cols;
+  // The k of the names, in first-appearance order, with the compute() names of each.
+  std::vector<std::string> ks;
+  std::vector<std::vector<std::string>> base_names;
+  for (const auto& name : opts.names) {
+    const std::string g = kGenesPrefix;
+    if (name.rfind(g, 0) != 0) throw InputError("metrics", "marker genes", name, "is not a genes: metric");
+    const auto [base, k] = split_name(name.substr(g.size()));
+    if (k.empty() || std::find(marker_metric_bases().begin(), marker_metric_bases().end(), base) ==
+                         marker_metric_bases().end())
+      throw InputError("metrics", "marker genes", name, "is not a genes: metric");
+    auto it = std::find(ks.begin(), ks.end(), k);
+    if (it == ks.end()) {
+      ks.push_back(k);
+      base_names.emplace_back();
+      it = ks.end() - 1;
+    }
+    auto& bn = base_names[static_cast<std::size_t>(it - ks.begin())];
+    bn.push_back(base == "direction_acc" ? base + "@" + k : base);
+  }
+  std::map<std::string, Value> by_name;
+  for (std::size_t i = 0; i < ks.size(); ++i) {
+    const std::int64_t k = std::stoll(ks[i]);
+    if (k < 1 || k > d || static_cast<std::int64_t>(genes.markers->size()) != d) {
+      for (const auto& b : base_names[i]) {
+        Value v;
+        v.name = std::string(kGenesPrefix) + split_name(b).first + "@" + ks[i];
+        v.value = v.sd = std::numeric_limits<double>::quiet_NaN();
+        v.available = false;
+        by_name[v.name] = v;
+      }
+      continue;
+    }
+    const std::vector<std::int64_t> top(genes.markers->begin(), genes.markers->begin() + k);
+    const Matrix p = columns(*genes.predicted, top), o = columns(*genes.observed, top);
+    Matrix c;
+    std::vector<double> cm;
+    Input sub;
+    sub.predicted = &p;
+    sub.observed = &o;
+    sub.paired = genes.paired;
+    if (genes.control != nullptr && genes.control->rows > 0) {
+      c = columns(*genes.control, top);
+      sub.control = &c;
+    }
+    if (genes.control_mean != nullptr) {
+      for (const auto j : top) cm.push_back((*genes.control_mean)[static_cast<std::size_t>(j)]);
+      sub.control_mean = &cm;
+    }
+    std::vector<std::int64_t> identity(static_cast<std::size_t>(k));
+    std::iota(identity.begin(), identity.end(), 0);
+    sub.markers = &identity;
+    Options o_k = opts;
+    o_k.names = base_names[i];
+    for (auto v : compute(sub, o_k)) {
+      v.name = std::string(kGenesPrefix) + split_name(v.name).first + "@" + ks[i];
+      by_name[v.name] = v;
+    }
+  }
+  std::vector<Value> out;
+  for (const auto& name : opts.names) out.push_back(by_name.at(name));
+  return out;
+}
 
 std::vector<double> mean_change(const Matrix& cells, const std::vector<double>& reference) {
   auto m = feature_means(cells);

@@ -70,8 +70,17 @@ std::pair<std::string, std::string> split_name(const std::string& name) {
   return {name.substr(0, at), name.substr(at + 1)};
 }
 
+std::string strip_prefixes(const std::string& name) {
+  std::string n = name;
+  for (const char* prefix : {kIidPrefix, kGenesPrefix}) {
+    const std::string p = prefix;
+    if (n.rfind(p, 0) == 0) n = n.substr(p.size());
+  }
+  return n;
+}
+
 const MetricInfo* find_metric(const std::string& name) {
-  const auto base = split_name(name).first;
+  const auto base = split_name(strip_prefixes(name)).first;
   if (base == kDiscrimination) return &kDiscriminationInfo;
   for (const auto& m : kTable)
     if (base == m.base) return &m;
@@ -149,6 +158,36 @@ std::vector<std::string> expand_names(const std::string& names, const std::vecto
     }
   }
   return out;
+}
+
+const std::vector<std::string>& marker_metric_bases() {
+  static const std::vector<std::string> bases{"pearson_delta", "direction_acc", "r2_means", "e_distance", "energy"};
+  return bases;
+}
+
+std::vector<std::string> marker_metric_names(const std::vector<std::string>& names, const std::vector<int>& top_k) {
+  std::vector<std::string> out;
+  for (const auto& base : marker_metric_bases()) {
+    bool named = false;
+    std::vector<std::string> ks;  // the k of base@k names, in their order
+    for (const auto& n : names) {
+      const auto [b, param] = split_name(n);
+      if (b != base) continue;
+      named = true;
+      if (!param.empty() && std::find(ks.begin(), ks.end(), param) == ks.end()) ks.push_back(param);
+    }
+    if (!named) continue;
+    if (ks.empty())
+      for (const int k : top_k) ks.push_back(std::to_string(k));
+    for (const auto& k : ks) out.push_back(std::string(kGenesPrefix) + base + "@" + k);
+  }
+  return out;
+}
+
+bool is_marker_metric(const std::string& name) {
+  const std::string iid = kIidPrefix;
+  const std::string n = name.rfind(iid, 0) == 0 ? name.substr(iid.size()) : name;
+  return n.rfind(kGenesPrefix, 0) == 0;
 }
 
 bool is_sinkhorn_metric(const std::string& name) {

@@ -271,7 +271,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   detail::OpenedStore opened;
   {
     PhaseTimer timer(ph.setup);
-    spec = detail::store_spec(opt, plan, metric_opts.names, transforms);
+    // With an embedding, the metrics of the decoded predictions on the top-k marker genes too.
+    auto names = metric_opts.names;
+    if (transforms.begin()->second.embeds())
+      for (const auto& n : metrics::marker_metric_names(metric_opts.names, metric_opts.top_k)) names.push_back(n);
+    spec = detail::store_spec(opt, plan, names, transforms);
     opened = detail::open_screen_store(opt, spec, groups);
   }
   io::Store& store = opened.store;

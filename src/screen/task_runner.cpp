@@ -64,6 +64,7 @@ struct TaskRunner::Work {
   data::FeatureTransform tf;  // the task's: its split's (models::model_transform)
   Matrix source_test, target_test, pred;
   Matrix source_iid, target_iid, pred_iid;  // holdout screens: in-distribution test cells
+  std::vector<std::int64_t> gene_markers;   // embedding: every gene by |SMD| on training cells
   std::unique_ptr<models::Model> model;
   io::TaskRow row;
   std::string ckpt;
@@ -201,11 +202,24 @@ void TaskRunner::score(Work& w) {
   // computed in (the split's embedding, unstandardised), shared by both evaluations.
   const auto markers = metrics::rank_markers(w.pair.control.select_rows(w.pair.control_split.train),
                                              w.pair.treated.select_rows(w.pair.treated_split.train));
-  score_set(w, w.pred, w.source_test, w.pair.control_split.test, w.target_test, markers, "", w.row.predicted_effect,
-            w.row.observed_effect);
+  // With an embedding, marker genes too: from the training cells in the file's features (at most
+  // data::kTransformFitCells of each condition, evenly spaced, as the transform's fit).
+  if (w.tf.embeds()) {
+    const auto& ds = ctx_.cache->get(w.task->fold);
+    auto rows = [](const std::vector<std::int64_t>& file_rows, const std::vector<std::int64_t>& idx) {
+      std::vector<std::int64_t> out;
+      for (const auto i : idx) out.push_back(file_rows[static_cast<std::size_t>(i)]);
+      return data::fit_sample(out);
+    };
+    w.gene_markers = metrics::rank_markers(ds.load_rows(rows(w.pair.control_rows, w.pair.control_split.train)),
+                                           ds.load_rows(rows(w.pair.treated_rows, w.pair.treated_split.train)));
+  }
+  score_set(w, w.pred, w.source_test, w.pair.control_split.test, w.target_test, w.pair.treated_split.test, markers, "",
+            w.row.predicted_effect, w.row.observed_effect);
   // A holdout screen also scores held-out cells of the groups the model trained on (iid).
   if (ctx_.iid && w.source_iid.rows > 0 && w.target_iid.rows > 0)
-    score_set(w, w.pred_iid, w.source_iid, w.pair.control_split.iid, w.target_iid, markers, "iid:",
+    score_set(w, w.pred_iid, w.source_iid, w.pair.control_split.iid, w.target_iid, w.pair.treated_split.iid, markers,
+              "iid:",
               w.row.iid_predicted_effect, w.row.iid_observed_effect);
 }
 
@@ -225,7 +239,8 @@ Matrix TaskRunner::true_response(const Work& w, const Matrix& source, const std:
 }
 
 void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, const std::vector<std::int64_t>& source_split,
-                           const Matrix& target, const std::vector<std::int64_t>& markers, const std::string& prefix,
+                           const Matrix& target, const std::vector<std::int64_t>& target_split,
+                           const std::vector<std::int64_t>& markers, const std::string& prefix,
                            std::vector<double>& predicted_effect, std::vector<double>& observed_effect) {
   const Config& cfg = *ctx_.cfg;
   const Task& task = *w.task;
@@ -277,6 +292,47 @@ void TaskRunner::score_set(Work& w, const Matrix& pred, const Matrix& source, co
     predicted_effect = in_file_features(w, metrics::mean_change(*mi.predicted, control_mean), control_mean);
     observed_effect = in_file_features(w, metrics::mean_change(reference, control_mean), control_mean);
   }
+  store_values(w, values, prefix, observed);
+  if (w.tf.embeds() && !w.gene_markers.empty())
+    score_genes(w, pred, source_split, target_split, observed ? &halves : nullptr, prefix, mo);
+}
+
+void TaskRunner::score_genes(Work& w, const Matrix& pred, const std::vector<std::int64_t>& source_split,
+                             const std::vector<std::int64_t>& target_split, const models::ObservedHalves* floor_rows,
+                             const std::string& prefix, const metrics::Options& mo) {
+  metrics::Options go = mo;
+  go.names = metrics::marker_metric_names(mo.names, mo.top_k);
+  if (go.names.empty()) return;
+  const auto& ds = ctx_.cache->get(w.task->fold);
+  auto file_rows = [](const std::vector<std::int64_t>& rows, const std::vector<std::int64_t>& idx) {
+    std::vector<std::int64_t> out;
+    for (const auto i : idx) out.push_back(rows[static_cast<std::size_t>(i)]);
+    return out;
+  };
+  const auto treated = file_rows(w.pair.treated_rows, target_split);
+  const Matrix control = ds.load_rows(file_rows(w.pair.control_rows, source_split));
+  const auto control_mean = metrics::feature_means(control);
+  Matrix predicted, observed;
+  if (floor_rows != nullptr) {
+    // The observed baseline: the same halves of the perturbed cells, in the file's features.
+    predicted = ds.load_rows(file_rows(treated, floor_rows->prediction_rows));
+    observed = ds.load_rows(file_rows(treated, floor_rows->reference_rows));
+  } else {
+    predicted = w.tf.decode_embedding(pred);
+    observed = ds.load_rows(treated);
+  }
+  metrics::Input gi;
+  gi.predicted = &predicted;
+  gi.observed = &observed;
+  gi.control = floor_rows != nullptr ? nullptr : &control;
+  gi.control_mean = &control_mean;
+  gi.markers = &w.gene_markers;
+  gi.paired = floor_rows == nullptr;
+  store_values(w, metrics::compute_on_markers(gi, go), prefix, floor_rows != nullptr);
+}
+
+void TaskRunner::store_values(Work& w, const std::vector<metrics::Value>& values, const std::string& prefix,
+                              bool observed) {
   const auto& names = ctx_.metric_names;
   w.row.value.resize(names.size(), NAN);
   w.row.sd.resize(names.size(), NAN);

@@ -35,7 +35,8 @@ grep -q csr_matrix <("$bin" describe --data sparse.h5ad 2>&1) || fail "the test 
 
 cfg=(--data.path sparse.h5ad --data.embedding pca:50 --screen.models cellot,identity,mean_shift
      --training.iters 60 --training.eval_every 20 --training.batch_size 64 --model.hidden 16,16
-     --screen.save_predictions true --metrics.names mmd,energy,l2_ds --quiet)
+     --screen.save_predictions true --metrics.names mmd,energy,l2_ds,pearson_delta@20,r2_means --metrics.top_k 20,50
+     --quiet)
 mpirun_n 2 screen "${cfg[@]}" --store s.h5 2>screen.log || { cat screen.log; fail "screen exited $?"; }
 key="drugA|cellot|fold0|seed0"
 "$bin" predict --store s.h5 --task "$key" --data sparse.h5ad --out pred.h5ad --quiet 2>p.log || { cat p.log; fail "predict --store"; }
@@ -79,6 +80,41 @@ assert list(m.obs_names) == list(p.obs_names) and list(m.var_names) == list(data
 with h5py.File("m/model.h5") as g:
     assert np.array_equal(g["transform/components"][()], C)
 assert m.X.tobytes() == p.X.tobytes(), np.abs(m.X - p.X).max()
+PY
+
+# With the embedding, the decoded predictions are also scored on the top-k marker genes
+# ("genes:" columns, k of metrics.top_k): the report shows them; the floor and mean_shift, which
+# move the cells towards the perturbed ones, beat identity on genes:r2_means.
+"$bin" report --store s.h5 >report.md 2>r.log || { cat r.log; fail "report"; }
+for m in "genes:pearson_delta@20" "genes:r2_means@20" "genes:r2_means@50" "genes:energy@20" "genes:energy@50"; do
+  grep -q "| $m |" report.md || fail "report lacks $m"
+done
+"$py" - <<'PY' || fail "genes: values"
+rows = {}
+header = None
+for line in open("report.md"):
+    if line.startswith("| perturbation |") and header is None:
+        header = [c.strip() for c in line.strip().strip("|").split("|")]
+    elif header and line.startswith("| drug") and len(rows) < 6:
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        rows[(cells[0], cells[1])] = dict(zip(header, cells))
+for p in ("drugA", "drugB"):
+    for m in ("genes:r2_means@20", "genes:energy@20", "genes:pearson_delta@20"):
+        for model in ("cellot", "identity", "mean_shift"):
+            float(rows[(p, model)][m])  # a number, not "–"
+    assert float(rows[(p, "mean_shift")]["genes:r2_means@20"]) > float(rows[(p, "identity")]["genes:r2_means@20"]), p
+    assert float(rows[(p, "mean_shift")]["genes:energy@20"]) < float(rows[(p, "identity")]["genes:energy@20"]), p
+PY
+
+# evaluate with the embedding offers the same genes: metrics (predictions already decoded);
+# on the genes, pearson_delta@20 and genes:pearson_delta@20 are one definition.
+"$bin" evaluate --data sparse.h5ad --predictions pred.h5ad --data.embedding pca:50 \
+  --metrics.names pearson_delta@20,r2_means --metrics.top_k 20 --json >ev.json 2>ev.log || { cat ev.log; fail "evaluate"; }
+"$py" - <<'PY' || fail "evaluate genes: metrics"
+import json
+m = json.load(open("ev.json"))["metrics"]
+assert "genes:r2_means@20" in m and "genes:pearson_delta@20" in m, sorted(m)
+assert abs(m["genes:pearson_delta@20"]["value"] - m["pearson_delta@20"]["value"]) < 1e-12, m
 PY
 
 # Refusals: exit 2, naming the key and the value.

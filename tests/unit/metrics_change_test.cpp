@@ -213,3 +213,77 @@ TEST(MetricsNames, NewMetricsInAllAndTheirDirections) {
   EXPECT_EQ(metrics::direction("discrimination"), metrics::Direction::lower);
   EXPECT_EQ(metrics::direction("knn_mix@50"), metrics::Direction::half);
 }
+
+// genes: metrics = the plain metrics on the submatrix of the first k markers, by hand: the
+// k marker columns (in marker order) of predictions, observed cells and the control mean.
+TEST(MetricsMarkerGenes, EqualPlainMetricsOnTheMarkerSubmatrix) {
+  const Matrix ctrl = random_cells(40, 12, 1), treated = random_cells(30, 12, 2, 0.4);
+  const Matrix pred = random_cells(40, 12, 3, 0.3), train_c = random_cells(50, 12, 4);
+  Matrix train_t = random_cells(45, 12, 5);
+  for (std::int64_t i = 0; i < train_t.rows; ++i) train_t(i, 7) += 2.0, train_t(i, 2) -= 1.0;
+  const auto markers = metrics::rank_markers(train_c, train_t);
+  ASSERT_EQ(markers[0], 7);
+  const auto cm = means(ctrl);
+  metrics::Input gi;
+  gi.predicted = &pred;
+  gi.observed = &treated;
+  gi.control = &ctrl;
+  gi.control_mean = &cm;
+  gi.markers = &markers;
+  cellot::MetricsConfig cfg;
+  cfg.names = "pearson_delta,direction_acc,r2_means,e_distance,energy";
+  cfg.top_k = "3,5,20";
+  auto opts = metrics::options_from_config(cfg, MPI_COMM_SELF, 0);
+  opts.names = metrics::marker_metric_names(opts.names, opts.top_k);
+  ASSERT_EQ(opts.names.size(), 15u);
+  EXPECT_EQ(opts.names.front(), "genes:pearson_delta@3");
+  std::map<std::string, metrics::Value> got;
+  for (const auto& v : metrics::compute_on_markers(gi, opts)) got[v.name] = v;
+  for (const int k : {3, 5}) {
+    const std::vector<std::int64_t> top(markers.begin(), markers.begin() + k);
+    auto sub = [&](const Matrix& m) {
+      Matrix out(m.rows, k);
+      for (std::int64_t i = 0; i < m.rows; ++i)
+        for (int j = 0; j < k; ++j) out(i, j) = m(i, top[static_cast<std::size_t>(j)]);
+      return out;
+    };
+    const Matrix p = sub(pred), o = sub(treated), c = sub(ctrl);
+    std::vector<double> cmk;
+    for (const auto j : top) cmk.push_back(cm[static_cast<std::size_t>(j)]);
+    const auto mp = means(p), mo = means(o);
+    // direction_acc by hand
+    double agree = 0;
+    for (int j = 0; j < k; ++j) {
+      const double a = mp[static_cast<std::size_t>(j)] - cmk[static_cast<std::size_t>(j)];
+      const double b = mo[static_cast<std::size_t>(j)] - cmk[static_cast<std::size_t>(j)];
+      agree += ((a > 0) - (a < 0)) == ((b > 0) - (b < 0)) ? 1 : 0;
+    }
+    const std::string at = "@" + std::to_string(k);
+    EXPECT_NEAR(got.at("genes:direction_acc" + at).value, agree / k, 1e-15);
+    EXPECT_NEAR(got.at("genes:e_distance" + at).value,
+                2 * pair_mean(p, o, false) - pair_mean(p, p, true) - pair_mean(o, o, true), 1e-9);
+    // The plain metrics on the submatrix (markers: the identity, as the columns are in marker order).
+    std::vector<std::int64_t> id(static_cast<std::size_t>(k));
+    for (int j = 0; j < k; ++j) id[static_cast<std::size_t>(j)] = j;
+    metrics::Input si;
+    si.predicted = &p;
+    si.observed = &o;
+    si.control = &c;
+    si.control_mean = &cmk;
+    si.markers = &id;
+    const auto plain = run(si, "pearson_delta,r2_means,energy", std::to_string(k));
+    for (const char* b : {"pearson_delta", "r2_means", "energy"})
+      EXPECT_EQ(got.at(std::string("genes:") + b + at).value, plain.at(b).value) << b << at;
+  }
+  // k = 20 exceeds the 12 genes: unavailable.
+  EXPECT_FALSE(got.at("genes:r2_means@20").available);
+  EXPECT_TRUE(std::isnan(got.at("genes:energy@20").value));
+  // The names: find_metric strips the prefixes (direction of the base metric).
+  EXPECT_EQ(metrics::direction("genes:r2_means@20"), metrics::Direction::higher);
+  EXPECT_EQ(metrics::direction("iid:genes:energy@20"), metrics::Direction::lower);
+  EXPECT_TRUE(metrics::is_marker_metric("iid:genes:energy@20"));
+  EXPECT_FALSE(metrics::is_marker_metric("energy"));
+  // Without a marker-meaningful metric named there are none; explicit ks are kept.
+  EXPECT_TRUE(metrics::marker_metric_names({"mmd", "w2_eps"}, {20}).empty());
+  EXPECT_EQ(metrics::marker_metric_names({"pearson_delta@7"}, {20, 50}), std::vector<std::string>{"genes:pearson_delta@7"});
+}

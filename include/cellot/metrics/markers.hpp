@@ -32,6 +32,19 @@ std::vector<std::int64_t> rank_markers(const Matrix& control, const Matrix& trea
 // formed here is the one pearson_delta scores). Replicated input; at least one cell.
 std::vector<double> feature_means(const Matrix& cells);
 
+// The "genes:" metrics (names.hpp marker_metric_names) of predictions decoded to the file's
+// features, on the top-k marker genes. `genes` holds gene-space cells: predicted (decoded
+// predictions, or the observed baseline's real cells), observed, optionally control (paired with
+// the predictions) or control_mean, and markers ranking every gene (rank_markers on the training
+// split's gene-space cells). For each k: the columns markers[0..k) of every matrix (and of the
+// control mean) are taken, and "genes:<base>@k" is metrics::compute's <base> on that
+// submatrix — pearson_delta over the k columns (= pearson_delta@k of the genes), direction_acc@k,
+// r2_means, e_distance and energy of the k marker genes. Changes are measured from the control
+// mean in gene space (as a user who loads the decoded predictions into scanpy measures them).
+// k above the number of genes: unavailable (NaN). opts.names must be "genes:" names; opts' seed
+// resamples as compute() does (the same cells for every k). Collective over opts.comm.
+std::vector<Value> compute_on_markers(const Input& genes, const Options& opts);
+
 // mean(cells) - reference, per feature: a perturbation's effect (mean change from control).
 std::vector<double> mean_change(const Matrix& cells, const std::vector<double>& reference);
 

@@ -27,7 +27,8 @@ struct MetricInfo {
 // Every metric, in the order "all" lists them.
 const std::vector<MetricInfo>& metric_table();
 
-// The entry of a name ("sinkhorn_div@0.5" -> sinkhorn_div), nullptr when unknown. Also knows the
+// The entry of a name ("sinkhorn_div@0.5" -> sinkhorn_div; "iid:" and "genes:" prefixes are
+// stripped: "genes:r2_means@20" -> r2_means), nullptr when unknown. Also knows the
 // screen-level "discrimination" (computed by `report`, not per task).
 const MetricInfo* find_metric(const std::string& name);
 Direction direction(const std::string& name);
@@ -48,6 +49,24 @@ bool is_sinkhorn_metric(const std::string& name);
 bool is_paired_metric(const std::string& name);
 // "sinkhorn_div@0.5" -> ("sinkhorn_div", "0.5"); "mmd" -> ("mmd", "").
 std::pair<std::string, std::string> split_name(const std::string& name);
+
+// Column prefixes of the store (DESIGN.md 'Metrics'): "iid:" = a holdout screen's in-distribution
+// test cells; "genes:" = with data.embedding, a metric of the predictions decoded to the file's
+// features (genes) on the top-k marker genes of the perturbation ("genes:pearson_delta@20").
+// A holdout screen with an embedding has both ("iid:genes:r2_means@50").
+inline constexpr const char* kIidPrefix = "iid:";
+inline constexpr const char* kGenesPrefix = "genes:";
+// "iid:genes:r2_means@50" -> "r2_means@50".
+std::string strip_prefixes(const std::string& name);
+// The metrics that are also computed on the decoded top-k marker genes when an embedding is used.
+const std::vector<std::string>& marker_metric_bases();
+// Their "genes:" names for expanded metrics.names: for each of marker_metric_bases() that
+// metrics.names names (in any form), "genes:<base>@k" for the k of its base@k names, or for every
+// k of top_k when it is named without one (r2_means, e_distance, energy, bare pearson_delta).
+// "all" with top_k 20,50,100 gives genes:pearson_delta@20 ... genes:energy@100 (15 names).
+std::vector<std::string> marker_metric_names(const std::vector<std::string>& names, const std::vector<int>& top_k);
+// Whether a name is a "genes:" column (also under "iid:").
+bool is_marker_metric(const std::string& name);
 
 // The screen-level metric `report` computes from the stored mean-change vectors.
 inline constexpr const char* kDiscrimination = "discrimination";

@@ -12,6 +12,8 @@
 #include "cellot/core/config.hpp"
 #include "cellot/data/synth.hpp"
 #include "cellot/io/store.hpp"
+#include "cellot/metrics/metrics.hpp"
+#include "cellot/models/baselines/observed.hpp"
 #include "cellot/models/model.hpp"
 #include "cellot/screen/coordinator.hpp"
 #include "cellot/screen/groups.hpp"
@@ -81,8 +83,16 @@ class TaskRunner {
   void score(Work& w);
   // Scores one evaluation set into the row's columns named prefix + metric, and its effects.
   void score_set(Work& w, const Matrix& pred, const Matrix& source, const std::vector<std::int64_t>& source_split,
-                 const Matrix& target, const std::vector<std::int64_t>& markers, const std::string& prefix,
+                 const Matrix& target, const std::vector<std::int64_t>& target_split,
+                 const std::vector<std::int64_t>& markers, const std::string& prefix,
                  std::vector<double>& predicted_effect, std::vector<double>& observed_effect);
+  // With an embedding: the "genes:" metrics of one evaluation set (decoded predictions on the
+  // top-k marker genes, metrics::compute_on_markers), into the row's columns prefix + name.
+  void score_genes(Work& w, const Matrix& pred, const std::vector<std::int64_t>& source_split,
+                   const std::vector<std::int64_t>& target_split, const models::ObservedHalves* floor_rows,
+                   const std::string& prefix, const metrics::Options& mo);
+  // Writes metric values into the row's columns prefix + name.
+  void store_values(Work& w, const std::vector<metrics::Value>& values, const std::string& prefix, bool observed);
   // The known response of the scored control cells (`source_split`: indices into the pair's
   // controls) in the space the metrics are computed in; empty when there is none or it cannot
   // be expressed there.
