@@ -1002,6 +1002,13 @@ void Store::write_merged_from(const std::vector<std::string>& sources) {
   detail::write_lines(prov, "merged_from", sources, m.path);
 }
 
+void Store::abandon() {
+  if (!impl_) return;
+  for (auto& [name, d] : impl_->dsets) d.release();
+  impl_->dsets.clear();
+  impl_->file.release();
+}
+
 void Store::close() {
   if (!impl_) return;
   impl_->dsets.clear();
