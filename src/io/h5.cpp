@@ -1,6 +1,7 @@
 #include "cellot/io/h5.hpp"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,14 +32,34 @@ std::string error_reason() {
   return desc;
 }
 
+namespace {
+
+// The file system holding the file named at the start of an error's context ("<file>" or
+// "<file>:/<object>"; the file itself, or its directory if it is gone) has no block left.
+bool file_system_full(const std::string& context) {
+  const std::string file = context.substr(0, context.find(":/"));
+  const auto slash = file.rfind('/');
+  for (const std::string& p : {file, slash == std::string::npos ? std::string(".") : file.substr(0, slash + 1)}) {
+    struct statvfs fs {};
+    if (::statvfs(p.c_str(), &fs) == 0) return fs.f_bavail == 0;
+  }
+  return false;
+}
+
+}  // namespace
+
 void fail(const std::string& what, const std::string& context) {
   const int err = errno;
   std::string reason = error_reason();
-  // The MPI-IO driver reports a short write as "file write failed" without the system's reason;
-  // the write left it in errno. Only the reasons a write can have are taken (errno may be stale).
-  if (reason.find("write failed") != std::string::npos &&
-      (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO || err == EROFS))
-    reason = std::strerror(err);
+  // The MPI-IO driver reports a short write as "file write failed" without the system's reason.
+  // A write that failed outright left it in errno (only the reasons a write can have are taken:
+  // errno may be stale); a short write (it filled the disk) left none: the free space tells.
+  if (reason.find("write failed") != std::string::npos) {
+    if (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO || err == EROFS)
+      reason = std::strerror(err);
+    else if (file_system_full(context))
+      reason = std::strerror(ENOSPC);
+  }
   throw RuntimeError(context + ": HDF5: " + what + (reason.empty() || reason == what ? "" : ": " + reason));
 }
 

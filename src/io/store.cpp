@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,8 @@
 #include <exception>
 #include <limits>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/fault.hpp"
@@ -369,6 +372,23 @@ std::vector<ParamLayout> read_param_layouts(hid_t file, const StoreSpec& spec, c
 
 std::string parent_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
+// Removes a file when it goes out of scope, unless kept (an empty path: nothing to remove).
+// Declared after the store, it unlinks the file before the store's handle lets go of it on the
+// way out of an exception; the space is freed when the handle (or the process) closes it.
+class RemoveUnlessKept {
+ public:
+  explicit RemoveUnlessKept(std::string path) : path_(std::move(path)) {}
+  RemoveUnlessKept(const RemoveUnlessKept&) = delete;
+  RemoveUnlessKept& operator=(const RemoveUnlessKept&) = delete;
+  ~RemoveUnlessKept() {
+    if (!path_.empty()) std::remove(path_.c_str());
+  }
+  void keep() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace
 
 Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm comm) {
@@ -404,7 +424,9 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   // Created under a temporary name and renamed once complete: a job killed while creating leaves
   // `<path>.creating` (removed and started afresh by the next run), never a half-made store at
   // `path` that --resume would refuse on every requeue.
+  // A creation that fails (a full disk, a lost file system) removes its half-made file itself.
   const std::string tmp = creating_path(path);
+  RemoveUnlessKept partial{rank == 0 ? tmp : std::string()};
   m.file = h5::create_file(tmp, comm);
   const std::string c = path;
   {
@@ -448,10 +470,12 @@ Store Store::create(const std::string& path, const StoreSpec& spec, MPI_Comm com
   CELLOT_H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), c);
   // Bound: every rank of comm creates the store (collective); a dead rank ends the job.
   if (comm != MPI_COMM_NULL) MPI_Barrier(comm);
-  int renamed = 0;
-  if (rank == 0) renamed = std::rename(tmp.c_str(), path.c_str()) == 0 ? 1 : 0;
-  if (comm != MPI_COMM_NULL) MPI_Bcast(&renamed, 1, MPI_INT, 0, comm);
-  if (!renamed) throw RuntimeError(path + ": could not rename the new store from " + tmp);
+  int rename_errno = 0;
+  if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) rename_errno = errno;
+  if (comm != MPI_COMM_NULL) MPI_Bcast(&rename_errno, 1, MPI_INT, 0, comm);
+  if (rename_errno != 0)
+    throw RuntimeError(path + ": could not rename the new store from " + tmp + ": " + std::strerror(rename_errno));
+  partial.keep();
   return s;
 }
 
@@ -976,6 +1000,13 @@ void Store::write_merged_from(const std::vector<std::string>& sources) {
   Impl& m = *impl_;
   Handle prov = h5::open_group(m.file, "/provenance", m.path);
   detail::write_lines(prov, "merged_from", sources, m.path);
+}
+
+void Store::abandon() {
+  if (!impl_) return;
+  for (auto& [name, d] : impl_->dsets) d.release();
+  impl_->dsets.clear();
+  impl_->file.release();
 }
 
 void Store::close() {

@@ -156,15 +156,20 @@ void StoreLease::heartbeat_loop(double interval, void (*on_lost)()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (clock::now() < next) continue;
     next += std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(interval));
-    const auto held = read_lease(path_);
-    if (!held.count("token") || held.at("token") != token_) {
-      log::error("screen: the lease " + path_ + " was taken by " + describe(held) +
-                 "; stopping as on SIGTERM (running tasks checkpoint, the store is closed cleanly)");
+    if (!still_held()) {
       if (on_lost) on_lost();
       return;
     }
     utimensat(AT_FDCWD, path_.c_str(), nullptr, 0);  // the heartbeat: mtime = now
   }
+}
+
+bool StoreLease::still_held() const {
+  const auto held = read_lease(path_);
+  if (held.count("token") && held.at("token") == token_) return true;
+  log::error("screen: the lease " + path_ + " was taken by " + describe(held) +
+             "; stopping: running tasks checkpoint, nothing more is written to the store");
+  return false;
 }
 
 StoreLease::~StoreLease() {

@@ -208,13 +208,30 @@ std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const 
 
 // The store's writer lease, taken by rank 0; every rank fails alike when another job holds it
 // (input error) or the lease cannot be written (runtime error: a full disk).
+// A job whose lease another job took writes nothing more to the store: no run record and no
+// close (the flush would write metadata over the new writer's). Every rank learns it from rank 0
+// (the lease's holder); the store's handle is let go unclosed and the error ends the process
+// without HDF5's clean-up (cli's fail: files left open), as after a kill, which the store survives.
+void abandon_if_lease_lost(const Groups& groups, const StoreLease* lease, io::Store& store,
+                           const std::string& store_path) {
+  if (lease && !detail::lease_lost() && !lease->still_held()) detail::lose_lease();
+  int lost = groups.world_rank() == 0 && detail::lease_lost() ? 1 : 0;
+  // Bound: every rank reaches the end (the coordinator's wait_all and agree_result are bounded).
+  MPI_Bcast(&lost, 1, MPI_INT, 0, groups.world());
+  if (!lost) return;
+  store.abandon();
+  throw RuntimeError(lease_path(store_path) +
+                     ": another job took this store's lease while this one ran; this job stopped and wrote "
+                     "nothing more to " + store_path + " (its finished rows are kept; the other job continues it)");
+}
+
 std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& groups) {
   std::unique_ptr<StoreLease> lease;
   std::string error;
   std::int32_t input = 1;
   if (groups.world_rank() == 0) {
     try {
-      lease = StoreLease::acquire(opt.cfg.screen.store, opt.lease_timeout, opt.break_lease, &detail::request_stop);
+      lease = StoreLease::acquire(opt.cfg.screen.store, opt.lease_timeout, opt.break_lease, &detail::lose_lease);
     } catch (const InputError& e) {
       error = e.what();
     } catch (const RuntimeError& e) {
@@ -326,6 +343,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tally.unconverged = runner.unconverged();
   std::string outcome_text;
   ScreenResult result = detail::agree_result(groups, tally, outcome_text);
+  abandon_if_lease_lost(groups, lease.get(), store, store_path);
   result.tasks = static_cast<std::int64_t>(plan.tasks.size());
   store.write_provenance_end(log::timestamp_utc(), outcome_text);
   store.close();

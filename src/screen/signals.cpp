@@ -1,5 +1,7 @@
 #include "detail/signals.hpp"
 
+#include <atomic>
+
 #include "cellot/screen/screen.hpp"
 
 namespace cellot::screen {
@@ -7,6 +9,8 @@ namespace cellot::screen {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
+// Set from the lease's heartbeat thread (rank 0 only), read by the task threads and the end.
+std::atomic<bool> g_lease_lost{false};
 
 // Internal linkage (a C++ function in an anonymous namespace is a valid handler): no clash
 // with other handlers of the program.
@@ -20,6 +24,7 @@ namespace detail {
 
 SignalGuard::SignalGuard() {
   g_stop_signal = 0;
+  g_lease_lost.store(false);
   struct sigaction sa {};
   sa.sa_handler = screen_stop_handler;
   sigemptyset(&sa.sa_mask);
@@ -34,6 +39,13 @@ SignalGuard::~SignalGuard() {
 bool stop_requested() { return g_stop_signal != 0; }
 
 void request_stop() { g_stop_signal = SIGTERM; }
+
+void lose_lease() {
+  g_lease_lost.store(true);
+  request_stop();
+}
+
+bool lease_lost() { return g_lease_lost.load(); }
 
 }  // namespace detail
 }  // namespace cellot::screen

@@ -79,6 +79,9 @@ namespace {
 // on every rank): the rows and done flags written before are on disk, and the line says so.
 template <class Fn>
 void store_write(const std::string& task_key, Fn&& fn) {
+  // Another job owns the store once this one lost its lease: the row is dropped (that job reruns
+  // the task). Only rank 0 knows at once; the others stop at their next step (the stop flag).
+  if (lease_lost()) return;
   try {
     fn();
   } catch (const RuntimeError& e) {

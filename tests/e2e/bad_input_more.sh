@@ -3,11 +3,12 @@
 # covers perturbation names with '|' or a line break): stores of a newer format or that are another
 # HDF5 file, directories, empty and binary files where a file is expected, duplicated config keys,
 # bad shards, options, numbers, model and metric names, read-only outputs, a full disk.
-# 43 cases: 41 bad inputs, each exit 2 with exactly one stderr line naming the file (or "command
+# 45 cases: 41 bad inputs, each exit 2 with exactly one stderr line naming the file (or "command
 # line"), the key and the value, no HDF5 error stack, and no file in the work directory changed,
-# added or removed (checksums of every file before and after); and 2 full-disk cases (root only,
+# added or removed (checksums of every file before and after); and 4 full-disk cases (root only,
 # an 8 MiB tmpfs; skipped with the reason otherwise): exit 1 with one error line saying so, the
-# existing store untouched / still resumable to the uninterrupted result once space is freed.
+# existing store untouched / still resumable to the uninterrupted result once space is freed, a
+# new store not left behind, not even as its temporary `.creating` file.
 set -euo pipefail
 bin="${CELLOT_BIN:?}"
 src="${CELLOT_SOURCE_DIR:?}"
@@ -164,9 +165,9 @@ fill() {  # fill KIB: leave KIB KiB free on the tmpfs
   [ "$1" -eq 0 ] || truncate -s "-$1K" "$mnt/filler"
 }
 if [ "$(id -u)" -ne 0 ]; then
-  echo "skip: full disk (2 cases): mounting a small tmpfs needs root"
+  echo "skip: full disk (4 cases): mounting a small tmpfs needs root"
 elif ! { mkdir full && mount -t tmpfs -o size=8m tmpfs full; }; then
-  echo "skip: full disk (2 cases): cannot mount a tmpfs here"
+  echo "skip: full disk (4 cases): cannot mount a tmpfs here"
 else
   mnt="$work/full"
   cp data.h5ad "$mnt/"
@@ -186,7 +187,22 @@ else
   [ "$(sha256sum <"$mnt/s.h5")" = "$sum" ] || fail "full disk at start: the store changed"
   [ -z "$(find "$mnt" -name '*.lease*')" ] || fail "full disk at start: a lease file was left"
   echo "ok: full disk at start -> $(tail -1 err)"
-  # 2. Full during the run (8 KiB left: the lease fits, checkpoints and rows do not): exit 1 with
+  # 2. Full while a new store is created (8 KiB left: the lease fits; 1 MiB: the preallocated run
+  # records are written short): exit 1 with one line giving the system's reason, and neither the
+  # store nor its temporary `.creating` file is left behind.
+  for kib in 8 1024; do
+    cases=$((cases + 1))
+    fill "$kib"
+    rc=0
+    "$bin" "${tiny[@]}" --store "$mnt/new.h5" >out 2>err || rc=$?
+    [ "$rc" -eq 1 ] || fail "full disk at creation ($kib KiB free): exit $rc (want 1): $(cat err)"
+    full_disk err
+    [ ! -e "$mnt/new.h5.creating" ] || fail "full disk at creation ($kib KiB free): new.h5.creating was left"
+    [ ! -e "$mnt/new.h5" ] || fail "full disk at creation ($kib KiB free): a store was left"
+    echo "ok: full disk at creation ($kib KiB free) -> $(tail -1 err)"
+    rm -f "$mnt"/new.h5*
+  done
+  # 3. Full during the run (8 KiB left: the lease fits, checkpoints and rows do not): exit 1 with
   # one line; once space is freed, --resume ends with the uninterrupted store.
   cases=$((cases + 1))
   fill 8

@@ -3,7 +3,7 @@
 # the holder) and touches nothing; stale leases (process gone, no heartbeat, an earlier run of
 # the same Slurm job) are broken with a warning; --break-lease breaks a live one; a finished
 # screen removes its lease; two real screens on one store: the second is refused while the
-# first runs.
+# first runs; a running screen whose lease another job takes stops and writes nothing more.
 source "$(dirname "$0")/screen_lib.sh"
 work="$(mktemp -d /tmp/cellot-screen-lease.XXXXXX)"
 holder="" live=""
@@ -86,4 +86,38 @@ holder=""
 grep -q "resume with --resume" first.log || { cat first.log; fail "the first screen did not stop on SIGUSR1"; }
 [ ! -e s2.h5.lease ] || fail "the stopped screen left its lease"
 "$bin" inspect --store s2.h5 | contains "interrupted by signal" || fail "the stopped screen's history"
+# 7. The lease taken from a running screen (another job's --break-lease, written here as it
+#    would): the screen stops (exit 1, one error line naming the lease), writes nothing more to
+#    the store after it noticed (the heartbeat, or at the latest the end, reads the lease), leaves
+#    the other job's lease in place; the store opens, and --resume (breaking that lease) ends
+#    with the uninterrupted store. SIGSTOP holds the screen while its lease is rewritten.
+"$bin" "${args[@]}" --store ref.h5 2>/dev/null || fail "the uninterrupted run"
+rm -f s3.h5
+"$bin" "${args[@]}" --store s3.h5 --lease-timeout 2 2>third.log &
+holder=$!
+for _ in $(seq 1200); do [ -e s3.h5 ] && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.05; done
+kill -STOP "$holder"
+[ -e s3.h5 ] || { cat third.log; fail "lost lease: the screen created no store"; }
+printf 'host=other-node pid=4242 job=- restart=0 started=2026-01-01T00:00:00Z token=other\n' >s3.h5.lease.new
+mv s3.h5.lease.new s3.h5.lease
+kill -CONT "$holder"
+for _ in $(seq 1200); do
+  grep -q "the lease s3.h5.lease was taken by other-node:4242" third.log && break
+  kill -0 "$holder" 2>/dev/null || break
+  sleep 0.02
+done
+grep -q "the lease s3.h5.lease was taken by other-node:4242" third.log || { cat third.log; fail "lost lease: not noticed"; }
+sum="$(md5sum <s3.h5)"
+rc=0
+wait "$holder" || rc=$?
+holder=""
+[ "$rc" -eq 1 ] || { cat third.log; fail "lost lease: exit $rc, expected 1"; }
+[ "$(md5sum <s3.h5)" = "$sum" ] || fail "lost lease: the screen wrote to the store after losing its lease"
+[ "$(grep -c '^cellot: error: ' third.log)" -eq 1 ] || { cat third.log; fail "lost lease: not one error line"; }
+grep -q "^cellot: error: s3.h5.lease: another job took this store's lease" third.log \
+  || { cat third.log; fail "lost lease: message"; }
+grep -q "other-node" s3.h5.lease || fail "lost lease: the stopped screen removed the other job's lease"
+"$bin" inspect --store s3.h5 >/dev/null || fail "lost lease: the store does not open"
+"$bin" "${args[@]}" --store s3.h5 --resume --break-lease 2>ok.log || { cat ok.log; fail "lost lease: --resume"; }
+compare_stores ref.h5 s3.h5 || fail "lost lease + --resume differs from the uninterrupted run"
 echo "screen_lease: ok"

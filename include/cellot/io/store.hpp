@@ -181,6 +181,10 @@ class Store {
   // (merge's temporary file). Call before write_provenance_start so the lines precede this run's.
   void append_provenance(const std::vector<std::string>& history, const std::vector<std::string>& git_hashes);
   void close();
+  // Lets go of the file without closing it (a close flushes metadata): for a writer that must
+  // not write again (another job took its lease). The process then ends without HDF5's
+  // clean-up; on disk the store is as after a kill.
+  void abandon();
 
  private:
   struct Impl;

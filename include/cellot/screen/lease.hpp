@@ -27,6 +27,10 @@ class StoreLease {
   static std::unique_ptr<StoreLease> acquire(const std::string& store, double stale_after, bool force,
                                              void (*on_lost)());
   ~StoreLease();  // stops the heartbeat; removes the file if it still holds this lease
+  // Reads the lease file now: false (with the error line the heartbeat writes) if another job
+  // took it. The end of a screen asks before its last writes, so a loss between two heartbeats
+  // is not missed.
+  bool still_held() const;
   StoreLease(const StoreLease&) = delete;
   StoreLease& operator=(const StoreLease&) = delete;
 

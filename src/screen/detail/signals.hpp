@@ -25,5 +25,11 @@ class SignalGuard {
 bool stop_requested();
 // Stops the screen as SIGTERM would (e.g. when another job broke this job's store lease).
 void request_stop();
+// The store's lease was taken by another job (the heartbeat found another token): stops the
+// screen as request_stop does, and from then on this job writes nothing more to the store
+// (another writer owns it): no row, no state, no run record, no close (its flush would write).
+void lose_lease();
+// True once lose_lease was called during the current screen (on rank 0, which holds the lease).
+bool lease_lost();
 
 }  // namespace cellot::screen::detail
