@@ -61,9 +61,10 @@ for arg in sys.argv[1:]:
         by.setdefault((pert, fold, seed), {})[model] = val[i]
     cur, cnt = f["curves/values"][:], f["curves/count"][:]
     steps = []
-    for i in range(len(cnt)):
-        if cnt[i] > 0:
-            steps.append(int(cur[i, np.nanargmin(cur[i, :cnt[i], -1]), 0]))
+    for i in range(len(cnt)):  # CellOT's curves: the step its validation metric selected
+        sel = cur[i, :cnt[i], len(text(f["curves/columns"][i]).split(",")) - 1]  # last named column
+        if keys[i].split("|")[1] == "cellot" and cnt[i] > 0 and not np.all(np.isnan(sel)):
+            steps.append(int(cur[i, np.nanargmin(sel), 0]))
     rows = [r for r in by.values() if {"cellot", "identity", "mean_shift"} <= r.keys()]
     def mean(model, metric):
         return np.mean([r[model][col[metric]] for r in rows])
