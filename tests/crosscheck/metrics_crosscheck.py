@@ -182,6 +182,21 @@ def e_distance(p, q):
 
 check("e_distance vs scipy cdist (scPerturb)", ours["e_distance"], e_distance(pred_c, obs_c), 1e-10)
 
+# The genes: metrics (decoded predictions on the top-k marker genes): the same definitions on the
+# k marker columns, markers ranked by numpy above; energy as the V-statistic of scipy cdist.
+for k in (5, 10, 20):
+    top = markers[:k]
+    p, o = pred_c[:, top], obs_c[:, top]
+    check(f"genes:pearson_delta@{k} vs scipy pearsonr", ours[f"genes:pearson_delta@{k}"],
+          pearsonr(dp[top], do[top])[0], 1e-12)
+    check(f"genes:direction_acc@{k} vs numpy sign", ours[f"genes:direction_acc@{k}"],
+          float(np.mean(np.sign(dp[top]) == np.sign(do[top]))), 1e-15)
+    check(f"genes:r2_means@{k} vs sklearn r2_score", ours[f"genes:r2_means@{k}"],
+          r2_score(o.mean(0), p.mean(0)), 1e-12)
+    check(f"genes:e_distance@{k} vs scipy cdist", ours[f"genes:e_distance@{k}"], e_distance(p, o), 1e-10)
+    check(f"genes:energy@{k} vs scipy cdist", ours[f"genes:energy@{k}"],
+          2 * cdist(p, o).mean() - cdist(p, p).mean() - cdist(o, o).mean(), 1e-10)
+
 if failures:
     print("FAILED:", ", ".join(failures))
     sys.exit(1)

@@ -7,7 +7,7 @@
 // Sinkhorn metrics' stopping report; TOL / MAXITER are metrics.sinkhorn_tol / _max_iter).
 //   metrics_tool changes PRED OBS CONTROL TRAIN_CONTROL TRAIN_TREATED TOPK prints the
 // expression-change metrics (markers ranked on the training sets, changes from CONTROL's mean)
-// with the SMD vector and the marker order.
+// with the SMD vector and the marker order, and the genes: metrics of PRED on the top-k markers.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -112,6 +112,12 @@ int main(int argc, char** argv) {
     out = "{";
     for (const auto& v : m::compute(in, m::options_from_config(cfg, MPI_COMM_SELF, 0)))
       out += "\"" + v.name + "\": " + num(v.value) + ", ";
+    // The genes: metrics (an embedding's decoded predictions on the marker genes), here on the
+    // same gene-space matrices.
+    auto go = m::options_from_config(cfg, MPI_COMM_SELF, 0);
+    go.names = m::marker_metric_names({"pearson_delta", "direction_acc", "r2_means", "e_distance", "energy"},
+                                      cellot::parse_int_list(argv[7], "command line", "top_k"));
+    for (const auto& v : m::compute_on_markers(in, go)) out += "\"" + v.name + "\": " + num(v.value) + ", ";
     out += "\"smd\": [";
     for (std::size_t k = 0; k < smd.size(); ++k) out += (k ? ", " : "") + num(smd[k]);
     out += "], \"markers\": [";

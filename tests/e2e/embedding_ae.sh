@@ -4,7 +4,8 @@
 # in /transform next to the standardisation, trains every model in its latent space and writes
 # predictions decoded to genes; `predict --store` and `train` / `predict --model` remake them bit
 # for bit into h5ad files that anndata opens with the genes as var; the same screen on one rank
-# gives the same store (metrics, effects, predictions); bad ae settings exit 2 with one line.
+# gives the same store (metrics, the genes: marker-gene metrics among them, effects, predictions);
+# bad ae settings exit 2 with one line.
 source "$(dirname "$0")/screen_lib.sh"
 work="$(mktemp -d /tmp/cellot-embedding-ae.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -17,10 +18,15 @@ grep -q csr_matrix <("$bin" describe --data sc.h5ad 2>&1) || fail "the test file
 ae=(--data.embedding ae:8 --data.ae_width 32 --data.ae_epochs 6 --data.ae_batch_size 64 --data.ae_patience 2)
 train=(--training.iters 40 --training.eval_every 20 --training.batch_size 64 --model.hidden 16,16)
 cfg=(--data.path sc.h5ad "${ae[@]}" "${train[@]}" --screen.models cellot,identity --screen.save_predictions true
-     --metrics.names mmd,energy,l2_ds --quiet)
+     --metrics.names mmd,energy,l2_ds,pearson_delta,r2_means,direction_acc --metrics.top_k 20 --quiet)
 mpirun_n 2 screen "${cfg[@]}" --store s2.h5 2>s2.log || { cat s2.log; fail "2-rank screen exited $?"; }
 mpirun_n 1 screen "${cfg[@]}" --store s1.h5 2>s1.log || { cat s1.log; fail "1-rank screen exited $?"; }
 compare_stores s2.h5 s1.h5 --ignore-owned || fail "the 1-rank screen differs from the 2-rank one"
+# The genes: metrics (decoded predictions on the top-20 marker genes) are among what was compared.
+"$bin" report --store s2.h5 >report.md 2>r.log || { cat r.log; fail "report"; }
+for m in "genes:pearson_delta@20" "genes:r2_means@20" "genes:direction_acc@20"; do
+  grep -q "| $m |" report.md || fail "report lacks $m"
+done
 
 key="drug_001|cellot|fold0|seed0"
 "$bin" predict --store s2.h5 --task "$key" --data sc.h5ad --out pred.h5ad --quiet 2>p.log || { cat p.log; fail "predict --store"; }
