@@ -95,6 +95,13 @@ void write_lease_file(const std::string& tmp, const std::string& store, const st
 
 std::string lease_path(const std::string& store) { return store + ".lease"; }
 
+std::string lease_holder(const std::string& lease_file) { return describe(read_lease(lease_file)); }
+
+bool lease_holds(const std::string& lease_file, const std::string& token) {
+  const auto held = read_lease(lease_file);
+  return held.count("token") && held.at("token") == token;
+}
+
 std::string hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -165,8 +172,8 @@ void StoreLease::heartbeat_loop(double interval, void (*on_lost)()) {
 }
 
 bool StoreLease::still_held() const {
+  if (lease_holds(path_, token_)) return true;
   const auto held = read_lease(path_);
-  if (held.count("token") && held.at("token") == token_) return true;
   log::error("screen: the lease " + path_ + " was taken by " + describe(held) +
              "; stopping: running tasks checkpoint, nothing more is written to the store");
   return false;
@@ -176,8 +183,7 @@ StoreLease::~StoreLease() {
   stop_.store(true);
   // Bound: the heartbeat thread checks stop_ every 100 ms and never blocks otherwise (a file touch).
   if (thread_.joinable()) thread_.join();
-  const auto held = read_lease(path_);
-  if (held.count("token") && held.at("token") == token_) std::remove(path_.c_str());
+  if (lease_holds(path_, token_)) std::remove(path_.c_str());
 }
 
 }  // namespace cellot::screen

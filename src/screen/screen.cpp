@@ -209,7 +209,8 @@ std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const 
 // The store's writer lease, taken by rank 0; every rank fails alike when another job holds it
 // (input error) or the lease cannot be written (runtime error: a full disk).
 // A job whose lease another job took writes nothing more to the store: no run record and no
-// close (the flush would write metadata over the new writer's). Every rank learns it from rank 0
+// close (the flush would write metadata over the new writer's). The group roots stopped writing
+// rows at once (they read the lease before each write); here every rank learns it from rank 0
 // (the lease's holder); the store's handle is let go unclosed and the error ends the process
 // without HDF5's clean-up (cli's fail: files left open), as after a kill, which the store survives.
 void abandon_if_lease_lost(const Groups& groups, const StoreLease* lease, io::Store& store,
@@ -225,7 +226,9 @@ void abandon_if_lease_lost(const Groups& groups, const StoreLease* lease, io::St
                      "nothing more to " + store_path + " (its finished rows are kept; the other job continues it)");
 }
 
-std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& groups) {
+// Every rank learns the lease's token (`token`): the group roots check the lease file against it
+// before each write.
+std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& groups, std::string& token) {
   std::unique_ptr<StoreLease> lease;
   std::string error;
   std::int32_t input = 1;
@@ -239,10 +242,11 @@ std::unique_ptr<StoreLease> take_lease(const ScreenOptions& opt, const Groups& g
       input = 0;
     }
   }
+  if (lease) token = lease->token();
   detail::Wire wire(groups.world_rank() == 0);
-  if (groups.world_rank() == 0) wire(error)(input);
+  if (groups.world_rank() == 0) wire(error)(input)(token);
   wire.broadcast(groups.world(), 0);
-  if (groups.world_rank() != 0) wire(error)(input);
+  if (groups.world_rank() != 0) wire(error)(input)(token);
   if (!error.empty() && input) throw InputError(error);
   if (!error.empty()) throw RuntimeError(error);
   return lease;
@@ -268,7 +272,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   const bool root = groups.world_rank() == 0;
   const bool progress_on = root && !opt.quiet;
   // One writer per store: rank 0 holds the lease (and its heartbeat) until the store is closed.
-  const std::unique_ptr<StoreLease> lease = take_lease(opt, groups);
+  std::string lease_token;
+  const std::unique_ptr<StoreLease> lease = take_lease(opt, groups, lease_token);
 
   detail::DataCache cache(cfg);
   Plan plan;
@@ -327,6 +332,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.iid = spec.iid;
   tctx.ckpt_dir = detail::checkpoint_dir(store_path);
   tctx.host = hostname();
+  tctx.lease_file = lease_path(store_path);
+  tctx.lease_token = lease_token;
   if (progress_on) tctx.keepalive = [&progress] { progress.keepalive(); };
   tctx.agree_timeout = cfg.screen.wait_timeout;
   tctx.ph = &ph;

@@ -16,6 +16,7 @@
 #include "cellot/metrics/selection.hpp"
 #include "cellot/models/baselines/observed.hpp"
 #include "cellot/models/model.hpp"
+#include "cellot/screen/lease.hpp"
 #include "detail/signals.hpp"
 
 namespace cellot::screen::detail {
@@ -77,11 +78,19 @@ namespace {
 
 // A store write that fails (a full disk, a lost file system) fails the job, not the task (exit 1
 // on every rank): the rows and done flags written before are on disk, and the line says so.
+// Another job owns the store once this one lost its lease: nothing is written (that job reruns
+// the task). The writing rank reads the lease file first, so every rank stops writing at once,
+// not at rank 0's next heartbeat; it then stops its group as a preemption signal would.
 template <class Fn>
-void store_write(const std::string& task_key, Fn&& fn) {
-  // Another job owns the store once this one lost its lease: the row is dropped (that job reruns
-  // the task). Only rank 0 knows at once; the others stop at their next step (the stop flag).
+void store_write(const TaskContext& ctx, const std::string& task_key, Fn&& fn) {
   if (lease_lost()) return;
+  if (!ctx.lease_token.empty() && !screen::lease_holds(ctx.lease_file, ctx.lease_token)) {
+    log::error("screen: the lease " + ctx.lease_file + " was taken by " + screen::lease_holder(ctx.lease_file) +
+               "; stopping: task " + task_key + " is not written, running tasks checkpoint, nothing more is written "
+               "to the store");
+    lose_lease();
+    return;
+  }
   try {
     fn();
   } catch (const RuntimeError& e) {
@@ -474,7 +483,7 @@ bool TaskRunner::start(Work& w, std::int64_t t) {
   w.ckpt = ctx_.ckpt_dir + "/task" + std::to_string(t) + ".ckpt";
   if (ctx_.groups->is_group_root())
     timed(w, 4, ctx_.ph->write,
-          [&] { store_write(w.task->key, [&] { ctx_.store->write_state(t, io::TaskState::running); }); });
+          [&] { store_write(ctx_, w.task->key, [&] { ctx_.store->write_state(t, io::TaskState::running); }); });
   try {
     w.tc = task_config(*ctx_.cfg, *w.task);
     try {
@@ -584,7 +593,7 @@ Outcome TaskRunner::run_unit(const std::vector<std::int64_t>& tasks) {
 Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message) {
   const Task& task = *w.task;
   if (outcome == Outcome::interrupted) {
-    store_write(w.task->key, [&] { ctx_.store->write_state(w.t, io::TaskState::pending); });
+    store_write(ctx_, w.task->key, [&] { ctx_.store->write_state(w.t, io::TaskState::pending); });
     log::info("task " + task.key + " interrupted (checkpointed where the model supports it): " + message);
     return outcome;
   }
@@ -602,7 +611,7 @@ Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message)
     row.phase_time = w.phase;
     row.wall_time = now() - w.t0;
     row.finished_at = log::timestamp_utc();
-    store_write(w.task->key, [&] { ctx_.store->write_row(w.t, row); });
+    store_write(ctx_, w.task->key, [&] { ctx_.store->write_row(w.t, row); });
   });
   if (outcome == Outcome::done) {
     // Checkpoints are single files (written to .tmp, then renamed); one syscall each when

@@ -120,4 +120,31 @@ grep -q "other-node" s3.h5.lease || fail "lost lease: the stopped screen removed
 "$bin" inspect --store s3.h5 >/dev/null || fail "lost lease: the store does not open"
 "$bin" "${args[@]}" --store s3.h5 --resume --break-lease 2>ok.log || { cat ok.log; fail "lost lease: --resume"; }
 compare_stores ref.h5 s3.h5 || fail "lost lease + --resume differs from the uninterrupted run"
+# 8. The same on three ranks, with a heartbeat far away (--lease-timeout 600: the next one in
+#    150 s): every writing rank reads the lease before each write, so no rank writes after the
+#    lease is taken (before, ranks 1 and 2 went on writing rows until the end), the job stops with
+#    tasks left and exits 1 naming the lease, and the other job's lease stays.
+"$bin" synth --preset screen --perturbations 8 --features 8 --cells-scale 0.1 --seed 4 --out data8.h5ad 2>/dev/null
+mpirun_n 3 screen --config "$src/configs/screen-tiny.ini" --data.path data8.h5ad --screen.models cellot \
+  --training.iters 15000 --training.eval_every 500 --training.checkpoint_every 1000000 --quiet \
+  --store s4.h5 --lease-timeout 600 2>fourth.log &
+holder=$!
+for _ in $(seq 1200); do [ -e s4.h5.lease ] && [ -e s4.h5 ] && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.05; done
+[ -e s4.h5 ] || { cat fourth.log; fail "3 ranks, lost lease: the screen created no store"; }
+sleep 3  # tasks under way on every rank
+printf 'host=other-node pid=4243 job=- restart=0 started=2026-01-01T00:00:00Z token=other\n' >s4.h5.lease.new
+mv s4.h5.lease.new s4.h5.lease
+sleep 1  # a write that read the lease just before it was taken lands now
+sum="$(md5sum <s4.h5)"
+rc=0
+wait "$holder" || rc=$?
+holder=""
+[ "$rc" -eq 1 ] || { cat fourth.log; fail "3 ranks, lost lease: exit $rc, expected 1"; }
+[ "$(md5sum <s4.h5)" = "$sum" ] || fail "3 ranks, lost lease: a rank wrote to the store after the lease was taken"
+grep -q "^cellot: error: s4.h5.lease: another job took this store's lease" fourth.log \
+  || { cat fourth.log; fail "3 ranks, lost lease: message"; }
+grep -q "other-node" s4.h5.lease || fail "3 ranks, lost lease: the other job's lease was removed"
+"$bin" inspect --store s4.h5 >inspect4.txt || fail "3 ranks, lost lease: the store does not open"
+grep -Eq "pending [1-9]|running [1-9]" inspect4.txt \
+  || { cat inspect4.txt; fail "3 ranks, lost lease: no task was left (the case did not test writes after the loss)"; }
 echo "screen_lease: ok"

@@ -8,8 +8,8 @@
 // `stale_after`, when its process is gone (same host; a live one gets 5 s to exit), or when it belongs to an earlier run of
 // the same Slurm job (a requeue: Slurm ends a job's run before it starts the next). `force`
 // (`cellot screen --break-lease`) breaks any lease: the documented way out for a holder known to
-// be dead. A writer whose lease was broken by another stops as on SIGTERM (checkpoint, clean
-// close) at its next heartbeat.
+// be dead. A writer whose lease was broken by another stops as on SIGTERM (running tasks
+// checkpoint) at its next write (lease_holds) or heartbeat, and writes nothing more to the store.
 #include <atomic>
 #include <memory>
 #include <string>
@@ -18,6 +18,14 @@
 namespace cellot::screen {
 
 std::string lease_path(const std::string& store);
+// Whether the lease file `lease_file` holds the lease whose token is `token` (reads the file now;
+// false when it is gone or unreadable). Every group root asks this before each write to the store,
+// so no rank writes after another job took the lease (only the instant between this read and the
+// write remains: there is no fencing token in HDF5).
+bool lease_holds(const std::string& lease_file, const std::string& token);
+// Who holds the lease in `lease_file` now ("host:pid (Slurm job J, run R), started T"; "?" fields
+// when unreadable), for error lines.
+std::string lease_holder(const std::string& lease_file);
 // This machine's host name ("unknown" if it has none), as leases and the store's rows name it.
 std::string hostname();
 
@@ -35,6 +43,7 @@ class StoreLease {
   StoreLease& operator=(const StoreLease&) = delete;
 
   const std::string& path() const { return path_; }
+  const std::string& token() const { return token_; }
 
  private:
   StoreLease() = default;

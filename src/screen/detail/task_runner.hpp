@@ -36,6 +36,9 @@ struct TaskContext {
   std::vector<std::string> metric_names;   // the store's metric columns ("iid:" ones for holdout)
   bool iid = false;  // holdout screen: also score the in-distribution test cells (split.iid)
   std::string ckpt_dir, host;
+  // The store's lease (screen/lease.hpp): a group root writes to the store only while the lease
+  // file holds this token (checked before each write; empty: no check, as in unit tests).
+  std::string lease_file, lease_token;
   std::function<void()> keepalive;  // rank 0: the progress line's keepalive while tasks run
   double agree_timeout = 3600;      // s: how long a rank that failed alone waits for its group
   PhaseTimes* ph = nullptr;
