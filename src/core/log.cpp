@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 
@@ -67,6 +68,12 @@ std::string format_duration(double seconds) {
 
 Progress::Progress(std::string label, std::int64_t total, bool enabled, double min_interval)
     : label_(std::move(label)), total_(total), enabled_(enabled), min_interval_(min_interval) {
+  // CELLOT_PROGRESS_KEEPALIVE=s: repeat the line after s seconds without one (default 60).
+  if (const char* env = std::getenv("CELLOT_PROGRESS_KEEPALIVE")) {
+    char* end = nullptr;
+    const double s = std::strtod(env, &end);
+    if (end != env && *end == '\0' && s > 0) keepalive_ = s;
+  }
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
@@ -84,10 +91,12 @@ void Progress::update(std::int64_t done, double work_fraction, const std::string
   print(done, work_fraction, extra);
 }
 
-void Progress::keepalive(const std::string& extra) {
+void Progress::keepalive(const std::string& extra) { keepalive(last_fraction_, extra); }
+
+void Progress::keepalive(double work_fraction, const std::string& extra) {
   if (!enabled_) return;
   const double since_last = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count();
-  if (since_last >= keepalive_) print(last_done_, last_fraction_, extra.empty() ? "still running" : extra);
+  if (since_last >= keepalive_) print(last_done_, work_fraction, extra.empty() ? "still running" : extra);
 }
 
 void Progress::print(std::int64_t done, double fraction, const std::string& extra) {

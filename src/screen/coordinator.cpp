@@ -155,6 +155,7 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
       break;
     }
     case kTaskDone:
+      c.inflight_work = std::max(0.0, c.inflight_work - static_cast<double>(msg[3]));
       if (on_task) on_task(msg[1], static_cast<Outcome>(msg[2]), static_cast<int>(g), static_cast<double>(msg[3]));
       break;
     case kLeave:
@@ -171,6 +172,7 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
                            std::to_string(c.reports) +
                            ": a scheduler message was lost below MPI matching (stale Open MPI/PMIx session "
                            "state after a requeue is a known cause); failing the job so it can be resumed");
+      c.inflight_work = static_cast<double>(msg[3]);
       break;
     default:
       throw InternalError(__FILE__, __LINE__, "unknown scheduler message");
@@ -195,9 +197,17 @@ void Coordinator::watch_clients(double t) {
 
 void Coordinator::send_heartbeat(double t) {
   last_beat_ = t;
-  const std::int64_t msg[4] = {kHeartbeat, requests_sent_, reports_sent_, groups_.group_index()};
+  const std::int64_t work = inflight ? std::llround(inflight()) : 0;
+  const std::int64_t msg[4] = {kHeartbeat, requests_sent_, reports_sent_, work};
   // Bound: as every control message, 32 bytes sent eagerly.
   MPI_Send(msg, 4, MPI_INT64_T, 0, kTagToCoordinator, groups_.control());
+}
+
+double Coordinator::inflight_work() const {
+  double w = inflight ? inflight() : 0.0;
+  for (std::size_t g = 1; g < clients_.size(); ++g)
+    if (!clients_[g].left) w += clients_[g].inflight_work;
+  return w;
 }
 
 void Coordinator::report_task(std::int64_t task, Outcome outcome, double work) {
@@ -413,6 +423,7 @@ void Coordinator::run_coordinator(const std::function<Outcome(std::int64_t)>& ru
       const double t = now();
       watch_clients(t);
       if (t - last_keepalive_ >= options_.heartbeat) send_keepalives(t, true);
+      if (on_idle) on_idle();
     }
     stats_.idle += Stamp::now() - t0;
   }

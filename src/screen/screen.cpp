@@ -164,7 +164,9 @@ struct WorkEstimate {
     const auto pd = planned_done.find(model);
     return pd != planned_done.end() && pd->second > 0 ? actual_done.at(model) / pd->second : 1.0;
   }
-  double fraction() const {
+  // `inflight`: the work done so far on tasks still running (cost x fraction of their steps);
+  // it counts as done, up to 99% of what is left.
+  double fraction(double inflight = 0) const {
     double done = 0, total = 0;
     for (const auto& [m, left] : planned_left) {
       const auto pd = planned_done.find(m);
@@ -172,6 +174,7 @@ struct WorkEstimate {
       done += r * d;
       total += r * (d + left);
     }
+    done += std::min(inflight, 0.99 * (total - done));
     return total > 0 ? done / total : -1.0;
   }
 };
@@ -180,16 +183,19 @@ struct WorkEstimate {
 // iterations) done, not the count: tasks go out most expensive first, so a count-based ETA would
 // be far too long for most of the screen; the work a task reports is what it actually took
 // (early stopping), and each model's share is re-estimated from it (WorkEstimate).
+// Tasks still running count their progress (Coordinator::inflight_work), so a screen of a few
+// long tasks has an ETA before the first one finishes.
 std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const Plan& plan,
                                                                           const std::vector<std::int64_t>& tasks,
                                                                           detail::RunTally& tally,
-                                                                          log::Progress& progress) {
-  WorkEstimate est;
+                                                                          log::Progress& progress,
+                                                                          const Coordinator& coordinator,
+                                                                          WorkEstimate& est) {
   for (std::int64_t t : tasks) {
     const Task& task = plan.tasks[static_cast<std::size_t>(t)];
     est.planned_left[task.model] += task.cost;
   }
-  return [&plan, &tally, &progress, est](std::int64_t t, Outcome o, int group, double work) mutable {
+  return [&plan, &tally, &progress, &coordinator, &est](std::int64_t t, Outcome o, int group, double work) {
     const Task& task = plan.tasks[static_cast<std::size_t>(t)];
     est.planned_left[task.model] -= task.cost;
     est.planned_done[task.model] += task.cost;
@@ -202,7 +208,7 @@ std::function<void(std::int64_t, Outcome, int, double)> progress_callback(const 
     std::string extra;
     if (tally.failed) extra += "failed " + std::to_string(tally.failed);
     if (tally.diverged) extra += std::string(extra.empty() ? "" : ", ") + "diverged " + std::to_string(tally.diverged);
-    progress.update(tally.done + tally.failed + tally.diverged, est.fraction(), extra);
+    progress.update(tally.done + tally.failed + tally.diverged, est.fraction(coordinator.inflight_work()), extra);
   };
 }
 
@@ -317,7 +323,8 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
   log::Progress progress("screen", static_cast<std::int64_t>(to_run.size()), progress_on);
-  coordinator.on_task = progress_callback(plan, to_run, tally, progress);
+  WorkEstimate est;
+  coordinator.on_task = progress_callback(plan, to_run, tally, progress, coordinator, est);
 
   detail::TaskContext tctx;
   tctx.cfg = &cfg;
@@ -334,10 +341,14 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.host = hostname();
   tctx.lease_file = lease_path(store_path);
   tctx.lease_token = lease_token;
-  if (progress_on) tctx.keepalive = [&progress] { progress.keepalive(); };
+  if (progress_on) {
+    tctx.keepalive = [&progress, &coordinator, &est] { progress.keepalive(est.fraction(coordinator.inflight_work())); };
+    coordinator.on_idle = tctx.keepalive;
+  }
   tctx.agree_timeout = cfg.screen.wait_timeout;
   tctx.ph = &ph;
   detail::TaskRunner runner(std::move(tctx));
+  coordinator.inflight = [&runner] { return runner.inflight_work(); };
   coordinator.run([&](std::int64_t unit) { return runner.run_unit(units.at(unit)); });
   ph.wait = coordinator.stats().wait;
   ph.idle = coordinator.stats().idle;

@@ -159,6 +159,7 @@ models::TrainContext TaskRunner::train_context(Work& w) {
   tctx.checkpoint_path = w.ckpt;
   tctx.resume = true;  // a checkpoint exists only if this task was interrupted before
   tctx.should_stop = [this] { return should_stop(); };
+  tctx.on_progress = [this, t = w.t, cost = w.task->cost](double f) { inflight_[t] = cost * f; };
   tctx.validation_metric = metrics::selection_metric(w.tc, w.in.target_train, ctx_.groups->group());
   return tctx;
 }
@@ -513,7 +514,14 @@ void TaskRunner::after_train(Work& w) {
   if (ctx_.groups->is_group_root()) fill_row(w);
 }
 
+double TaskRunner::inflight_work() const {
+  double s = 0;
+  for (const auto& [t, work] : inflight_) s += work;
+  return s;
+}
+
 Outcome TaskRunner::conclude(Work& w) {
+  inflight_.erase(w.t);
   std::int64_t code = static_cast<std::int64_t>(w.outcome);
   if (coordinator_error_ || group_abort_) code = kAbortJob;
   code = agree(code, w, w.at);

@@ -38,6 +38,8 @@ class Progress {
   // Prints the current line again if nothing was printed for `keepalive` seconds (a long task
   // in flight), so a log never goes silent for an hour.
   void keepalive(const std::string& extra = "");
+  // The same with a fresh fraction of the work done (tasks still running count their progress).
+  void keepalive(double work_fraction, const std::string& extra = "");
   void finish(const std::string& extra = "");
   double elapsed() const;
 

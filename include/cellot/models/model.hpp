@@ -39,6 +39,9 @@ struct TrainContext {
   // Called between iterations; returning true asks the trainer to checkpoint and stop
   // (preemption). The trainer then throws Interrupted.
   std::function<bool()> should_stop;
+  // Called after each optimisation step with the fraction of the planned steps done (0..1), for
+  // the screen's progress line and ETA while a long task runs. Unset: nothing.
+  std::function<void(double fraction)> on_progress;
   // Validation metric for curves and model selection (lower is better), e.g. MMD from
   // cellot::metrics; computed on (predicted validation controls, observed validation treated).
   // Unset: the trainer keeps the last iterate and logs no validation metric.

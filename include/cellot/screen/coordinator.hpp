@@ -17,7 +17,7 @@
 // asks again when idle), so no group ever holds a task an idle group could run.
 //
 // No wait is unbounded. Group roots send a heartbeat (with how many requests and reports they
-// have sent) every `heartbeat` seconds, from their training loop and while they wait. Rank 0
+// have sent, and the progress of the tasks they run) every `heartbeat` seconds, from their training loop and while they wait. Rank 0
 // compares the counts with what it received: messages between two ranks do not overtake, so a
 // heartbeat that reports more requests than arrived proves a lost message and fails the job at
 // once with that diagnosis. A group silent for `wait_timeout` seconds, or a group root left
@@ -118,6 +118,16 @@ class Coordinator {
   // took). Rank 0 calls on_task at once; other roots send it (not counted by the heartbeat's
   // message check: a lost one costs a progress line, not a task).
   void report_task(std::int64_t task, Outcome outcome, double work);
+  // Group roots: the planned cost done so far on the tasks being run (a task's cost times the
+  // fraction of its steps done); other roots send it with each heartbeat.
+  std::function<double()> inflight;
+  // World rank 0 while it has nothing of its own to run and only serves the other groups
+  // (called between probes, at most every few ms): the progress line's keepalive, so the log
+  // does not go silent while other groups run long tasks.
+  std::function<void()> on_idle;
+  // World rank 0: that work summed over every group (the others' as of their last heartbeat),
+  // for the progress line's ETA while long tasks run.
+  double inflight_work() const;
   // World rank 0: stop handing out tasks once `n` tasks are done (tasks already handed out run
   // to completion). A test hook for resume (`cellot screen --stop-after N`).
   void stop_after(std::int64_t n) { stop_after_ = n; }
@@ -135,6 +145,7 @@ class Coordinator {
     double last_heard = 0;
     std::int64_t requests = 0, reports = 0;
     std::vector<std::int64_t> in_flight;  // tasks handed out, not yet reported
+    double inflight_work = 0;             // its last heartbeat's `inflight`, less what it reported since
     bool left = false;
   };
   void handle(const std::int64_t msg[4], int source);

@@ -420,6 +420,7 @@ AeFitResult fit_ae_net(AeNet& net, const AeFitSettings& s, const AeData& data, c
     if (!std::isfinite(loss))
       throw Diverged(label + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
     adam.step(net.data(), grad);
+    if (ctx.on_progress) ctx.on_progress(static_cast<double>(step + 1) / static_cast<double>(total));
     if (observer)
       observer(AeStepTrace{step + 1, perm.data() + begin, bg, hyper.dropout > 0 ? masks.data() : nullptr, loss,
                             net.data(), P});

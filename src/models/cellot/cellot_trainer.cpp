@@ -458,6 +458,7 @@ CellotRun::Status CellotRun::advance(bool stop_vote) {
     converged = early_.record(st_.step, std::isfinite(last_metric_), st_.best_step == st_.step);
   }
   show_progress(st_.step == hp_.iters);
+  if (ctx_.on_progress) ctx_.on_progress(static_cast<double>(st_.step) / static_cast<double>(hp_.iters));
   if (converged) {
     // Every rank decides alike (the metric is the root's, broadcast); the result is returned,
     // so there is nothing left to checkpoint.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,8 @@ class TaskRunner {
   bool should_stop();
 
   bool any_interrupted() const { return any_interrupted_; }
+  // The planned cost done so far on the tasks this rank is training (cost x fraction of steps).
+  double inflight_work() const;
   // Per metric: tasks (run by this group root) whose Sinkhorn solve stopped at the cap.
   const std::vector<std::int64_t>& unconverged() const { return unconverged_; }
 
@@ -116,6 +119,7 @@ class TaskRunner {
   bool injected_ = false;
   TaskContext ctx_;
   bool any_interrupted_ = false;
+  std::map<std::int64_t, double> inflight_;  // task -> cost x fraction of its steps done
   std::vector<std::int64_t> unconverged_;
 };
 
