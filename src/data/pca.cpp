@@ -4,6 +4,7 @@
 #include "cellot/data/pca.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <string>
 
@@ -73,13 +74,20 @@ void block_moments(const Matrix& x, double* out, const ParallelFor& parallel) {
   });
 }
 
-// y (d x l) = c (d x d, full) q, rows split over threads (each row one owner).
-Matrix times(const Matrix& c, const Matrix& q, const ParallelFor& parallel) {
+// y (d x l) = c (d x d, full) q: rows split over the ranks of comm (then gathered) and each
+// rank's rows over its threads; every entry is one fixed-order sum over k, computed by its owner.
+Matrix times(const Matrix& c, const Matrix& q, const ParallelFor& parallel, MPI_Comm comm) {
   const std::int64_t d = c.rows, l = q.cols;
+  int rank = 0, size = 1;
+  if (comm != MPI_COMM_NULL) {
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+  }
+  const auto [first, last] = leaf_share(d, rank, size);
   Matrix y(d, l);
-  constexpr std::int64_t kRows = 64;
-  run(parallel, (d + kRows - 1) / kRows, [&](std::int64_t item) {
-    for (std::int64_t j = item * kRows; j < std::min(d, (item + 1) * kRows); ++j) {
+  constexpr std::int64_t kRows = 16;
+  run(parallel, (last - first + kRows - 1) / kRows, [&, first = first, last = last](std::int64_t item) {
+    for (std::int64_t j = first + item * kRows; j < std::min(last, first + (item + 1) * kRows); ++j) {
       double* out = y.row(j);
       const double* cj = c.row(j);
       for (std::int64_t k = 0; k < d; ++k) {
@@ -89,6 +97,17 @@ Matrix times(const Matrix& c, const Matrix& q, const ParallelFor& parallel) {
       }
     }
   });
+  if (size == 1) return y;
+  CELLOT_CHECK(d * l <= INT_MAX, "PCA product too large for one MPI_Allgatherv");
+  std::vector<int> counts(static_cast<std::size_t>(size)), displs(static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    const auto [b, e] = leaf_share(d, r, size);
+    counts[static_cast<std::size_t>(r)] = static_cast<int>((e - b) * l);
+    displs[static_cast<std::size_t>(r)] = static_cast<int>(b * l);
+  }
+  // Bound: every rank runs the same products in lockstep after the agreed tree sum (no failure
+  // path in between: the covariance and the products are local arithmetic).
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, y.data.data(), counts.data(), displs.data(), MPI_DOUBLE, comm);
   return y;
 }
 
@@ -112,19 +131,20 @@ Matrix covariance(const std::vector<double>& moments, std::int64_t n, std::int64
 }
 
 // Top k eigenpairs of the covariance by subspace iteration and Rayleigh-Ritz.
-void components_of(const Matrix& c, int k, const PcaOptions& options, const ParallelFor& parallel, Pca& out) {
+void components_of(const Matrix& c, int k, const PcaOptions& options, const ParallelFor& parallel, MPI_Comm comm,
+                   Pca& out) {
   const std::int64_t d = c.rows;
   const std::int64_t l = std::min<std::int64_t>({k + std::max(0, options.oversample), out.cells, d});
   Matrix omega(d, l);
   Rng rng(options.seed, "pca/test-matrix");
   for (auto& v : omega.data) v = rng.normal();
-  Matrix q = times(c, omega, parallel);
+  Matrix q = times(c, omega, parallel, comm);
   orthonormalise_columns(q);
   for (int it = 0; it < options.power_iters; ++it) {
-    q = times(c, q, parallel);
+    q = times(c, q, parallel, comm);
     orthonormalise_columns(q);
   }
-  const Matrix cq = times(c, q, parallel);
+  const Matrix cq = times(c, q, parallel, comm);
   Matrix t(l, l);
   for (std::int64_t j = 0; j < d; ++j)
     for (std::int64_t a = 0; a < l; ++a)
@@ -246,7 +266,7 @@ Pca fit_pca_blocks(std::int64_t n, std::int64_t d, int k, const RowBlockLoader& 
   out.cells = n;
   const Matrix c = covariance(moments, n, d, out.mean);
   for (std::int64_t j = 0; j < d; ++j) out.total_variance += c(j, j);
-  components_of(c, k, options, parallel, out);
+  components_of(c, k, options, parallel, comm, out);
   return out;
 }
 
