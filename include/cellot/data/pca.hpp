@@ -34,7 +34,8 @@ struct Pca {
 
 struct PcaOptions {
   int oversample = 10;    // extra test directions beyond K
-  int power_iters = 4;    // subspace iterations (more: more accurate trailing components)
+  int power_iters = 8;    // subspace iterations (more: more accurate trailing components; each is
+                          // one d x d x (K + oversample) product)
   std::uint64_t seed = 0; // test-matrix stream
 };
 
