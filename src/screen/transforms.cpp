@@ -1,6 +1,7 @@
 #include "cellot/screen/transforms.hpp"
 
 #include <chrono>
+#include <ctime>
 
 #include <cstring>
 #include <exception>
@@ -90,9 +91,9 @@ std::string transform_key(int fold, std::uint64_t seed) {
 
 namespace {
 
-void log_fit(const std::string& key, const data::FeatureTransform& t, double secs) {
+void log_fit(const std::string& key, const data::FeatureTransform& t, double secs, const std::string& more = "") {
   if (t.embeds() || t.scaling() != data::FeatureTransform::Scaling::none)
-    log::info("screen: " + key + ": " + t.describe() + "; fitted in " + log::format_duration(secs));
+    log::info("screen: " + key + ": " + t.describe() + "; fitted in " + log::format_duration(secs) + more);
 }
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -122,8 +123,14 @@ Transforms fit_together(const Config& cfg, const Plan& plan, const std::function
       if (failure) std::rethrow_exception(failure);
       if (failed < size) throw InputError("the data could not be opened on rank " + std::to_string(failed) + " (see its error)");
       const auto t0 = std::chrono::steady_clock::now();
+      const std::clock_t c0 = std::clock();
       data::FeatureTransform t = data::fit_on_training_split(*ds, split_seed(cfg, fold, seed), comm, nn::parallel_for);
-      if (rank == 0) log_fit(transform_key(fold, seed), t, since(t0));
+      double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+      // Bound: every rank is past the agreed fit above; one double each.
+      MPI_Allreduce(MPI_IN_PLACE, &cpu, 1, MPI_DOUBLE, MPI_SUM, comm);
+      if (rank == 0)
+        log_fit(transform_key(fold, seed), t, since(t0),
+                " (CPU " + log::format_duration(cpu) + " over " + std::to_string(size) + " rank(s))");
       out.emplace(transform_key(fold, seed), std::move(t));
     }
   return out;
