@@ -4,11 +4,14 @@
 #include "cellot/data/pca.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <climits>
 #include <cmath>
 #include <string>
 
 #include "cellot/core/error.hpp"
+#include "cellot/core/log.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/core/tree_sum.hpp"
 
@@ -261,12 +264,21 @@ Pca fit_pca_blocks(std::int64_t n, std::int64_t d, int k, const RowBlockLoader& 
       for (std::int64_t i = item * kChunk; i < std::min(len, (item + 1) * kChunk); ++i) a[i] += b[i];
     });
   };
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   const std::vector<double> moments = tree_sum(blocks, width, leaf, comm, add);
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::clock_t c1 = std::clock();
   Pca out;
   out.cells = n;
   const Matrix c = covariance(moments, n, d, out.mean);
   for (std::int64_t j = 0; j < d; ++j) out.total_variance += c(j, j);
   components_of(c, k, options, parallel, comm, out);
+  const auto secs = [](auto a, auto b) { return log::format_duration(std::chrono::duration<double>(b - a).count()); };
+  const auto cpu = [](std::clock_t a, std::clock_t b) { return log::format_duration(static_cast<double>(b - a) / CLOCKS_PER_SEC); };
+  log::debug("pca: " + std::to_string(n) + " cells in " + std::to_string(blocks) + " blocks: moments " + secs(t0, t1) +
+             " (CPU " + cpu(c0, c1) + "), components " + secs(t1, std::chrono::steady_clock::now()) + " (CPU " +
+             cpu(c1, std::clock()) + ") on this rank");
   return out;
 }
 
