@@ -252,11 +252,16 @@ Pca fit_pca_blocks(std::int64_t n, std::int64_t d, int k, const RowBlockLoader& 
                      "needs 1 <= K <= min(training cells, features) = " + std::to_string(std::min(n, d)));
   const std::int64_t blocks = (n + kPcaBlockRows - 1) / kPcaBlockRows;
   const std::int64_t width = d + d * (d + 1) / 2;
+  std::clock_t read_cpu = 0, block_cpu = 0;
   const TreeLeaf leaf = [&](std::int64_t b, double* out) {
     const std::int64_t first = b * kPcaBlockRows, last = std::min(n, first + kPcaBlockRows);
+    const std::clock_t r0 = std::clock();
     const Matrix x = load(first, last);
     CELLOT_CHECK(x.rows == last - first && x.cols == d, "PCA row block shape");
+    const std::clock_t r1 = std::clock();
     block_moments(x, out, parallel);
+    read_cpu += r1 - r0;
+    block_cpu += std::clock() - r1;
   };
   const TreeAdd add = [&](double* a, const double* b, std::int64_t len) {
     constexpr std::int64_t kChunk = 1 << 16;
@@ -277,8 +282,9 @@ Pca fit_pca_blocks(std::int64_t n, std::int64_t d, int k, const RowBlockLoader& 
   const auto secs = [](auto a, auto b) { return log::format_duration(std::chrono::duration<double>(b - a).count()); };
   const auto cpu = [](std::clock_t a, std::clock_t b) { return log::format_duration(static_cast<double>(b - a) / CLOCKS_PER_SEC); };
   log::debug("pca: " + std::to_string(n) + " cells in " + std::to_string(blocks) + " blocks: moments " + secs(t0, t1) +
-             " (CPU " + cpu(c0, c1) + "), components " + secs(t1, std::chrono::steady_clock::now()) + " (CPU " +
-             cpu(c1, std::clock()) + ") on this rank");
+             " (CPU " + cpu(c0, c1) + ": reading blocks " + cpu(0, read_cpu) + ", their moments " + cpu(0, block_cpu) +
+             "), components " + secs(t1, std::chrono::steady_clock::now()) + " (CPU " + cpu(c1, std::clock()) +
+             ") on this rank");
   return out;
 }
 
