@@ -18,9 +18,18 @@ std::vector<std::int64_t> training_rows(const Dataset& ds, std::uint64_t split_s
   return rows;
 }
 
-FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_seed) {
+FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_seed, MPI_Comm comm,
+                                       const ParallelFor& parallel) {
   const DataConfig& cfg = ds.config();
   const auto rows = fit_sample(training_rows(ds, split_seed));
+  if (cfg.embedding.rfind("pca:", 0) == 0) {
+    const auto n = static_cast<std::int64_t>(rows.size());
+    if (n < 2) throw InputError(cfg.path, "data.embedding", cfg.embedding, "fewer than 2 training cells to fit the transform on");
+    const RowBlockLoader load = [&](std::int64_t first, std::int64_t last) {
+      return ds.load_rows(std::vector<std::int64_t>(rows.begin() + first, rows.begin() + last));
+    };
+    return pca_transform(cfg, fit_pca_blocks(n, ds.n_vars(), std::stoi(cfg.embedding.substr(4)), load, comm, {}, parallel));
+  }
   const Matrix x = ds.load_rows(rows);
   if (cfg.embedding.rfind("obsm:", 0) == 0) {
     const std::string key = cfg.embedding.substr(5);

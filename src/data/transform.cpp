@@ -285,18 +285,9 @@ FeatureTransform fit_transform(const DataConfig& cfg, const Matrix& x, const Mat
   t.standardize_ = cfg.standardize;
   t.input_dim_ = x.cols;
   if (x.rows < 2) throw InputError(cfg.path, "data.embedding", cfg.embedding, "fewer than 2 training cells to fit the transform on");
+  if (cfg.embedding.rfind("pca:", 0) == 0) return pca_transform(cfg, fit_pca(x, std::stoi(cfg.embedding.substr(4))));
   Matrix e;
-  if (cfg.embedding.rfind("pca:", 0) == 0) {
-    const int k = std::stoi(cfg.embedding.substr(4));
-    Pca p = fit_pca(x, k);
-    double kept = 0;
-    for (double v : p.variance) kept += v;
-    t.explained_ = p.total_variance > 0 ? kept / p.total_variance : 0.0;
-    t.pca_mean_ = std::move(p.mean);
-    t.components_ = std::move(p.components);
-    t.dim_ = k;
-    e = t.embed(x);
-  } else if (t.from_obsm()) {
+  if (t.from_obsm()) {
     CELLOT_CHECK(obsm && obsm->rows == x.rows, "obsm rows of the fit sample");
     t.dim_ = obsm->cols;
     t.decoder_ = fit_linear_decoder(*obsm, x);
@@ -311,20 +302,26 @@ FeatureTransform fit_transform(const DataConfig& cfg, const Matrix& x, const Mat
 
 void FeatureTransform::fit_scaling(const std::string& standardize, const Matrix& e) {
   const auto k = static_cast<std::size_t>(dim_);
+  std::vector<double> center(k, 0.0), var(k, 0.0);
+  for (std::int64_t i = 0; i < e.rows; ++i)
+    for (std::size_t j = 0; j < k; ++j) center[j] += e(i, static_cast<std::int64_t>(j));
+  for (auto& c : center) c /= static_cast<double>(e.rows);
+  for (std::int64_t i = 0; i < e.rows; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      const double c = e(i, static_cast<std::int64_t>(j)) - center[j];
+      var[j] += c * c;
+    }
+  for (auto& v : var) v /= static_cast<double>(e.rows - 1);
+  set_scaling(standardize, std::move(center), var);
+}
+
+void FeatureTransform::set_scaling(const std::string& standardize, std::vector<double> center, const std::vector<double>& var) {
+  const auto k = static_cast<std::size_t>(dim_);
   center_.assign(k, 0.0);
   scale_.assign(k, 1.0);
   if (standardize == "false") return;
   scaling_ = (standardize == "global" || embedding_.rfind("pca:", 0) == 0) ? Scaling::global : Scaling::per_feature;
-  std::vector<double> var(k, 0.0);
-  for (std::int64_t i = 0; i < e.rows; ++i)
-    for (std::size_t j = 0; j < k; ++j) center_[j] += e(i, static_cast<std::int64_t>(j));
-  for (auto& c : center_) c /= static_cast<double>(e.rows);
-  for (std::int64_t i = 0; i < e.rows; ++i)
-    for (std::size_t j = 0; j < k; ++j) {
-      const double c = e(i, static_cast<std::int64_t>(j)) - center_[j];
-      var[j] += c * c;
-    }
-  for (auto& v : var) v /= static_cast<double>(e.rows - 1);
+  center_ = std::move(center);
   if (scaling_ == Scaling::global) {
     double mean_var = 0;
     for (double v : var) mean_var += v;
@@ -335,6 +332,22 @@ void FeatureTransform::fit_scaling(const std::string& standardize, const Matrix&
     // A constant feature keeps scale 1 (it carries nothing to standardise).
     for (std::size_t j = 0; j < k; ++j) scale_[j] = var[j] > 0 ? std::sqrt(var[j]) : 1.0;
   }
+}
+
+FeatureTransform pca_transform(const DataConfig& cfg, Pca p) {
+  FeatureTransform t;
+  t.embedding_ = cfg.embedding;
+  t.standardize_ = cfg.standardize;
+  t.input_dim_ = p.components.cols;
+  t.dim_ = p.components.rows;
+  double kept = 0;
+  for (double v : p.variance) kept += v;
+  t.explained_ = p.total_variance > 0 ? kept / p.total_variance : 0.0;
+  t.pca_mean_ = std::move(p.mean);
+  t.components_ = std::move(p.components);
+  // The embedded sample (x - mean) C^T has mean 0 and, per component, the component's variance.
+  t.set_scaling(cfg.standardize, std::vector<double>(static_cast<std::size_t>(t.dim_), 0.0), p.variance);
+  return t;
 }
 
 FeatureTransform fit_transform_ae(const DataConfig& cfg, const Matrix& x, AeCodec ae) {

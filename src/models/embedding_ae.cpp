@@ -12,6 +12,7 @@
 #include "cellot/core/rng.hpp"
 #include "cellot/data/embedding.hpp"
 #include "cellot/models/autoencoder/autoencoder.hpp"
+#include "cellot/nn/threads.hpp"
 
 namespace cellot::models {
 
@@ -97,7 +98,7 @@ EmbeddingAeFit fit_embedding_ae(const DataConfig& cfg, const Matrix& x, std::uin
 
 data::FeatureTransform fit_split_transform(const data::Dataset& ds, std::uint64_t split_seed) {
   const DataConfig& cfg = ds.config();
-  if (cfg.embedding.rfind("ae:", 0) != 0) return data::fit_on_training_split(ds, split_seed);
+  if (cfg.embedding.rfind("ae:", 0) != 0) return data::fit_on_training_split(ds, split_seed, MPI_COMM_NULL, nn::parallel_for);
   const auto rows = data::fit_sample(data::training_rows(ds, split_seed));
   const Matrix x = ds.load_rows(rows);
   EmbeddingAeFit fit = fit_embedding_ae(cfg, x, derive_seed(split_seed, "embedding_ae"));

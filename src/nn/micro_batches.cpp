@@ -13,36 +13,11 @@ std::pair<std::int64_t, std::int64_t> micro_rows(std::int64_t b, std::int64_t m,
   return share(b, static_cast<int>(k), static_cast<int>(m));
 }
 
-std::int64_t tree_mid(const TreeNode& node) {
-  const std::int64_t n = node.hi - node.lo;
-  CELLOT_CHECK(n >= 2, "a leaf has no split");
-  std::int64_t p = 1;
-  while (2 * p < n) p *= 2;
-  return node.lo + p;
-}
-
 namespace {
-void cover(const TreeNode& node, std::int64_t begin, std::int64_t end, std::vector<TreeNode>& out) {
-  if (node.hi <= begin || node.lo >= end) return;
-  if (node.lo >= begin && node.hi <= end) {
-    out.push_back(node);
-    return;
-  }
-  const std::int64_t mid = tree_mid(node);
-  cover({node.lo, mid}, begin, end, out);
-  cover({mid, node.hi}, begin, end, out);
-}
-
 void add(float* __restrict a, const float* __restrict b, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) a[i] += b[i];
 }
 }  // namespace
-
-std::vector<TreeNode> tree_cover(std::int64_t m, std::int64_t begin, std::int64_t end) {
-  std::vector<TreeNode> out;
-  if (m > 0 && begin < end) cover({0, m}, begin, end, out);
-  return out;
-}
 
 MicroBatchReducer::MicroBatchReducer(std::int64_t n_micro, std::int64_t width, MPI_Comm comm)
     : m_(n_micro), width_(width), comm_(comm) {

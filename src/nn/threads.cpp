@@ -68,6 +68,10 @@ int set_threads(Runtime& rt, int requested) {
 
 std::string torch_version() { return TORCH_VERSION; }
 
+void parallel_for(std::int64_t n, const std::function<void(std::int64_t)>& fn) {
+  parallel_items(n, [&](std::int64_t item, int) { fn(item); });
+}
+
 void parallel_items(std::int64_t n, const std::function<void(std::int64_t, int)>& fn) {
   if (n <= 0) return;
   if (n == 1 || n_threads == 1 || this_worker >= 0) {

@@ -1,13 +1,16 @@
 #include "cellot/screen/transforms.hpp"
 
 #include <chrono>
+#include <ctime>
 
 #include <cstring>
+#include <exception>
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/data/embedding.hpp"
 #include "cellot/models/embedding_ae.hpp"
+#include "cellot/nn/threads.hpp"
 
 namespace cellot::screen {
 
@@ -86,37 +89,90 @@ std::string transform_key(int fold, std::uint64_t seed) {
   return "fold" + std::to_string(fold) + "_seed" + std::to_string(seed);
 }
 
+namespace {
+
+void log_fit(const std::string& key, const data::FeatureTransform& t, double secs, const std::string& more = "") {
+  if (t.embeds() || t.scaling() != data::FeatureTransform::Scaling::none)
+    log::info("screen: " + key + ": " + t.describe() + "; fitted in " + log::format_duration(secs) + more);
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// pca:K: every rank fits every split together (data::fit_on_training_split with comm); an error
+// is agreed on before any collective, so all ranks throw together.
+Transforms fit_together(const Config& cfg, const Plan& plan, const std::function<const data::Dataset&(int fold)>& dataset,
+                        MPI_Comm comm) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  Transforms out;
+  for (int fold : plan.folds)
+    for (auto seed : plan.seeds) {
+      const data::Dataset* ds = nullptr;
+      std::exception_ptr failure;
+      try {
+        ds = &dataset(fold);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      int failed = failure ? rank : size;
+      // Bound: every rank reaches this agreement right after opening the fold's data (finite work), also when it failed.
+      MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MIN, comm);
+      if (failure) std::rethrow_exception(failure);
+      if (failed < size) throw InputError("the data could not be opened on rank " + std::to_string(failed) + " (see its error)");
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::clock_t c0 = std::clock();
+      data::FeatureTransform t = data::fit_on_training_split(*ds, split_seed(cfg, fold, seed), comm, nn::parallel_for);
+      double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+      // Bound: every rank is past the agreed fit above; one double each.
+      MPI_Allreduce(MPI_IN_PLACE, &cpu, 1, MPI_DOUBLE, MPI_SUM, comm);
+      if (rank == 0)
+        log_fit(transform_key(fold, seed), t, since(t0),
+                " (CPU " + log::format_duration(cpu) + " over " + std::to_string(size) + " rank(s))");
+      out.emplace(transform_key(fold, seed), std::move(t));
+    }
+  return out;
+}
+
+}  // namespace
+
 Transforms fit_screen_transforms(const Config& cfg, const Plan& plan,
                                  const std::function<const data::Dataset&(int fold)>& dataset, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   Transforms out;
   std::vector<char> bytes;
-  int ok = 1;
-  if (rank == 0) {
-    try {
-      for (int fold : plan.folds)
-        for (auto seed : plan.seeds) {
-          const data::Dataset& ds = dataset(fold);
-          const auto t0 = std::chrono::steady_clock::now();
-          const data::FeatureTransform t = models::fit_split_transform(ds, split_seed(cfg, fold, seed));
-          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          if (t.embeds() || t.scaling() != data::FeatureTransform::Scaling::none)
-            log::info("screen: " + transform_key(fold, seed) + ": " + t.describe() + "; fitted in " +
-                      log::format_duration(secs));
-          out.emplace(transform_key(fold, seed), t);
-        }
-      bytes = pack(out);
-    } catch (...) {
-      ok = 0;
-      // Bound: rank 0 fits the transforms (finite work) and always broadcasts the flag, also when it fails.
-      MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
-      throw;
+  if (cfg.data.embedding.rfind("pca:", 0) == 0) {
+    out = fit_together(cfg, plan, dataset, comm);
+    if (rank == 0) bytes = pack(out);
+  } else {
+    int ok = 1;
+    if (rank == 0) {
+      try {
+        for (int fold : plan.folds)
+          for (auto seed : plan.seeds) {
+            const data::Dataset& ds = dataset(fold);
+            const auto t0 = std::chrono::steady_clock::now();
+            const data::FeatureTransform t = models::fit_split_transform(ds, split_seed(cfg, fold, seed));
+            log_fit(transform_key(fold, seed), t, since(t0));
+            out.emplace(transform_key(fold, seed), t);
+          }
+        bytes = pack(out);
+      } catch (...) {
+        ok = 0;
+        // Bound: rank 0 fits the transforms (finite work) and always broadcasts the flag, also when it fails.
+        MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+        throw;
+      }
     }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+    if (!ok) throw InputError("the feature transform could not be fitted (see the error on rank 0)");
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
-  if (!ok) throw InputError("the feature transform could not be fitted (see the error on rank 0)");
-  // Bound: every rank is past the flag above; the sizes and bytes follow at once.
+  // Rank 0's transforms on every rank (a pca fit is the same bits on every rank already; one
+  // source keeps it so on a job of unlike nodes too).
+  // Bound: every rank is past the fits above (agreed or flagged); the sizes and bytes follow at once.
   std::int64_t n = static_cast<std::int64_t>(bytes.size());
   MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
   bytes.resize(static_cast<std::size_t>(n));

@@ -6,6 +6,7 @@
 
 #include "cellot/core/matrix.hpp"
 #include "cellot/data/dataset.hpp"
+#include "cellot/data/pca.hpp"
 #include "cellot/data/transform.hpp"
 
 namespace cellot::data {
@@ -16,8 +17,12 @@ std::vector<std::int64_t> training_rows(const Dataset& ds, std::uint64_t split_s
 
 // Fits the dataset config's transform on the training rows of `split_seed` (an evenly spaced
 // subsample of at most kTransformFitCells of them): one transform per (fold, seed) split, shared
-// by every perturbation and model of it.
-FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_seed);
+// by every perturbation and model of it. A pca:K embedding is fitted from the sample's row blocks
+// (data/pca.hpp): with `comm` collectively, each rank reading and accumulating only its share of
+// the blocks, every rank returning the same transform (the same bits as one process); `parallel`
+// splits each rank's work over its threads. The other embeddings are fitted by the caller alone.
+FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_seed, MPI_Comm comm = MPI_COMM_NULL,
+                                       const ParallelFor& parallel = {});
 
 // Rows of the file in the transform's embedding space (not standardised): obsm rows for an obsm
 // embedding, else preprocessed X rows embedded block by block (memory ~ one block of X).

@@ -36,6 +36,8 @@
 
 namespace cellot::data {
 
+struct Pca;
+
 class FeatureTransform {
  public:
   enum class Scaling { none, per_feature, global };
@@ -75,8 +77,11 @@ class FeatureTransform {
  private:
   friend FeatureTransform fit_transform(const DataConfig& cfg, const Matrix& x, const Matrix* obsm);
   friend FeatureTransform fit_transform_ae(const DataConfig& cfg, const Matrix& x, AeCodec ae);
+  friend FeatureTransform pca_transform(const DataConfig& cfg, Pca p);
   // Standardisation of the embedded fit sample `e` (data.standardize).
   void fit_scaling(const std::string& standardize, const Matrix& e);
+  // The same from the embedded sample's per-feature means and variances (ddof 1).
+  void set_scaling(const std::string& standardize, std::vector<double> center, const std::vector<double>& var);
   std::string embedding_ = "none";
   std::string standardize_ = "false";  // the config value it was fitted with
   Scaling scaling_ = Scaling::none;
@@ -88,6 +93,10 @@ class FeatureTransform {
   std::vector<double> center_, scale_;  // dim_ each (scale 1 and center 0 when not standardised)
   double explained_ = std::numeric_limits<double>::quiet_NaN();
 };
+
+// The transform of a pca:K embedding fitted on training cells (data/pca.hpp): its standardisation
+// from the components' variances (the embedded sample is centred: its mean is the PCA mean).
+FeatureTransform pca_transform(const DataConfig& cfg, Pca p);
 
 // Fits the transform of cfg (data.embedding, data.standardize) on training cells: `x` their
 // preprocessed X rows, `obsm` their rows of obsm[KEY] for an obsm embedding (else nullptr).

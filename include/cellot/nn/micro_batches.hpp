@@ -19,20 +19,17 @@
 #include <utility>
 #include <vector>
 
+#include "cellot/core/tree_sum.hpp"
+
 namespace cellot::nn {
 
 // Rows [begin, end) of micro-batch k of a b-row batch cut into m micro-batches.
 std::pair<std::int64_t, std::int64_t> micro_rows(std::int64_t b, std::int64_t m, std::int64_t k);
 
-// A tree node: micro-batches [lo, hi).
-struct TreeNode {
-  std::int64_t lo = 0, hi = 0;
-  bool operator==(const TreeNode& o) const { return lo == o.lo && hi == o.hi; }
-};
-// The split point of a node with more than one micro-batch.
-std::int64_t tree_mid(const TreeNode& node);
-// The largest subtrees of the tree over [0, m) that lie inside [begin, end), left to right.
-std::vector<TreeNode> tree_cover(std::int64_t m, std::int64_t begin, std::int64_t end);
+// The tree (core/tree_sum.hpp), over micro-batches.
+using cellot::TreeNode;
+using cellot::tree_cover;
+using cellot::tree_mid;
 
 // The per-step reduction of M micro-gradients of `width` floats over a rank group.
 class MicroBatchReducer {

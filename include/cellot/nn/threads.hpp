@@ -33,5 +33,7 @@ std::string torch_version();  // the libtorch this binary was built against
 // item must not (and does not) matter to the caller's results. The first exception thrown by fn
 // is rethrown after all threads finished.
 void parallel_items(std::int64_t n, const std::function<void(std::int64_t item, int worker)>& fn);
+// The same without the worker index (the data layer's ParallelFor, data/pca.hpp).
+void parallel_for(std::int64_t n, const std::function<void(std::int64_t item)>& fn);
 
 }  // namespace cellot::nn

@@ -1,6 +1,8 @@
 #pragma once
 // The feature transforms of a screen (data/transform.hpp): one per (fold, seed) split of the
-// plan, fitted once per screen on rank 0 (on that split's training cells) and broadcast, written
+// plan, fitted once per screen on that split's training cells -- a pca:K embedding by every rank
+// together (each reads and accumulates its share of the sample's row blocks, data/pca.hpp), the
+// others on rank 0 -- and broadcast from rank 0, written
 // into the store's /transform/<key> and read back from there by `predict --store`.
 #include <mpi.h>
 
@@ -22,9 +24,9 @@ std::string transform_key(int fold, std::uint64_t seed);
 
 using Transforms = std::map<std::string, data::FeatureTransform>;
 
-// Collective over comm: rank 0 fits every split's transform (dataset(fold) opens the data of a
-// fold), the others receive them. An error on rank 0 is thrown there and, as an InputError
-// pointing at rank 0's message, on the others.
+// Collective over comm: the ranks fit every split's transform (dataset(fold) opens the data of a
+// fold) as above and all return rank 0's. An error of one rank is thrown there and, as an
+// InputError pointing at that rank's message, on the others.
 Transforms fit_screen_transforms(const Config& cfg, const Plan& plan,
                                  const std::function<const data::Dataset&(int fold)>& dataset, MPI_Comm comm);
 
