@@ -15,7 +15,7 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
   spec.name = "synth";
   spec.usage =
       "cellot synth --preset 4i|screen --out F.h5ad [--perturbations N] [--features d] [--seed S] [--cells-scale f]\n"
-      "             [--feature-scale c]\n"
+      "             [--feature-scale c] [--heterogeneity h]\n"
       "cellot synth --preset scrna --out F.h5ad [--perturbations N] [--cells N] [--genes G] [--cell-lines L]\n"
       "             [--latent K] [--control-fraction f] [--library-size m] [--shuffle] [--seed S]";
   spec.description =
@@ -47,6 +47,7 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
     ("seed", po::value(&opt.seed)->default_value(opt.seed), "seed of every random draw (a non-negative integer)")
     ("cells-scale", po::value(&opt.cells_scale)->default_value(opt.cells_scale), "multiply every cell count by f")
     ("feature-scale", po::value(&opt.feature_scale)->default_value(opt.feature_scale), "multiply every feature by c (the maps follow: x -> c T(x / c))")
+    ("heterogeneity", po::value(&opt.heterogeneity)->default_value(opt.heterogeneity), "4i, screen: multiply the maps' non-translational part (subpopulation-specific gate displacements, log-sd of the per-feature scaling) by h; the shifts stay, so mean shift's error grows ~h^2 (1: the preset as is)")
     ("cells", po::value(&opt.cells)->default_value(opt.cells), "scrna: cells in all (control and treated)")
     ("genes", po::value(&opt.genes)->default_value(opt.genes), "scrna: genes")
     ("cell-lines", po::value(&opt.cell_lines)->default_value(opt.cell_lines), "scrna: cell lines")
@@ -66,7 +67,7 @@ int cmd_synth(int argc, char** argv, Runtime& rt) {
   for (const char* key : {"cells", "genes", "cell-lines", "latent", "control-fraction", "library-size", "shuffle"})
     if (!scrna && cl->has(key) && (std::string(key) != "shuffle" || opt.shuffle))
       throw InputError("command line", std::string("--") + key, opt.preset, "only for --preset scrna");
-  for (const char* key : {"features", "cells-scale", "feature-scale"})
+  for (const char* key : {"features", "cells-scale", "feature-scale", "heterogeneity"})
     if (scrna && cl->has(key))
       throw InputError("command line", std::string("--") + key, "scrna",
                        "not for --preset scrna (use --genes, --cells)");

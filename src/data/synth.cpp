@@ -102,14 +102,17 @@ void add_gate(SynthMap& map, const std::vector<double>& dir, double steep, doubl
   map.a.push_back(size / steep);  // displacement size * σ along dir
 }
 
-// The map of one perturbation; `strength` scales every effect (1 for the 4i drugs).
-SynthMap make_map(const Mixture& mix, const std::string& name, double strength, std::uint64_t seed) {
+// The map of one perturbation; `strength` scales every effect (1 for the 4i drugs), `h` (the
+// heterogeneity, 1 by default) the gates' displacements and the log-sd of the per-feature scaling
+// (a, s > 0 either way, so T stays the gradient of a convex potential). At h = 1 every product
+// below is exact, so the default files are bit-identical to those made before h existed.
+SynthMap make_map(const Mixture& mix, const std::string& name, double strength, std::uint64_t seed, double h) {
   Rng rng(seed, "synth/map/" + name);
   const int d = mix.d;
   SynthMap map;
   map.u = Matrix(0, d);
   for (int j = 0; j < d; ++j) {
-    map.scale.push_back(std::clamp(std::exp(strength * 0.15 * rng.normal()), 0.6, 1.6));
+    map.scale.push_back(std::clamp(std::exp(strength * 0.15 * rng.normal() * h), 0.6, 1.6));
     map.shift.push_back(strength * 0.2 * rng.normal());
   }
   // A sparse strong signature: a few features move a lot (as drug targets' readouts do).
@@ -130,7 +133,7 @@ SynthMap make_map(const Mixture& mix, const std::string& name, double strength, 
   }
   for (std::size_t m = 0; m < n_comp; ++m) {
     const std::vector<double> jitter = random_unit(rng, d);
-    const double size = strength * rng.uniform(0.8, 2.2);
+    const double size = strength * rng.uniform(0.8, 2.2) * h;
     if (!respond[m]) continue;
     std::vector<double> e(static_cast<std::size_t>(d));
     for (int j = 0; j < d; ++j)
@@ -168,7 +171,7 @@ SynthMap make_map(const Mixture& mix, const std::string& name, double strength, 
       const double s = c.sd_along(dir);
       spread += (p * p + s * s) / static_cast<double>(n_comp);
     }
-    add_gate(map, dir, 1.5 / std::sqrt(spread), p_center, strength * rng.uniform(0.3, 0.9));
+    add_gate(map, dir, 1.5 / std::sqrt(spread), p_center, strength * rng.uniform(0.3, 0.9) * h);
   }
   return map;
 }
@@ -264,6 +267,11 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     std::snprintf(buf, sizeof buf, "%g", opt.feature_scale);
     throw InputError(where, "--feature-scale", buf, "must be a positive number");
   }
+  if (!(opt.heterogeneity > 0) || !std::isfinite(opt.heterogeneity)) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", opt.heterogeneity);
+    throw InputError(where, "--heterogeneity", buf, "must be a positive number");
+  }
   std::vector<std::pair<std::string, std::int64_t>> counts;
   std::vector<std::string> features;
   std::vector<double> strengths;
@@ -310,7 +318,7 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     const bool control = c == 0;
     SynthMap map;
     if (!control) {
-      map = synth_detail::make_map(mix, name, strengths[c - 1], opt.seed);
+      map = synth_detail::make_map(mix, name, strengths[c - 1], opt.seed, opt.heterogeneity);
       store_map(out, name, map);
       perturbations.push_back(name);
     }
@@ -351,6 +359,7 @@ io::AnnData make_synthetic(const SynthOptions& opt) {
     for (double& v : out.X.data) v *= opt.feature_scale;
     out.uns_numbers[root + "/feature_scale"] = opt.feature_scale;
   }
+  if (opt.heterogeneity != 1.0) out.uns_numbers[root + "/heterogeneity"] = opt.heterogeneity;
   return out;
 }
 

@@ -79,7 +79,9 @@ struct Mixture {
 // Cell lines CL1..CLn, each a mixture of kSubpopsPerLine Gaussian subpopulations in d dimensions.
 Mixture make_mixture(int d, std::uint64_t seed, int n_lines);
 
-// The map of one perturbation (T = grad of a convex potential); `strength` scales every effect.
-SynthMap make_map(const Mixture& mix, const std::string& name, double strength, std::uint64_t seed);
+// The map of one perturbation (T = grad of a convex potential); `strength` scales every effect,
+// `heterogeneity` only its non-translational part (gate displacements, log-sd of the scaling).
+SynthMap make_map(const Mixture& mix, const std::string& name, double strength, std::uint64_t seed,
+                  double heterogeneity = 1.0);
 
 }  // namespace cellot::data::synth_detail

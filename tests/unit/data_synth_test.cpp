@@ -177,6 +177,47 @@ TEST(Synth, ResponseDiffersBetweenSubpopulations) {
   }
 }
 
+// --heterogeneity h multiplies the gates' displacements (a), leaves the shifts, keeps T the
+// gradient of a convex potential (a > 0, scale > 0), and makes mean shift's residual grow.
+TEST(Synth, HeterogeneityScalesTheNonTranslationalPart) {
+  data::SynthOptions o;
+  o.cells_scale = 0.05;
+  const auto base = data::make_synthetic(o);
+  o.heterogeneity = 1.0;
+  EXPECT_EQ(base.X.data, data::make_synthetic(o).X.data);  // 1 is the preset as it was
+  EXPECT_EQ(base.uns_numbers.count("cellot_synth/heterogeneity"), 0u);
+  o.heterogeneity = 3.0;
+  const auto het = data::make_synthetic(o);
+  EXPECT_EQ(het.uns_numbers.at("cellot_synth/heterogeneity"), 3.0);
+  const data::SynthMaps m1(base, "mem"), m3(het, "mem");
+  const Matrix x = rows_of(base, "control");
+  for (const auto& p : m1.perturbations()) {
+    const auto &a1 = m1.map(p), &a3 = m3.map(p);
+    EXPECT_EQ(a1.shift, a3.shift) << p;
+    EXPECT_EQ(a1.u.data, a3.u.data) << p;
+    ASSERT_EQ(a1.a.size(), a3.a.size()) << p;
+    for (std::size_t g = 0; g < a1.a.size(); ++g) EXPECT_NEAR(a3.a[g], 3.0 * a1.a[g], 1e-12 * a3.a[g]) << p;
+    for (double s : a3.scale) EXPECT_TRUE(s >= 0.6 && s <= 1.6) << p;
+    // Residual of the best translation (the mean displacement) against the truth, per cell.
+    auto residual = [&](const data::SynthMap& m) {
+      const Matrix y = m.apply(x);
+      std::vector<double> mean(static_cast<std::size_t>(x.cols), 0.0);
+      for (std::int64_t i = 0; i < x.rows; ++i)
+        for (std::int64_t j = 0; j < x.cols; ++j) mean[static_cast<std::size_t>(j)] += (y(i, j) - x(i, j)) / x.rows;
+      double r = 0;
+      for (std::int64_t i = 0; i < x.rows; ++i)
+        for (std::int64_t j = 0; j < x.cols; ++j) {
+          const double e = y(i, j) - x(i, j) - mean[static_cast<std::size_t>(j)];
+          r += e * e;
+        }
+      return r;
+    };
+    EXPECT_GT(residual(a3), 4.0 * residual(a1)) << p;
+  }
+  o.heterogeneity = 0;
+  EXPECT_THROW(data::make_synthetic(o), InputError);
+}
+
 TEST(Synth, MapsRoundTripThroughAFile) {
   data::SynthOptions o;
   o.preset = "screen";

@@ -15,7 +15,7 @@
 // control-distribution samples (unpaired with the stored control cells).
 //
 // Stored under uns/cellot_synth: family (string), preset (string), seed (string),
-// perturbations (string array, in file order), feature_scale (number, when not 1) and maps/<perturbation>/{scale (d), shift (d),
+// perturbations (string array, in file order), feature_scale and heterogeneity (numbers, when not 1) and maps/<perturbation>/{scale (d), shift (d),
 // u (gates x d), a (gates), t (gates)}. obs: condition, cell_line, subpopulation (categorical).
 #include <cstdint>
 #include <map>
@@ -45,6 +45,10 @@ struct SynthOptions {
   // Multiplies every feature (X -> c X; the maps become x -> c T(x / c), still the gradient of a
   // convex potential): data at the scale of unstandardised imaging or PCA features.
   double feature_scale = 1.0;
+  // 4i and screen: multiplies the non-translational part of every map (the subpopulation gates'
+  // and graded gates' displacements, the log-sd of the per-feature scaling, clamped to [0.6, 1.6]);
+  // the shifts stay. 1 = the presets as they are; 3 makes mean shift clearly wrong.
+  double heterogeneity = 1.0;
 };
 
 // The 4i preset's 48 feature names: 22 morphological (Cell_* and Nuclei_* shape measures) and
