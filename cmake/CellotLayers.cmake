@@ -32,15 +32,22 @@ foreach(_name IN LISTS CELLOT_LAYERS)
   set(CELLOT_LAYER_CLOSURE_${_name} ${_closure})
 endforeach()
 
-# An include view named `view` of the given layers and the layers they use (transitively).
-function(cellot_view view out_dir)
-  set(_layers ${ARGN})
+# An include view named `view`: the layer `self` and the given layers with the layers they use
+# (transitively). A link left from an earlier configuration that is not in the view is removed.
+function(cellot_view view out_dir self)
+  set(_layers ${self} ${ARGN})
   foreach(_l IN LISTS ARGN)
     list(APPEND _layers ${CELLOT_LAYER_CLOSURE_${_l}})
   endforeach()
   list(REMOVE_DUPLICATES _layers)
   set(_view ${CMAKE_BINARY_DIR}/layers/${view})
   file(MAKE_DIRECTORY ${_view}/cellot)
+  file(GLOB _present RELATIVE ${_view}/cellot ${_view}/cellot/*)
+  foreach(_d IN LISTS _present)
+    if(NOT _d IN_LIST _layers)
+      file(REMOVE ${_view}/cellot/${_d})
+    endif()
+  endforeach()
   foreach(_d IN LISTS _layers)
     if(NOT EXISTS ${_view}/cellot/${_d})
       file(CREATE_LINK ${CMAKE_SOURCE_DIR}/include/cellot/${_d} ${_view}/cellot/${_d} SYMBOLIC)
@@ -51,7 +58,7 @@ endfunction()
 
 # The include view of layer `name` (also used by the layering test's probes).
 function(cellot_layer_view name out_dir)
-  cellot_view(${name} _view ${name})
+  cellot_view(${name} _view ${name} ${CELLOT_LAYER_DEPS_${name}})
   set(${out_dir} ${_view} PARENT_SCOPE)
 endfunction()
 
@@ -77,7 +84,7 @@ function(cellot_layer name)
     endforeach()
     set(_deps ${L_USES})
     string(JOIN "-" _uses_name ${L_USES})
-    cellot_view(${name}-uses-${_uses_name} _view ${name} ${L_USES})
+    cellot_view(${name}-uses-${_uses_name} _view ${name} ${L_USES})  # not the closure of ${name}
   else()
     set(_deps ${CELLOT_LAYER_DEPS_${name}})
     cellot_layer_view(${name} _view)
