@@ -454,6 +454,20 @@ void Coordinator::run_client_root(const std::function<Outcome(std::int64_t)>& ru
     MPI_Request request = MPI_REQUEST_NULL;
   };
   std::deque<Slot> pending;
+  // A throw (a wait that timed out, a failed broadcast) leaves later reservations' receives
+  // posted: each is cancelled before its slot goes, or rank 0's answer, arriving later, is written
+  // into freed memory (found by ASan in test_coordinator_fault at 3 ranks).
+  struct CancelPending {
+    std::deque<Slot>& slots;
+    ~CancelPending() {
+      for (Slot& s : slots) {
+        if (s.request == MPI_REQUEST_NULL) continue;
+        MPI_Cancel(&s.request);
+        // Bound: completes at once: the receive was cancelled (or had its 8 bytes already).
+        MPI_Wait(&s.request, MPI_STATUS_IGNORE);
+      }
+    }
+  } cancel_pending{pending};
   bool asking = true;  // false after a terminal answer or a stop: no new requests
   // A request for a task to run now (`prefetch` false) or a reservation (true); the request
   // message carries the flag in its outcome field.

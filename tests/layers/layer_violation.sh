@@ -20,6 +20,7 @@ expect_violation() {  # target header
 expect_violation layer_probe_metrics_uses_models cellot/models/model.hpp
 expect_violation layer_probe_io_uses_screen cellot/screen/plan.hpp
 expect_violation layer_probe_report_uses_nn cellot/nn/threads.hpp
+expect_violation layer_probe_screen_uses_models cellot/models/model.hpp
 if out=$("$CELLOT_CMAKE" --build "$build_dir" --target layer_probe_metrics_allowed 2>&1); then
   echo "ok: layer_probe_metrics_allowed builds (the control)"
 else

@@ -5,12 +5,14 @@
 cellot_add_script_test(NAME check_layers SCRIPT ${CMAKE_CURRENT_LIST_DIR}/check_layers.sh LABELS unit TIMEOUT 60)
 
 set(_probes "")
-foreach(_probe metrics:metrics_uses_models io:io_uses_screen report:report_uses_nn metrics:metrics_allowed)
+foreach(_probe metrics:metrics_uses_models io:io_uses_screen report:report_uses_nn screen:screen_uses_models
+               metrics:metrics_allowed)
   string(REPLACE ":" ";" _p ${_probe})
   list(GET _p 0 _layer)
   list(GET _p 1 _name)
   add_library(layer_probe_${_name} OBJECT EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/probe_${_name}.cpp)
-  target_include_directories(layer_probe_${_name} PRIVATE ${CMAKE_BINARY_DIR}/layers/${_layer})
+  get_target_property(_view cellot_${_layer} CELLOT_VIEW)  # screen: its torch-free part's view
+  target_include_directories(layer_probe_${_name} PRIVATE ${_view})
   target_link_libraries(layer_probe_${_name} PRIVATE cellot_${_layer})
   list(APPEND _probes layer_probe_${_name})
 endforeach()

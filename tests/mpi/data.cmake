@@ -1,4 +1,4 @@
 # Parallel (MPI-IO) reads of one .h5ad by 2 real ranks, compared with the serial read.
-cellot_add_test(NAME data_mpi_read_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_mpi_read_test.cpp RANKS 2 LABELS mpi)
+cellot_add_test(NAME data_mpi_read_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_mpi_read_test.cpp LAYERS data RANKS 2 LABELS mpi)
 # The PCA fit over 1, 2 and 3 real ranks: the same bits as one process, each rank reading its blocks.
 cellot_add_test(NAME data_pca_mpi_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_pca_mpi_test.cpp RANKS 1 2 3 LABELS unit)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
 #include "detail/knn.hpp"
+#include "test_size.hpp"
 
 using cellot::Matrix;
 namespace metrics = cellot::metrics;
@@ -79,8 +81,11 @@ TEST(MetricsMpi, SinkhornBitIdenticalToSerialStreamingAndCached) {
   // Storage by problem size: 4 row blocks of 64 cells; a budget of two blocks' costs streams on
   // any number of ranks (it used to cache on 2+ ranks, whose per-rank share fit).
   const std::int64_t two_blocks = 8 * 2 * 64 * 192;
+  // Reduced size (the sanitizers): at most 30 iterations (3 convergence checks); the bits need no
+  // convergence.
+  const int max_iters = cellot::test::reduced_size() ? 30 : 5000;
   for (const double eps : {0.5, 0.05, 0.002}) {
-    const int iters = eps < 0.01 ? 200 : 5000;  // the cost cache at small eps; bits need no convergence
+    const int iters = std::min(eps < 0.01 ? 200 : 5000, max_iters);  // the cost cache at small eps
     for (const std::int64_t budget : {metrics::kSinkhornCacheBytes, std::int64_t{0}, two_blocks}) {
       const auto serial = metrics::sinkhorn(kX, kY, eps, 1e-9, iters, MPI_COMM_SELF, nullptr, nullptr, budget);
       const auto world = metrics::sinkhorn(kX, kY, eps, 1e-9, iters, MPI_COMM_WORLD, nullptr, nullptr, budget);
@@ -104,8 +109,8 @@ TEST(MetricsMpi, SinkhornBitIdenticalToSerialStreamingAndCached) {
     EXPECT_EQ(sliced.cost, serial.cost);
     EXPECT_EQ(sliced.f, serial.f);
   }
-  const double div = metrics::sinkhorn_divergence(kX, kY, 1.0, 1e-9, 5000, MPI_COMM_WORLD);
-  const double div_serial = metrics::sinkhorn_divergence(kX, kY, 1.0, 1e-9, 5000, MPI_COMM_SELF);
+  const double div = metrics::sinkhorn_divergence(kX, kY, 1.0, 1e-9, max_iters, MPI_COMM_WORLD);
+  const double div_serial = metrics::sinkhorn_divergence(kX, kY, 1.0, 1e-9, max_iters, MPI_COMM_SELF);
   EXPECT_EQ(div, div_serial);
 }
 
@@ -125,6 +130,7 @@ TEST(MetricsMpi, ComputeOverRankGroupMatchesSerial) {
   const Matrix obs = cells(170, 6, 4, 0.3);
   cellot::MetricsConfig cfg;
   cfg.top_k = "2,4";  // the change metrics @k on 6 features
+  if (cellot::test::reduced_size()) cfg.sinkhorn_max_iter = 30;  // agreement needs no convergence
   const auto markers = metrics::rank_markers(ctrl, obs);
   metrics::Input in;
   in.predicted = &pred;

@@ -81,7 +81,7 @@ TEST(Synth, ScreenPresetCountsAndScale) {
   EXPECT_EQ(c.at("control"), 2000);
   std::set<std::int64_t> distinct;
   for (int k = 0; k < 30; ++k) {
-    char name[16];
+    char name[24];  // room for any int (GCC -O1 -Wformat-truncation)
     std::snprintf(name, sizeof name, "drug_%03d", k);
     const auto n = c.at(name);
     EXPECT_GE(n, 75);
