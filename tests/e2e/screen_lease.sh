@@ -24,6 +24,20 @@ refused() {  # refused WHAT ARGS...: exit 2, one stderr line naming the lease ho
   grep -q "^cellot: error: s.h5.lease: lease = '.*': another job is writing this store" err.log \
     || { cat err.log; fail "$what: message"; }
 }
+# stops_untouched NAME LOG WHAT: the screen $holder, whose lease on NAME.h5 another job took,
+# exits 1 with the lost-lease line in LOG, writes nothing more to NAME.h5 from now on, and
+# leaves the other job's lease in place.
+stops_untouched() {
+  local name="$1" log="$2" what="$3" sum rc=0
+  sum="$(md5sum <"$name.h5")"
+  wait "$holder" || rc=$?
+  holder=""
+  [ "$rc" -eq 1 ] || { cat "$log"; fail "$what: exit $rc, expected 1"; }
+  [ "$(md5sum <"$name.h5")" = "$sum" ] || fail "$what: the screen wrote to the store after losing its lease"
+  grep -q "^cellot: error: $name.h5.lease: another job took this store's lease" "$log" \
+    || { cat "$log"; fail "$what: message"; }
+  grep -q "other-node" "$name.h5.lease" || fail "$what: the stopped screen removed the other job's lease"
+}
 sleep 30 &
 live=$!
 
@@ -107,16 +121,8 @@ for _ in $(seq 1200); do
   sleep 0.02
 done
 grep -q "the lease s3.h5.lease was taken by other-node:4242" third.log || { cat third.log; fail "lost lease: not noticed"; }
-sum="$(md5sum <s3.h5)"
-rc=0
-wait "$holder" || rc=$?
-holder=""
-[ "$rc" -eq 1 ] || { cat third.log; fail "lost lease: exit $rc, expected 1"; }
-[ "$(md5sum <s3.h5)" = "$sum" ] || fail "lost lease: the screen wrote to the store after losing its lease"
+stops_untouched s3 third.log "lost lease"
 [ "$(grep -c '^cellot: error: ' third.log)" -eq 1 ] || { cat third.log; fail "lost lease: not one error line"; }
-grep -q "^cellot: error: s3.h5.lease: another job took this store's lease" third.log \
-  || { cat third.log; fail "lost lease: message"; }
-grep -q "other-node" s3.h5.lease || fail "lost lease: the stopped screen removed the other job's lease"
 "$bin" inspect --store s3.h5 >/dev/null || fail "lost lease: the store does not open"
 "$bin" "${args[@]}" --store s3.h5 --resume --break-lease 2>ok.log || { cat ok.log; fail "lost lease: --resume"; }
 compare_stores ref.h5 s3.h5 || fail "lost lease + --resume differs from the uninterrupted run"
@@ -135,15 +141,7 @@ sleep 3  # tasks under way on every rank
 printf 'host=other-node pid=4243 job=- restart=0 started=2026-01-01T00:00:00Z token=other\n' >s4.h5.lease.new
 mv s4.h5.lease.new s4.h5.lease
 sleep 1  # a write that read the lease just before it was taken lands now
-sum="$(md5sum <s4.h5)"
-rc=0
-wait "$holder" || rc=$?
-holder=""
-[ "$rc" -eq 1 ] || { cat fourth.log; fail "3 ranks, lost lease: exit $rc, expected 1"; }
-[ "$(md5sum <s4.h5)" = "$sum" ] || fail "3 ranks, lost lease: a rank wrote to the store after the lease was taken"
-grep -q "^cellot: error: s4.h5.lease: another job took this store's lease" fourth.log \
-  || { cat fourth.log; fail "3 ranks, lost lease: message"; }
-grep -q "other-node" s4.h5.lease || fail "3 ranks, lost lease: the other job's lease was removed"
+stops_untouched s4 fourth.log "3 ranks, lost lease"
 "$bin" inspect --store s4.h5 >inspect4.txt || fail "3 ranks, lost lease: the store does not open"
 grep -Eq "pending [1-9]|running [1-9]" inspect4.txt \
   || { cat inspect4.txt; fail "3 ranks, lost lease: no task was left (the case did not test writes after the loss)"; }
