@@ -164,6 +164,8 @@ std::vector<std::int64_t> Dataset::rows_of(const std::string& condition) const {
 
 Matrix Dataset::load_rows(const std::vector<std::int64_t>& rows) const {
   Matrix m = reader_->read_rows(rows);
+  rows_read_ += static_cast<std::int64_t>(rows.size());
+  for (const std::int64_t r : rows) control_rows_read_ += conditions_[static_cast<std::size_t>(r)] == cfg_.control;
   if (cfg_.preprocess == "4i") preprocess_4i(m, control_scale_, cfg_.path, reader_->var().index);
   return m;
 }
@@ -187,7 +189,8 @@ Split Dataset::split_of(const std::string& condition, std::uint64_t seed) const 
                     cfg_.stratify_key.empty() ? nullptr : &strata, cfg_.split == "holdout" ? &mask : nullptr);
 }
 
-PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed, const FeatureTransform* transform) const {
+PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed, const FeatureTransform* transform,
+                            const Matrix* control_cells) const {
   if (perturbation == cfg_.control)
     throw InputError(cfg_.path, "perturbation", perturbation, "is the control label, not a perturbation");
   check_condition(perturbation, "perturbation");
@@ -195,17 +198,25 @@ PairData Dataset::load_pair(const std::string& perturbation, std::uint64_t seed,
   PairData p;
   p.perturbation = perturbation;
   p.features = transform ? transform->names(features()) : features();
-  if (!control_cache_ || control_cache_->transform != transform) {
+  if (!control_cache_ || (!control_cells && (control_cache_->transform != transform || control_cache_->x.empty()))) {
     auto c = std::make_shared<ControlCells>();
     c->transform = transform;
     c->rows = rows_of(cfg_.control);
-    c->x = transform ? load_embedded(*this, *transform, c->rows) : load_rows(c->rows);
+    if (!control_cells) c->x = transform ? load_embedded(*this, *transform, c->rows) : load_rows(c->rows);
     c->obs = reader_->obs().select_rows(c->rows);
     control_cache_ = std::move(c);
   }
   p.control_rows = control_cache_->rows;
   p.treated_rows = rows_of(perturbation);
-  p.control = control_cache_->x;
+  if (control_cells) {
+    if (control_cells->rows != static_cast<std::int64_t>(p.control_rows.size()))
+      throw InternalError(__FILE__, __LINE__,
+                          "load_pair: " + std::to_string(control_cells->rows) + " control cells given for " +
+                              std::to_string(p.control_rows.size()) + " control rows");
+    p.control = *control_cells;
+  } else {
+    p.control = control_cache_->x;
+  }
   p.treated = transform ? load_embedded(*this, *transform, p.treated_rows) : load_rows(p.treated_rows);
   p.control_obs = control_cache_->obs;
   p.treated_obs = reader_->obs().select_rows(p.treated_rows);

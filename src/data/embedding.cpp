@@ -1,6 +1,8 @@
 #include "cellot/data/embedding.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <exception>
 
 #include "cellot/core/error.hpp"
 
@@ -57,6 +59,54 @@ Matrix load_embedded(const Dataset& ds, const FeatureTransform& t, const std::ve
     const Matrix e = t.embed(ds.load_rows(block));
     std::copy(e.data.begin(), e.data.end(), out.data.begin() + static_cast<std::ptrdiff_t>(b) * t.dim());
   }
+  return out;
+}
+
+Matrix embed_together(const Dataset& ds, const FeatureTransform& t, const std::vector<std::int64_t>& rows, MPI_Comm comm,
+                      std::int64_t* read_rows) {
+  CELLOT_CHECK(t.embeds() && !t.from_obsm(), "embed_together: the transform must embed the file's rows");
+  int rank = 0, size = 1;
+  if (comm != MPI_COMM_NULL) {
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+  }
+  const auto n = static_cast<std::int64_t>(rows.size());
+  const std::int64_t k = t.dim(), blocks = (n + kEmbedBlockRows - 1) / kEmbedBlockRows;
+  // Rank r: blocks [blocks r / size, blocks (r + 1) / size), i.e. rows [first(r), first(r + 1)).
+  auto first = [&](int r) { return std::min(n, blocks * r / size * kEmbedBlockRows); };
+  Matrix out(n, k);
+  const std::int64_t lo = first(rank), hi = first(rank + 1);
+  std::exception_ptr failure;
+  try {
+    for (std::int64_t b = lo; b < hi; b += kEmbedBlockRows) {
+      const std::int64_t e = std::min(hi, b + kEmbedBlockRows);
+      const Matrix x = t.embed(ds.load_rows(std::vector<std::int64_t>(rows.begin() + b, rows.begin() + e)));
+      std::copy(x.data.begin(), x.data.end(), out.data.begin() + b * k);
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (read_rows) *read_rows = hi - lo;
+  if (size == 1) {
+    if (failure) std::rethrow_exception(failure);
+    return out;
+  }
+  // The ranks agree on a failed read before the exchange, so all throw together.
+  int failed = failure ? rank : size;
+  // Bound: every rank reaches this right after a finite read of its share, also when it failed.
+  MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MIN, comm);
+  if (failure) std::rethrow_exception(failure);
+  if (failed < size)
+    throw InputError("the cells could not be read on rank " + std::to_string(failed) + " (see its error)");
+  CELLOT_CHECK(n * k <= INT_MAX, "embed_together: too many values for one MPI_Allgatherv");
+  std::vector<int> counts(static_cast<std::size_t>(size)), displs(static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    displs[static_cast<std::size_t>(r)] = static_cast<int>(first(r) * k);
+    counts[static_cast<std::size_t>(r)] = static_cast<int>((first(r + 1) - first(r)) * k);
+  }
+  // Bound: every rank of comm calls this with the same rows (a screen's split, all ranks at once)
+  // after a finite read of its share.
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out.data.data(), counts.data(), displs.data(), MPI_DOUBLE, comm);
   return out;
 }
 

@@ -14,17 +14,12 @@
 
 namespace cellot::metrics {
 
-std::vector<double> standardised_mean_difference(const Matrix& control, const Matrix& treated, MPI_Comm comm,
-                                                 Layout layout) {
-  const Matrix c = detail::arrange(control, comm, layout, "markers: control");
-  const Matrix t = detail::arrange(treated, comm, layout, "markers: treated");
-  if (c.rows == 0 || t.rows == 0)
-    throw InputError("metrics", "markers", std::to_string(c.rows) + " control, " + std::to_string(t.rows) + " treated",
-                     "markers need training cells of both conditions");
-  if (c.cols != t.cols)
-    throw InputError("metrics", "markers", std::to_string(c.cols) + " vs " + std::to_string(t.cols),
+namespace {
+
+std::vector<double> smd_of(const detail::Moments& mc, const detail::Moments& mt) {
+  if (mc.mean.size() != mt.mean.size())
+    throw InputError("metrics", "markers", std::to_string(mc.mean.size()) + " vs " + std::to_string(mt.mean.size()),
                      "control and treated cells have different features");
-  const auto mc = detail::feature_moments(c), mt = detail::feature_moments(t);
   std::vector<double> smd(mc.mean.size());
   for (std::size_t k = 0; k < smd.size(); ++k) {
     const double diff = mt.mean[k] - mc.mean[k];
@@ -35,14 +30,45 @@ std::vector<double> standardised_mean_difference(const Matrix& control, const Ma
   return smd;
 }
 
-std::vector<std::int64_t> rank_markers(const Matrix& control, const Matrix& treated, MPI_Comm comm, Layout layout) {
-  const auto smd = standardised_mean_difference(control, treated, comm, layout);
+std::vector<std::int64_t> by_abs_smd(const std::vector<double>& smd) {
   std::vector<std::int64_t> order(smd.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
     return std::fabs(smd[static_cast<std::size_t>(a)]) > std::fabs(smd[static_cast<std::size_t>(b)]);
   });
   return order;
+}
+
+}  // namespace
+
+std::vector<double> standardised_mean_difference(const Matrix& control, const Matrix& treated, MPI_Comm comm,
+                                                 Layout layout) {
+  const Matrix c = detail::arrange(control, comm, layout, "markers: control");
+  const Matrix t = detail::arrange(treated, comm, layout, "markers: treated");
+  if (c.rows == 0 || t.rows == 0)
+    throw InputError("metrics", "markers", std::to_string(c.rows) + " control, " + std::to_string(t.rows) + " treated",
+                     "markers need training cells of both conditions");
+  if (c.cols != t.cols)
+    throw InputError("metrics", "markers", std::to_string(c.cols) + " vs " + std::to_string(t.cols),
+                     "control and treated cells have different features");
+  return smd_of(detail::feature_moments(c), detail::feature_moments(t));
+}
+
+std::vector<std::int64_t> rank_markers(const Matrix& control, const Matrix& treated, MPI_Comm comm, Layout layout) {
+  return by_abs_smd(standardised_mean_difference(control, treated, comm, layout));
+}
+
+FeatureMoments feature_moments(const Matrix& cells) {
+  auto m = detail::feature_moments(cells);
+  return FeatureMoments{std::move(m.mean), std::move(m.sd)};
+}
+
+std::vector<std::int64_t> rank_markers(const FeatureMoments& control, const Matrix& treated) {
+  if (control.mean.empty() || treated.rows == 0)
+    throw InputError("metrics", "markers", std::to_string(control.mean.empty() ? 0 : 1) + " control moments, " +
+                         std::to_string(treated.rows) + " treated",
+                     "markers need training cells of both conditions");
+  return by_abs_smd(smd_of(detail::Moments{control.mean, control.sd}, detail::feature_moments(treated)));
 }
 
 std::vector<double> feature_means(const Matrix& cells) { return detail::feature_moments(cells).mean; }

@@ -16,12 +16,14 @@
 #include "cellot/data/synth.hpp"
 #include "cellot/io/store.hpp"
 #include "cellot/metrics/metrics.hpp"
+#include "cellot/metrics/names.hpp"
 #include "cellot/screen/coordinator.hpp"
 #include "cellot/screen/groups.hpp"
 #include "cellot/screen/lease.hpp"
 #include "cellot/screen/transforms.hpp"
 #include "detail/data_cache.hpp"
 #include "detail/signals.hpp"
+#include "detail/split_controls.hpp"
 #include "detail/store_setup.hpp"
 #include "detail/summary.hpp"
 #include "detail/task_runner.hpp"
@@ -95,6 +97,15 @@ std::unique_ptr<data::SynthMaps> share_truth(const Config& cfg, const Groups& gr
   detail::broadcast_uns(uns, groups.world(), 0);
   if (!data::SynthMaps::present(uns)) return nullptr;
   return std::make_unique<data::SynthMaps>(uns, cfg.data.path);
+}
+
+// The splits' control cells, embedded (and summarised in gene space for genes: metrics) once for
+// the screen by every rank together (detail/split_controls.hpp): no task reads control rows.
+detail::SplitControlsMap share_controls(const Config& cfg, const Plan& plan, const Transforms& transforms,
+                                        detail::DataCache& cache, const io::StoreSpec& spec, const Groups& groups) {
+  const bool genes = std::any_of(spec.metric_names.begin(), spec.metric_names.end(),
+                                 [](const std::string& n) { return n.rfind(metrics::kGenesPrefix, 0) == 0; });
+  return detail::prepare_split_controls(cfg, plan, transforms, cache, genes, spec.iid, groups.world());
 }
 
 // Rank 0: the owned tasks not yet done, in hand-out order, with the plan's summary line.
@@ -312,9 +323,11 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   std::vector<std::int64_t> order;
   if (root) order = tasks_to_run(plan, spec, opened.finished, groups, store_path, tally);
   std::unique_ptr<data::SynthMaps> truth;
+  detail::SplitControlsMap controls;
   {
     PhaseTimer timer(ph.setup);
     truth = share_truth(cfg, groups, cache);
+    controls = share_controls(cfg, plan, transforms, cache, spec, groups);
   }
 
   const std::vector<std::int64_t> to_run = order;
@@ -335,6 +348,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   tctx.cache = &cache;
   tctx.truth = truth.get();
   tctx.transforms = &transforms;
+  tctx.controls = &controls;
   tctx.metric_names = spec.metric_names;
   tctx.iid = spec.iid;
   tctx.ckpt_dir = detail::checkpoint_dir(store_path);

@@ -13,6 +13,7 @@
 #include "cellot/core/rng.hpp"
 #include "cellot/metrics/markers.hpp"
 #include "cellot/metrics/metrics.hpp"
+#include "cellot/metrics/names.hpp"
 #include "cellot/metrics/selection.hpp"
 #include "cellot/models/baselines/observed.hpp"
 #include "cellot/models/model.hpp"
@@ -63,6 +64,7 @@ struct TaskRunner::Work {
   data::PairData pair;
   models::TrainInput in;
   data::FeatureTransform tf;  // the task's: its split's (models::model_transform)
+  const SplitControls* controls = nullptr;  // its split's prepared control cells, if any
   Matrix source_test, target_test, pred;
   Matrix source_iid, target_iid, pred_iid;  // holdout screens: in-distribution test cells
   std::vector<std::int64_t> gene_markers;   // embedding: every gene by |SMD| on training cells
@@ -102,8 +104,16 @@ void store_write(const TaskContext& ctx, const std::string& task_key, Fn&& fn) {
 
 }  // namespace
 
-TaskRunner::TaskRunner(TaskContext ctx) : ctx_(std::move(ctx)), unconverged_(ctx_.metric_names.size(), 0) {}
-TaskRunner::~TaskRunner() = default;
+TaskRunner::TaskRunner(TaskContext ctx) : ctx_(std::move(ctx)), unconverged_(ctx_.metric_names.size(), 0) {
+  if (ctx_.cache) reads_before_ = ctx_.cache->rows_read();
+}
+
+TaskRunner::~TaskRunner() {
+  if (!ctx_.cache) return;
+  const auto now = ctx_.cache->rows_read();
+  log::debug("screen: this rank's tasks read " + std::to_string(now.first - reads_before_.first) +
+             " rows of the data file, " + std::to_string(now.second - reads_before_.second) + " of them control cells");
+}
 
 template <class Fn>
 void TaskRunner::timed(Work& w, int k, Stamp& total, Fn&& fn) {
@@ -131,9 +141,15 @@ void TaskRunner::load(Work& w) {
   const Task& task = *w.task;
   // Cells are loaded in the split's embedding (the metrics are computed there) and standardised
   // for the model; predictions are unstandardised for the metrics and decoded for the store.
-  w.tf = models::model_transform(ctx_.transforms->at(transform_key(task.fold, task.seed)), task.model);
+  const std::string key = transform_key(task.fold, task.seed);
+  w.tf = models::model_transform(ctx_.transforms->at(key), task.model);
   const data::FeatureTransform& tf = w.tf;
-  w.pair = ctx_.cache->get(task.fold).load_pair(task.perturbation, split_seed(cfg, task.fold, task.seed), &tf);
+  if (ctx_.controls) {
+    const auto it = ctx_.controls->find(key);
+    if (it != ctx_.controls->end()) w.controls = &it->second;
+  }
+  const Matrix* controls = w.controls && !w.controls->embedded.empty() ? &w.controls->embedded : nullptr;
+  w.pair = ctx_.cache->get(task.fold).load_pair(task.perturbation, split_seed(cfg, task.fold, task.seed), &tf, controls);
   w.in.perturbation = task.perturbation;
   w.in.source_train = tf.standardize(w.pair.control.select_rows(w.pair.control_split.train));
   w.in.target_train = tf.standardize(w.pair.treated.select_rows(w.pair.treated_split.train));
@@ -215,17 +231,20 @@ void TaskRunner::score(Work& w) {
   // computed in (the split's embedding, unstandardised), shared by both evaluations.
   const auto markers = metrics::rank_markers(w.pair.control.select_rows(w.pair.control_split.train),
                                              w.pair.treated.select_rows(w.pair.treated_split.train));
-  // With an embedding, marker genes too: from the training cells in the file's features (at most
-  // data::kTransformFitCells of each condition, evenly spaced, as the transform's fit).
-  if (w.tf.embeds()) {
+  // With an embedding and genes: metrics, marker genes too: from the training cells in the
+  // file's features (at most data::kTransformFitCells of each condition, evenly spaced, as the
+  // transform's fit); the controls' moments were computed once for the screen.
+  const bool genes = std::any_of(ctx_.metric_names.begin(), ctx_.metric_names.end(), [](const std::string& n) {
+    return n.rfind(metrics::kGenesPrefix, 0) == 0;
+  });
+  if (w.tf.embeds() && genes) {
     const auto& ds = ctx_.cache->get(w.task->fold);
-    auto rows = [](const std::vector<std::int64_t>& file_rows, const std::vector<std::int64_t>& idx) {
-      std::vector<std::int64_t> out;
-      for (const auto i : idx) out.push_back(file_rows[static_cast<std::size_t>(i)]);
-      return data::fit_sample(out);
-    };
-    w.gene_markers = metrics::rank_markers(ds.load_rows(rows(w.pair.control_rows, w.pair.control_split.train)),
-                                           ds.load_rows(rows(w.pair.treated_rows, w.pair.treated_split.train)));
+    const Matrix treated = ds.load_rows(data::fit_sample(pick_rows(w.pair.treated_rows, w.pair.treated_split.train)));
+    if (w.controls && w.controls->genes)
+      w.gene_markers = metrics::rank_markers(w.controls->marker_moments, treated);
+    else
+      w.gene_markers = metrics::rank_markers(
+          ds.load_rows(data::fit_sample(pick_rows(w.pair.control_rows, w.pair.control_split.train))), treated);
   }
   score_set(w, w.pred, w.source_test, w.pair.control_split.test, w.target_test, w.pair.treated_split.test, markers, "",
             w.row.predicted_effect, w.row.observed_effect);
@@ -317,19 +336,19 @@ void TaskRunner::score_genes(Work& w, const Matrix& pred, const std::vector<std:
   go.names = metrics::marker_metric_names(mo.names, mo.top_k);
   if (go.names.empty()) return;
   const auto& ds = ctx_.cache->get(w.task->fold);
-  auto file_rows = [](const std::vector<std::int64_t>& rows, const std::vector<std::int64_t>& idx) {
-    std::vector<std::int64_t> out;
-    for (const auto i : idx) out.push_back(rows[static_cast<std::size_t>(i)]);
-    return out;
-  };
-  const auto treated = file_rows(w.pair.treated_rows, target_split);
-  const Matrix control = ds.load_rows(file_rows(w.pair.control_rows, source_split));
-  const auto control_mean = metrics::feature_means(control);
+  const auto treated = pick_rows(w.pair.treated_rows, target_split);
+  // The genes: metrics take the controls' mean only (their paired control rows serve no base of
+  // metrics::marker_metric_bases): the screen computed it once per split.
+  std::vector<double> control_mean;
+  if (w.controls && w.controls->genes)
+    control_mean = prefix.empty() ? w.controls->test_mean : w.controls->iid_mean;
+  else
+    control_mean = metrics::feature_means(ds.load_rows(pick_rows(w.pair.control_rows, source_split)));
   Matrix predicted, observed;
   if (floor_rows != nullptr) {
     // The observed baseline: the same halves of the perturbed cells, in the file's features.
-    predicted = ds.load_rows(file_rows(treated, floor_rows->prediction_rows));
-    observed = ds.load_rows(file_rows(treated, floor_rows->reference_rows));
+    predicted = ds.load_rows(pick_rows(treated, floor_rows->prediction_rows));
+    observed = ds.load_rows(pick_rows(treated, floor_rows->reference_rows));
   } else {
     predicted = w.tf.decode_embedding(pred);
     observed = ds.load_rows(treated);
@@ -337,7 +356,6 @@ void TaskRunner::score_genes(Work& w, const Matrix& pred, const std::vector<std:
   metrics::Input gi;
   gi.predicted = &predicted;
   gi.observed = &observed;
-  gi.control = floor_rows != nullptr ? nullptr : &control;
   gi.control_mean = &control_mean;
   gi.markers = &w.gene_markers;
   gi.paired = floor_rows == nullptr;

@@ -92,14 +92,20 @@ class Dataset {
   // of each split is "<condition>" so control splits agree across perturbations). Reads only
   // the rows of the two conditions. InputError for an unknown perturbation, one without
   // cells, or the control label. With `transform` the cells are embedded by it (it must outlive
-  // the Dataset's use: the control cells are cached per transform).
-  PairData load_pair(const std::string& perturbation, std::uint64_t seed,
-                     const FeatureTransform* transform = nullptr) const;
+  // the Dataset's use: the control cells are cached per transform). `control_cells`, when
+  // given, are the control cells already loaded through `transform` (the rows of
+  // rows_of(control), in that order; e.g. embedded once for a whole screen by embed_together,
+  // data/embedding.hpp): they are not read again.
+  PairData load_pair(const std::string& perturbation, std::uint64_t seed, const FeatureTransform* transform = nullptr,
+                     const Matrix* control_cells = nullptr) const;
 
   // Rows of a condition in the file (InputError when it has no cells).
   std::vector<std::int64_t> rows_of(const std::string& condition) const;
   // Rows of X with the configured preprocessing applied.
   Matrix load_rows(const std::vector<std::int64_t>& rows) const;
+  // How many rows of X load_rows has read so far, and how many of them were control cells.
+  std::int64_t rows_read() const { return rows_read_; }
+  std::int64_t control_rows_read() const { return control_rows_read_; }
   // Distinct values of data.holdout_key in file order of first appearance (every cell).
   std::vector<std::string> holdout_values() const;
   // The split of one condition's cells (as load_pair makes it).
@@ -122,6 +128,7 @@ class Dataset {
     io::DataFrame obs;
   };
   mutable std::shared_ptr<const ControlCells> control_cache_;
+  mutable std::int64_t rows_read_ = 0, control_rows_read_ = 0;
 };
 
 // 4i preprocessing (CellOT's 4i setting): divide each feature by `scale` (its 75th percentile

@@ -28,4 +28,16 @@ FeatureTransform fit_on_training_split(const Dataset& ds, std::uint64_t split_se
 // embedding, else preprocessed X rows embedded block by block (memory ~ one block of X).
 Matrix load_embedded(const Dataset& ds, const FeatureTransform& t, const std::vector<std::int64_t>& rows);
 
+// Rows per block of embed_together: the cut depends on the number of rows only.
+inline constexpr std::int64_t kEmbedBlockRows = 1024;
+
+// load_embedded by the ranks of `comm` together (collective; every rank passes the same rows and
+// transform): the rows are cut into blocks of kEmbedBlockRows, each rank reads and embeds the
+// blocks of its contiguous share, and every rank gets all rows (MPI_Allgatherv). A row's
+// embedding depends on that row alone, so the result is the same bits as load_embedded on one
+// process, at any number of ranks. The transform must embed (t.embeds()) and not be read from
+// obsm. `read_rows`, when given, counts the rows this rank read from the file.
+Matrix embed_together(const Dataset& ds, const FeatureTransform& t, const std::vector<std::int64_t>& rows, MPI_Comm comm,
+                      std::int64_t* read_rows = nullptr);
+
 }  // namespace cellot::data

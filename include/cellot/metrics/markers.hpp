@@ -28,6 +28,17 @@ std::vector<double> standardised_mean_difference(const Matrix& control, const Ma
 std::vector<std::int64_t> rank_markers(const Matrix& control, const Matrix& treated, MPI_Comm comm = MPI_COMM_SELF,
                                        Layout layout = Layout::replicated);
 
+// Per-feature mean and standard deviation (ddof 1) of a set of cells: what the SMD takes from
+// each set, each feature's from that feature's column alone (two passes over the cells in
+// order), so one set's moments can be computed once and paired with many others.
+struct FeatureMoments {
+  std::vector<double> mean, sd;
+};
+FeatureMoments feature_moments(const Matrix& cells);  // replicated input; at least one cell
+// rank_markers of (control, treated) with the control's moments given: the same bits as
+// rank_markers(control cells, treated) on one process.
+std::vector<std::int64_t> rank_markers(const FeatureMoments& control, const Matrix& treated);
+
 // Per-feature means of a set of cells (the moments kernel compute() uses, so a mean change
 // formed here is the one pearson_delta scores). Replicated input; at least one cell.
 std::vector<double> feature_means(const Matrix& cells);

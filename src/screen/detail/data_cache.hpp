@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cellot/core/error.hpp"
@@ -33,6 +34,15 @@ class DataCache {
       it = by_fold_.emplace(key, std::make_unique<data::Dataset>(d)).first;
     }
     return *it->second;
+  }
+  // Rows of the data file read so far by the opened folds' datasets: {all, control cells}.
+  std::pair<std::int64_t, std::int64_t> rows_read() const {
+    std::pair<std::int64_t, std::int64_t> n{0, 0};
+    for (const auto& [fold, ds] : by_fold_) {
+      n.first += ds->rows_read();
+      n.second += ds->control_rows_read();
+    }
+    return n;
   }
   // Values of data.holdout_key in file order (read once, from the file with value "each").
   const std::vector<std::string>& holdout_values() {

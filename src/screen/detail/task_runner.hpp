@@ -21,6 +21,7 @@
 #include "cellot/screen/screen.hpp"
 #include "cellot/screen/transforms.hpp"
 #include "data_cache.hpp"
+#include "split_controls.hpp"
 
 namespace cellot::screen::detail {
 
@@ -34,6 +35,9 @@ struct TaskContext {
   DataCache* cache = nullptr;
   const data::SynthMaps* truth = nullptr;  // synthetic ground truth (uvp), or none
   const Transforms* transforms = nullptr;  // per split: file features <-> the models' space
+  // Per split whose transform embeds: its control cells prepared once for the screen (embedded,
+  // and the gene statistics when genes: metrics are scored); a task reads no control rows then.
+  const SplitControlsMap* controls = nullptr;
   std::vector<std::string> metric_names;   // the store's metric columns ("iid:" ones for holdout)
   bool iid = false;  // holdout screen: also score the in-distribution test cells (split.iid)
   std::string ckpt_dir, host;
@@ -65,6 +69,8 @@ class TaskRunner {
   bool should_stop();
 
   bool any_interrupted() const { return any_interrupted_; }
+  // (The destructor logs at debug level the rows of the data file this rank's tasks read, and
+  // how many of them were control cells.)
   // The planned cost done so far on the tasks this rank is training (cost x fraction of steps).
   double inflight_work() const;
   // Per metric: tasks (run by this group root) whose Sinkhorn solve stopped at the cap.
@@ -119,6 +125,7 @@ class TaskRunner {
   bool injected_ = false;
   TaskContext ctx_;
   bool any_interrupted_ = false;
+  std::pair<std::int64_t, std::int64_t> reads_before_{0, 0};  // the cache's rows_read() at the start
   std::map<std::int64_t, double> inflight_;  // task -> cost x fraction of its steps done
   std::vector<std::int64_t> unconverged_;
 };
