@@ -101,8 +101,12 @@ std::unique_ptr<data::SynthMaps> share_truth(const Config& cfg, const Groups& gr
 
 // The splits' control cells, embedded (and summarised in gene space for genes: metrics) once for
 // the screen by every rank together (detail/split_controls.hpp): no task reads control rows.
+// Nothing when no task is left to run (every rank knows: the units are broadcast).
 detail::SplitControlsMap share_controls(const Config& cfg, const Plan& plan, const Transforms& transforms,
-                                        detail::DataCache& cache, const io::StoreSpec& spec, const Groups& groups) {
+                                        detail::DataCache& cache, const io::StoreSpec& spec, const Groups& groups,
+                                        bool tasks_left, Stamp& phase) {
+  if (!tasks_left) return {};
+  PhaseTimer timer(phase);
   const bool genes = std::any_of(spec.metric_names.begin(), spec.metric_names.end(),
                                  [](const std::string& n) { return n.rfind(metrics::kGenesPrefix, 0) == 0; });
   return detail::prepare_split_controls(cfg, plan, transforms, cache, genes, spec.iid, groups.world());
@@ -323,15 +327,14 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   std::vector<std::int64_t> order;
   if (root) order = tasks_to_run(plan, spec, opened.finished, groups, store_path, tally);
   std::unique_ptr<data::SynthMaps> truth;
-  detail::SplitControlsMap controls;
   {
     PhaseTimer timer(ph.setup);
     truth = share_truth(cfg, groups, cache);
-    controls = share_controls(cfg, plan, transforms, cache, spec, groups);
   }
 
   const std::vector<std::int64_t> to_run = order;
   const auto units = share_units(plan, order, cfg.screen.pack, groups);
+  const auto controls = share_controls(cfg, plan, transforms, cache, spec, groups, !units.empty(), ph.setup);
   Coordinator coordinator(groups, order, coordinator_options(opt));
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
