@@ -54,6 +54,9 @@
 // cheap to refit and write no checkpoints: ctx.checkpoint_path and ctx.resume are ignored, and
 // a resumed task trains from scratch (same seed, so the same result).
 //
+// Packs (screen.pack): AutoencoderModel::train_pack trains several scGen or cAE tasks on one
+// group, one optimiser step of each in turn, each member to the bits of train() alone.
+//
 // Parameters (float32, names as torch's state_dict of the reference): "hparams" = [n_features,
 // n_conditions, width, depth, latent, dropout, lr, batch_size]; "encoder.<l>.weight" [out, in],
 // "encoder.<l>.bias" [out], "decoder.<l>.*" likewise (l = 0..depth); "selection" = [best_step,
