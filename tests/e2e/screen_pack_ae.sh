@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Packed autoencoders (screen.pack, issue 16 item 1): a screen whose scGen and cAE tasks are
-# trained in packs of 3 or 4 on one group writes the same store, bit for bit, as the screen with
-# pack 1 (every task alone): on 1 rank, on 2 ranks of one rank each, and on 2 ranks sharing each
-# pack (ranks_per_task 2), with early stopping on (some tasks of a pack stop while the others go
-# on). A packed screen preempted by SIGUSR1 in the middle of a pack (its autoencoders report
-# Interrupted and are refitted from scratch on --resume) ends with the store of the
-# uninterrupted run.
+# trained in packs of 3 or 4 writes the same store, bit for bit, as the screen with pack 1 (every
+# task alone): on 1 rank and on 2 ranks sharing each pack (ranks_per_task 2), with early stopping
+# on (some tasks of a pack stop while the others go on). Packs handed to several groups are
+# screen_pack_e2e's (the coordinator does not look at the model kind). A packed screen preempted
+# by SIGUSR1 in the middle of a pack (its autoencoders report Interrupted and are refitted from
+# scratch on --resume) ends with the store of the uninterrupted run.
 source "$(dirname "$0")/screen_lib.sh"
 work="$(mktemp -d /tmp/cellot-screen-pack-ae.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 "$bin" synth --preset screen --perturbations 5 --features 8 --cells-scale 0.1 --seed 4 --out data.h5ad 2>/dev/null
-# 5 perturbations x 2 seeds = 10 tasks of each autoencoder (packs of 3: 3+3+3+1; of 4: 4+4+2)
+# 5 perturbations x 2 seeds = 10 tasks of each autoencoder (packs of 3: 3+3+3+1; of 4 in the preempted run: 4+4+2)
 # (one model kind per pack); patience 1 at eval_every 5 stops some tasks before their last epoch.
 args=(screen --config "$src/configs/screen-tiny.ini" --data.path data.h5ad --screen.models scgen,cae
   --training.epochs 20 --training.eval_every 5 --training.patience 1 --training.threads 1 --quiet)
@@ -39,8 +39,6 @@ PY
 "$bin" "${args[@]}" --store p3.h5 --screen.pack 3 --verbose 2>p3.txt || { cat p3.txt; fail "pack 3, 1 rank"; }
 grep -q "pack of 3 tasks" p3.txt || fail "the screen trained no pack of 3"
 compare_stores ref.h5 p3.h5 || fail "pack 3 on 1 rank differs from pack 1"
-mpirun_n 2 "${args[@]}" --store p4_w2.h5 --screen.pack 4 || fail "pack 4, 2 ranks"
-compare_stores ref.h5 p4_w2.h5 || fail "pack 4 on 2 ranks (ranks_per_task 1) differs from pack 1"
 mpirun_n 2 "${args[@]}" --store p3_g2.h5 --screen.pack 3 --ranks-per-task 2 || fail "pack 3, ranks_per_task 2"
 compare_stores ref.h5 p3_g2.h5 || fail "pack 3 on a group of 2 ranks differs from pack 1"
 
