@@ -2,7 +2,8 @@
 // Forward and backward passes are hand-derived on ATen matrix products over views of one flat
 // parameter buffer: no autograd graph, no per-parameter tensors, and each micro-batch's gradient
 // lands in its slot of the step's micro-batch reducer (nn/micro_batches.hpp), whose ordered total
-// the flat Adam consumes directly.
+// the flat Adam consumes directly. Training runs step by step (AeFitRun: one fit; Training: a
+// model's fit or grid), so that train() and the pack trainer (train_pack) share every line.
 #include "cellot/models/autoencoder/autoencoder.hpp"
 
 #include <ATen/ATen.h>
