@@ -17,12 +17,14 @@ std::vector<ModelKind> kinds() {
   k[1].cost = ModelCost::autoencoder_batches;
   k[1].default_batch_size = 128;
   k[1].default_lr = 1e-3;
+  k[1].packs = true;
 
   k[2].name = "cae";
   k[2].summary = "conditional autoencoder";
   k[2].has_grid = true;
   k[2].cost = ModelCost::autoencoder_batches;
   k[2].default_batch_size = 128;
+  k[2].packs = true;
 
   k[3].name = "identity";
   k[3].summary = "the control cells as they are (no response)";

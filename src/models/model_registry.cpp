@@ -72,8 +72,8 @@ struct Entry {
 const std::map<std::string, Entry>& entries() {
   static const std::map<std::string, Entry> table = {
       {"cellot", {make_cellot, check_cellot, nullptr, train_cellot_models}},
-      {"scgen", {make_scgen, nullptr, autoencoder_bound}},
-      {"cae", {make_cae, nullptr, autoencoder_bound}},
+      {"scgen", {make_scgen, nullptr, autoencoder_bound, AutoencoderModel::train_pack}},
+      {"cae", {make_cae, nullptr, autoencoder_bound, AutoencoderModel::train_pack}},
       {"identity", {make_identity, nullptr, nullptr}},
       {"observed", {make_observed, nullptr, observed_bound}},
       {"mean_shift", {make_mean_shift, nullptr, nullptr}},

@@ -20,15 +20,15 @@
 #include "cellot/io/h5.hpp"
 #include "cellot/io/store.hpp"
 #include "store_fixture.hpp"
+#include "scratch_dir.hpp"
 
 using namespace cellot;
 
 namespace {
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("cellot_store_legacy_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  static const test::ScratchDir dir("cellot_store_legacy_");
+  return dir.path(name);
 }
 
 // The FNV-1a the store used before XXH3 (with cellot's start value), kept here on purpose.

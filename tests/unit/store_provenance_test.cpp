@@ -12,6 +12,7 @@
 
 #include "cellot/io/store.hpp"
 #include "store_fixture.hpp"
+#include "scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace cellot;
@@ -19,9 +20,8 @@ using namespace cellot;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("cellot_prov_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const test::ScratchDir dir("cellot_prov_test_");
+  return dir.path(name);
 }
 
 void run(const std::string& path, const std::string& start, const std::string& end, const std::string& git = "g1",

@@ -16,6 +16,7 @@
 #include "cellot/io/h5.hpp"
 #include "cellot/core/version.hpp"
 #include "store_fixture.hpp"
+#include "scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace cellot;
@@ -23,9 +24,8 @@ using namespace cellot;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("cellot_store_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const test::ScratchDir dir("cellot_store_test_");
+  return dir.path(name);
 }
 
 bool same_double(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }

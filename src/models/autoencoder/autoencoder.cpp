@@ -2,7 +2,8 @@
 // Forward and backward passes are hand-derived on ATen matrix products over views of one flat
 // parameter buffer: no autograd graph, no per-parameter tensors, and each micro-batch's gradient
 // lands in its slot of the step's micro-batch reducer (nn/micro_batches.hpp), whose ordered total
-// the flat Adam consumes directly.
+// the flat Adam consumes directly. Training runs step by step (AeFitRun: one fit; Training: a
+// model's fit or grid), so that train() and the pack trainer (train_pack) share every line.
 #include "cellot/models/autoencoder/autoencoder.hpp"
 
 #include <ATen/ATen.h>
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <limits>
 #include <numeric>
 #include <sstream>
@@ -356,129 +359,175 @@ AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, i
   net_ = AeNet(n_features_, n_conditions_, hyper_);
 }
 
-AeFitResult fit_ae_net(AeNet& net, const AeFitSettings& s, const AeData& data, const TrainContext& ctx,
-                       const std::string& label, const AeStepObserver& observer) {
-  int rank = 0;
-  MPI_Comm_rank(ctx.comm, &rank);
-  const AeHyper& hyper = net.hyper();
-  Rng init_rng(ctx.seed, "ae:init");
-  net.init(init_rng);
-  const std::int64_t P = net.size();
-  nn::broadcast(net.data(), P, ctx.comm);
-  if (observer) observer(AeStepTrace{0, nullptr, 0, nullptr, 0.0, net.data(), P});
+namespace {
 
-  const std::int64_t N = data.n_train();
-  const std::int64_t B = s.batch_size;
-  const std::int64_t steps_per_epoch = (N + B - 1) / B;
-  const std::int64_t total = s.epochs > 0 ? s.epochs * steps_per_epoch : s.iters;
-  const std::int64_t eval_every = s.eval_every > 0 ? s.eval_every : std::max<std::int64_t>(total, 1);
-  const int hidden = net.hidden_layers();
-  const std::int64_t w = hyper.width;
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - hyper.dropout));
+// One fit of fit_ae_net, step by step: the constructor initialises and broadcasts the network,
+// step() runs one optimiser step (and the evaluation due after it), finish() keeps the selected
+// iterate. fit_ae_net runs one to the end; the pack trainer interleaves several, each with its
+// own network, optimiser, sampler, dropout stream, reducer and early stopping, so every fit does
+// exactly the arithmetic and reductions it does alone.
+class AeFitRun {
+ public:
+  AeFitRun(AeNet& net, const AeFitSettings& s, const AeData& data, const TrainContext& ctx, std::string label,
+           AeStepObserver observer);
+  bool done() const { return done_; }
+  // One optimiser step. `stop_vote`: this rank's preemption vote, carried by the step's
+  // reduction, so every rank of the group throws Interrupted at the same step.
+  void step(bool stop_vote);
+  AeFitResult finish();
 
-  Rng order_rng(ctx.seed, "ae:order"), drop_rng(ctx.seed, "ae:dropout");
-  nn::Adam adam(P, hyper.lr, 0.9, 0.999, 1e-8);
+ private:
+  void evaluate();
+
+  AeNet& net_;
+  const AeData& data_;
+  const TrainContext& ctx_;
+  std::string label_;
+  AeStepObserver observer_;
+  int rank_ = 0;
+  std::int64_t P_, N_, B_, steps_per_epoch_, total_, eval_every_;
+  int hidden_;
+  std::int64_t w_;
+  float keep_scale_;
+  Rng order_rng_, drop_rng_;
+  nn::Adam adam_;
   // The batch's gradient as CellOT's (nn/micro_batches.hpp): micro-batch gradients (and their
   // loss, the last float) summed in one fixed tree, so the bits do not depend on the ranks of
   // the group or the threads of a rank.
-  nn::MicroBatchReducer reducer(s.micro_batches, P + 1, ctx.comm);
-  std::vector<std::int64_t> perm(static_cast<std::size_t>(N));
-  std::vector<float> masks;
-  MicroBatchBuffers buffers(reducer.owned(), hidden);
+  nn::MicroBatchReducer reducer_;
+  std::vector<std::int64_t> perm_;
+  std::vector<float> masks_;
+  MicroBatchBuffers buffers_;
+  AeFitResult result_;
+  std::vector<float> best_;
+  double best_val_ = std::numeric_limits<double>::infinity();
+  std::int64_t best_step_ = 0;
+  double loss_acc_ = 0;
+  std::int64_t loss_n_ = 0;
+  std::unique_ptr<log::Progress> progress_;
+  nn::EarlyStop early_;  // a fresh count per fit (every grid candidate)
+  bool stop_early_ = false;
+  std::int64_t step_ = 0;
+  bool done_ = false;
+};
 
-  AeFitResult result;
-  result.steps = total;
-  result.curves.columns = {"step", "epoch", "train_loss", "val_loss"};
-  std::vector<float> best = net.params();
-  double best_val = std::numeric_limits<double>::infinity();
-  std::int64_t best_step = 0;
-  double loss_acc = 0;
-  std::int64_t loss_n = 0;
-  log::Progress progress(label, total, ctx.progress && rank == 0);
-  nn::EarlyStop early = s.early;  // a fresh count per fit (every grid candidate)
-  bool stop_early = false;
-
-  for (std::int64_t step = 0; step < total; ++step) {
-    const std::int64_t k = step % steps_per_epoch;
-    if (k == 0) {
-      std::iota(perm.begin(), perm.end(), std::int64_t{0});
-      order_rng.shuffle(perm);
-    }
-    const std::int64_t begin = k * B, bg = std::min(B, N - begin);
-    // Masks for the whole global batch, so that they do not depend on the number of ranks.
-    if (hyper.dropout > 0) {
-      masks.resize(static_cast<std::size_t>(hidden * bg * w));
-      for (float& m : masks) m = drop_rng.uniform() < hyper.dropout ? 0.f : keep_scale;
-    }
-    micro_batch_gradients(net, data, perm, begin, bg, hyper.dropout > 0 ? &masks : nullptr, reducer, buffers);
-    int votes = 0;
-    const float* grad = reducer.reduce((ctx.should_stop && ctx.should_stop()) ? 1 : 0, &votes);
-    if (votes > 0)
-      throw Interrupted(label + ": stopped at step " + std::to_string(step) +
-                        " (autoencoders keep no checkpoint; a resumed task refits from scratch)");
-    const double loss = grad[P];
-    if (!std::isfinite(loss))
-      throw Diverged(label + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
-    adam.step(net.data(), grad);
-    if (ctx.on_progress) ctx.on_progress(static_cast<double>(step + 1) / static_cast<double>(total));
-    if (observer)
-      observer(AeStepTrace{step + 1, perm.data() + begin, bg, hyper.dropout > 0 ? masks.data() : nullptr, loss,
-                            net.data(), P});
-    loss_acc += loss;
-    ++loss_n;
-
-    if ((step + 1) % eval_every == 0 || step + 1 == total) {
-      double val = kNaN;
-      if (data.n_val() > 0) {
-        val = net.reconstruction_sum(data.val_x.data(), data.n_val(), data.val_labels.data()) /
-              static_cast<double>(data.n_val());
-        if (!std::isfinite(val))
-          throw Diverged(label + ": validation loss is " + fmt(val) + " at step " + std::to_string(step + 1));
-        const bool improved = val < best_val;
-        if (improved) {
-          best_val = val;
-          best = net.params();
-          best_step = step + 1;
-        }
-        stop_early = early.record(step + 1, true, improved) && step + 1 < total;
-      }
-      result.curves.rows.push_back({static_cast<double>(step + 1),
-                                    static_cast<double>(step + 1) / static_cast<double>(steps_per_epoch),
-                                    loss_acc / static_cast<double>(loss_n), val});
-      progress.update(step + 1, "train " + fmt(loss_acc / static_cast<double>(loss_n)) + " val " + fmt(val));
-      loss_acc = 0;
-      loss_n = 0;
-      if (stop_early) {
-        // The validation loss is computed identically on every rank, so all stop here.
-        result.steps = step + 1;
-        break;
-      }
-    }
-  }
-  if (data.n_val() > 0 && total > 0) {
-    net.params() = best;
-    result.best_step = static_cast<double>(best_step);
-    result.best_val_loss = best_val;
-  } else {
-    result.best_step = static_cast<double>(total);
-    result.best_val_loss = kNaN;
-  }
-  progress.finish("best step " + fmt(result.best_step) + " val " + fmt(result.best_val_loss) +
-                  (stop_early ? " (stopped early at step " + std::to_string(result.steps) + ")" : ""));
-  return result;
+AeFitRun::AeFitRun(AeNet& net, const AeFitSettings& s, const AeData& data, const TrainContext& ctx, std::string label,
+                   AeStepObserver observer)
+    : net_(net),
+      data_(data),
+      ctx_(ctx),
+      label_(std::move(label)),
+      observer_(std::move(observer)),
+      P_(net.size()),
+      N_(data.n_train()),
+      B_(s.batch_size),
+      steps_per_epoch_((N_ + B_ - 1) / B_),
+      total_(s.epochs > 0 ? s.epochs * steps_per_epoch_ : s.iters),
+      eval_every_(s.eval_every > 0 ? s.eval_every : std::max<std::int64_t>(total_, 1)),
+      hidden_(net.hidden_layers()),
+      w_(net.hyper().width),
+      keep_scale_(static_cast<float>(1.0 / (1.0 - net.hyper().dropout))),
+      order_rng_(ctx.seed, "ae:order"),
+      drop_rng_(ctx.seed, "ae:dropout"),
+      adam_(P_, net.hyper().lr, 0.9, 0.999, 1e-8),
+      reducer_(s.micro_batches, P_ + 1, ctx.comm),
+      perm_(static_cast<std::size_t>(N_)),
+      buffers_(reducer_.owned(), hidden_),
+      early_(s.early) {
+  MPI_Comm_rank(ctx.comm, &rank_);
+  Rng init_rng(ctx.seed, "ae:init");
+  net_.init(init_rng);
+  nn::broadcast(net_.data(), P_, ctx.comm);
+  if (observer_) observer_(AeStepTrace{0, nullptr, 0, nullptr, 0.0, net_.data(), P_});
+  result_.steps = total_;
+  result_.curves.columns = {"step", "epoch", "train_loss", "val_loss"};
+  best_ = net_.params();
+  progress_ = std::make_unique<log::Progress>(label_, total_, ctx.progress && rank_ == 0);
+  done_ = total_ <= 0;
 }
 
-AeFitResult AutoencoderModel::fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx,
-                                  const std::string& label) {
-  net_ = AeNet(n_features_, n_conditions_, hyper);
-  AeFitSettings settings;
-  settings.batch_size = batch_size_;
-  settings.epochs = epochs_;
-  settings.iters = iters_;
-  settings.eval_every = eval_every_;
-  settings.micro_batches = micro_batches_;
-  settings.early = early_;
-  return fit_ae_net(net_, settings, data, ctx, label, observer_);
+void AeFitRun::step(bool stop_vote) {
+  const std::int64_t step = step_;
+  const std::int64_t k = step % steps_per_epoch_;
+  if (k == 0) {
+    std::iota(perm_.begin(), perm_.end(), std::int64_t{0});
+    order_rng_.shuffle(perm_);
+  }
+  const std::int64_t begin = k * B_, bg = std::min(B_, N_ - begin);
+  const bool dropout = net_.hyper().dropout > 0;
+  // Masks for the whole global batch, so that they do not depend on the number of ranks.
+  if (dropout) {
+    masks_.resize(static_cast<std::size_t>(hidden_ * bg * w_));
+    for (float& m : masks_) m = drop_rng_.uniform() < net_.hyper().dropout ? 0.f : keep_scale_;
+  }
+  micro_batch_gradients(net_, data_, perm_, begin, bg, dropout ? &masks_ : nullptr, reducer_, buffers_);
+  int votes = 0;
+  const float* grad = reducer_.reduce(stop_vote ? 1 : 0, &votes);
+  if (votes > 0)
+    throw Interrupted(label_ + ": stopped at step " + std::to_string(step) +
+                      " (autoencoders keep no checkpoint; a resumed task refits from scratch)");
+  const double loss = grad[P_];
+  if (!std::isfinite(loss))
+    throw Diverged(label_ + ": reconstruction loss is " + fmt(loss) + " at step " + std::to_string(step));
+  adam_.step(net_.data(), grad);
+  if (ctx_.on_progress) ctx_.on_progress(static_cast<double>(step + 1) / static_cast<double>(total_));
+  if (observer_)
+    observer_(AeStepTrace{step + 1, perm_.data() + begin, bg, dropout ? masks_.data() : nullptr, loss, net_.data(), P_});
+  loss_acc_ += loss;
+  ++loss_n_;
+  step_ = step + 1;
+  if (step_ % eval_every_ == 0 || step_ == total_) evaluate();
+  if (step_ == total_) done_ = true;
+}
+
+void AeFitRun::evaluate() {
+  double val = kNaN;
+  if (data_.n_val() > 0) {
+    val = net_.reconstruction_sum(data_.val_x.data(), data_.n_val(), data_.val_labels.data()) /
+          static_cast<double>(data_.n_val());
+    if (!std::isfinite(val)) throw Diverged(label_ + ": validation loss is " + fmt(val) + " at step " + std::to_string(step_));
+    const bool improved = val < best_val_;
+    if (improved) {
+      best_val_ = val;
+      best_ = net_.params();
+      best_step_ = step_;
+    }
+    stop_early_ = early_.record(step_, true, improved) && step_ < total_;
+  }
+  result_.curves.rows.push_back({static_cast<double>(step_),
+                                 static_cast<double>(step_) / static_cast<double>(steps_per_epoch_),
+                                 loss_acc_ / static_cast<double>(loss_n_), val});
+  progress_->update(step_, "train " + fmt(loss_acc_ / static_cast<double>(loss_n_)) + " val " + fmt(val));
+  loss_acc_ = 0;
+  loss_n_ = 0;
+  if (stop_early_) {
+    // The validation loss is computed identically on every rank, so all stop here.
+    result_.steps = step_;
+    done_ = true;
+  }
+}
+
+AeFitResult AeFitRun::finish() {
+  if (data_.n_val() > 0 && total_ > 0) {
+    net_.params() = best_;
+    result_.best_step = static_cast<double>(best_step_);
+    result_.best_val_loss = best_val_;
+  } else {
+    result_.best_step = static_cast<double>(total_);
+    result_.best_val_loss = kNaN;
+  }
+  progress_->finish("best step " + fmt(result_.best_step) + " val " + fmt(result_.best_val_loss) +
+                    (stop_early_ ? " (stopped early at step " + std::to_string(result_.steps) + ")" : ""));
+  return std::move(result_);
+}
+
+}  // namespace
+
+AeFitResult fit_ae_net(AeNet& net, const AeFitSettings& s, const AeData& data, const TrainContext& ctx,
+                       const std::string& label, const AeStepObserver& observer) {
+  AeFitRun run(net, s, data, ctx, label, observer);
+  while (!run.done()) run.step(ctx.should_stop && ctx.should_stop());
+  return run.finish();
 }
 
 double AutoencoderModel::score_on_validation(const TrainInput& input, const TrainContext& ctx) const {
@@ -503,72 +552,197 @@ double AutoencoderModel::score_on_validation(const TrainInput& input, const Trai
   return score;
 }
 
-void AutoencoderModel::train(const TrainInput& input, const TrainContext& ctx) {
-  for (const Matrix* m : {&input.source_train, &input.target_train, &input.source_val, &input.target_val})
-    if (m->rows > 0 && m->cols != n_features_)
-      throw InputError("data", "n_features", std::to_string(m->cols),
-                       name() + " was built for " + std::to_string(n_features_) + " features");
+// One model's train(), step by step: the single fit, or the grid's candidates one after another,
+// each an AeFitRun. train() runs it to the end; train_pack interleaves the steps of several.
+class AutoencoderModel::Training {
+ public:
+  // Checks the input (InputError) and starts the first fit (collective over ctx.comm).
+  Training(AutoencoderModel& m, const TrainInput& input, const TrainContext& ctx);
+  bool done() const { return done_; }
+  // One optimiser step of the current fit; a fit that ends is scored and the next one started.
+  void step(bool stop_vote);
+
+ private:
+  void start();
+  void settle();
+  void fitted(AeFitResult r);
+  void record(double score, const AeFitResult& r);
+  void next();
+
+  AutoencoderModel& m_;
+  const TrainInput& input_;
+  const TrainContext& ctx_;
+  AeData data_;
+  AeFitSettings settings_;
+  std::vector<AeHyper> candidates_;  // the grid, or the one configured network
+  std::size_t current_ = 0;
+  std::string label_;
+  std::unique_ptr<AeFitRun> run_;
+  std::vector<NamedTensor> best_params_;
+  Curves best_curves_;
+  double best_score_ = std::numeric_limits<double>::infinity();
+  std::vector<float> table_;
+  bool done_ = false;
+};
+
+AutoencoderModel::Training::Training(AutoencoderModel& m, const TrainInput& input, const TrainContext& ctx)
+    : m_(m), input_(input), ctx_(ctx) {
+  for (const Matrix* x : {&input.source_train, &input.target_train, &input.source_val, &input.target_val})
+    if (x->rows > 0 && x->cols != m.n_features_)
+      throw InputError("data", "n_features", std::to_string(x->cols),
+                       m.name() + " was built for " + std::to_string(m.n_features_) + " features");
   if (input.source_train.rows == 0 || input.target_train.rows == 0)
     throw InputError("data", "perturbation", input.perturbation,
-                     name() + " needs control and perturbed cells in the training split");
-  const AeData data = make_ae_data(input);
-  grid_table_.clear();
-
-  if (!grid_) {
-    AeFitResult r = fit(hyper_, data, ctx, name());
-    trained_ = true;
-    finish_fit(input);
-    curves_ = std::move(r.curves);
-    const double metric = ctx.validation_metric ? score_on_validation(input, ctx) : kNaN;
-    selection_ = {static_cast<float>(r.best_step), static_cast<float>(r.best_val_loss), static_cast<float>(metric)};
-    return;
-  }
-
-  if (input.source_val.rows == 0 || input.target_val.rows == 0)
+                     m.name() + " needs control and perturbed cells in the training split");
+  if (m.grid_ && (input.source_val.rows == 0 || input.target_val.rows == 0))
     throw InputError("config", "model.grid", "true",
                      "the grid search scores candidates on the validation split, which lacks control or perturbed "
                      "cells (data.val_fraction)");
-  const std::vector<AeHyper> grid = autoencoder_grid();
-  std::vector<NamedTensor> best_params;
-  Curves best_curves;
-  double best_score = std::numeric_limits<double>::infinity();
-  std::vector<float> table;
-  for (std::size_t i = 0; i < grid.size(); ++i) {
-    const AeHyper& h = grid[i];
-    const std::string label = name() + " grid " + std::to_string(i + 1) + "/" + std::to_string(grid.size());
-    double score = std::numeric_limits<double>::infinity();
-    AeFitResult r;
-    try {
-      r = fit(h, data, ctx, label);
-      hyper_ = h;
-      trained_ = true;
-      finish_fit(input);
-      score = score_on_validation(input, ctx);
-      if (!std::isfinite(score)) score = std::numeric_limits<double>::infinity();
-    } catch (const Diverged& e) {
-      if (ctx.progress) log::info(std::string(e.what()) + " (candidate skipped)");
-    }
-    table.insert(table.end(), {static_cast<float>(h.width), static_cast<float>(h.depth), static_cast<float>(h.latent),
-                               static_cast<float>(h.dropout), static_cast<float>(h.lr), static_cast<float>(score)});
-    if (ctx.progress)
-      log::info(label + ": width " + std::to_string(h.width) + " depth " + std::to_string(h.depth) + " latent " +
-                std::to_string(h.latent) + " dropout " + fmt(h.dropout) + " lr " + fmt(h.lr) + " -> validation " +
-                fmt(score));
-    if (score < best_score) {
-      best_score = score;
-      selection_ = {static_cast<float>(r.best_step), static_cast<float>(r.best_val_loss), static_cast<float>(score)};
-      best_params = parameters();
-      best_curves = r.curves;
-    }
+  data_ = make_ae_data(input);
+  m.grid_table_.clear();
+  settings_.batch_size = m.batch_size_;
+  settings_.epochs = m.epochs_;
+  settings_.iters = m.iters_;
+  settings_.eval_every = m.eval_every_;
+  settings_.micro_batches = m.micro_batches_;
+  settings_.early = m.early_;
+  candidates_ = m.grid_ ? autoencoder_grid() : std::vector<AeHyper>{m.hyper_};
+  start();
+  settle();
+}
+
+void AutoencoderModel::Training::start() {
+  const AeHyper& h = candidates_[current_];
+  m_.net_ = AeNet(m_.n_features_, m_.n_conditions_, h);
+  label_ = m_.grid_ ? m_.name() + " grid " + std::to_string(current_ + 1) + "/" + std::to_string(candidates_.size())
+                    : m_.name();
+  run_ = std::make_unique<AeFitRun>(m_.net_, settings_, data_, ctx_, label_, m_.observer_);
+}
+
+void AutoencoderModel::Training::step(bool stop_vote) {
+  try {
+    run_->step(stop_vote);
+  } catch (const Diverged& e) {
+    if (!m_.grid_) throw;
+    if (ctx_.progress) log::info(std::string(e.what()) + " (candidate skipped)");
+    run_.reset();
+    record(std::numeric_limits<double>::infinity(), AeFitResult{});
+    next();
   }
-  if (best_params.empty()) throw Diverged(name() + ": every grid candidate diverged");
-  set_parameters(best_params);
-  grid_table_ = std::move(table);
-  curves_ = std::move(best_curves);
-  if (ctx.progress)
-    log::info(name() + " grid: chose width " + std::to_string(hyper_.width) + " depth " + std::to_string(hyper_.depth) +
-              " latent " + std::to_string(hyper_.latent) + " dropout " + fmt(hyper_.dropout) + " lr " + fmt(hyper_.lr) +
-              " (validation " + fmt(best_score) + ")");
+  settle();
+}
+
+// Completes the fits that have no step left (one that ended, or one of no steps at all).
+void AutoencoderModel::Training::settle() {
+  while (!done_ && run_->done()) {
+    AeFitResult r = run_->finish();
+    run_.reset();
+    fitted(std::move(r));
+  }
+}
+
+void AutoencoderModel::Training::fitted(AeFitResult r) {
+  if (!m_.grid_) {
+    m_.trained_ = true;
+    m_.finish_fit(input_);
+    m_.curves_ = std::move(r.curves);
+    const double metric = ctx_.validation_metric ? m_.score_on_validation(input_, ctx_) : kNaN;
+    m_.selection_ = {static_cast<float>(r.best_step), static_cast<float>(r.best_val_loss), static_cast<float>(metric)};
+    done_ = true;
+    return;
+  }
+  double score = std::numeric_limits<double>::infinity();
+  try {
+    m_.hyper_ = candidates_[current_];
+    m_.trained_ = true;
+    m_.finish_fit(input_);
+    score = m_.score_on_validation(input_, ctx_);
+    if (!std::isfinite(score)) score = std::numeric_limits<double>::infinity();
+  } catch (const Diverged& e) {
+    if (ctx_.progress) log::info(std::string(e.what()) + " (candidate skipped)");
+  }
+  record(score, r);
+  next();
+}
+
+// The grid candidate's row of the score table, and the best so far.
+void AutoencoderModel::Training::record(double score, const AeFitResult& r) {
+  const AeHyper& h = candidates_[current_];
+  table_.insert(table_.end(), {static_cast<float>(h.width), static_cast<float>(h.depth), static_cast<float>(h.latent),
+                               static_cast<float>(h.dropout), static_cast<float>(h.lr), static_cast<float>(score)});
+  if (ctx_.progress)
+    log::info(label_ + ": width " + std::to_string(h.width) + " depth " + std::to_string(h.depth) + " latent " +
+              std::to_string(h.latent) + " dropout " + fmt(h.dropout) + " lr " + fmt(h.lr) + " -> validation " +
+              fmt(score));
+  if (score < best_score_) {
+    best_score_ = score;
+    m_.selection_ = {static_cast<float>(r.best_step), static_cast<float>(r.best_val_loss), static_cast<float>(score)};
+    best_params_ = m_.parameters();
+    best_curves_ = r.curves;
+  }
+}
+
+// The next grid candidate, or the grid's choice after the last.
+void AutoencoderModel::Training::next() {
+  if (++current_ < candidates_.size()) {
+    start();
+    return;
+  }
+  done_ = true;
+  if (best_params_.empty()) throw Diverged(m_.name() + ": every grid candidate diverged");
+  m_.set_parameters(best_params_);
+  m_.grid_table_ = std::move(table_);
+  m_.curves_ = std::move(best_curves_);
+  const AeHyper& h = m_.hyper_;
+  if (ctx_.progress)
+    log::info(m_.name() + " grid: chose width " + std::to_string(h.width) + " depth " + std::to_string(h.depth) +
+              " latent " + std::to_string(h.latent) + " dropout " + fmt(h.dropout) + " lr " + fmt(h.lr) +
+              " (validation " + fmt(best_score_) + ")");
+}
+
+void AutoencoderModel::train(const TrainInput& input, const TrainContext& ctx) {
+  Training training(*this, input, ctx);
+  while (!training.done()) training.step(ctx.should_stop && ctx.should_stop());
+}
+
+std::vector<std::exception_ptr> AutoencoderModel::train_pack(const std::vector<Model*>& models,
+                                                             const std::vector<const TrainInput*>& inputs,
+                                                             const std::vector<TrainContext>& ctxs) {
+  const std::size_t k = models.size();
+  std::vector<std::exception_ptr> errors(k);
+  std::vector<std::unique_ptr<Training>> runs(k);
+  // A member's own failure (the same on every rank of the group: decided on its data, or on the
+  // reduced loss) ends only that member, with the error train() would have thrown alone.
+  auto guarded = [&](std::size_t i, const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Interrupted&) {
+      errors[i] = std::current_exception();
+    } catch (const Diverged&) {
+      errors[i] = std::current_exception();
+    } catch (const InputError&) {
+      errors[i] = std::current_exception();
+    }
+    if (errors[i]) runs[i].reset();
+  };
+  for (std::size_t i = 0; i < k; ++i) {
+    auto* m = dynamic_cast<AutoencoderModel*>(models[i]);
+    CELLOT_CHECK(m != nullptr && inputs[i] != nullptr, "autoencoder pack member without model or input");
+    guarded(i, [&] { runs[i] = std::make_unique<Training>(*m, *inputs[i], ctxs[i]); });
+  }
+  // One optimiser step of every running member in turn; the preemption vote is asked once per
+  // round, from the first running member's hook, and carried by each member's step.
+  while (true) {
+    std::size_t first = k;
+    for (std::size_t i = 0; i < k && first == k; ++i)
+      if (runs[i] && !runs[i]->done()) first = i;
+    if (first == k) break;
+    const auto& hook = ctxs[first].should_stop;
+    const bool vote = hook && hook();
+    for (std::size_t i = first; i < k; ++i)
+      if (runs[i] && !runs[i]->done()) guarded(i, [&] { runs[i]->step(vote); });
+  }
+  return errors;
 }
 
 Matrix AutoencoderModel::predict(const Matrix& source, double t) const {

@@ -54,12 +54,16 @@
 // cheap to refit and write no checkpoints: ctx.checkpoint_path and ctx.resume are ignored, and
 // a resumed task trains from scratch (same seed, so the same result).
 //
+// Packs (screen.pack): AutoencoderModel::train_pack trains several scGen or cAE tasks on one
+// group, one optimiser step of each in turn, each member to the bits of train() alone.
+//
 // Parameters (float32, names as torch's state_dict of the reference): "hparams" = [n_features,
 // n_conditions, width, depth, latent, dropout, lr, batch_size]; "encoder.<l>.weight" [out, in],
 // "encoder.<l>.bias" [out], "decoder.<l>.*" likewise (l = 0..depth); "selection" = [best_step,
 // best_val_loss, val_metric] (NaN where not computed); "grid" [96, 6] = (width, depth, latent,
 // dropout, lr, score) when the grid ran; plus each model's own (scGen's latent means).
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <utility>
 #include <string>
@@ -194,6 +198,21 @@ class AutoencoderModel : public Model {
   // the cross-check replays the steps in PyTorch). Every rank of the group calls it.
   void observe_steps(AeStepObserver observer) { observer_ = std::move(observer); }
 
+  // The registry's pack trainer (screen.pack; models::train_together): models[i] (scGen or cAE,
+  // all of one kind) trained on inputs[i] with ctxs[i], one optimiser step of every running
+  // member in turn. Each member keeps its own network, Adam state, batch order, dropout stream,
+  // micro-batch reducer, early stopping and grid search, and does exactly the arithmetic and
+  // reductions of train() alone, so every member ends bit-identical to train() alone, whatever
+  // the pack. Members end independently (steps, training.patience, grid). The preemption hook
+  // is asked once per round, from the first running member's ctx.should_stop; when it asks to
+  // stop, every running member reports Interrupted (autoencoders keep no checkpoint: a resumed
+  // task refits from scratch, to the same bits). errors[i]: what train() would have thrown
+  // alone (Interrupted, Diverged, InputError), null when trained. Collective over the ctxs'
+  // communicator (one for the whole pack, every rank passing the same members in order).
+  static std::vector<std::exception_ptr> train_pack(const std::vector<Model*>& models,
+                                                    const std::vector<const TrainInput*>& inputs,
+                                                    const std::vector<TrainContext>& ctxs);
+
  protected:
   // T(x) for `n` source rows (float32, eval mode) with the current net_.
   virtual std::vector<float> transport(const float* x, std::int64_t n) const = 0;
@@ -205,7 +224,7 @@ class AutoencoderModel : public Model {
   AeNet net_;
 
  private:
-  AeFitResult fit(const AeHyper& hyper, const AeData& data, const TrainContext& ctx, const std::string& label);
+  class Training;  // train(), step by step (autoencoder.cpp)
   double score_on_validation(const TrainInput& input, const TrainContext& ctx) const;
 
   std::int64_t n_features_;
