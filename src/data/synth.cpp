@@ -449,16 +449,17 @@ Matrix SynthDecoder::log_normalised(const Matrix& z) const {
 }
 
 Matrix SynthDecoder::expected_log_normalised(const Matrix& z, const std::vector<std::int32_t>& line,
-                                             const std::vector<std::int64_t>& rows, const std::string& stream) const {
+                                             const std::vector<std::int64_t>& rows, const std::string& stream,
+                                             const ParallelFor& parallel) const {
   CELLOT_CHECK(line.size() == static_cast<std::size_t>(z.rows) && rows.size() == line.size(),
                "expected_log_normalised: one cell line and row per latent state");
   const Matrix p = proportions(z);
   const std::int64_t g = p.cols;
   Matrix out(z.rows, g);
-  std::vector<double> counts(static_cast<std::size_t>(g));
-  for (std::int64_t i = 0; i < z.rows; ++i) {
+  auto cell = [&](std::int64_t i) {
     Rng rng(seed, stream + "/" + std::to_string(rows[static_cast<std::size_t>(i)]));
     const double depth = line_depth[static_cast<std::size_t>(line[static_cast<std::size_t>(i)])];
+    std::vector<double> counts(static_cast<std::size_t>(g));
     double* oi = out.row(i);
     const double* pi = p.row(i);
     for (int draw = 0; draw < kTruthDraws; ++draw) {
@@ -475,6 +476,11 @@ Matrix SynthDecoder::expected_log_normalised(const Matrix& z, const std::vector<
       for (std::int64_t j = 0; j < g; ++j) oi[j] += std::log1p(target_sum * counts[static_cast<std::size_t>(j)] / total);
     }
     for (std::int64_t j = 0; j < g; ++j) oi[j] /= kTruthDraws;
+  };
+  if (parallel) {
+    parallel(z.rows, cell);
+  } else {
+    for (std::int64_t i = 0; i < z.rows; ++i) cell(i);
   }
   return out;
 }
@@ -485,7 +491,7 @@ const SynthDecoder& SynthMaps::decoder() const {
 }
 
 Matrix SynthMaps::truth(const std::string& perturbation, const Matrix& features, const std::vector<std::int64_t>& rows,
-                        const io::H5adReader& reader) const {
+                        const io::H5adReader& reader, const ParallelFor& parallel) const {
   if (!decoder_) return apply(perturbation, features);
   const Matrix z = reader.read_obsm_rows(decoder_->latent_key, rows);
   const io::Column& lines = reader.obs().require("cell_line", origin_, "obs");
@@ -499,7 +505,8 @@ Matrix SynthMaps::truth(const std::string& perturbation, const Matrix& features,
                            " cell lines of uns/cellot_synth/decoder/line_depth");
     line.push_back(code);
   }
-  return decoder_->expected_log_normalised(apply(perturbation, z), line, rows, "synth/scrna/truth/" + perturbation);
+  return decoder_->expected_log_normalised(apply(perturbation, z), line, rows, "synth/scrna/truth/" + perturbation,
+                                           parallel);
 }
 
 bool SynthMaps::present(const io::AnnData& uns) { return uns.uns_strings.count(std::string(kUnsRoot) + "/family") > 0; }

@@ -16,6 +16,7 @@
 #include "cellot/metrics/selection.hpp"
 #include "cellot/models/baselines/observed.hpp"
 #include "cellot/models/model.hpp"
+#include "cellot/nn/threads.hpp"
 #include "cellot/screen/lease.hpp"
 #include "detail/signals.hpp"
 
@@ -247,7 +248,7 @@ Matrix TaskRunner::true_response(const Work& w, const Matrix& source, const std:
   std::vector<std::int64_t> rows;
   rows.reserve(source_split.size());
   for (std::int64_t i : source_split) rows.push_back(w.pair.control_rows[static_cast<std::size_t>(i)]);
-  const Matrix genes = truth.truth(p, Matrix(), rows, ctx_.cache->get(w.task->fold).reader());
+  const Matrix genes = truth.truth(p, Matrix(), rows, ctx_.cache->get(w.task->fold).reader(), nn::parallel_for);
   return w.tf.embeds() ? w.tf.embed(genes) : genes;
 }
 

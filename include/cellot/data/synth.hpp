@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cellot/core/matrix.hpp"
+#include "cellot/data/pca.hpp"
 #include "cellot/io/h5ad.hpp"
 
 namespace cellot::data {
@@ -97,9 +98,11 @@ struct SynthDecoder {
   // E[X | z, cell line], the expected log-normalised expression of cells in latent states z
   // (rows) of cell lines `line`: the mean over kTruthDraws draws of the preset's library size
   // and counts, the draws of row i from the random stream `stream` + "/" + rows[i] (so the
-  // result depends on the file row only, not on which other cells are asked for).
+  // result depends on the file row only, not on which other cells are asked for, nor on the
+  // threads `parallel` runs the cells on).
   Matrix expected_log_normalised(const Matrix& z, const std::vector<std::int32_t>& line,
-                                 const std::vector<std::int64_t>& rows, const std::string& stream) const;
+                                 const std::vector<std::int64_t>& rows, const std::string& stream,
+                                 const ParallelFor& parallel = {}) const;
 };
 
 class SynthMaps {
@@ -130,7 +133,7 @@ class SynthMaps {
   // of the cell's line (SynthDecoder::expected_log_normalised; the treated cell's library and
   // counts are fresh draws, as the preset's treated cells).
   Matrix truth(const std::string& perturbation, const Matrix& features, const std::vector<std::int64_t>& rows,
-               const io::H5adReader& reader) const;
+               const io::H5adReader& reader, const ParallelFor& parallel = {}) const;
 
  private:
   std::string origin_, preset_, family_;
