@@ -385,7 +385,8 @@ void load_truth(Evaluation& ev, const data::Dataset& dataset) {
     ev.truth_note = "ground truth is in the genes of X (log-normalised) but data.layer = " + ev.dcfg.layer;
   } else {
     ev.cells.truth = maps.truth(ev.args.perturbation, ev.cells.control, ev.cells.control_rows, dataset.reader());
-    ev.truth_note = maps.latent() ? "synthetic ground truth: E[X | T*(latent of control)], the expected log-normalised expression over library and counts"
+    ev.truth_note = maps.latent() ? "synthetic ground truth: E[X | T*(latent of control)], the expected log-normalised "
+                                    "expression over library and counts"
                                   : "synthetic ground truth T*(control)";
   }
 }

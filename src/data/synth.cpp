@@ -473,7 +473,8 @@ Matrix SynthDecoder::expected_log_normalised(const Matrix& z, const std::vector<
         total += c;
       }
       if (total == 0) continue;  // a cell without counts: X is all zero
-      for (std::int64_t j = 0; j < g; ++j) oi[j] += std::log1p(target_sum * counts[static_cast<std::size_t>(j)] / total);
+      for (std::int64_t j = 0; j < g; ++j)
+        oi[j] += std::log1p(target_sum * counts[static_cast<std::size_t>(j)] / total);
     }
     for (std::int64_t j = 0; j < g; ++j) oi[j] /= kTruthDraws;
   };

@@ -231,7 +231,8 @@ void generate_block(const SynthOptions& o, const Model& m, const std::vector<std
     }
     std::copy(z.row(i), z.row(i) + d, meta.latent.row(r0 + i));
     library[static_cast<std::size_t>(i)] =
-        o.library_size * std::exp(m.line_depth[static_cast<std::size_t>(line[r])] + synth_detail::kLibrarySd * rng.normal());
+        o.library_size *
+        std::exp(m.line_depth[static_cast<std::size_t>(line[r])] + synth_detail::kLibrarySd * rng.normal());
   }
   const Matrix p = m.decoder.proportions(z);
   std::vector<std::int64_t> row_nnz;
