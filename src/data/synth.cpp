@@ -385,6 +385,31 @@ SynthDecoder read_decoder(const io::AnnData& uns, const std::string& origin) {
   if (static_cast<std::int64_t>(d.offset.size()) != d.loadings.rows)
     throw InputError(origin, "uns/" + root + "offset", std::to_string(d.offset.size()),
                      "has not one value per gene of the loadings");
+  d.nb_shape = array("nb_shape", 1).data;
+  if (d.nb_shape.size() != d.offset.size())
+    throw InputError(origin, "uns/" + root + "nb_shape", std::to_string(d.nb_shape.size()),
+                     "has not one value per gene of the loadings");
+  for (double s : d.nb_shape)
+    if (!(s > 0)) throw InputError(origin, "uns/" + root + "nb_shape", std::to_string(s), "must be positive");
+  d.line_depth = array("line_depth", 1).data;
+  auto number = [&](const char* part, bool required, double fallback) {
+    auto it = uns.uns_numbers.find(root + part);
+    if (it == uns.uns_numbers.end() && !required) return fallback;
+    if (it == uns.uns_numbers.end() || !(it->second >= 0))
+      throw InputError(origin, "uns/" + root + part, it == uns.uns_numbers.end() ? "" : std::to_string(it->second),
+                       "missing or negative");
+    return it->second;
+  };
+  d.library_size = number("library_size", true, 0);
+  // Files written before library_sd was stored all used the preset's constant.
+  d.library_sd = number("library_sd", false, synth_detail::kLibrarySd);
+  if (auto seed = uns.uns_strings.find(std::string(SynthMaps::kUnsRoot) + "/seed"); seed != uns.uns_strings.end()) {
+    try {
+      d.seed = std::stoull(seed->second);
+    } catch (const std::exception&) {
+      throw InputError(origin, std::string("uns/") + SynthMaps::kUnsRoot + "/seed", seed->second, "not an integer");
+    }
+  }
   auto ts = uns.uns_numbers.find(root + "target_sum");
   if (ts == uns.uns_numbers.end() || !(ts->second > 0))
     throw InputError(origin, "uns/" + root + "target_sum", "", "missing or not positive");
@@ -423,16 +448,66 @@ Matrix SynthDecoder::log_normalised(const Matrix& z) const {
   return p;
 }
 
+Matrix SynthDecoder::expected_log_normalised(const Matrix& z, const std::vector<std::int32_t>& line,
+                                             const std::vector<std::int64_t>& rows, const std::string& stream,
+                                             const ParallelFor& parallel) const {
+  CELLOT_CHECK(line.size() == static_cast<std::size_t>(z.rows) && rows.size() == line.size(),
+               "expected_log_normalised: one cell line and row per latent state");
+  const Matrix p = proportions(z);
+  const std::int64_t g = p.cols;
+  Matrix out(z.rows, g);
+  auto cell = [&](std::int64_t i) {
+    Rng rng(seed, stream + "/" + std::to_string(rows[static_cast<std::size_t>(i)]));
+    const double depth = line_depth[static_cast<std::size_t>(line[static_cast<std::size_t>(i)])];
+    std::vector<double> counts(static_cast<std::size_t>(g));
+    double* oi = out.row(i);
+    const double* pi = p.row(i);
+    for (int draw = 0; draw < kTruthDraws; ++draw) {
+      const double library = library_size * std::exp(depth + library_sd * rng.normal());
+      double total = 0;
+      for (std::int64_t j = 0; j < g; ++j) {
+        const double shape = nb_shape[static_cast<std::size_t>(j)];
+        const auto c = static_cast<double>(
+            synth_detail::poisson_draw(rng, synth_detail::gamma_draw(rng, shape) * library * pi[j] / shape));
+        counts[static_cast<std::size_t>(j)] = c;
+        total += c;
+      }
+      if (total == 0) continue;  // a cell without counts: X is all zero
+      for (std::int64_t j = 0; j < g; ++j)
+        oi[j] += std::log1p(target_sum * counts[static_cast<std::size_t>(j)] / total);
+    }
+    for (std::int64_t j = 0; j < g; ++j) oi[j] /= kTruthDraws;
+  };
+  if (parallel) {
+    parallel(z.rows, cell);
+  } else {
+    for (std::int64_t i = 0; i < z.rows; ++i) cell(i);
+  }
+  return out;
+}
+
 const SynthDecoder& SynthMaps::decoder() const {
   CELLOT_CHECK(decoder_ != nullptr, "synthetic ground truth of " + origin_ + " has no decoder");
   return *decoder_;
 }
 
 Matrix SynthMaps::truth(const std::string& perturbation, const Matrix& features, const std::vector<std::int64_t>& rows,
-                        const io::H5adReader& reader) const {
+                        const io::H5adReader& reader, const ParallelFor& parallel) const {
   if (!decoder_) return apply(perturbation, features);
   const Matrix z = reader.read_obsm_rows(decoder_->latent_key, rows);
-  return decoder_->log_normalised(apply(perturbation, z));
+  const io::Column& lines = reader.obs().require("cell_line", origin_, "obs");
+  std::vector<std::int32_t> line;
+  line.reserve(rows.size());
+  for (std::int64_t r : rows) {
+    const std::int32_t code = lines.codes.empty() ? -1 : lines.codes[static_cast<std::size_t>(r)];
+    if (code < 0 || static_cast<std::size_t>(code) >= decoder_->line_depth.size())
+      throw InputError(origin_, "obs/cell_line", std::to_string(code) + " at row " + std::to_string(r),
+                       "not one of the " + std::to_string(decoder_->line_depth.size()) +
+                           " cell lines of uns/cellot_synth/decoder/line_depth");
+    line.push_back(code);
+  }
+  return decoder_->expected_log_normalised(apply(perturbation, z), line, rows, "synth/scrna/truth/" + perturbation,
+                                           parallel);
 }
 
 bool SynthMaps::present(const io::AnnData& uns) { return uns.uns_strings.count(std::string(kUnsRoot) + "/family") > 0; }

@@ -84,4 +84,11 @@ Mixture make_mixture(int d, std::uint64_t seed, int n_lines);
 SynthMap make_map(const Mixture& mix, const std::string& name, double strength, std::uint64_t seed,
                   double heterogeneity = 1.0);
 
+// The scrna preset's count noise (synth_scrna.cpp), shared with the ground truth (synth.cpp):
+// Gamma(shape, 1) and Poisson(lambda) draws, and the log-normal sd of a cell's library size
+// around its line's median.
+constexpr double kLibrarySd = 0.35;
+double gamma_draw(Rng& rng, double shape);
+std::int64_t poisson_draw(Rng& rng, double lambda);
+
 }  // namespace cellot::data::synth_detail

@@ -24,11 +24,7 @@
 
 namespace cellot::data {
 
-namespace {
-
-constexpr std::int64_t kBlock = 1024;
-constexpr const char* kLatentKey = "cellot_latent";
-constexpr const char* kSourceKey = "cellot_latent_source";
+namespace synth_detail {
 
 // Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 by the boost u^(1/shape).
 double gamma_draw(Rng& rng, double shape) {
@@ -73,6 +69,17 @@ std::int64_t poisson_draw(Rng& rng, double lambda) {
       return k;
   }
 }
+
+}  // namespace synth_detail
+
+namespace {
+
+using synth_detail::gamma_draw;
+using synth_detail::poisson_draw;
+
+constexpr std::int64_t kBlock = 1024;
+constexpr const char* kLatentKey = "cellot_latent";
+constexpr const char* kSourceKey = "cellot_latent_source";
 
 struct Model {
   synth_detail::Mixture mix;
@@ -224,7 +231,8 @@ void generate_block(const SynthOptions& o, const Model& m, const std::vector<std
     }
     std::copy(z.row(i), z.row(i) + d, meta.latent.row(r0 + i));
     library[static_cast<std::size_t>(i)] =
-        o.library_size * std::exp(m.line_depth[static_cast<std::size_t>(line[r])] + 0.35 * rng.normal());
+        o.library_size *
+        std::exp(m.line_depth[static_cast<std::size_t>(line[r])] + synth_detail::kLibrarySd * rng.normal());
   }
   const Matrix p = m.decoder.proportions(z);
   std::vector<std::int64_t> row_nnz;
@@ -291,6 +299,7 @@ void fill_meta(const SynthOptions& o, const Model& m, const std::vector<std::int
   out.uns_arrays[root + "/decoder/line_depth"] = {{static_cast<std::int64_t>(o.cell_lines)}, m.line_depth};
   out.uns_numbers[root + "/decoder/target_sum"] = m.decoder.target_sum;
   out.uns_numbers[root + "/decoder/library_size"] = o.library_size;
+  out.uns_numbers[root + "/decoder/library_sd"] = synth_detail::kLibrarySd;
   out.uns_strings[root + "/decoder/latent_key"] = kLatentKey;
   out.uns_strings[root + "/decoder/source_key"] = kSourceKey;
   for (std::size_t k = 0; k < m.maps.size(); ++k) store_map(out, m.conditions[k + 1], m.maps[k]);

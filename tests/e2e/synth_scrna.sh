@@ -5,7 +5,8 @@
 # implementation of the stored maps and decoder: every treated cell's latent state is the map of
 # its stored source state, the maps are monotone (<T(x) - T(y), x - y> >= 0, gradients of convex
 # potentials), the decoder's proportions are the counts' expectation, and `cellot evaluate`'s uvp
-# of an identity prediction equals the numpy uvp against log1p(1e4 softmax(offset + W T(z))).
+# agrees with a numpy Monte Carlo estimate of the truth E[X | T(z)] (the expected log-normalised
+# expression of the treated cell over library size and counts) for three predictions.
 # Bad options exit 2 with one line.
 source "$(dirname "$0")/screen_lib.sh"
 work="$(mktemp -d /tmp/cellot-synth-scrna.XXXXXX)"
@@ -22,16 +23,52 @@ ls a.h5ad.tmp* 2>/dev/null && fail "temporary files left behind"
 grep -q "latent_nb_counts" describe.log || { cat describe.log; fail "describe does not name the ground truth"; }
 grep -q "csr_matrix" describe.log || { cat describe.log; fail "describe does not see CSR X"; }
 
-# Identity predictions of every control cell (obs names kept) for evaluate's uvp.
-"$py" - <<'PY'
-import anndata
+# The truth of uvp is E[X | T(z)] (SynthDecoder::expected_log_normalised: the mean over 32 draws
+# of library and counts). numpy estimates it independently with its own draws for 200 control
+# cells (R draws each) and writes three predictions of them: that estimate, the log of the
+# expected normalised counts log1p(1e4 p(T(z))) (the old truth), and the cells' own X (identity).
+"$py" - <<'PY' || fail "numpy truth"
+import json
+import anndata, numpy as np
 a = anndata.read_h5ad("a.h5ad")
-c = a[a.obs["condition"] == "control"].copy()
-p = anndata.AnnData(X=c.X.toarray(), obs=c.obs[["condition"]].copy(), var=c.var.copy())
-p.write_h5ad("identity.h5ad")
+u = a.uns["cellot_synth"]
+d = u["decoder"]
+W, off, ts = np.asarray(d["loadings"]), np.asarray(d["offset"]), float(d["target_sum"])
+shape, depth = np.asarray(d["nb_shape"]), np.asarray(d["line_depth"])
+lib0, libsd = float(d["library_size"]), float(d["library_sd"])
+m = u["maps"]["drug_001"]
+scale, shift, U, amp, t = (np.asarray(m[k]) for k in ("scale", "shift", "u", "a", "t"))
+c = a[a.obs["condition"] == "control"][:200]
+z = c.obsm["cellot_latent"]
+z = z * scale + shift + ((1 / (1 + np.exp(-(z @ U.T - t)))) * amp) @ U
+e = z @ W.T + off
+e = np.exp(e - e.max(1, keepdims=True))
+prop = e / e.sum(1, keepdims=True)
+line = c.obs["cell_line"].cat.codes.to_numpy()
+rng = np.random.default_rng(7)
+R = 200
+s1, s2 = np.zeros_like(prop), np.zeros_like(prop)
+for _ in range(R):
+    lib = lib0 * np.exp(depth[line] + libsd * rng.standard_normal(len(prop)))
+    n = rng.poisson(rng.gamma(shape, lib[:, None] * prop / shape))
+    tot = n.sum(1, keepdims=True)
+    x = np.where(tot > 0, np.log1p(ts * n / np.maximum(tot, 1)), 0.0)
+    s1 += x
+    s2 += x * x
+E = s1 / R
+V = float(np.mean(np.sum(s2 / R - E * E, 1)))  # count noise of one cell's X, summed over genes
+preds = {"truth": E, "noisefree": np.log1p(ts * prop), "identity": c.X.toarray().astype(np.float32).astype(np.float64)}
+stats = {"R": R, "V": V, "var": float(np.sum(E.var(0)))}
+for name, x in preds.items():
+    x32 = x.astype(np.float32)
+    anndata.AnnData(X=x32, obs=c.obs[["condition"]].copy(), var=c.var.copy()).write_h5ad(name + ".h5ad")
+    stats["mse_" + name] = float(np.mean(np.sum((x32.astype(np.float64) - E) ** 2, 1)))
+json.dump(stats, open("numpy_truth.json", "w"))
 PY
-"$bin" evaluate --data a.h5ad --predictions identity.h5ad --perturbation drug_001 --split all --json \
-  --metrics.names uvp,mmd >eval.json 2>eval.log || { cat eval.log; fail "evaluate exited $?"; }
+for p in truth noisefree identity; do
+  "$bin" evaluate --data a.h5ad --predictions $p.h5ad --perturbation drug_001 --split all --json \
+    --metrics.names uvp,mmd >eval_$p.json 2>eval.log || { cat eval.log; fail "evaluate $p exited $?"; }
+done
 
 "$py" - <<'PY' || fail "python checks"
 import json, sys
@@ -108,15 +145,21 @@ rel = np.abs(emp[big] - pro[big]) / pro[big]
 print(f"decoder: {big.sum()} genes above 0.2%, max relative error {rel.max():.3f}, median {np.median(rel):.4f}")
 check(rel.max() < 0.1 and np.median(rel) < 0.02, "decoder proportions do not match the counts")
 
-# evaluate's uvp of identity predictions (all control cells) against the numpy truth.
-ctrl = a[cond == "control"]
-truth = np.log1p(ts * decode(T("drug_001", ctrl.obsm["cellot_latent"])))
-pred = ctrl.X.toarray().astype(np.float32).astype(np.float64)
-uvp = 100 * np.mean(np.sum((pred - truth) ** 2, 1)) / np.sum(truth.var(0))
-ev = json.load(open("eval.json"))
-val = ev.get("metrics", {}).get("uvp", {}).get("value")
-print(f"uvp identity: cellot evaluate {val}, numpy {uvp}")
-check(val is not None and abs(val - uvp) <= 1e-6 * uvp, "evaluate's uvp differs from numpy's")
+# evaluate's uvp against numpy's truth. Both are Monte Carlo estimates of E[X | T(z)] with
+# independent draws: evaluate's (32 draws) adds V/32 to the squared error and to the variance of
+# the truth (V = one cell's count noise), numpy's (R draws) adds V/R to both. So evaluate's uvp of
+# a prediction x is 100 (mse(x, numpy) - V/R + V/32) / (var(numpy) - V/R + V/32), and of numpy's
+# own estimate 100 (V/R + V/32) / (...). The old truth log1p(1e4 p) fails this (numpy's estimate
+# would score ~45 instead of ~7 against it).
+st = json.load(open("numpy_truth.json"))
+R, V = st["R"], st["V"]
+var = st["var"] - V / R + V / 32
+for name in ("truth", "noisefree", "identity"):
+    mse = (V / R if name == "truth" else st["mse_" + name] - V / R) + V / 32
+    want = 100 * mse / var
+    val = json.load(open(f"eval_{name}.json")).get("metrics", {}).get("uvp", {}).get("value")
+    print(f"uvp of {name}: cellot evaluate {val}, expected from numpy {want:.3f}")
+    check(val is not None and abs(val - want) <= 0.1 * want, f"evaluate's uvp of {name} differs from numpy's")
 PY
 
 # Bad options: exit 2, one line.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -260,4 +261,45 @@ TEST(Synth, BadOptionsAreInputErrors) {
   o.preset = "screen";
   o.perturbations = 0;
   EXPECT_THROW(data::make_synthetic(o), InputError);
+}
+
+// The scrna truth E[X | z]: each cell's estimate depends on its row only (not on the other cells
+// asked for, nor on the order or threads the cells run on), and lies below log1p(1e4 p(z)), the
+// log of the expected normalised counts (Jensen: the log is concave).
+TEST(Synth, ExpectedLogNormalisedIsRowKeyedAndBelowTheLogOfTheMean) {
+  data::SynthDecoder d;
+  Rng rng(5);
+  const std::int64_t genes = 40, latent = 3;
+  d.loadings = Matrix(genes, latent);
+  for (double& v : d.loadings.data) v = 0.3 * rng.normal();
+  for (std::int64_t g = 0; g < genes; ++g) {
+    d.offset.push_back(1.5 * rng.normal());
+    d.nb_shape.push_back(4.0);
+  }
+  d.line_depth = {0.0, 0.2};
+  d.library_size = 800;
+  d.seed = 11;
+  Matrix z(6, latent);
+  for (double& v : z.data) v = rng.normal();
+  const std::vector<std::int32_t> line = {0, 1, 0, 1, 1, 0};
+  const std::vector<std::int64_t> rows = {3, 17, 4, 90, 5, 6};
+  const Matrix all = d.expected_log_normalised(z, line, rows, "t");
+  const Matrix two = d.expected_log_normalised(z.select_rows({3, 1}), {1, 1}, {90, 17}, "t");
+  for (std::int64_t g = 0; g < genes; ++g) {
+    EXPECT_EQ(two(0, g), all(3, g));
+    EXPECT_EQ(two(1, g), all(1, g));
+  }
+  const data::ParallelFor backwards = [](std::int64_t n, const std::function<void(std::int64_t)>& fn) {
+    for (std::int64_t i = n - 1; i >= 0; --i) fn(i);
+  };
+  EXPECT_EQ(d.expected_log_normalised(z, line, rows, "t", backwards).data, all.data);
+  EXPECT_NE(d.expected_log_normalised(z, line, rows, "other").data, all.data);
+  const Matrix log_mean = d.log_normalised(z);
+  double below = 0, total = 0;
+  for (std::size_t k = 0; k < all.data.size(); ++k) {
+    EXPECT_GE(all.data[k], 0.0);
+    below += log_mean.data[k] - all.data[k];
+    total += log_mean.data[k];
+  }
+  EXPECT_GT(below, 0.03 * total);  // 7.6% here
 }

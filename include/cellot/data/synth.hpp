@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cellot/core/matrix.hpp"
+#include "cellot/data/pca.hpp"
 #include "cellot/io/h5ad.hpp"
 
 namespace cellot::data {
@@ -72,16 +73,36 @@ struct SynthMap {
   double potential(const double* x) const;  // φ_k(x)
 };
 
-// The scrna preset's decoder from latent states to expected expression: proportions
-// p(z) = softmax(offset + loadings z) over the genes, expected counts library * p(z), expected
-// log-normalised expression log1p(target_sum * p(z)) (what X holds, without the count noise).
+// The scrna preset's decoder from latent states to expression: proportions
+// p(z) = softmax(offset + loadings z) over the genes; a cell's counts are negative binomial
+// (shape nb_shape per gene) with mean library * p(z), its library log-normal around
+// library_size * exp(line_depth[cell line]) with log-sd library_sd; X = log1p(target_sum *
+// counts / total counts).
 struct SynthDecoder {
+  // Monte Carlo draws per cell of expected_log_normalised: its estimate's variance is the
+  // count noise's / kTruthDraws (about 3% of the noise a single cell's X carries).
+  static constexpr int kTruthDraws = 32;
+
   Matrix loadings;             // genes x latent
   std::vector<double> offset;  // genes
+  std::vector<double> nb_shape;    // genes
+  std::vector<double> line_depth;  // cell lines (codes of obs cell_line)
+  double library_size = 1500, library_sd = 0.35;
   double target_sum = 1e4;
+  std::uint64_t seed = 0;      // the file's synth seed (names the truth's random streams)
   std::string latent_key;      // obsm key of every cell's latent state
   Matrix proportions(const Matrix& z) const;  // cells x genes
+  // log1p(target_sum * p(z)): the log of the expected normalised counts. Not the expectation
+  // of X (the log is concave and most genes have few counts).
   Matrix log_normalised(const Matrix& z) const;
+  // E[X | z, cell line], the expected log-normalised expression of cells in latent states z
+  // (rows) of cell lines `line`: the mean over kTruthDraws draws of the preset's library size
+  // and counts, the draws of row i from the random stream `stream` + "/" + rows[i] (so the
+  // result depends on the file row only, not on which other cells are asked for, nor on the
+  // threads `parallel` runs the cells on).
+  Matrix expected_log_normalised(const Matrix& z, const std::vector<std::int32_t>& line,
+                                 const std::vector<std::int64_t>& rows, const std::string& stream,
+                                 const ParallelFor& parallel = {}) const;
 };
 
 class SynthMaps {
@@ -108,9 +129,11 @@ class SynthMaps {
   const SynthDecoder& decoder() const;  // latent() only
   // The true response of cells in the file's features (of layer X): the map applied to the
   // cells' features (`features`), or, for latent maps, to their latent states (obsm rows
-  // `rows` read through `reader`), decoded to the expected log-normalised expression.
+  // `rows` read through `reader`), decoded to the expected log-normalised expression E[X | T(z)]
+  // of the cell's line (SynthDecoder::expected_log_normalised; the treated cell's library and
+  // counts are fresh draws, as the preset's treated cells).
   Matrix truth(const std::string& perturbation, const Matrix& features, const std::vector<std::int64_t>& rows,
-               const io::H5adReader& reader) const;
+               const io::H5adReader& reader, const ParallelFor& parallel = {}) const;
 
  private:
   std::string origin_, preset_, family_;
