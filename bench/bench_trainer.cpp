@@ -5,12 +5,13 @@
 // achieved, and a measured single-thread sgemm peak (at::mm at the trainer's shapes and at 1024^3).
 //
 // usage: bench_trainer [--iters N] [--warmup N] [--threads T] [--dim D] [--repeat R] [--peak 0|1]
-//                      [--tasks N --pack K]
+//                      [--tasks N --pack K] [--micro M]
 // With --tasks N: N tasks (seeds 1..N, the same data) trained in packs of K
 // (models::train_cellot_pack; K = 1: train_cellot one task after another); prints
 // seconds_per_outer_iter_per_model = wall / (iters x N) and cpu_seconds_per_outer_iter_per_model
 // (the process's CPU time, std::clock, over the same span: the measure to trust on a machine
-// shared with other work), and skips the peak measurement.
+// shared with other work), and skips the peak measurement. --micro M sets training.micro_batches
+// (default 4).
 // bench/trainer.sh runs it next to the reference and prints the ratio. Under mpiexec -n R the
 // trainer runs data-parallel over the R ranks (rank 0 prints; GEMM figures are rank 0's share).
 #include <ATen/ATen.h>
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   cellot::register_model_kinds(cellot::models::kinds());
   cellot::Runtime rt(argc, argv);  // MPI (the trainer takes a communicator)
   cellot::metrics::KokkosScope kokkos;
-  std::int64_t iters = 200, warmup = 20, dim = 48, tasks = 0, pack = 1;
+  std::int64_t iters = 200, warmup = 20, dim = 48, tasks = 0, pack = 1, micro = 0;
   int threads = 1, repeat = 3;
   bool peak = true;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
     else if (key == "--peak") peak = std::atoi(v) != 0;
     else if (key == "--tasks") tasks = std::atoll(v);
     else if (key == "--pack") pack = std::atoll(v);
+    else if (key == "--micro") micro = std::atoll(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
   const cellot::models::IcnnShape shape(dim, {64, 64, 64, 64});
   cellot::models::CellotHyper hp;  // paper setting: batch 256, inner 10, lr 1e-4, betas 0.5/0.9
   hp.eval_every = hp.checkpoint_every = 1 << 30;
+  if (micro > 0) hp.micro_batches = micro;  // training.micro_batches (default 4)
   cellot::models::TrainContext ctx;
   ctx.seed = 1;
   ctx.comm = MPI_COMM_WORLD;  // under mpiexec -n R: the data-parallel trainer over R ranks
