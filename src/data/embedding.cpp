@@ -72,6 +72,12 @@ Matrix embed_together(const Dataset& ds, const FeatureTransform& t, const std::v
   }
   const auto n = static_cast<std::int64_t>(rows.size());
   const std::int64_t k = t.dim(), blocks = (n + kEmbedBlockRows - 1) / kEmbedBlockRows;
+  // One MPI_Allgatherv counts in int: past that the exchange (and each rank's copy, 8 bytes a
+  // value) is beyond what this path is built for. Every rank decides alike, before any read.
+  if (n * k > INT_MAX)
+    throw RuntimeError(ds.config().path + ": " + std::to_string(n) + " control cells x " + std::to_string(k) +
+                       " dimensions exceed one exchange of the embedded controls (2^31 - 1 values); subsample the "
+                       "control cells in the file or use a smaller embedding");
   // Rank r: blocks [blocks r / size, blocks (r + 1) / size), i.e. rows [first(r), first(r + 1)).
   auto first = [&](int r) { return std::min(n, blocks * r / size * kEmbedBlockRows); };
   Matrix out(n, k);
@@ -98,7 +104,6 @@ Matrix embed_together(const Dataset& ds, const FeatureTransform& t, const std::v
   if (failure) std::rethrow_exception(failure);
   if (failed < size)
     throw InputError("the cells could not be read on rank " + std::to_string(failed) + " (see its error)");
-  CELLOT_CHECK(n * k <= INT_MAX, "embed_together: too many values for one MPI_Allgatherv");
   std::vector<int> counts(static_cast<std::size_t>(size)), displs(static_cast<std::size_t>(size));
   for (int r = 0; r < size; ++r) {
     displs[static_cast<std::size_t>(r)] = static_cast<int>(first(r) * k);
