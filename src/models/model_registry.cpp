@@ -7,6 +7,7 @@
 #include "cellot/core/model_kinds.hpp"
 #include "cellot/models/autoencoder/autoencoder.hpp"
 #include "cellot/models/cellot/cellot_trainer.hpp"
+#include "cellot/models/member_error.hpp"
 #include "cellot/models/model.hpp"
 
 namespace cellot::models {
@@ -114,17 +115,8 @@ std::vector<std::exception_ptr> train_together(const std::vector<Model*>& models
     CELLOT_CHECK(m->name() == kind, "a pack holds models of one kind");
   if (const auto pack = entry(kind).pack; pack && models.size() > 1) return pack(models, inputs, ctxs);
   std::vector<std::exception_ptr> errors(models.size());
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    try {
-      models[i]->train(*inputs[i], ctxs[i]);
-    } catch (const Interrupted&) {
-      errors[i] = std::current_exception();
-    } catch (const Diverged&) {
-      errors[i] = std::current_exception();
-    } catch (const InputError&) {
-      errors[i] = std::current_exception();
-    }
-  }
+  for (std::size_t i = 0; i < models.size(); ++i)
+    errors[i] = member_error([&] { models[i]->train(*inputs[i], ctxs[i]); });
   return errors;
 }
 

@@ -16,6 +16,22 @@ compare_stores() { "$py" "$src/tests/e2e/screen_compare.py" "$@"; }
 # and pipefail would then report the writer's SIGPIPE as a failure).
 contains() { local out; out="$(cat)"; grep -q -- "$1" <<<"$out"; }
 
+# Sends SIGUSR1 (as Slurm's --signal does) to JOB, a background screen, DELAY seconds after its
+# LOG first shows PATTERN (at most 30 s of waiting for it), then reaps it: its exit code in job_rc.
+usr1_after_line() {
+  local job="$1" pattern="$2" delay="$3" log="$4"
+  for _ in $(seq 1 600); do
+    grep -q -- "$pattern" "$log" 2>/dev/null && break
+    sleep 0.05
+  done
+  sleep "$delay"
+  kill -USR1 "$job"
+  set +e
+  wait "$job"
+  job_rc=$?
+  set -e
+}
+
 # Waits until LOG announces N finished tasks (rank 0's debug lines) or the job (its own session,
 # started with setsid) has ended, then SIGKILLs every process of that session and reaps it.
 kill_session_after_tasks() {

@@ -48,17 +48,8 @@ long=(screen --config "$src/configs/screen-tiny.ini" --data.path data.h5ad --scr
   --training.epochs 100 --training.eval_every 25 --training.threads 1)
 "$bin" "${long[@]}" --store long_ref.h5 --quiet || fail "pack 1, 100 epochs"
 "$bin" "${long[@]}" --store u.h5 --screen.pack 4 --verbose 2>usr1.txt &
-job=$!
-for _ in $(seq 1 600); do
-  grep -q "pack of 4 tasks" usr1.txt 2>/dev/null && break
-  sleep 0.05
-done
-sleep 0.3
-kill -USR1 "$job"
-set +e
-wait "$job"; rc=$?
-set -e
-[ $rc -eq 1 ] || { cat usr1.txt; fail "SIGUSR1 exit $rc"; }
+usr1_after_line $! "pack of 4 tasks" 0.3 usr1.txt
+[ "$job_rc" -eq 1 ] || { cat usr1.txt; fail "SIGUSR1 exit $job_rc"; }
 "$bin" inspect --store u.h5 >u1.txt
 done_u=$(sed -n 's/^state: done \([0-9]*\),.*/\1/p' u1.txt)
 [ "$done_u" -lt 10 ] || { cat u1.txt; fail "the signal came after the screen had finished"; }

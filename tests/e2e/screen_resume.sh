@@ -42,17 +42,8 @@ compare_stores refb.h5 b.h5 || fail "kill + resume differs from the uninterrupte
 # 3. SIGUSR1 (as Slurm's --signal or jobs/*.sbatch send it): checkpoint, close, exit 1, resume.
 "$bin" "${args[@]}" --store c.h5 --training.iters 100000 --training.checkpoint_every 1000 \
   --screen.models cellot 2>usr1.txt &
-job=$!
-for _ in $(seq 1 600); do
-  grep -q "screen: plan" usr1.txt 2>/dev/null && break
-  sleep 0.05
-done
-sleep 1
-kill -USR1 "$job"
-set +e
-wait "$job"; rc=$?
-set -e
-[ $rc -eq 1 ] || { cat usr1.txt; fail "SIGUSR1 exit $rc"; }
+usr1_after_line $! "screen: plan" 1 usr1.txt
+[ "$job_rc" -eq 1 ] || { cat usr1.txt; fail "SIGUSR1 exit $job_rc"; }
 grep -q "resume with --resume" usr1.txt || { cat usr1.txt; fail "no requeue message"; }
 "$bin" inspect --store c.h5 | contains "interrupted by signal" || fail "history does not record the interruption"
 ls c.h5.ckpt/*.ckpt >/dev/null 2>&1 || fail "no checkpoint written"

@@ -21,6 +21,7 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/metrics/metrics.hpp"
+#include "cellot/models/member_error.hpp"
 #include "cellot/nn/adam.hpp"
 #include "cellot/nn/allreduce.hpp"
 #include "cellot/nn/micro_batches.hpp"
@@ -714,15 +715,7 @@ std::vector<std::exception_ptr> AutoencoderModel::train_pack(const std::vector<M
   // A member's own failure (the same on every rank of the group: decided on its data, or on the
   // reduced loss) ends only that member, with the error train() would have thrown alone.
   auto guarded = [&](std::size_t i, const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Interrupted&) {
-      errors[i] = std::current_exception();
-    } catch (const Diverged&) {
-      errors[i] = std::current_exception();
-    } catch (const InputError&) {
-      errors[i] = std::current_exception();
-    }
+    errors[i] = member_error(f);
     if (errors[i]) runs[i].reset();
   };
   for (std::size_t i = 0; i < k; ++i) {
