@@ -29,6 +29,7 @@
 #include "cellot/models/kinds.hpp"
 #include "cellot/core/rng.hpp"
 #include "cellot/core/runtime.hpp"
+#include "cellot/core/version.hpp"
 #include "cellot/metrics/kokkos_scope.hpp"
 #include "cellot/nn/threads.hpp"
 #include "cellot/models/cellot/icnn.hpp"
@@ -146,6 +147,7 @@ int main(int argc, char** argv) {
 
   if (!root) return 0;
   std::printf("blas_backend %s\n", cellot::nn::blas::backend());
+  std::printf("blas_kernels %s (%s)\n", cellot::blas_kernels().c_str(), cellot::nn::blas::kernel_choice());
   std::printf("ranks %d\n", rt.world_size());
   std::printf("threads %d\n", threads);
   // Per rank: each rank multiplies its share of the batch.

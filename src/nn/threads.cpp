@@ -20,6 +20,8 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/core/version.hpp"
+#include "cellot/nn/blas.hpp"
 
 namespace cellot::nn {
 
@@ -60,6 +62,7 @@ int set_threads(Runtime& rt, int requested) {
   // "torch uses": the threads that train (the worker team; torch's own operators run on one).
   log::debug("threads: " + std::to_string(choice.threads) + " per rank (" + choice.source + "); torch uses " +
              std::to_string(rt.threads()));
+  log::debug("blas: " + blas_kernels() + " (" + blas::kernel_choice() + ")");
   if (rt.threads() != choice.threads)
     log::warn("torch uses " + std::to_string(rt.threads()) + " thread(s), not the " + std::to_string(choice.threads) +
               " chosen from " + choice.source);
