@@ -126,9 +126,11 @@ int main(int argc, char** argv) {
     }
     const double spm = (now() - t0) / static_cast<double>(iters * tasks);
     const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC / static_cast<double>(iters * tasks);
-    if (root)
+    if (root) {
+      std::printf("blas_kernels %s\n", cellot::blas_kernels().c_str());
       std::printf("tasks %lld\npack %lld\nseconds_per_outer_iter_per_model %.6f\ncpu_seconds_per_outer_iter_per_model %.6f\n",
                   static_cast<long long>(tasks), static_cast<long long>(pack), spm, cpu);
+    }
     return 0;
   }
   hp.iters = iters;
@@ -147,7 +149,7 @@ int main(int argc, char** argv) {
 
   if (!root) return 0;
   std::printf("blas_backend %s\n", cellot::nn::blas::backend());
-  std::printf("blas_kernels %s (%s)\n", cellot::blas_kernels().c_str(), cellot::nn::blas::kernel_choice());
+  std::printf("blas_kernels %s\n", cellot::blas_kernels().c_str());
   std::printf("ranks %d\n", rt.world_size());
   std::printf("threads %d\n", threads);
   // Per rank: each rank multiplies its share of the batch.

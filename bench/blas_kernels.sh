@@ -6,18 +6,19 @@
 # screen of every model (configs/screen-tiny.ini, one rank, one thread) compared bit for bit
 # with the same screen under the default kernels (the datasets that differ are listed); (2) the
 # seconds of a CellOT training run (configs/cellot-4i.ini, ITERS iterations, one thread), the
-# best of REPS.
+# best of REPS. "Default" is OpenBLAS's own choice on this CPU (bench_blas_env in bench/lib.sh:
+# the environment's OPENBLAS_CORETYPE pin is removed unless BLAS_ENV=keep).
 #
-# usage: bench/blas_kernels.sh [BUILD_DIR] [ITERS] [REPS] [SETTINGS]
+# usage: [BLAS_ENV=keep] bench/blas_kernels.sh [BUILD_DIR] [ITERS] [REPS] [SETTINGS]
 #        SETTINGS: comma-separated; a bare name is an OPENBLAS_CORETYPE family, VAR=value sets
-#        that variable (defaults: build 300 3 Haswell,Zen,SkylakeX,Sandybridge,Prescott,
+#        that variable (defaults: build 300 3 Haswell,Zen,SkylakeX,Cooperlake,Sandybridge,Prescott,
 #        ATEN_CPU_CAPABILITY=avx2,ATEN_CPU_CAPABILITY=default)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
 build="$(cd "${1:-$bench_root/build}" && pwd)"
-iters="${2:-300}" reps="${3:-3}" families="${4:-Haswell,Zen,SkylakeX,Sandybridge,Prescott,ATEN_CPU_CAPABILITY=avx2,ATEN_CPU_CAPABILITY=default}"
+iters="${2:-300}" reps="${3:-3}" families="${4:-Haswell,Zen,SkylakeX,Cooperlake,Sandybridge,Prescott,ATEN_CPU_CAPABILITY=avx2,ATEN_CPU_CAPABILITY=default}"
 bin="$build/bin/cellot"
 py="${CELLOT_PYTHON:-/usr/bin/python3}"
 [[ -x "$bin" ]] || { echo "blas_kernels.sh: $bin not built" >&2; exit 2; }
@@ -37,7 +38,7 @@ seconds() {  # seconds ENV... : best of $reps training runs
   for _ in $(seq "$reps"); do
     rm -rf m
     t0=$(date +%s.%N)
-    env "$@" "$bin" "${train[@]}" --out m 2>/dev/null
+    env "${bench_blas_env[@]}" "$@" "$bin" "${train[@]}" --out m 2>/dev/null
     t1=$(date +%s.%N)
     t=$(echo "$t1 - $t0" | bc)
     if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" -eq 1 ]; then best=$t; fi
@@ -45,7 +46,7 @@ seconds() {  # seconds ENV... : best of $reps training runs
   printf '%.2f' "$best"
 }
 
-"$bin" "${screen[@]}" --store default.h5 2>/dev/null
+env "${bench_blas_env[@]}" "$bin" "${screen[@]}" --store default.h5 2>/dev/null
 base_s=$(seconds OPENBLAS_VERBOSE=0)
 rows=("| kernels (OPENBLAS_CORETYPE, or the variable set) | screen vs default kernels | CellOT ${iters} iterations, best of ${reps} | vs default |"
   "|---|---|---|---|"
@@ -53,7 +54,7 @@ rows=("| kernels (OPENBLAS_CORETYPE, or the variable set) | screen vs default ke
 IFS=, read -ra fams <<<"$families"
 for fam in "${fams[@]}"; do
   if [[ "$fam" == *=* ]]; then setting=$fam; label="\`$fam\`"; else setting=OPENBLAS_CORETYPE=$fam; label=$fam; fi
-  if ! env "$setting" "$bin" "${screen[@]}" --store "$fam.h5" 2>/dev/null; then
+  if ! env "${bench_blas_env[@]}" "$setting" "$bin" "${screen[@]}" --store "$fam.h5" 2>/dev/null; then
     rows+=("| $label | does not run on this CPU | | |")
     continue
   fi
@@ -61,5 +62,5 @@ for fam in "${fams[@]}"; do
   s=$(seconds "$setting")
   rows+=("| $label ($(kernels "$fam.h5")) | ${diff:-bit-identical} | ${s} s | $(echo "scale=2; $base_s / $s" | bc)x |")
 done
-rows+=("" "Machine: $(bench_machine)")
+rows+=("" "Every command ran $(bench_blas_note). Machine: $(bench_machine)")
 bench_table "${rows[@]}"

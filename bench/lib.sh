@@ -5,6 +5,15 @@
 #                         sets it), appends it there too: that file becomes the driver's block
 #                         in docs/BENCHMARKS.md
 #   bench_machine         one line: CPU model, cores, memory, BLAS, load average, commit
+#   bench_blas_env        env(1) arguments for every timed command: OpenBLAS's kernel family sets
+#                         the speed of every product, ours and the reference's alike (torch loads
+#                         the same OpenBLAS). Some machines export OPENBLAS_CORETYPE (with
+#                         OPENBLAS_L2_SIZE) for older OpenBLAS builds; this development machine
+#                         pins Haswell (AVX2) that way, while OpenBLAS 0.3.21's own choice on its
+#                         CPU is Cooperlake (AVX-512). The drivers that time BLAS work run without
+#                         both variables, i.e. on OpenBLAS's own choice as on a node that sets
+#                         neither; BLAS_ENV=keep keeps the environment's pin.
+#   bench_blas_note       how the timed commands ran, for the table's note
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -25,4 +34,15 @@ bench_machine() {
   commit="$(git -C "$bench_root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   printf '%s, %s cores, %s, BLAS %s, load average %s, commit %s\n' "${cpu:-unknown CPU}" "$cores" "$mem" \
     "${blas:-unknown}" "$(cut -d' ' -f1-3 /proc/loadavg)" "$commit"
+}
+
+bench_blas_env=()
+[[ "${BLAS_ENV:-cpu}" == keep ]] || bench_blas_env=(-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+
+bench_blas_note() {
+  if [[ "${BLAS_ENV:-cpu}" == keep ]]; then
+    echo "in the environment as it is (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+  else
+    echo "without the environment's OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (OpenBLAS's own choice of kernels)"
+  fi
 }

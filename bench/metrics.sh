@@ -93,7 +93,7 @@ bench_table "| metric | N = M | best of | ours (s) | reference (s) | speed-up | 
   "|---|---|---|---|---|---|---|---|---|"
 for n in $sizes; do
   ours=$("$bin/bench_metrics" --x "$work/x$n.npy" --y "$work/y$n.npy" --metric mmd --reps "$reps")
-  ref=$("$py" "$work/ref.py" mmd "$work/x$n.npy" "$work/y$n.npy" "$reps")
+  ref=$(env "${bench_blas_env[@]}" "$py" "$work/ref.py" mmd "$work/x$n.npy" "$work/y$n.npy" "$reps")
   bench_table "$("$py" - "$ours" "$ref" "$n" mmd <<'PY'
 import json, sys
 o, r, n, m = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -110,7 +110,7 @@ for n in $sizes; do
   cap=1000
   r=$reps
   [ "$n" -ge 10000 ] && cap=100 && r=$long_reps
-  ref=$("$py" "$work/ref.py" w2 "$work/x$n.npy" "$work/y$n.npy" 0.5 1e-9 $cap "$r")
+  ref=$(env "${bench_blas_env[@]}" "$py" "$work/ref.py" w2 "$work/x$n.npy" "$work/y$n.npy" 0.5 1e-9 $cap "$r")
   # Default storage (cached below 256 MiB, streamed above); at 10,000 also a 1 GiB cache budget.
   for cache in 256 1024; do
     [ "$cache" -eq 1024 ] && [ "$n" -lt 10000 ] && continue
@@ -131,7 +131,7 @@ done
 if [ "$quick" -eq 0 ]; then
   ours=$("$bin/bench_metrics" --x "$work/x2000.npy" --y "$work/y2000.npy" --metric w2_eps --eps 0.5 --tol 1e-5 \
     --max-iter 100000 --reps "$long_reps")
-  ref=$("$py" "$work/ref.py" w2 "$work/x2000.npy" "$work/y2000.npy" 0.5 1e-5 100000 "$long_reps")
+  ref=$(env "${bench_blas_env[@]}" "$py" "$work/ref.py" w2 "$work/x2000.npy" "$work/y2000.npy" 0.5 1e-5 100000 "$long_reps")
   bench_table "$("$py" - "$ours" "$ref" <<'PY'
 import json, sys
 o, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])

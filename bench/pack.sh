@@ -12,7 +12,7 @@
 # not available here: perf has no hardware counters in this VM, and valgrind 3.19 cannot run
 # anything that loads torch: Debian's libhwy executes RDTSCP.)
 #
-# usage: bench/pack.sh [BUILD_DIR] [TASKS] [PACK] [ITERS] [ROUNDS]   (defaults: build 16 16 20 1)
+# usage: [BLAS_ENV=keep] bench/pack.sh [BUILD_DIR] [TASKS] [PACK] [ITERS] [ROUNDS]   (defaults: build 16 16 20 1)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=bench/lib.sh
@@ -30,17 +30,23 @@ bench="$build/bin/bench_trainer"
 "$python" -c "import torch" 2>/dev/null || { echo "pack.sh: $python cannot import torch (apt-get install python3-torch)" >&2; exit 2; }
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
+# Kernels: both programs run OpenBLAS's own choice (bench_blas_env in bench/lib.sh).
 ours() {  # ours PACK -> "wall cpu" seconds per outer iteration per model
-  "$bench" --tasks "$tasks" --pack "$1" --iters "$iters" --warmup 2 --threads 1 |
+  env "${bench_blas_env[@]}" "$bench" --tasks "$tasks" --pack "$1" --iters "$iters" --warmup 2 --threads 1 |
     awk '/^seconds_per_outer_iter_per_model/ {w = $2} /^cpu_seconds_per_outer_iter_per_model/ {c = $2} END {print w, c}'
 }
 theirs() {  # the reference's own loop timer, on the wall clock and on the process's CPU clock
   local w c
-  w=$("$python" "$ref" --iters "$iters" --threads 1 | awk '/^seconds_per_outer_iter/ {print $2}')
-  c=$("$python" -c 'import runpy, sys, time; time.perf_counter = time.process_time; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")' \
+  w=$(env "${bench_blas_env[@]}" "$python" "$ref" --iters "$iters" --threads 1 | awk '/^seconds_per_outer_iter/ {print $2}')
+  c=$(env "${bench_blas_env[@]}" "$python" -c 'import runpy, sys, time; time.perf_counter = time.process_time; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")' \
     "$ref" --iters "$iters" --threads 1 | awk '/^seconds_per_outer_iter/ {print $2}')
   echo "$w $c"
 }
+ours_kernels=$(env "${bench_blas_env[@]}" "$bench" --tasks 1 --pack 1 --iters 1 --warmup 0 --threads 1 |
+  awk '/^blas_kernels/ {sub(/^blas_kernels /, ""); print}')
+ref_kernels=$(env "${bench_blas_env[@]}" "$python" -c 'import ctypes, torch
+lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_get_corename.restype = ctypes.c_char_p
+print(lib.openblas_get_corename().decode())')
 declare -a P A T
 for ((r = 1; r <= rounds; ++r)); do
   p=$(ours "$pack") a=$(ours 1) t=$(theirs)
@@ -62,4 +68,4 @@ bench_table "| $tasks CellOT tasks, one rank, one thread ($iters outer iteration
   "$(row "reference (\`ref_cellot.py --threads 1\`, one task)" T)" \
   "$(row "ours, pack 1 (\`bench_trainer --tasks $tasks --pack 1\`)" A)" \
   "$(row "ours, pack $pack (\`bench_trainer --tasks $tasks --pack $pack\`)" P)" \
-  "" "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (target: ≥ 4x per model)." ""
+  "" "Kernels: ours $ours_kernels, the reference $ref_kernels; every command ran $(bench_blas_note). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (target: ≥ 4x per model)." ""

@@ -7,7 +7,9 @@
 # The reference is ../shared/reference/ref_cellot.py next to the repository (override with
 # REF=path); it needs python3 with torch (Debian: python3-torch, installed by scripts/bench).
 #
-# usage: bench/trainer.sh [BUILD_DIR] [ITERS] [ROUNDS]    (defaults: build 200 3)
+# Both programs run OpenBLAS's own choice of kernels (bench_blas_env in bench/lib.sh).
+#
+# usage: [BLAS_ENV=keep] bench/trainer.sh [BUILD_DIR] [ITERS] [ROUNDS]    (defaults: build 200 3)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=bench/lib.sh
@@ -34,15 +36,15 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
 ours=() theirs=()
 for ((r = 1; r <= rounds; ++r)); do
-  o=$("$bench" --iters "$iters" --threads 1 --repeat 1 --peak 0 | awk '/^seconds_per_outer_iter/ {print $2}')
-  t=$("$python" "$ref" --iters "$iters" --threads 1 | awk '/^seconds_per_outer_iter/ {print $2}')
+  o=$(env "${bench_blas_env[@]}" "$bench" --iters "$iters" --threads 1 --repeat 1 --peak 0 | awk '/^seconds_per_outer_iter/ {print $2}')
+  t=$(env "${bench_blas_env[@]}" "$python" "$ref" --iters "$iters" --threads 1 | awk '/^seconds_per_outer_iter/ {print $2}')
   echo "round $r: ours $o s/iter, reference $t s/iter"
   ours+=("$o") theirs+=("$t")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 mo=$(median "${ours[@]}") mt=$(median "${theirs[@]}")
 ratio=$(awk -v o="$mo" -v t="$mt" 'BEGIN {printf "%.3f", o / t}')
-details="$("$bench" --iters "$iters" --threads 1 --repeat 1 --peak "$peak")"
+details="$(env "${bench_blas_env[@]}" "$bench" --iters "$iters" --threads 1 --repeat 1 --peak "$peak")"
 echo "--- details (ours, one more run) ---"
 echo "$details"
 value() { awk -v k="$1" '$1 == k {print $2}' <<<"$details"; }
@@ -62,6 +64,7 @@ fi
 bench_table "${rows[@]}"
 echo "--- summary ---"
 echo "machine: $(bench_machine)"
+echo "kernels: $(awk '$1 == "blas_kernels" {sub(/^blas_kernels /, ""); print}' <<<"$details"), every command ran $(bench_blas_note)"
 echo "ours_seconds_per_outer_iter $mo"
 echo "reference_seconds_per_outer_iter $mt"
 echo "ratio_ours_over_reference $ratio (target <= 0.5)"

@@ -21,7 +21,6 @@
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
 #include "cellot/core/version.hpp"
-#include "cellot/nn/blas.hpp"
 
 namespace cellot::nn {
 
@@ -62,7 +61,7 @@ int set_threads(Runtime& rt, int requested) {
   // "torch uses": the threads that train (the worker team; torch's own operators run on one).
   log::debug("threads: " + std::to_string(choice.threads) + " per rank (" + choice.source + "); torch uses " +
              std::to_string(rt.threads()));
-  log::debug("blas: " + blas_kernels() + " (" + blas::kernel_choice() + ")");
+  log::debug("blas: " + blas_kernels());
   if (rt.threads() != choice.threads)
     log::warn("torch uses " + std::to_string(rt.threads()) + " thread(s), not the " + std::to_string(choice.threads) +
               " chosen from " + choice.source);

@@ -5,8 +5,6 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <string>
 #include <vector>
 
 #include "cellot/core/error.hpp"
@@ -266,28 +264,4 @@ TEST(IcnnShape, PenaltyIsPlainFrobeniusNorm) {
   EXPECT_DOUBLE_EQ(g[static_cast<std::size_t>(s.w_offset(0) + 2)], 2.0 * -4 / 5);
   EXPECT_DOUBLE_EQ(g[static_cast<std::size_t>(s.w_offset(0) + 1)], 0.0);
   EXPECT_DOUBLE_EQ(g[static_cast<std::size_t>(s.w_offset(1))], 0.0);  // norm 0 -> gradient 0
-}
-
-// OpenBLAS's kernel family (src/nn/blas_family.cpp): the AVX-512 family replaces only the AVX2
-// families, only on a CPU with AVX-512, and never a family the user set.
-TEST(BlasFamily, AvxFamilyOnlyReplacesOpenBlasAvx2Choice) {
-  using cellot::nn::blas::prefer_avx512_family;
-  EXPECT_TRUE(prefer_avx512_family(false, "Haswell", true));
-  EXPECT_TRUE(prefer_avx512_family(false, "Zen", true));
-  EXPECT_FALSE(prefer_avx512_family(true, "Haswell", true));   // OPENBLAS_CORETYPE set
-  EXPECT_FALSE(prefer_avx512_family(false, "Haswell", false));  // no AVX-512
-  EXPECT_FALSE(prefer_avx512_family(false, "SkylakeX", true));  // already the AVX-512 family
-  EXPECT_FALSE(prefer_avx512_family(false, "Sandybridge", true));
-  EXPECT_FALSE(prefer_avx512_family(false, "", true));  // not OpenBLAS, or no DYNAMIC_ARCH
-}
-
-TEST(BlasFamily, ProcessReportsWhyItRunsItsFamily) {
-  const std::string why = cellot::nn::blas::kernel_choice();
-  if (std::getenv("OPENBLAS_CORETYPE")) {
-    EXPECT_EQ(why, "OPENBLAS_CORETYPE");
-  } else {
-    EXPECT_TRUE(why == "OpenBLAS's choice" || why == "AVX-512 CPU that OpenBLAS runs on AVX2 kernels" ||
-                why == "OpenBLAS's choice (its AVX-512 kernels failed the self-check)")
-        << why;
-  }
 }

@@ -5,7 +5,6 @@
 // run time), which avoids a tensor wrapper per call; when that symbol is not visible it falls back
 // to at::mm on strided views (same results up to rounding, slower).
 #include <cstdint>
-#include <string>
 
 namespace cellot::nn::blas {
 
@@ -25,16 +24,5 @@ void reset_flops();
 // "blas" (direct calls) or "aten" (fallback); set_force_aten(true) lets tests compare both paths.
 const char* backend();
 void set_force_aten(bool force);
-
-// Why OpenBLAS runs the kernel family it runs (core::blas_kernels() names the family): "OpenBLAS's
-// choice", "OPENBLAS_CORETYPE" (the user's), or "AVX-512 CPU that OpenBLAS runs on AVX2 kernels"
-// (this process moved it to its AVX-512 family, SkylakeX, before its first product:
-// src/nn/blas_family.cpp).
-const char* kernel_choice();
-
-// The rule: OpenBLAS's AVX-512 family (SkylakeX) replaces its AVX2 families (Haswell, Zen) when
-// the CPU and the operating system support AVX-512 F/CD/BW/DQ/VL and the user set no
-// OPENBLAS_CORETYPE.
-bool prefer_avx512_family(bool user_set, const std::string& detected, bool avx512);
 
 }  // namespace cellot::nn::blas
