@@ -115,6 +115,7 @@ for i in $(seq 1 "$trials"); do
   }
   # Every process of the killed job gone (a survivor would still hold the store).
   for _ in $(seq 100); do [ -z "$(session "$sid")" ] && break; sleep 0.05; done
+  survivors="$(session "$sid")"  # still running 5 s after the launcher ended: reported on a failure below
   had_lease=0
   [ ! -e "$s.lease" ] || had_lease=1
   # What the kill left; a store at its name must be readable as it is (inspect, read-only).
@@ -136,7 +137,12 @@ for i in $(seq 1 "$trials"); do
   fi
   [ ! -e "$s.lease" ] || { replay "$i"; fail "trial $i: the resumed run left its lease"; }
   [ ! -e "$s.creating" ] || { replay "$i"; fail "trial $i: a .creating file outlived the resume"; }
-  [ ! -e "$s.ckpt" ] || { replay "$i"; fail "trial $i: checkpoints outlived the complete store"; }
+  [ ! -e "$s.ckpt" ] || {
+    ls -l --time-style=+%T.%N "$s.ckpt" >&2
+    echo "resume ended at $(date +%T.%N); killed job's processes alive 5 s after it ended: ${survivors:-none}" >&2
+    replay "$i"
+    fail "trial $i: checkpoints outlived the complete store"
+  }
   compare_stores ref.h5 "$s" ||
     { replay "$i"; fail "trial $i: kill ($kind at $delay ms, $state) + resume differs from the uninterrupted run"; }
   "$bin" inspect --store "$s" >"t$i.inspect" || { replay "$i"; fail "trial $i: inspect of the resumed store"; }

@@ -36,11 +36,11 @@ usr1_after_line() {
 # started with setsid) has ended, then SIGKILLs every process of that session and reaps it.
 kill_session_after_tasks() {
   local job="$1" n_done="$2" log="$3" n
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 1500); do  # at most 30 s
     n=$(grep -c ': done (group' "$log" 2>/dev/null || true)
     [ "${n:-0}" -ge "$n_done" ] && break
     kill -0 "$job" 2>/dev/null || break
-    sleep 0.05
+    sleep 0.02
   done
   pkill -KILL -s "$job" 2>/dev/null || true
   wait "$job" 2>/dev/null || true
