@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -78,10 +79,16 @@ std::vector<float> to_float(const Matrix& m) {
 }
 
 bool all_finite(const float* v, std::int64_t n) {
-  // A sum propagates NaN/Inf and vectorises; a finite sum overflowing to Inf also means trouble.
-  float acc = 0.f;
-  for (std::int64_t i = 0; i < n; ++i) acc += v[i] * 0.f;
-  return acc == 0.f;
+  // Inf and NaN are the floats whose exponent bits are all set. An OR over integer flags
+  // vectorises (a float sum would not: its order is fixed without -ffast-math, one dependent add
+  // per element, ~4% of an outer iteration over the 11 checks).
+  std::uint32_t bad = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, v + i, sizeof bits);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
 }
 
 void check_step(const float* grad, std::int64_t n, double loss, const char* net, std::int64_t step, std::int64_t inner) {
