@@ -46,7 +46,7 @@ ours_kernels=$(env "${bench_blas_env[@]}" "$bench" --tasks 1 --pack 1 --iters 1 
   awk '/^blas_kernels/ {sub(/^blas_kernels /, ""); print}')
 ref_kernels=$(env "${bench_blas_env[@]}" "$python" -c 'import ctypes, torch
 lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_get_corename.restype = ctypes.c_char_p
-print(lib.openblas_get_corename().decode())')
+print(lib.openblas_get_corename().decode())' 2>/dev/null || echo "(not OpenBLAS)")
 declare -a P A T
 for ((r = 1; r <= rounds; ++r)); do
   p=$(ours "$pack") a=$(ours 1) t=$(theirs)

@@ -81,7 +81,7 @@ std::vector<float> to_float(const Matrix& m) {
 bool all_finite(const float* v, std::int64_t n) {
   // Inf and NaN are the floats whose exponent bits are all set. An OR over integer flags
   // vectorises (a float sum would not: its order is fixed without -ffast-math, one dependent add
-  // per element, ~4% of an outer iteration over the 11 checks).
+  // per element, 2% of an outer iteration over its 11 checks).
   std::uint32_t bad = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     std::uint32_t bits;
