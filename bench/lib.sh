@@ -14,6 +14,8 @@
 #                         both variables, i.e. on OpenBLAS's own choice as on a node that sets
 #                         neither; BLAS_ENV=keep keeps the environment's pin.
 #   bench_blas_note       how the timed commands ran, for the table's note
+#   bench_py_kernels PY   the OpenBLAS kernel family a Python process with torch runs (the
+#                         reference trainer's), under bench_blas_env
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -45,4 +47,10 @@ bench_blas_note() {
   else
     echo "without the environment's OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (OpenBLAS's own choice of kernels)"
   fi
+}
+
+bench_py_kernels() {
+  env "${bench_blas_env[@]}" "$1" -c 'import ctypes, torch
+lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_get_corename.restype = ctypes.c_char_p
+print(lib.openblas_get_corename().decode())' 2>/dev/null || echo "(not OpenBLAS)"
 }

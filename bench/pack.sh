@@ -44,9 +44,7 @@ theirs() {  # the reference's own loop timer, on the wall clock and on the proce
 }
 ours_kernels=$(env "${bench_blas_env[@]}" "$bench" --tasks 1 --pack 1 --iters 1 --warmup 0 --threads 1 |
   awk '/^blas_kernels/ {sub(/^blas_kernels /, ""); print}')
-ref_kernels=$(env "${bench_blas_env[@]}" "$python" -c 'import ctypes, torch
-lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_get_corename.restype = ctypes.c_char_p
-print(lib.openblas_get_corename().decode())' 2>/dev/null || echo "(not OpenBLAS)")
+ref_kernels=$(bench_py_kernels "$python")
 declare -a P A T
 for ((r = 1; r <= rounds; ++r)); do
   p=$(ours "$pack") a=$(ours 1) t=$(theirs)

@@ -52,7 +52,9 @@ echo "--- table ---"
 bench_table "| | seconds / outer iteration (median of $rounds, $iters iterations each) |" "|---|---|" \
   "| reference (\`ref_cellot.py --threads 1\`) | $mt (rounds: ${theirs[*]}) |" \
   "| ours (\`bench_trainer --threads 1\`) | $mo (rounds: ${ours[*]}) |" \
-  "| **ratio ours / reference** | **$ratio** (target ≤ 0.5) |" ""
+  "| **ratio ours / reference** | **$ratio** (target ≤ 0.5) |" "" \
+  "Kernels: ours $(env "${bench_blas_env[@]}" "$bench" --iters 1 --threads 1 --repeat 1 --peak 0 |
+    awk '$1 == "blas_kernels" {sub(/^blas_kernels /, ""); print}'), the reference $(bench_py_kernels "$python"); every command ran $(bench_blas_note)." ""
 rows=("| GEMM work and rate (ours, one more run) | |" "|---|---|"
   "| GEMM flops per outer iteration (counted in \`nn::blas::gemm\`) | $(value gemm_gflop_per_outer_iter) GFLOP |"
   "| achieved | $(value achieved_gflops) GFLOP/s |")
