@@ -643,6 +643,7 @@ Outcome TaskRunner::finish(Work& w, Outcome outcome, const std::string& message)
     store_write(ctx_, w.task->key, [&] { ctx_.store->write_row(w.t, row); });
   });
   if (outcome == Outcome::done) {
+    fault::kill_point("checkpoint_cleanup");  // done in the store, its checkpoint files still there
     // Checkpoints are single files (written to .tmp, then renamed); one syscall each when
     // absent, which is the common case (only interrupted CellOT tasks leave one).
     ::unlink(w.ckpt.c_str());

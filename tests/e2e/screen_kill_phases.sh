@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SIGKILL at each phase of writing (CELLOT_FAULT=kill:<phase> on rank 0, src/core/fault.cpp):
 # store creation, a row's data, its checksum, its done flag, the provenance line, a checkpoint,
-# a merge. Each time the next run (--resume; merge again) must end with the store an
-# uninterrupted run writes. Also: a torn checkpoint falls back to scratch instead of failing the
+# a done task's checkpoint removal, a merge. Each time the next run (--resume; merge again) must
+# end with the store an uninterrupted run writes, and no checkpoint left beside it. Also: a torn checkpoint falls back to scratch instead of failing the
 # task, and a store whose creation was killed is started afresh by --resume (jobs/screen.sbatch
 # passes --resume on every requeue).
 source "$(dirname "$0")/screen_lib.sh"
@@ -20,14 +20,18 @@ killed() {  # killed PHASE ARGS...: 2 ranks, rank 0 SIGKILLed at PHASE; must not
   set -e
   [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "kill at $p: exit $rc"
 }
-for phase in store_create row_write checksum done_flag provenance checkpoint_write; do
+for phase in store_create row_write checksum done_flag provenance checkpoint_write checkpoint_cleanup; do
   killed "$phase" "${args[@]}" --store "$phase.h5"
   if [ "$phase" = store_create ]; then
     [ ! -e store_create.h5 ] || fail "a store killed while being created exists under its name"
     [ -e store_create.h5.creating ] || fail "no .creating file left by the killed creation"
   fi
+  if [ "$phase" = checkpoint_cleanup ]; then  # a done task's checkpoint files were left
+    [ -n "$(ls checkpoint_cleanup.h5.ckpt 2>/dev/null)" ] || fail "kill at checkpoint_cleanup left no checkpoint file"
+  fi
   mpirun_n 2 "${args[@]}" --store "$phase.h5" --resume 2>"$phase.txt" || { cat "$phase.txt"; fail "resume after kill at $phase"; }
   compare_stores ref.h5 "$phase.h5" || fail "kill at $phase + resume differs from the uninterrupted run"
+  [ ! -e "$phase.h5.ckpt" ] || { ls -l "$phase.h5.ckpt"; fail "kill at $phase: checkpoints outlived the complete store"; }
 done
 grep -q "creation was interrupted" store_create.txt || fail "no warning for the half-created store"
 

@@ -12,7 +12,7 @@ bool armed(const std::string& name);
 
 // SIGKILLs this process when `kill:<phase>` is armed: what a node loss or the time limit does
 // at that point. Phases: store_create, row_write, checksum, done_flag, provenance,
-// checkpoint_write, merge.
+// checkpoint_write, checkpoint_cleanup (a done task's checkpoint files not yet removed), merge.
 void kill_point(const char* phase);
 
 }  // namespace cellot::fault
