@@ -386,10 +386,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   ph.total = Stamp::now() - t_start;
   if (root && result.unfinished == 0) {
     std::error_code ec;
-    // Every task is done, so no checkpoint is needed. Usually the directory is empty, but a kill
-    // between a task's done flag and the removal of its checkpoint files (task_runner.cpp)
-    // leaves them behind a task the resume then skips (screen_kill_trials_e2e saw a .prev).
-    fs::remove_all(detail::checkpoint_dir(store_path), ec);
+    fs::remove_all(detail::checkpoint_dir(store_path), ec);  // all done: also a killed task's leftovers
   }
   if (progress_on) progress.finish(outcome_text);
   detail::log_phase_summary(groups, ph, tally.done + tally.failed + tally.diverged, progress_on);
