@@ -9,12 +9,9 @@
 set -euo pipefail
 tool="$PWD/tests/metrics_tool"
 [[ -x "$tool" ]] || { echo "metrics_isa: metrics_tool not built: $tool" >&2; exit 1; }
-qemu="$(command -v qemu-x86_64 || true)"
-if [[ -z "$qemu" ]]; then
-  echo "metrics_isa: qemu-x86_64 not installed (apt-get install qemu-user); skipped" >&2
-  exit 77
-fi
-[[ "$(uname -m)" == x86_64 ]] || { echo "metrics_isa: not an x86-64 host; skipped" >&2; exit 77; }
+name=metrics_isa
+# shellcheck source=tests/support/qemu_isa.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/qemu_isa.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Unscaled, unequal sets with near-duplicates: every kernel branch (direct and expanded
@@ -45,10 +42,6 @@ run_all() {  # run_all PREFIX... : every run's output, one line each
     OMP_NUM_THREADS=2 "$@" "$tool" "${a[0]}" "$work/x.npy" "$work/y.npy" "${a[@]:1}"
   done
 }
-native_isa="baseline"
-grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && native_isa="x86-64-v3 (AVX2, FMA)"
-grep -qw avx512f /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo && native_isa="x86-64-v4 (AVX-512)"
-echo "native CPU selects the $native_isa clone"
 run_all >"$work/native.txt"
 cat "$work/native.txt"
 for mode in kernel-cache cost-cache streaming; do

@@ -153,83 +153,150 @@ template double IcnnShape::add_w_penalty_grad<double>(const double*, double, dou
 // stacked A, and the A-gradients of all layers are one product D^T (.) as well.
 
 namespace {
-// Row kernels with restrict-qualified pointers so that they vectorise. The LeakyReLU slope (1 for
-// h > 0, else 0.2; torch computes h * 0.2 for h <= 0) is arithmetic on the comparison, written
-// inline in each loop, because that is the form GCC vectorises; a branch per element (the sign
-// is a coin flip) costs more than the arithmetic. 0.8 + 0.2 rounds to exactly 1.
+// Kernels over n rows of a buffer with leading dimension ld, restrict-qualified so that the loop
+// over a row vectorises. The LeakyReLU slope (1 for h > 0, else 0.2; torch computes h * 0.2 for
+// h <= 0) is arithmetic on the comparison, written inline in each loop, because that is the form
+// GCC vectorises; a branch per element (the sign is a coin flip) costs more than the arithmetic.
+// 0.8 + 0.2 rounds to exactly 1.
+//
+// On x86 with GCC each kernel is cloned for AVX-512 and AVX2 and the CPU's best clone is chosen
+// at load time (the library itself targets the baseline ISA). Every clone computes the same
+// IEEE operations on each element in the same order - this file is compiled with
+// -ffp-contract=off, so no clone fuses a multiply and an add - and gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CELLOT_ICNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CELLOT_ICNN_CLONES
+#endif
+
+// The pre-activation is not needed once activated, only its slope: the slope overwrites it in
+// place (hs), which keeps one buffer fewer in cache. c = 2 a s (ld of c: m).
 template <class T>
-void activate_first(std::int64_t m, const T* __restrict b, T* __restrict h, T* __restrict s, T* __restrict z,
-                    T* __restrict c) {
-  for (std::int64_t j = 0; j < m; ++j) {
-    const T hv = h[j] + b[j];
-    const bool positive = hv > T(0);
-    const T sv = positive * T(0.8) + T(0.2);
-    const T a = hv * sv;
-    h[j] = hv;
-    s[j] = sv;
-    c[j] = T(2) * a * sv;
-    z[j] = a * a;
+CELLOT_ICNN_CLONES void activate_first(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict b,
+                                       T* __restrict hs, T* __restrict z, T* __restrict c) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict hr = hs + i * ld;
+    T* __restrict zr = z + i * ld;
+    T* __restrict cr = c + i * m;
+    for (std::int64_t j = 0; j < m; ++j) {
+      const T hv = hr[j] + b[j];
+      const bool positive = hv > T(0);
+      const T sv = positive * T(0.8) + T(0.2);
+      const T a = hv * sv;
+      hr[j] = sv;
+      cr[j] = T(2) * a * sv;
+      zr[j] = a * a;
+    }
   }
 }
 
 template <class T>
-void activate(std::int64_t m, const T* __restrict b, T* __restrict h, T* __restrict s, T* __restrict z) {
-  for (std::int64_t j = 0; j < m; ++j) {
-    const T hv = h[j] + b[j];
-    const bool positive = hv > T(0);
-    const T sv = positive * T(0.8) + T(0.2);
-    h[j] = hv;
-    s[j] = sv;
-    z[j] = hv * sv;
+CELLOT_ICNN_CLONES void activate(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict b,
+                                 T* __restrict hs, T* __restrict z) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict hr = hs + i * ld;
+    T* __restrict zr = z + i * ld;
+    for (std::int64_t j = 0; j < m; ++j) {
+      const T hv = hr[j] + b[j];
+      const bool positive = hv > T(0);
+      const T sv = positive * T(0.8) + T(0.2);
+      hr[j] = sv;
+      zr[j] = hv * sv;
+    }
   }
 }
 
+// a *= b row by row (both with leading dimension ld).
 template <class T>
-void multiply(std::int64_t m, T* __restrict a, const T* __restrict b) {
-  for (std::int64_t j = 0; j < m; ++j) a[j] *= b[j];
-}
-
-template <class T>
-void multiply_keep(std::int64_t m, T* __restrict a, const T* __restrict b, T* __restrict keep) {
-  for (std::int64_t j = 0; j < m; ++j) {
-    keep[j] = a[j];
-    a[j] *= b[j];
+CELLOT_ICNN_CLONES void multiply(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
+                                 const T* __restrict b) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict ar = a + i * ld;
+    const T* __restrict br = b + i * ld;
+    for (std::int64_t j = 0; j < m; ++j) ar[j] *= br[j];
   }
 }
 
+// keep = a, then a *= c (a: leading dimension ld; c and keep: m).
 template <class T>
-void product(std::int64_t m, const T* __restrict a, const T* __restrict b, T* __restrict out) {
-  for (std::int64_t j = 0; j < m; ++j) out[j] = a[j] * b[j];
-}
-
-template <class T>
-void tangent_first(std::int64_t m, const T* __restrict ht, const T* __restrict c, const T* __restrict dz,
-                   const T* __restrict s, T* __restrict zt, T* __restrict lam) {
-  for (std::int64_t j = 0; j < m; ++j) {
-    zt[j] = c[j] * ht[j];
-    // z_1 = a_0^2 is the only curved piece: its second derivative 2 s_0^2 couples the tangent
-    // back into h_0, i.e. into A_0 and b_0.
-    lam[j] = T(2) * dz[j] * s[j] * s[j] * ht[j];
+CELLOT_ICNN_CLONES void multiply_keep(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
+                                      const T* __restrict c, T* __restrict keep) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict ar = a + i * ld;
+    const T* __restrict cr = c + i * m;
+    T* __restrict kr = keep + i * m;
+    for (std::int64_t j = 0; j < m; ++j) {
+      kr[j] = ar[j];
+      ar[j] *= cr[j];
+    }
   }
 }
 
+// The tangent of a pre-activation of layer 0 becomes the tangent of its activation in place (t,
+// s: leading dimension ld; c, dz, lam: m).
 template <class T>
-void accumulate(std::int64_t m, const T* __restrict a, T* __restrict sum) {
-  for (std::int64_t j = 0; j < m; ++j) sum[j] += a[j];
+CELLOT_ICNN_CLONES void tangent_first(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict t,
+                                      const T* __restrict c, const T* __restrict dz, const T* __restrict s,
+                                      T* __restrict lam) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict tr = t + i * ld;
+    const T* __restrict sr = s + i * ld;
+    const T* __restrict cr = c + i * m;
+    const T* __restrict dr = dz + i * m;
+    T* __restrict lr = lam + i * m;
+    for (std::int64_t j = 0; j < m; ++j) {
+      const T ht = tr[j];
+      tr[j] = cr[j] * ht;
+      // z_1 = a_0^2 is the only curved piece: its second derivative 2 s_0^2 couples the tangent
+      // back into h_0, i.e. into A_0 and b_0.
+      lr[j] = T(2) * dr[j] * sr[j] * sr[j] * ht;
+    }
+  }
 }
 
+// sum[j] = sum over rows i (in order) of a[i][j], or of w[i] a[i][j] when w != nullptr.
 template <class T>
-void accumulate_scaled(std::int64_t m, T w, const T* __restrict a, T* __restrict sum) {
-  for (std::int64_t j = 0; j < m; ++j) sum[j] += w * a[j];
+CELLOT_ICNN_CLONES void column_sums(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict a,
+                                    const T* __restrict w, T* __restrict sum) {
+  for (std::int64_t j = 0; j < m; ++j) sum[j] = T(0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T* __restrict ar = a + i * ld;
+    if (w) {
+      const T wi = w[i];
+      for (std::int64_t j = 0; j < m; ++j) sum[j] += wi * ar[j];
+    } else {
+      for (std::int64_t j = 0; j < m; ++j) sum[j] += ar[j];
+    }
+  }
+}
+
+// a[i][j] *= w[i].
+template <class T>
+CELLOT_ICNN_CLONES void scale_rows(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
+                                   const T* __restrict w) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* __restrict ar = a + i * ld;
+    const T wi = w[i];
+    for (std::int64_t j = 0; j < m; ++j) ar[j] *= wi;
+  }
 }
 }  // namespace
 
+// Rows of the wide buffers start on a cache line (64 bytes): the layers' blocks of 64 units
+// are then whole vectors for the row kernels and for BLAS. Padding columns are never read.
 template <class T>
-IcnnKernels<T>::IcnnKernels(const IcnnShape& shape, std::int64_t capacity) : shape_(shape), capacity_(capacity) {
+std::int64_t IcnnKernels<T>::padded_row(std::int64_t units) {
+  constexpr std::int64_t per_line = static_cast<std::int64_t>(kCacheLine / sizeof(T));
+  return (units + per_line - 1) / per_line * per_line;
+}
+
+template <class T>
+IcnnKernels<T>::IcnnKernels(const IcnnShape& shape, std::int64_t capacity)
+    : shape_(shape), capacity_(capacity), ld_(padded_row(shape.total_units())) {
   CELLOT_CHECK(capacity_ >= 0, "negative capacity");
-  const auto wide = static_cast<std::size_t>(capacity_ * shape_.total_units());
+  const auto wide = static_cast<std::size_t>(capacity_ * ld_);
   const auto narrow = static_cast<std::size_t>(capacity_ * shape_.units(0));
-  for (auto* b : {&h_, &s_, &z_, &d_, &ht_, &zt_}) b->assign(wide, T(0));
+  for (auto* b : {&hs_, &z_, &d_, &t_}) b->assign(wide, T(0));
   for (auto* b : {&c0_, &dz1_, &lam_}) b->assign(narrow, T(0));
 }
 
@@ -239,121 +306,103 @@ void IcnnKernels<T>::forward(const T* p, const T* x, std::int64_t ldx, std::int6
   n_ = n;
   x_ = x;
   ldx_ = ldx;
-  const std::int64_t U = shape_.total_units(), d = shape_.dim();
+  const std::int64_t U = shape_.total_units(), ld = ld_, d = shape_.dim();
   const int L = shape_.depth();
   const T* b = p + shape_.bias_offset();
-  T *H = h_.data(), *S = s_.data(), *Z = z_.data();
+  T *H = hs_.data(), *Z = z_.data();
   // Every layer's A_k x at once.
-  gemm(Op::none, Op::trans, n, U, d, T(1), x, ldx, p, d, T(0), H, U);
-  const std::int64_t u0 = shape_.units(0);
-  for (std::int64_t i = 0; i < n; ++i) activate_first(u0, b, H + i * U, S + i * U, Z + i * U, c0_.data() + i * u0);
+  gemm(Op::none, Op::trans, n, U, d, T(1), x, ldx, p, d, T(0), H, ld);
+  activate_first(n, shape_.units(0), ld, b, H, Z, c0_.data());
   for (int l = 1; l < L; ++l) {
     const std::int64_t ul = shape_.units(l), up = shape_.units(l - 1);
     const std::int64_t off = shape_.unit_offset(l), poff = shape_.unit_offset(l - 1);
-    gemm(Op::none, Op::trans, n, ul, up, T(1), Z + poff, U, p + shape_.w_offset(l - 1), up, T(1), H + off, U);
-    for (std::int64_t i = 0; i < n; ++i) activate(ul, b + off, H + i * U + off, S + i * U + off, Z + i * U + off);
+    gemm(Op::none, Op::trans, n, ul, up, T(1), Z + poff, ld, p + shape_.w_offset(l - 1), up, T(1), H + off, ld);
+    activate(n, ul, ld, b + off, H + off, Z + off);
   }
   if (out) {
     const std::int64_t uo = shape_.units(L - 1), zoff = shape_.unit_offset(L - 1), ooff = shape_.unit_offset(L);
     const T* w = p + shape_.w_offset(L - 1);
     for (std::int64_t i = 0; i < n; ++i) {
-      const T* z = Z + i * U + zoff;
+      const T* z = Z + i * ld + zoff;
       T acc = T(0);
       for (std::int64_t j = 0; j < uo; ++j) acc += w[j] * z[j];
-      out[i] = acc + (H[i * U + ooff] + b[ooff]);
+      out[i] = acc + (H[i * ld + ooff] + b[ooff]);
     }
   }
 }
 
 template <class T>
 void IcnnKernels<T>::input_gradient(const T* p, T* grad_x, std::int64_t ldg) {
-  const std::int64_t n = n_, U = shape_.total_units(), d = shape_.dim(), u0 = shape_.units(0);
+  const std::int64_t n = n_, U = shape_.total_units(), ld = ld_, d = shape_.dim(), u0 = shape_.units(0);
   const int L = shape_.depth();
-  T *D = d_.data(), *S = s_.data();
+  T *D = d_.data(), *S = hs_.data();
   for (int l = L - 1; l >= 0; --l) {
     const std::int64_t ul = shape_.units(l), off = shape_.unit_offset(l);
     if (l == L - 1) {
       // d out / d z_L = W_{L-1} for every row.
       const T* w = p + shape_.w_offset(L - 1);
-      for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t j = 0; j < ul; ++j) D[i * U + off + j] = w[j];
+      for (std::int64_t i = 0; i < n; ++i) std::copy(w, w + ul, D + i * ld + off);
     } else {
       // d out / d z_{l+1} = (d out / d h_{l+1}) W_l, written into block l.
-      gemm(Op::none, Op::none, n, ul, shape_.units(l + 1), T(1), D + shape_.unit_offset(l + 1), U,
-           p + shape_.w_offset(l), ul, T(0), D + off, U);
+      gemm(Op::none, Op::none, n, ul, shape_.units(l + 1), T(1), D + shape_.unit_offset(l + 1), ld,
+           p + shape_.w_offset(l), ul, T(0), D + off, ld);
     }
-    if (l > 0) {
-      for (std::int64_t i = 0; i < n; ++i) multiply(ul, D + i * U + off, S + i * U + off);
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) multiply_keep(u0, D + i * U, c0_.data() + i * u0, dz1_.data() + i * u0);
-    }
+    if (l > 0)
+      multiply(n, ul, ld, D + off, S + off);
+    else
+      multiply_keep(n, u0, ld, D, c0_.data(), dz1_.data());
   }
-  for (std::int64_t i = 0; i < n; ++i) D[i * U + U - 1] = T(1);
-  if (grad_x) gemm(Op::none, Op::none, n, d, U, T(1), D, U, p, d, T(0), grad_x, ldg);
+  for (std::int64_t i = 0; i < n; ++i) D[i * ld + U - 1] = T(1);
+  if (grad_x) gemm(Op::none, Op::none, n, d, U, T(1), D, ld, p, d, T(0), grad_x, ldg);
 }
 
 template <class T>
 void IcnnKernels<T>::transport_vjp(const T* p, const T* v, std::int64_t ldv, T* grad) {
-  const std::int64_t n = n_, U = shape_.total_units(), d = shape_.dim(), u0 = shape_.units(0);
+  const std::int64_t n = n_, U = shape_.total_units(), ld = ld_, d = shape_.dim(), u0 = shape_.units(0);
   const int L = shape_.depth();
-  T *Ht = ht_.data(), *Zt = zt_.data(), *D = d_.data();
-  const T* S = s_.data();
-  // Tangent of the forward pass in direction v (biases drop out).
-  gemm(Op::none, Op::trans, n, U, d, T(1), v, ldv, p, d, T(0), Ht, U);
-  for (int l = 0; l < L; ++l) {
+  // Tangent of the forward pass in direction v (biases drop out); block l of Zt holds the
+  // tangent of h_l until it is activated in place into the tangent of z_{l+1}.
+  T *Zt = t_.data(), *D = d_.data();
+  const T* S = hs_.data();
+  gemm(Op::none, Op::trans, n, U, d, T(1), v, ldv, p, d, T(0), Zt, ld);
+  tangent_first(n, u0, ld, Zt, c0_.data(), dz1_.data(), S, lam_.data());
+  for (int l = 1; l < L; ++l) {
     const std::int64_t ul = shape_.units(l), off = shape_.unit_offset(l);
-    if (l == 0) {
-      for (std::int64_t i = 0; i < n; ++i)
-        tangent_first(u0, Ht + i * U, c0_.data() + i * u0, dz1_.data() + i * u0, S + i * U, Zt + i * U,
-                      lam_.data() + i * u0);
-    } else {
-      const std::int64_t up = shape_.units(l - 1), poff = shape_.unit_offset(l - 1);
-      gemm(Op::none, Op::trans, n, ul, up, T(1), Zt + poff, U, p + shape_.w_offset(l - 1), up, T(1), Ht + off, U);
-      for (std::int64_t i = 0; i < n; ++i) product(ul, S + i * U + off, Ht + i * U + off, Zt + i * U + off);
-    }
+    const std::int64_t up = shape_.units(l - 1), poff = shape_.unit_offset(l - 1);
+    gemm(Op::none, Op::trans, n, ul, up, T(1), Zt + poff, ld, p + shape_.w_offset(l - 1), up, T(1), Zt + off, ld);
+    multiply(n, ul, ld, Zt + off, S + off);
   }
   // A: D^T v for every layer (the output column of D is 1: gA_L = colsum v), plus lam^T x on A_0.
-  gemm(Op::trans, Op::none, U, d, n, T(1), D, U, v, ldv, T(0), grad, d);
+  gemm(Op::trans, Op::none, U, d, n, T(1), D, ld, v, ldv, T(0), grad, d);
   gemm(Op::trans, Op::none, u0, d, n, T(1), lam_.data(), u0, x_, ldx_, T(1), grad, d);
   T* gb = grad + shape_.bias_offset();
   std::fill(gb, gb + U, T(0));
-  for (std::int64_t i = 0; i < n; ++i) accumulate(u0, lam_.data() + i * u0, gb);
+  column_sums(n, u0, u0, lam_.data(), static_cast<const T*>(nullptr), gb);
   for (int k = 0; k + 1 < L; ++k) {
     const std::int64_t uk = shape_.units(k), un = shape_.units(k + 1);
-    gemm(Op::trans, Op::none, un, uk, n, T(1), D + shape_.unit_offset(k + 1), U, Zt + shape_.unit_offset(k), U, T(0),
+    gemm(Op::trans, Op::none, un, uk, n, T(1), D + shape_.unit_offset(k + 1), ld, Zt + shape_.unit_offset(k), ld, T(0),
          grad + shape_.w_offset(k), uk);
   }
-  T* gw = grad + shape_.w_offset(L - 1);
-  const std::int64_t ulast = shape_.units(L - 1), zoff = shape_.unit_offset(L - 1);
-  std::fill(gw, gw + ulast, T(0));
-  for (std::int64_t i = 0; i < n; ++i) accumulate(ulast, Zt + i * U + zoff, gw);
+  column_sums(n, shape_.units(L - 1), ld, Zt + shape_.unit_offset(L - 1), static_cast<const T*>(nullptr),
+              grad + shape_.w_offset(L - 1));
 }
 
 template <class T>
 void IcnnKernels<T>::value_vjp(const T* p, const T* w, T* grad) {
   (void)p;
-  const std::int64_t n = n_, U = shape_.total_units(), d = shape_.dim();
+  const std::int64_t n = n_, U = shape_.total_units(), ld = ld_, d = shape_.dim();
   const int L = shape_.depth();
   T* D = d_.data();
   const T* Z = z_.data();
-  for (std::int64_t i = 0; i < n; ++i) {
-    T* __restrict dr = D + i * U;
-    const T wi = w[i];
-    for (std::int64_t j = 0; j < U; ++j) dr[j] *= wi;
-  }
-  gemm(Op::trans, Op::none, U, d, n, T(1), D, U, x_, ldx_, T(0), grad, d);
-  T* gb = grad + shape_.bias_offset();
-  std::fill(gb, gb + U, T(0));
-  for (std::int64_t i = 0; i < n; ++i) accumulate(U, D + i * U, gb);
+  scale_rows(n, U, ld, D, w);
+  gemm(Op::trans, Op::none, U, d, n, T(1), D, ld, x_, ldx_, T(0), grad, d);
+  column_sums(n, U, ld, D, static_cast<const T*>(nullptr), grad + shape_.bias_offset());
   for (int k = 0; k + 1 < L; ++k) {
     const std::int64_t uk = shape_.units(k), un = shape_.units(k + 1);
-    gemm(Op::trans, Op::none, un, uk, n, T(1), D + shape_.unit_offset(k + 1), U, Z + shape_.unit_offset(k), U, T(0),
+    gemm(Op::trans, Op::none, un, uk, n, T(1), D + shape_.unit_offset(k + 1), ld, Z + shape_.unit_offset(k), ld, T(0),
          grad + shape_.w_offset(k), uk);
   }
-  T* gw = grad + shape_.w_offset(L - 1);
-  const std::int64_t ulast = shape_.units(L - 1), zoff = shape_.unit_offset(L - 1);
-  std::fill(gw, gw + ulast, T(0));
-  for (std::int64_t i = 0; i < n; ++i) accumulate_scaled(ulast, w[i], Z + i * U + zoff, gw);
+  column_sums(n, shape_.units(L - 1), ld, Z + shape_.unit_offset(L - 1), w, grad + shape_.w_offset(L - 1));
 }
 
 template class IcnnKernels<float>;

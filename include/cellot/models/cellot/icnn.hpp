@@ -9,6 +9,7 @@
 // the parameter gradient of <v, grad_x ICNN(x)>, the parameter gradient of sum w_i ICNN(x_i)) on
 // preallocated buffers; icnn_autograd.hpp has the libtorch autograd oracle they are tested against.
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,23 @@ class IcnnShape {
 // Hand-derived passes for batches of up to `capacity` rows. Sequence: forward(), then
 // input_gradient(), then at most one of transport_vjp() / value_vjp(). The rows `x` given to
 // forward() must stay valid until the last pass.
+inline constexpr std::size_t kCacheLine = 64;
+
+// Storage aligned to a cache line.
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <class O>
+  explicit CacheLineAllocator(const CacheLineAllocator<O>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(kCacheLine))); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(kCacheLine)); }
+  template <class O>
+  bool operator==(const CacheLineAllocator<O>&) const { return true; }
+  template <class O>
+  bool operator!=(const CacheLineAllocator<O>&) const { return false; }
+};
+
 template <class T>
 class IcnnKernels {
  public:
@@ -92,13 +110,17 @@ class IcnnKernels {
   void value_vjp(const T* params, const T* w, T* grad);
 
  private:
+  static std::int64_t padded_row(std::int64_t units);
+
   IcnnShape shape_;
-  std::int64_t capacity_, n_ = 0, ldx_ = 0;
+  std::int64_t capacity_, ld_, n_ = 0, ldx_ = 0;
   const T* x_ = nullptr;
-  // (capacity x U): pre-activations, slopes (1 or 0.2), activations z, deltas, tangents.
-  std::vector<T> h_, s_, z_, d_, ht_, zt_;
+  // (capacity x ld_, ld_ = U rounded up to a cache line): pre-activations, then (after
+  // activation, in place) their slopes (1 or 0.2); activations z; deltas; tangents of the
+  // pre-activations, then (in place) of the activations.
+  std::vector<T, CacheLineAllocator<T>> hs_, z_, d_, t_;
   // (capacity x units(0)): 2 a_0 s_0, d out / d z_1, and the second-order term of layer 0.
-  std::vector<T> c0_, dz1_, lam_;
+  std::vector<T, CacheLineAllocator<T>> c0_, dz1_, lam_;
 };
 
 extern template class IcnnKernels<float>;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A CellOT model trains to the same bits whichever clone of the ICNN's row kernels the CPU
+# selects (src/models/cellot/icnn.cpp: AVX-512, AVX2 and baseline clones chosen at load time).
+# Trains one small CellOT model natively and under qemu-user emulating CPUs that select the other
+# clones (Haswell: AVX2; Nehalem: baseline) and requires bit-identical parameters and curves.
+# OpenBLAS's kernels follow the CPU too, so every run fixes them with OPENBLAS_CORETYPE=Nehalem
+# (SSE kernels every CPU here runs): what remains to differ is our code. Runs from the build
+# directory; needs qemu-user (scripts/setup installs it).
+set -euo pipefail
+bin="$PWD/bin"
+[[ -x "$bin/cellot-torch" ]] || { echo "icnn_isa: $bin/cellot-torch not built" >&2; exit 1; }
+name=icnn_isa
+# shellcheck source=tests/support/qemu_isa.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/qemu_isa.sh"
+py="${CELLOT_PYTHON:-/usr/bin/python3}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$bin/cellot" synth --preset screen --out s.h5ad --features 8 --perturbations 1 --cells-scale 0.2 --seed 3 -q
+# Widths of 32 fill AVX-512 registers twice per row; 20 iterations with 10 g steps each run every
+# kernel (forward, input gradient, transport and value VJPs) hundreds of times. Batch 48: the
+# loss weights 1/48 are inexact, so a fused multiply-add in a clone would change the bits (with a
+# power-of-two batch the products are exact and fusing them is invisible).
+train() {  # train OUT [PREFIX...]
+  local out=$1
+  shift
+  OPENBLAS_CORETYPE=Nehalem OMP_NUM_THREADS=1 "$@" "$bin/cellot-torch" train --data s.h5ad -p drug_000 -m cellot \
+    -o "$out" --training.iters 20 --training.eval_every 10 --model.hidden 32,32,32 --training.batch_size 48 -q \
+    2> >(grep -v "TCG doesn't support" >&2)
+}
+train native
+status=0
+for cpu in Nehalem Haswell; do
+  train "$cpu" "$qemu" -cpu "$cpu"
+  if "$py" - native "$cpu" <<'PY'; then
+import sys
+import h5py
+import numpy as np
+a, b = sys.argv[1:3]
+diff = []
+with h5py.File(a + "/model.h5", "r") as fa, h5py.File(b + "/model.h5", "r") as fb:
+    names = sorted(fa["params"].keys())
+    assert names == sorted(fb["params"].keys()), "parameter names differ"
+    for n in names:
+        x, y = fa["params"][n][()], fb["params"][n][()]
+        if x.shape != y.shape or x.tobytes() != y.tobytes():
+            diff.append(f"{n}: max |diff| {np.max(np.abs(x.astype(float) - y.astype(float))):.3g}")
+curves = [open(d + "/curves.csv").read() for d in (a, b)]
+if curves[0] != curves[1]:
+    diff.append("curves.csv differs")
+print(f"{len(names)} parameter tensors compared")
+if diff:
+    print("\n".join(diff))
+    sys.exit(1)
+PY
+    echo "qemu -cpu $cpu: identical"
+  else
+    echo "qemu -cpu $cpu: DIFFERS from the native run" >&2
+    status=1
+  fi
+done
+exit "$status"
