@@ -54,6 +54,20 @@ double Config::lr() const {
   return k ? k->default_lr : ModelKind{}.default_lr;
 }
 
+std::int64_t Config::patience() const {
+  if (training.patience) return *training.patience;
+  const ModelKind* k = find_model_kind(model.name);
+  const std::int64_t iters = k ? k->default_patience_iters : 0;
+  if (iters <= 0 || training.eval_every <= 0) return 0;
+  return (iters + training.eval_every - 1) / training.eval_every;
+}
+
+std::int64_t Config::min_iters() const {
+  if (training.min_iters) return *training.min_iters;
+  const ModelKind* k = find_model_kind(model.name);
+  return k ? k->default_min_iters : 0;
+}
+
 void add_config_options(po::options_description& desc, Config& c) {
   // clang-format off
   desc.add_options()
@@ -96,8 +110,8 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("training.beta2", po::value(&c.training.beta2)->default_value(c.training.beta2), "Adam beta2")
     ("training.g_penalty", po::value(&c.training.g_penalty)->default_value(c.training.g_penalty), "penalty on negative W of g")
     ("training.eval_every", po::value(&c.training.eval_every)->default_value(c.training.eval_every), "validation every N iterations")
-    ("training.patience", po::value(&c.training.patience)->default_value(c.training.patience), "early stopping: evaluations without a new best validation value before training stops (0: off)")
-    ("training.min_iters", po::value(&c.training.min_iters)->default_value(c.training.min_iters), "early stopping: never before this many iterations")
+    ("training.patience", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.patience, "training.patience"); }), "early stopping: evaluations without a new best validation value before training stops (0: off; auto: the model's default, cellot 30,000 iterations over eval_every, others off)")
+    ("training.min_iters", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.min_iters, "training.min_iters"); }), "early stopping: never before this many iterations (auto: the model's default, cellot 20,000)")
     ("training.checkpoint_every", po::value(&c.training.checkpoint_every)->default_value(c.training.checkpoint_every), "checkpoint every N iterations")
     ("training.seed", po::value(&c.training.seed)->default_value(c.training.seed), "seed")
     ("training.threads", po::value(&c.training.threads)->default_value(c.training.threads), "torch threads per rank (0: auto)")
@@ -271,8 +285,8 @@ std::string Config::to_ini() const {
      << "beta2 = " << fmt_double(training.beta2) << "\n"
      << "g_penalty = " << fmt_double(training.g_penalty) << "\n"
      << "eval_every = " << training.eval_every << "\n"
-     << "patience = " << training.patience << "\n"
-     << "min_iters = " << training.min_iters << "\n"
+     << "patience = " << (training.patience ? std::to_string(*training.patience) : "auto") << "\n"
+     << "min_iters = " << (training.min_iters ? std::to_string(*training.min_iters) : "auto") << "\n"
      << "checkpoint_every = " << training.checkpoint_every << "\n"
      << "seed = " << training.seed << "\n"
      << "threads = " << training.threads << "\n"
@@ -403,10 +417,10 @@ void validate(const Config& c, const std::string& origin) {
     throw InputError(origin, "training.beta2", fmt_double(c.training.beta2), "must be in [0, 1)");
   if (c.training.eval_every < 0)
     throw InputError(origin, "training.eval_every", std::to_string(c.training.eval_every), "must be >= 0");
-  if (c.training.patience < 0)
-    throw InputError(origin, "training.patience", std::to_string(c.training.patience), "must be >= 0");
-  if (c.training.min_iters < 0)
-    throw InputError(origin, "training.min_iters", std::to_string(c.training.min_iters), "must be >= 0");
+  if (c.training.patience && *c.training.patience < 0)
+    throw InputError(origin, "training.patience", std::to_string(*c.training.patience), "must be >= 0");
+  if (c.training.min_iters && *c.training.min_iters < 0)
+    throw InputError(origin, "training.min_iters", std::to_string(*c.training.min_iters), "must be >= 0");
   if (c.training.checkpoint_every < 0)
     throw InputError(origin, "training.checkpoint_every", std::to_string(c.training.checkpoint_every), "must be >= 0");
   if (c.training.threads < 0)

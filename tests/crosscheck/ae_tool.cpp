@@ -190,7 +190,7 @@ int run(const std::string& config_path, const std::filesystem::path& out, cellot
        << ", \"n_conditions\": " << ae->net().n_conditions() << ", \"width\": " << h.width << ", \"depth\": " << h.depth
        << ", \"latent\": " << h.latent << ", \"dropout\": " << h.dropout << ", \"lr\": " << h.lr
        << ", \"batch_size\": " << cfg.batch_size() << ", \"eval_every\": " << cfg.training.eval_every
-       << ", \"patience\": " << cfg.training.patience << ", \"min_iters\": " << cfg.training.min_iters
+       << ", \"patience\": " << cfg.patience() << ", \"min_iters\": " << cfg.min_iters()
        << ", \"epochs\": " << cfg.training.epochs << ", \"iters\": " << cfg.training.iters
        << ", \"steps\": " << trace.n.size() << "}\n";
   return 0;

@@ -115,9 +115,10 @@ PY
 # Progress of tasks still running: a one-task screen on 2 ranks shows an ETA before the task
 # ends (from the running task's steps: rank 0's own, or the other group's heartbeat every 3 s
 # here), and the line keeps coming while rank 0 only waits (CELLOT_PROGRESS_KEEPALIVE: 1 s).
+# Patience 0: the task runs its planned 150,000 iterations (CellOT's default would stop it).
 CELLOT_PROGRESS_KEEPALIVE=1 mpirun_n 2 screen --config "$cfg" --data.path data.h5ad --store eta.h5 \
   --data.perturbations drug_000 --screen.models cellot --screen.seeds 0 --training.iters 150000 \
-  --training.eval_every 10000 --training.checkpoint_every 1000000 --screen.wait_timeout 12 2>eta.log \
+  --training.eval_every 10000 --training.patience 0 --training.checkpoint_every 1000000 --screen.wait_timeout 12 2>eta.log \
   || { cat eta.log; fail "one-task screen exited $?"; }
 grep -Eq "screen 0/1 \(0\.0%\) .* ETA [0-9]" eta.log || { cat eta.log; fail "no ETA while the only task ran"; }
 echo "screen_basic: ok"

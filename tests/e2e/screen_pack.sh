@@ -13,7 +13,7 @@ cd "$work"
 # 5 perturbations x 2 seeds = 10 CellOT tasks (packs of 3: 3+3+3+1; of 4: 4+4+2) and the
 # baselines alone; patience 1 at eval_every 5 stops some tasks before 200 iterations.
 args=(screen --config "$src/configs/screen-tiny.ini" --data.path data.h5ad --screen.models cellot,identity,mean_shift
-  --training.iters 200 --training.eval_every 5 --training.patience 1 --training.threads 1 --quiet)
+  --training.iters 200 --training.eval_every 5 --training.patience 1 --training.min_iters 0 --training.threads 1 --quiet)
 
 "$bin" "${args[@]}" --store ref.h5 || fail "pack 1"
 "$bin" inspect --store ref.h5 | contains "state: done 30, failed 0" || fail "pack 1: not every task done"

@@ -242,7 +242,7 @@ TEST(Baselines, ShippedConfigsArePaperSetting) {
     EXPECT_DOUBLE_EQ(h.lr, name == "scgen" ? 1e-3 : 1e-4);
     EXPECT_EQ(cfg.batch_size(), 128);
     EXPECT_EQ(cfg.training.epochs, name == "scgen" ? 1024 : 4096);
-    EXPECT_EQ(cfg.training.patience, name == "scgen" ? 0 : 10);
+    EXPECT_EQ(cfg.patience(), name == "scgen" ? 0 : 10);
     EXPECT_FALSE(cfg.model.grid);
   }
 }

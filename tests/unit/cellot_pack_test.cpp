@@ -79,6 +79,7 @@ struct Problem {
         hp(models::CellotHyper::from_config(cfg)),
         hp_early(hp) {
     hp_early.patience = 2;
+    hp_early.min_iters = 0;
     for (std::size_t i = 0; i < k; ++i) {
       // Member 2 has 20 perturbed cells: its batch is adapted to 20 (a different step shape).
       inputs.push_back(cells(3, 11 + i, i == 2 ? 20 : 150));

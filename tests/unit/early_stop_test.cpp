@@ -20,6 +20,7 @@
 
 using cellot::Config;
 using cellot::Matrix;
+using cellot::parse_ini_text;
 using cellot::Rng;
 namespace models = cellot::models;
 using cellot::nn::EarlyStop;
@@ -107,10 +108,48 @@ TEST(EarlyStop, ConfigRefusesNegativeValues) {
   EXPECT_EQ(hp.min_iters, 50);
 }
 
+// Unset (auto), patience and min_iters are the model's: CellOT stops after 30,000 iterations
+// without a new best (in evaluations, rounded up), never before 20,000; the autoencoders and the
+// baselines train every planned step. Set values win, and `auto` survives the INI round trip.
+TEST(EarlyStop, AutoIsTheModelsDefault) {
+  Config cfg = cellot_config(10);
+  cfg.training.patience.reset();
+  cfg.training.min_iters.reset();
+  cfg.training.eval_every = 1000;
+  EXPECT_EQ(cfg.patience(), 30);
+  EXPECT_EQ(cfg.min_iters(), 20000);
+  cfg.training.eval_every = 7000;
+  EXPECT_EQ(cfg.patience(), 5);  // 30,000 / 7,000 rounded up: never fewer iterations than 30,000
+  cfg.training.eval_every = 0;
+  EXPECT_EQ(cfg.patience(), 0);  // no evaluations: nothing to stop on
+  cfg.training.eval_every = 1000;
+  const auto hp = models::CellotHyper::from_config(cfg);
+  EXPECT_EQ(hp.patience, 30);
+  EXPECT_EQ(hp.min_iters, 20000);
+  const Config back = parse_ini_text(cfg.to_ini(), "auto.ini");
+  EXPECT_FALSE(back.training.patience.has_value());
+  EXPECT_FALSE(back.training.min_iters.has_value());
+  EXPECT_EQ(back.patience(), 30);
+  for (const char* other : {"scgen", "cae", "identity"}) {
+    Config o = cfg;
+    o.model.name = other;
+    EXPECT_EQ(o.patience(), 0) << other;
+    EXPECT_EQ(o.min_iters(), 0) << other;
+  }
+  cfg.training.patience = 0;
+  cfg.training.min_iters = 5;
+  EXPECT_EQ(cfg.patience(), 0);
+  EXPECT_EQ(cfg.min_iters(), 5);
+  const Config set = parse_ini_text(cfg.to_ini(), "set.ini");
+  EXPECT_EQ(set.training.patience, std::optional<std::int64_t>(0));
+  EXPECT_EQ(set.training.min_iters, std::optional<std::int64_t>(5));
+}
+
 TEST(EarlyStop, CellotStopsAfterPatienceAndKeepsTheBest) {
   // Scripted values at steps 5, 10, ...: best at 10, then two evaluations without a new best.
   Config cfg = cellot_config(100);
   cfg.training.patience = 2;
+  cfg.training.min_iters = 0;
   const auto in = gaussians(3, 2);
   const auto shape = models::IcnnShape::from_config(cfg, 3);
   const std::vector<double> values = {0.5, 0.1, 0.3, 0.2, 0.4, 0.05, 0.06, 0.07, 0.08, 0.09};
@@ -167,6 +206,7 @@ TEST(EarlyStop, CellotStoppedRunIsThePrefixOfTheFullRun) {
 
   Config es = cfg;
   es.training.patience = patience;
+  es.training.min_iters = 0;
   ctx.config = &es;
   const auto hp = models::CellotHyper::from_config(es);
   const auto stopped = models::train_cellot(shape, hp, in, ctx);

@@ -68,9 +68,10 @@ struct TrainingConfig {
   double g_penalty = 1.0;
   std::int64_t eval_every = 1000;
   // Early stopping (nn/early_stop.hpp): stop after `patience` evaluations in a row without a new
-  // best validation value, once min_iters steps are done (0: train all iters).
-  std::int64_t patience = 0;
-  std::int64_t min_iters = 0;
+  // best validation value, once min_iters steps are done (0: train all iters). Unset (auto):
+  // the model's default (ModelKind::default_patience_iters, default_min_iters; Config::patience).
+  std::optional<std::int64_t> patience;
+  std::optional<std::int64_t> min_iters;
   std::int64_t checkpoint_every = 10000;
   std::uint64_t seed = 0;
   int threads = 0;  // 0: SLURM_CPUS_PER_TASK, else cores / ranks on the node
@@ -126,6 +127,10 @@ struct Config {
   // Resolved values with model-dependent defaults.
   int batch_size() const;
   double lr() const;
+  // Early stopping in evaluations: training.patience, or the model's default patience in
+  // iterations over training.eval_every, rounded up (0: off, also when eval_every is 0).
+  std::int64_t patience() const;
+  std::int64_t min_iters() const;
 
   // The resolved configuration as INI text (every key, file values and overrides applied);
   // stored with trained models and in the results store, and parseable by parse_ini_text().

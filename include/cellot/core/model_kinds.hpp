@@ -3,6 +3,7 @@
 // model registry (src/models/kinds.cpp) and registered by each executable before it reads a
 // configuration: cellot::register_model_kinds(models::kinds()). Config, plan, screen and report
 // ask these traits; no layer outside models/ branches on a model's name.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct ModelKind {
                                    // each to the bits it gets alone (models::train_together)
   int default_batch_size = 256;    // training.batch_size when not set
   double default_lr = 1e-4;        // training.lr when not set
+  // Early stopping when training.patience / training.min_iters are not set: iterations without a
+  // new best validation value (converted to evaluations at training.eval_every), and the
+  // iterations before which it never stops. 0: trains every planned iteration.
+  std::int64_t default_patience_iters = 0;
+  std::int64_t default_min_iters = 0;
 };
 
 // Replaces the registered kinds (each executable once, at start; tests may call it again).

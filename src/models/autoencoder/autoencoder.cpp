@@ -351,7 +351,7 @@ AutoencoderModel::AutoencoderModel(const Config& cfg, std::int64_t n_features, i
       iters_(cfg.training.iters),
       eval_every_(cfg.training.eval_every),
       micro_batches_(cfg.training.micro_batches),
-      early_(cfg.training.patience, cfg.training.min_iters),
+      early_(cfg.patience(), cfg.min_iters()),
       grid_(cfg.model.grid) {
   if (n_features <= 0) throw InputError("data", "n_features", std::to_string(n_features), "must be > 0");
   if (batch_size_ <= 0) throw InputError("config", "training.batch_size", std::to_string(batch_size_), "must be > 0");

@@ -46,8 +46,8 @@ CellotHyper CellotHyper::from_config(const Config& cfg) {
   if (!(hp.g_penalty >= 0)) throw InputError("config", "training.g_penalty", std::to_string(hp.g_penalty), "must not be negative");
   hp.eval_every = positive(t.eval_every, "training.eval_every");
   hp.checkpoint_every = positive(t.checkpoint_every, "training.checkpoint_every");
-  hp.patience = t.patience;
-  hp.min_iters = t.min_iters;
+  hp.patience = cfg.patience();
+  hp.min_iters = cfg.min_iters();
   hp.select_metric = t.select_metric;
   return hp;
 }
@@ -490,7 +490,10 @@ models::Interrupted CellotRun::interrupted() const {
 }
 
 CellotResult CellotRun::end() {
-  progress_->finish("step " + std::to_string(st_.step) + (stopped_early_ ? " (stopped early)" : "") +
+  // Early stopping is on by default for CellOT (training.patience auto): say which rule ended it.
+  const std::string why = " (stopped early: " + std::to_string(hp_.patience) + " evaluations without a new best, min_iters " +
+                          std::to_string(hp_.min_iters) + ")";
+  progress_->finish("step " + std::to_string(st_.step) + (stopped_early_ ? why : "") +
                     (st_.best_step >= 0 ? " best val_" + hp_.select_metric + " " + fmt(st_.best_metric) + " at step " +
                                               std::to_string(st_.best_step)
                                         : " (no validation metric: last iterate)"));
