@@ -119,7 +119,10 @@ TEST(Config, PaperScreenConfigKeepsModelDefaults) {
   c.model.name = "cellot";
   EXPECT_DOUBLE_EQ(c.lr(), 1e-4);
   EXPECT_EQ(c.batch_size(), 256);
+  EXPECT_EQ(c.patience(), 30);  // CellOT's early stopping (auto) at eval_every 1,000
+  EXPECT_EQ(c.min_iters(), 20000);
   c.model.name = "scgen";
+  EXPECT_EQ(c.patience(), 0);  // the autoencoders train every epoch
   EXPECT_DOUBLE_EQ(c.lr(), 1e-3);
   EXPECT_EQ(c.batch_size(), 128);
   c.model.name = "cae";
