@@ -8,9 +8,11 @@ which iterate it keeps. When that iterate is the full run's best, the early-stop
 parameters, predictions and test metrics are bit-identical to the full run's; otherwise its
 validation value is worse by the reported ratio.
 
-usage: patience_curves.py STORE MIN_ITERS P1,P2,... [--tsv]
+usage: patience_curves.py STORE MIN_ITERS P1,P2,... [--tsv] [--model NAME]
   prints markdown tables; --tsv prints "task patience stop kept same" lines instead (the
   replay's cross-check against real early-stopped runs: tests/e2e/patience_replay.sh).
+  --model: the model whose tasks are replayed (default cellot; scgen and cae evaluate the same
+  way, every eval_every optimiser steps, and keep their best validation iterate too).
 """
 import sys
 
@@ -18,13 +20,13 @@ import h5py
 import numpy as np
 
 
-def curves(path):
+def curves(path, want):
     with h5py.File(path, "r") as f:
         keys = [k.decode() if isinstance(k, bytes) else str(k) for k in f["plan/key"][:]]
         model = [m.decode() if isinstance(m, bytes) else str(m) for m in f["plan/model"][:]]
         state = f["status/state"][:]
         for t, key in enumerate(keys):
-            if model[t] != "cellot" or state[t] != 2:
+            if model[t] != want or state[t] != 2:
                 continue
             n = int(f["curves/count"][t])
             cols = f["curves/columns"][t].decode().split(",")
@@ -50,11 +52,13 @@ def replay(steps, values, patience, min_iters):
 def main():
     path, min_iters = sys.argv[1], int(sys.argv[2])
     patiences = [int(p) for p in sys.argv[3].split(",")]
-    tasks = list(curves(path))
+    args = sys.argv[4:]
+    want = args[args.index("--model") + 1] if "--model" in args else "cellot"
+    tasks = list(curves(path, want))
     if not tasks:
-        sys.exit(f"{path}: no finished CellOT task with a curve")
+        sys.exit(f"{path}: no finished {want} task with a curve")
     full = [replay(s, v, 0, 0) for _, s, v, _ in tasks]
-    if "--tsv" in sys.argv[4:]:
+    if "--tsv" in args:
         for (key, steps, values, _), (_, bstep, _) in zip(tasks, full):
             for p in patiences:
                 stop, kstep, _ = replay(steps, values, p, min_iters)

@@ -91,5 +91,19 @@ else
   echo "note: reference trainer or python3-torch absent: trainer driver run skipped (scripts/setup --bench)"
 fi
 
+# 6. The Table 1 driver end to end on a reduced screen (one drug, one seed, every model).
+if BENCH_TABLE="$work/table1.md" bash "$src/bench/table1.sh" "$build" 2 --data.perturbations Imatinib \
+  --screen.seeds 0 --training.iters 40 --training.eval_every 10 --training.epochs 2 \
+  --metrics.names mmd,uvp >"$work/table1.log" 2>&1; then
+  for model in cellot scgen cae identity observed mean_shift; do
+    grep -qE "^\| $model \| 1 of 1 \| [0-9.]+ s \|" "$work/table1.md" || fail "table1.sh: no done row for $model"
+  done
+  grep -qE '^\| cellot \|.*\| step 40–40, mean 40 \|' "$work/table1.md" || fail "table1.sh: cellot's iterations"
+  grep -qE '^\*\*Wall time [0-9]+ min [0-9]+ s\*\* \(6 tasks, 2 ranks' "$work/table1.md" ||
+    fail "table1.sh: no wall-time line: $(cat "$work/table1.md")"
+else
+  fail "table1.sh failed: $(tail -5 "$work/table1.log")"
+fi
+
 [ "$failed" -eq 0 ] && echo "bench scripts: all checks passed"
 exit "$failed"
