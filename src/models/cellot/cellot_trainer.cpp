@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -138,8 +139,10 @@ std::string fmt(double v) {
 // One training run: the state, the optimisers and samplers, and the steps of the loop as methods.
 class CellotRun {
  public:
+  // `shared`: the step workspace of a pack (train_cellot_pack), used by its members in turn; it
+  // must have been built for this run's shape, batch and micro-batches (step_key); nullptr: own.
   CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
-            const models::TrainContext& ctx);
+            const models::TrainContext& ctx, CellotGroupStep* shared = nullptr);
   CellotResult run();
 
   // The loop of run() one outer iteration at a time, so that a pack can interleave several runs
@@ -175,7 +178,8 @@ class CellotRun {
   std::vector<float> src_, tgt_, src_val_, tgt_val_;
   std::int64_t n_src_, n_tgt_, n_src_val_, n_tgt_val_;
   std::int64_t batch_;
-  CellotGroupStep steps_;
+  std::unique_ptr<CellotGroupStep> own_steps_;  // when not given a pack's
+  CellotGroupStep& steps_;
   CellotState st_;
   Adam opt_f_, opt_g_;
   nn::EpochSampler src_batches_, tgt_batches_;
@@ -210,7 +214,7 @@ std::int64_t adapted_batch(const CellotHyper& hp, const models::TrainInput& inpu
 }
 
 CellotRun::CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
-                     const models::TrainContext& ctx)
+                     const models::TrainContext& ctx, CellotGroupStep* shared)
     : shape_(shape),
       hp_(hp),
       input_(input),
@@ -228,7 +232,8 @@ CellotRun::CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, cons
       n_src_val_(input.source_val.rows),
       n_tgt_val_(input.target_val.rows),
       batch_(adapted_batch(hp, input)),
-      steps_(shape, batch_, hp.micro_batches, ctx.comm),
+      own_steps_(shared ? nullptr : std::make_unique<CellotGroupStep>(shape, batch_, hp.micro_batches, ctx.comm)),
+      steps_(shared ? *shared : *own_steps_),
       opt_f_(n_params_, hp.lr, hp.beta1, hp.beta2),
       opt_g_(n_params_, hp.lr, hp.beta1, hp.beta2),
       src_batches_(n_src_, batch_, Rng(ctx.seed, "cellot/batches/source")),
@@ -520,13 +525,23 @@ CellotResult train_cellot(const models::IcnnShape& shape, const CellotHyper& hp,
 std::vector<CellotPackOutcome> train_cellot_pack(const std::vector<CellotPackMember>& members) {
   const std::size_t k = members.size();
   std::vector<CellotPackOutcome> out(k);
-  std::vector<std::unique_ptr<CellotRun>> runs(k);
+  // The members run one at a time, so members of the same step shape share one step workspace
+  // (the ICNN kernels' buffers, the micro-batch slots): a step's result depends only on its
+  // arguments (cellot_group_step.hpp), and one workspace instead of K keeps it in cache between
+  // the members' iterations.
+  std::map<std::string, std::unique_ptr<CellotGroupStep>> shared;
+  std::vector<std::unique_ptr<CellotRun>> runs(k);  // after `shared`: runs refer to it
   std::vector<CellotRun::Status> status(k, CellotRun::Status::running);
   for (std::size_t i = 0; i < k; ++i) {
     const CellotPackMember& m = members[i];
     CELLOT_CHECK(m.shape && m.hp && m.input, "pack member without shape, hyperparameters or input");
     try {
-      runs[i] = std::make_unique<CellotRun>(*m.shape, *m.hp, *m.input, m.ctx);
+      const std::int64_t batch = adapted_batch(*m.hp, *m.input);
+      const std::string key = m.shape->describe() + "|" + std::to_string(m.shape->dim()) + "|" +
+                              std::to_string(batch) + "|" + std::to_string(m.hp->micro_batches);
+      auto& step = shared[key];
+      if (!step && batch > 0) step = std::make_unique<CellotGroupStep>(*m.shape, batch, m.hp->micro_batches, m.ctx.comm);
+      runs[i] = std::make_unique<CellotRun>(*m.shape, *m.hp, *m.input, m.ctx, step.get());
       runs[i]->begin();
     } catch (const InputError&) {  // the task's own data (the same on every rank of the group)
       out[i].error = std::current_exception();
