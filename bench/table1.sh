@@ -10,6 +10,8 @@
 # usage: bench/table1.sh [BUILD_DIR] [RANKS] [SCREEN_ARG ...]
 #        (defaults: build 2; extra arguments go to `cellot screen`, e.g. --training.iters 2000
 #        --training.epochs 32 for a reduced run)
+#        KEEP=DIR keeps the store and the screen's log there (t1.h5, screen.log) for re-analysis,
+#        e.g. bench/patience_curves.py DIR/t1.h5 0 10,20,50 --model cae
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=bench/lib.sh
@@ -38,6 +40,10 @@ if [ "$rc" -ne 0 ]; then
   tail -20 screen.log >&2
   echo "table1.sh: the screen exited $rc" >&2
   exit 1
+fi
+if [ -n "${KEEP:-}" ]; then
+  mkdir -p "$KEEP"
+  cp t1.h5 screen.log "$KEEP"/
 fi
 table="$("$py" "$here/table1_report.py" t1.h5 screen.log time.txt "$ranks" "${*:-}" "$(bench_blas_note)")"
 bench_table "$table"

@@ -92,7 +92,7 @@ else
 fi
 
 # 6. The Table 1 driver end to end on a reduced screen (one drug, one seed, every model).
-if BENCH_TABLE="$work/table1.md" bash "$src/bench/table1.sh" "$build" 2 --data.perturbations Imatinib \
+if KEEP="$work/kept" BENCH_TABLE="$work/table1.md" bash "$src/bench/table1.sh" "$build" 2 --data.perturbations Imatinib \
   --screen.seeds 0 --training.iters 40 --training.eval_every 10 --training.epochs 2 \
   --metrics.names mmd,uvp >"$work/table1.log" 2>&1; then
   for model in cellot scgen cae identity observed mean_shift; do
@@ -101,6 +101,7 @@ if BENCH_TABLE="$work/table1.md" bash "$src/bench/table1.sh" "$build" 2 --data.p
   grep -qE '^\| cellot \|.*\| step 40–40, mean 40 \|' "$work/table1.md" || fail "table1.sh: cellot's iterations"
   grep -qE '^\*\*Wall time [0-9]+ min [0-9]+ s\*\* \(6 tasks, 2 ranks' "$work/table1.md" ||
     fail "table1.sh: no wall-time line: $(cat "$work/table1.md")"
+  [ -s "$work/kept/t1.h5" ] && [ -s "$work/kept/screen.log" ] || fail "table1.sh: KEEP did not keep the store and log"
 else
   fail "table1.sh failed: $(tail -5 "$work/table1.log")"
 fi
