@@ -140,7 +140,7 @@ std::string fmt(double v) {
 class CellotRun {
  public:
   // `shared`: the step workspace of a pack (train_cellot_pack), used by its members in turn; it
-  // must have been built for this run's shape, batch and micro-batches (step_key); nullptr: own.
+  // must have been built for this run's shape, adapted batch, micro-batches and group; nullptr: own.
   CellotRun(const models::IcnnShape& shape, const CellotHyper& hp, const models::TrainInput& input,
             const models::TrainContext& ctx, CellotGroupStep* shared = nullptr);
   CellotResult run();
