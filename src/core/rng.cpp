@@ -15,7 +15,6 @@ std::uint64_t splitmix64(std::uint64_t& x) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
 std::uint64_t derive_seed(std::uint64_t seed, const std::string& key) {
@@ -31,20 +30,6 @@ Rng::Rng(std::uint64_t seed) {
 }
 
 Rng::Rng(std::uint64_t seed, const std::string& stream) : Rng(derive_seed(seed, stream)) {}
-
-std::uint64_t Rng::next_u64() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 double Rng::uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 

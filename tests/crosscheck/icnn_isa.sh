@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A CellOT model trains to the same bits whichever clone of the ICNN's row kernels the CPU
-# selects (src/models/cellot/icnn.cpp: AVX-512, AVX2 and baseline clones chosen at load time).
-# Trains one small CellOT model natively and under qemu-user emulating CPUs that select the other
+# A CellOT model and an autoencoder (cAE: condition columns and dropout) train to the same bits
+# whichever clone of the row kernels the CPU selects (src/models/cellot/icnn.cpp,
+# src/models/autoencoder/autoencoder.cpp: AVX-512, AVX2 and baseline clones chosen at load time).
+# Trains one small model of each natively and under qemu-user emulating CPUs that select the other
 # clones (Haswell: AVX2; Nehalem: baseline) and requires bit-identical parameters and curves.
 # OpenBLAS's kernels follow the CPU too, so every run fixes them with OPENBLAS_CORETYPE=Nehalem
 # (SSE kernels every CPU here runs): what remains to differ is our code. Runs from the build
@@ -21,18 +22,22 @@ cd "$work"
 # kernel (forward, input gradient, transport and value VJPs) hundreds of times. Batch 48: the
 # loss weights 1/48 are inexact, so a fused multiply-add in a clone would change the bits (with a
 # power-of-two batch the products are exact and fusing them is invisible).
-train() {  # train OUT [PREFIX...]
-  local out=$1
-  shift
-  OPENBLAS_CORETYPE=Nehalem OMP_NUM_THREADS=1 "$@" "$bin/cellot-torch" train --data s.h5ad -p drug_000 -m cellot \
-    -o "$out" --training.iters 20 --training.eval_every 10 --model.hidden 32,32,32 --training.batch_size 48 -q \
-    2> >(grep -v "TCG doesn't support" >&2)
+train() {  # train OUT MODEL [PREFIX...]
+  local out=$1 model=$2
+  shift 2
+  local args=(--training.iters 20 --training.eval_every 10 --model.hidden 32,32,32)
+  # The autoencoder: 4 epochs of batch 48 (odd micro-batches of 12 rows), width 32 (two AVX-512
+  # registers per row), dropout on every hidden layer.
+  [ "$model" = cae ] && args=(--training.epochs 4 --training.eval_every 5 --model.width 32 --model.dropout 0.1)
+  OPENBLAS_CORETYPE=Nehalem OMP_NUM_THREADS=1 "$@" "$bin/cellot-torch" train --data s.h5ad -p drug_000 -m "$model" \
+    -o "$out" "${args[@]}" --training.batch_size 48 -q 2> >(grep -v "TCG doesn't support" >&2)
 }
-train native
 status=0
-for cpu in Nehalem Haswell; do
-  train "$cpu" "$qemu" -cpu "$cpu"
-  if "$py" - native "$cpu" <<'PY'; then
+for model in cellot cae; do
+  train "native-$model" "$model"
+  for cpu in Nehalem Haswell; do
+    train "$cpu-$model" "$model" "$qemu" -cpu "$cpu"
+    if "$py" - "native-$model" "$cpu-$model" <<'PY'; then
 import sys
 import h5py
 import numpy as np
@@ -53,10 +58,11 @@ if diff:
     print("\n".join(diff))
     sys.exit(1)
 PY
-    echo "qemu -cpu $cpu: identical"
-  else
-    echo "qemu -cpu $cpu: DIFFERS from the native run" >&2
-    status=1
-  fi
+      echo "$model, qemu -cpu $cpu: identical"
+    else
+      echo "$model, qemu -cpu $cpu: DIFFERS from the native run" >&2
+      status=1
+    fi
+  done
 done
 exit "$status"

@@ -45,8 +45,8 @@ compare_stores ref.h5 p3_g2.h5 || fail "pack 3 on a group of 2 ranks differs fro
 # SIGUSR1 once the first pack is training: the job exits 1 with tasks left; --resume (packed)
 # refits them and the store equals the uninterrupted unpacked run's.
 long=(screen --config "$src/configs/screen-tiny.ini" --data.path data.h5ad --screen.models scgen
-  --training.epochs 100 --training.eval_every 25 --training.threads 1)
-"$bin" "${long[@]}" --store long_ref.h5 --quiet || fail "pack 1, 100 epochs"
+  --training.epochs 1000 --training.eval_every 25 --training.threads 1)
+"$bin" "${long[@]}" --store long_ref.h5 --quiet || fail "pack 1, 1000 epochs"
 "$bin" "${long[@]}" --store u.h5 --screen.pack 4 --verbose 2>usr1.txt &
 usr1_after_line $! "pack of 4 tasks" 0.3 usr1.txt
 [ "$job_rc" -eq 1 ] || { cat usr1.txt; fail "SIGUSR1 exit $job_rc"; }

@@ -13,8 +13,19 @@ class Rng {
   explicit Rng(std::uint64_t seed = 0);
   Rng(std::uint64_t seed, const std::string& stream);  // independent stream named by a key
 
-  std::uint64_t next_u64();
-  double uniform();                       // [0, 1)
+  // Inline: the autoencoders draw a dropout mask value per unit and row every step.
+  std::uint64_t next_u64() {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }  // [0, 1)
   double uniform(double lo, double hi);   // [lo, hi)
   double normal();                        // N(0, 1)
   std::uint64_t below(std::uint64_t n);   // uniform integer in [0, n), unbiased
@@ -25,6 +36,7 @@ class Rng {
   void set_state(const std::vector<std::uint64_t>& s);
 
  private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4];
   bool has_spare_ = false;
   double spare_ = 0.0;

@@ -1,13 +1,11 @@
 // The autoencoder baselines' network, trainer and grid search (see models/autoencoder.hpp).
-// Forward and backward passes are hand-derived on ATen matrix products over views of one flat
-// parameter buffer: no autograd graph, no per-parameter tensors, and each micro-batch's gradient
+// Forward and backward passes are hand-derived: BLAS products and row kernels over one flat
+// parameter buffer: no autograd graph, no tensors, and each micro-batch's gradient
 // lands in its slot of the step's micro-batch reducer (nn/micro_batches.hpp), whose ordered total
 // the flat Adam consumes directly. Training runs step by step (AeFitRun: one fit; Training: a
 // model's fit or grid), so that train() and the pack trainer (train_pack) share every line.
 #include "cellot/models/autoencoder/autoencoder.hpp"
 
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -24,6 +22,7 @@
 #include "cellot/models/member_error.hpp"
 #include "cellot/nn/adam.hpp"
 #include "cellot/nn/allreduce.hpp"
+#include "cellot/nn/blas.hpp"
 #include "cellot/nn/micro_batches.hpp"
 #include "cellot/nn/threads.hpp"
 
@@ -33,30 +32,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::int64_t kPredictChunk = 8192;
-
-at::Tensor view(const float* p, at::IntArrayRef shape) {
-  return at::from_blob(const_cast<float*>(p), shape, at::TensorOptions().dtype(at::kFloat));
-}
-
-// [x | one_hot(label)] as a new (n, cols + C) tensor; x itself when C == 0.
-at::Tensor with_condition(const at::Tensor& x, const int* labels, int fixed_label, int n_conditions) {
-  if (n_conditions == 0) return x;
-  const std::int64_t n = x.size(0);
-  at::Tensor oh = at::zeros({n, n_conditions}, at::TensorOptions().dtype(at::kFloat));
-  float* o = oh.data_ptr<float>();
-  for (std::int64_t i = 0; i < n; ++i) {
-    const int c = labels ? labels[i] : fixed_label;
-    CELLOT_CHECK(c >= 0 && c < n_conditions, "condition label out of range");
-    o[i * n_conditions + c] = 1.f;
-  }
-  return at::cat({x, oh}, 1);
-}
-
-std::vector<float> to_vector(const at::Tensor& t) {
-  const at::Tensor c = t.contiguous();
-  const float* p = c.data_ptr<float>();
-  return std::vector<float>(p, p + c.numel());
-}
 
 void append_rows(std::vector<float>& out, const Matrix& m) {
   const std::size_t off = out.size();
@@ -150,30 +125,154 @@ void AeNet::init(Rng& rng) {
 }
 
 namespace {
-// Eval-mode pass through one block (ReLU after every layer but the last).
-template <class Layers>
-at::Tensor run_block(const Layers& layers, const float* p, at::Tensor h) {
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    const auto& L = layers[l];
-    h = at::addmm(view(p + L.b_off, {L.out}), h, view(p + L.w_off, {L.out, L.in}).t());
-    if (l + 1 < layers.size()) h.relu_();
+
+// Row kernels of one layer over n rows (the layer's outputs have leading dimension ld). On x86
+// with GCC each is cloned for AVX-512 and AVX2 and the CPU's best clone is chosen at load time;
+// the models library is compiled with -ffp-contract=off, so every clone does the same IEEE
+// operations in the same order and gives the same bits (as the ICNN's kernels, cellot/icnn.cpp).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CELLOT_AE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CELLOT_AE_CLONES
+#endif
+
+// a[i][j] += b[j].
+CELLOT_AE_CLONES void add_bias(std::int64_t n, std::int64_t m, std::int64_t ld, const float* __restrict b,
+                               float* __restrict a) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    float* __restrict ar = a + i * ld;
+    for (std::int64_t j = 0; j < m; ++j) ar[j] += b[j];
   }
-  return h;
 }
+
+// A hidden layer's activation in place: a = a + b, then D = 1[a > 0] * mask (mask: the dropout
+// scale, 0 or 1/(1-p); nullptr: 1) and h = a D. D (n x m) is kept for the backward pass when
+// `keep` is given. Rows of a, mask and keep have leading dimension m.
+CELLOT_AE_CLONES void relu_dropout(std::int64_t n, std::int64_t m, const float* __restrict b, float* __restrict a,
+                                   const float* __restrict mask, float* __restrict keep) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    float* __restrict ar = a + i * m;
+    for (std::int64_t j = 0; j < m; ++j) {
+      const float v = ar[j] + b[j];
+      const float pos = static_cast<float>(v > 0.f);
+      const float dv = mask ? pos * mask[i * m + j] : pos;
+      if (keep) keep[i * m + j] = dv;
+      ar[j] = v * dv;
+    }
+  }
+}
+
+// The reconstruction's loss and its gradient in place: r = (r - x) * g_scale, returning the sum
+// of the squared differences (each square rounded in float, summed in double in row order).
+CELLOT_AE_CLONES double residual(std::int64_t n, std::int64_t d, const float* __restrict x, float g_scale,
+                                 float* __restrict r) {
+  double sum = 0;
+  for (std::int64_t i = 0; i < n * d; ++i) {
+    const float diff = r[i] - x[i];
+    sum += static_cast<double>(diff * diff);
+    r[i] = diff * g_scale;
+  }
+  return sum;
+}
+
+// sum[j] = sum over rows i (in order) of g[i][j].
+CELLOT_AE_CLONES void column_sums(std::int64_t n, std::int64_t m, const float* __restrict g, float* __restrict sum) {
+  for (std::int64_t j = 0; j < m; ++j) sum[j] = 0.f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* __restrict gr = g + i * m;
+    for (std::int64_t j = 0; j < m; ++j) sum[j] += gr[j];
+  }
+}
+
+// a[i][j] *= D[i][j] (both n x m).
+CELLOT_AE_CLONES void multiply(std::int64_t n, std::int64_t m, float* __restrict a, const float* __restrict D) {
+  for (std::int64_t i = 0; i < n * m; ++i) a[i] *= D[i];
+}
+
+// Writes the one-hot condition columns [ld - C, ld) of n rows (labels[i], or fixed_label for
+// every row when labels is nullptr); the row's first ld - C columns are left as they are.
+void put_condition(float* rows, std::int64_t n, std::int64_t ld, int n_conditions, const int* labels, int fixed_label) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int c = labels ? labels[i] : fixed_label;
+    CELLOT_CHECK(c >= 0 && c < n_conditions, "condition label out of range");
+    float* oh = rows + i * ld + (ld - n_conditions);
+    for (int k = 0; k < n_conditions; ++k) oh[k] = k == c ? 1.f : 0.f;
+  }
+}
+
+// n rows of x (cols wide) followed by the one-hot condition columns, into `out`: the network's
+// input with its condition (x itself is returned when there are no condition columns).
+const float* with_condition(const float* x, std::int64_t n, std::int64_t cols, int n_conditions, const int* labels,
+                            int fixed_label, std::vector<float>& out) {
+  if (n_conditions == 0) return x;
+  const std::int64_t ld = cols + n_conditions;
+  out.resize(static_cast<std::size_t>(n * ld));
+  for (std::int64_t i = 0; i < n; ++i) std::copy_n(x + i * cols, cols, out.data() + i * ld);
+  put_condition(out.data(), n, ld, n_conditions, labels, fixed_label);
+  return out.data();
+}
+
+using nn::blas::Op;
+using nn::blas::gemm;
+
 }  // namespace
+
+// The scratch of one pass: each hidden layer's activation (and, when training, its D), the
+// latent code with room for the decoder's condition columns, the output, and two gradient
+// buffers. One per thread, reused across calls (training calls loss_and_grad from every thread
+// of the rank at once).
+struct AeNet::Scratch {
+  std::vector<float> in, buf;
+};
+
+AeNet::Scratch& AeNet::scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// One block (the encoder or the decoder) forward over n rows: `in` (leading dimension the first
+// layer's input width) to `out` (leading dimension ld_out). hidden[l] receives hidden layer l's
+// activation (n x width); with `keep`, keep[l] receives its D and masks[l] (or nullptr) is its
+// dropout.
+void AeNet::block_forward(const std::vector<Layer>& layers, const float* in, std::int64_t n, float* const* hidden,
+                          float* const* keep, const float* const* masks, float* out, std::int64_t ld_out) const {
+  const float* p = params_.data();
+  const float* h = in;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const Layer& L = layers[l];
+    const bool last = l + 1 == layers.size();
+    float* a = last ? out : hidden[l];
+    const std::int64_t lda = last ? ld_out : L.out;
+    gemm(Op::none, Op::trans, n, L.out, L.in, 1.f, h, L.in, p + L.w_off, L.in, 0.f, a, lda);
+    if (last) {
+      add_bias(n, L.out, lda, p + L.b_off, a);
+    } else {
+      relu_dropout(n, L.out, p + L.b_off, a, masks ? masks[l] : nullptr, keep ? keep[l] : nullptr);
+      h = a;
+    }
+  }
+}
+
+std::vector<float> AeNet::eval_block(const std::vector<Layer>& layers, const float* in, std::int64_t n) const {
+  std::vector<float> hidden_buf(static_cast<std::size_t>(n * hyper_.width * hyper_.depth));
+  std::vector<float*> hidden(static_cast<std::size_t>(hyper_.depth));
+  for (int l = 0; l < hyper_.depth; ++l) hidden[static_cast<std::size_t>(l)] = hidden_buf.data() + l * n * hyper_.width;
+  const std::int64_t out_cols = layers.back().out;
+  std::vector<float> out(static_cast<std::size_t>(n * out_cols));
+  block_forward(layers, in, n, hidden.data(), nullptr, nullptr, out.data(), out_cols);
+  return out;
+}
 
 std::vector<float> AeNet::encode(const float* x, std::int64_t n, const int* labels, int fixed_label) const {
   if (n == 0) return {};
-  c10::InferenceMode guard;
-  const at::Tensor in = with_condition(view(x, {n, n_features_}), labels, fixed_label, n_conditions_);
-  return to_vector(run_block(enc_, params_.data(), in));
+  std::vector<float> cond;
+  return eval_block(enc_, with_condition(x, n, n_features_, n_conditions_, labels, fixed_label, cond), n);
 }
 
 std::vector<float> AeNet::decode(const float* z, std::int64_t n, const int* labels, int fixed_label) const {
   if (n == 0) return {};
-  c10::InferenceMode guard;
-  const at::Tensor in = with_condition(view(z, {n, hyper_.latent}), labels, fixed_label, n_conditions_);
-  return to_vector(run_block(dec_, params_.data(), in));
+  std::vector<float> cond;
+  return eval_block(dec_, with_condition(z, n, hyper_.latent, n_conditions_, labels, fixed_label, cond), n);
 }
 
 double AeNet::reconstruction_sum(const float* x, std::int64_t n, const int* labels) const {
@@ -192,63 +291,65 @@ double AeNet::reconstruction_sum(const float* x, std::int64_t n, const int* labe
   return sum / static_cast<double>(n_features_);
 }
 
+// Forward keeping every hidden layer's input and D = 1[a > 0] * mask (h = a D, so dL/da = dL/dh
+// D); backward as dW = G^T in, db = column sums of G, G_in = G W, then times the D of the layer
+// below. The products go to BLAS (nn/blas.hpp) and the rest to the row kernels above: no tensor
+// is made, which at a micro-batch of 32 rows is most of the time ATen would take.
 double AeNet::loss_and_grad(const float* x, const int* labels, std::int64_t n, const float* const* masks, double scale,
                             float* grad) const {
   std::fill(grad, grad + size(), 0.f);
   if (n == 0) return 0.0;
-  c10::InferenceMode guard;
   const float* p = params_.data();
-  const std::int64_t d = n_features_, w = hyper_.width;
-  const int depth = hyper_.depth;
-  const at::Tensor X = view(x, {n, d});
+  const std::int64_t d = n_features_, w = hyper_.width, lat = hyper_.latent, C = n_conditions_;
+  const int depth = hyper_.depth, hidden_n = hidden_layers();
+  const std::int64_t widest = std::max({w, d, lat});
+  Scratch& s = scratch();
+  // Hidden activations and their D (2 x hidden_n blocks of n x w), [z | condition], the
+  // reconstruction, the latent code's gradient and two gradient buffers used in turn.
+  const std::int64_t block = n * w, ldz = lat + C;
+  s.buf.resize(static_cast<std::size_t>(2 * hidden_n * block + n * ldz + n * d + 3 * n * widest));
+  std::vector<float*> hid(static_cast<std::size_t>(hidden_n)), keep(static_cast<std::size_t>(hidden_n));
+  for (int l = 0; l < hidden_n; ++l) {
+    hid[static_cast<std::size_t>(l)] = s.buf.data() + (2 * l) * block;
+    keep[static_cast<std::size_t>(l)] = s.buf.data() + (2 * l + 1) * block;
+  }
+  float* zc = s.buf.data() + 2 * hidden_n * block;
+  float* r = zc + n * ldz;
+  float* gz = r + n * d;
+  float* spare[2] = {gz + n * widest, gz + 2 * n * widest};
 
-  // Forward, keeping each layer's input and, for hidden layers, D = 1[a > 0] * mask so that
-  // h = a * D and dL/da = dL/dh * D.
-  std::vector<at::Tensor> enc_in(enc_.size()), dec_in(dec_.size()), enc_d(depth), dec_d(depth);
-  auto forward = [&](const std::vector<Layer>& layers, std::vector<at::Tensor>& ins, std::vector<at::Tensor>& ds,
-                     at::Tensor h, int mask_base) {
-    for (std::size_t l = 0; l < layers.size(); ++l) {
-      const Layer& L = layers[l];
-      ins[l] = h;
-      at::Tensor a = at::addmm(view(p + L.b_off, {L.out}), h, view(p + L.w_off, {L.out, L.in}).t());
-      if (l + 1 < layers.size()) {
-        at::Tensor D = a.gt(0).to(at::kFloat);
-        if (masks) D.mul_(view(masks[mask_base + static_cast<int>(l)], {n, w}));
-        ds[l] = D;
-        h = a.mul_(D);
-      } else {
-        h = a;
-      }
-    }
-    return h;
-  };
-  const at::Tensor z = forward(enc_, enc_in, enc_d, with_condition(X, labels, 0, n_conditions_), 0);
-  const at::Tensor r = forward(dec_, dec_in, dec_d, with_condition(z, labels, 0, n_conditions_), depth);
+  const float* in0 = with_condition(x, n, d, n_conditions_, labels, 0, s.in);
+  block_forward(enc_, in0, n, hid.data(), keep.data(), masks, zc, ldz);
+  if (C > 0) put_condition(zc, n, ldz, n_conditions_, labels, 0);
+  block_forward(dec_, zc, n, hid.data() + depth, keep.data() + depth, masks ? masks + depth : nullptr, r, d);
 
-  at::Tensor diff = r - X;
-  const double loss = diff.square().sum(at::kDouble).item<double>() / static_cast<double>(d) * scale;
-  at::Tensor G = diff.mul_(2.0 * scale / static_cast<double>(d));
+  const double loss = residual(n, d, x, static_cast<float>(2.0 * scale / static_cast<double>(d)), r) /
+                       static_cast<double>(d) * scale;
 
-  // Backward: dW = G^T in, db = sum_rows G, G_in = G W, then through ReLU and dropout.
-  auto backward = [&](const std::vector<Layer>& layers, const std::vector<at::Tensor>& ins,
-                      const std::vector<at::Tensor>& ds, at::Tensor g, bool need_input_grad) {
+  // Backward through one block from its output gradient g (n x last.out); the input gradient of
+  // layer 0 (its first `first_cols` columns) goes to `g_in` when given.
+  auto backward = [&](const std::vector<Layer>& layers, const float* block_in, float* const* ins, float* const* ds,
+                      const float* g, std::int64_t first_cols, float* g_in) {
+    int turn = 0;
     for (std::size_t l = layers.size(); l-- > 0;) {
       const Layer& L = layers[l];
-      at::Tensor dw = view(grad + L.w_off, {L.out, L.in});
-      at::Tensor db = view(grad + L.b_off, {L.out});
-      at::mm_out(dw, g.t(), ins[l]);
-      at::sum_out(db, g, at::IntArrayRef{0});
+      const float* lin = l == 0 ? block_in : ins[l - 1];
+      gemm(Op::trans, Op::none, L.out, L.in, n, 1.f, g, L.out, lin, L.in, 0.f, grad + L.w_off, L.in);
+      column_sums(n, L.out, g, grad + L.b_off);
       if (l > 0) {
-        g = at::mm(g, view(p + L.w_off, {L.out, L.in})).mul_(ds[l - 1]);
-      } else if (need_input_grad) {
-        g = at::mm(g, view(p + L.w_off, {L.out, L.in}));
+        float* next = spare[turn];
+        turn = 1 - turn;
+        gemm(Op::none, Op::none, n, L.in, L.out, 1.f, g, L.out, p + L.w_off, L.in, 0.f, next, L.in);
+        multiply(n, L.in, next, ds[l - 1]);
+        g = next;
+      } else if (g_in) {
+        gemm(Op::none, Op::none, n, first_cols, L.out, 1.f, g, L.out, p + L.w_off, L.in, 0.f, g_in, first_cols);
       }
     }
-    return g;
   };
-  at::Tensor gz = backward(dec_, dec_in, dec_d, G, true);
-  if (n_conditions_ > 0) gz = gz.narrow(1, 0, hyper_.latent).contiguous();
-  backward(enc_, enc_in, enc_d, gz, false);
+  // The decoder's gradient from r; the latent code's (its first `lat` input columns) into gz.
+  backward(dec_, zc, hid.data() + depth, keep.data() + depth, r, lat, gz);
+  backward(enc_, in0, hid.data(), keep.data(), gz, 0, nullptr);
   return loss;
 }
 
@@ -459,7 +560,11 @@ void AeFitRun::step(bool stop_vote) {
   // Masks for the whole global batch, so that they do not depend on the number of ranks.
   if (dropout) {
     masks_.resize(static_cast<std::size_t>(hidden_ * bg * w_));
-    for (float& m : masks_) m = drop_rng_.uniform() < net_.hyper().dropout ? 0.f : keep_scale_;
+    const double p = net_.hyper().dropout;
+    const float keep = keep_scale_;
+    Rng rng = drop_rng_;  // a local copy, so that the generator's state stays in registers
+    for (float& m : masks_) m = rng.uniform() < p ? 0.f : keep;
+    drop_rng_ = rng;
   }
   micro_batch_gradients(net_, data_, perm_, begin, bg, dropout ? &masks_ : nullptr, reducer_, buffers_);
   int votes = 0;

@@ -129,6 +129,11 @@ class AeNet {
   struct Layer {
     std::int64_t in = 0, out = 0, w_off = 0, b_off = 0;
   };
+  struct Scratch;
+  static Scratch& scratch();  // the calling thread's
+  void block_forward(const std::vector<Layer>& layers, const float* in, std::int64_t n, float* const* hidden,
+                     float* const* keep, const float* const* masks, float* out, std::int64_t ld_out) const;
+  std::vector<float> eval_block(const std::vector<Layer>& layers, const float* in, std::int64_t n) const;
   std::int64_t n_features_ = 0;
   int n_conditions_ = 0;
   AeHyper hyper_;
