@@ -79,7 +79,8 @@ Coordinator::Coordinator(const Groups& groups, std::vector<std::int64_t> order, 
   }
 }
 
-std::int64_t Coordinator::answer(std::deque<std::int64_t>& queue, bool prefetch, int n_groups, bool stopping) {
+std::int64_t Coordinator::answer(std::deque<std::int64_t>& queue, bool prefetch, int n_groups, bool stopping,
+                                 const std::function<bool(std::int64_t)>& reservable) {
   if (stopping) return kStopped;
   if (queue.empty()) return kNoMoreTasks;
   std::int64_t t;
@@ -88,6 +89,7 @@ std::int64_t Coordinator::answer(std::deque<std::int64_t>& queue, bool prefetch,
     queue.pop_front();
   } else {
     if (queue.size() <= static_cast<std::size_t>(n_groups)) return kRetry;
+    if (reservable && !reservable(queue.back())) return kRetry;
     t = queue.back();
     queue.pop_back();
   }
@@ -140,7 +142,7 @@ void Coordinator::handle(const std::int64_t msg[4], int source) {
     case kRequest: {
       ++c.requests;
       const bool prefetch = msg[2] != 0;
-      const std::int64_t reply = answer(queue_, prefetch, groups_.n_groups(), check_stop());
+      const std::int64_t reply = answer(queue_, prefetch, groups_.n_groups(), check_stop(), options_.reservable);
       if (reply >= 0) c.in_flight.push_back(reply);
       // Bound: a 32-byte message goes eagerly (Open MPI's eager limit is kilobytes): the send completes
       // without the receiver.

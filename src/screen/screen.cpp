@@ -9,9 +9,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "cellot/core/error.hpp"
 #include "cellot/core/log.hpp"
+#include "cellot/core/model_kinds.hpp"
 #include "cellot/data/dataset.hpp"
 #include "cellot/data/synth.hpp"
 #include "cellot/io/store.hpp"
@@ -136,9 +138,10 @@ std::vector<std::int64_t> tasks_to_run(const Plan& plan, const io::StoreSpec& sp
   return order;
 }
 
-CoordinatorOptions coordinator_options(const ScreenOptions& opt) {
+CoordinatorOptions coordinator_options(const ScreenOptions& opt, std::function<bool(std::int64_t)> reservable) {
   CoordinatorOptions copt;
   copt.prefetch = opt.prefetch;
+  copt.reservable = std::move(reservable);
   copt.poll_interval = opt.cfg.screen.poll_ms / 1000.0;
   copt.wait_timeout = opt.cfg.screen.wait_timeout;
   // Keepalives and heartbeats come several times within any timeout (they hold the bounded waits).
@@ -164,6 +167,27 @@ std::map<std::int64_t, std::vector<std::int64_t>> share_units(const Plan& plan, 
     by_key[u.front()] = std::move(u);
   }
   return by_key;
+}
+
+// Rank 0: the units a reservation may take (screen/coordinator.hpp): units of models that do
+// not train, and units costing at most 1% of the plan's most expensive unit. Larger units go only
+// to a group asking to run one now, so all groups take them most expensive first.
+std::function<bool(std::int64_t)> reservable_units(const Plan& plan,
+                                                   const std::map<std::int64_t, std::vector<std::int64_t>>& units) {
+  constexpr double kReservableShare = 0.01;
+  const auto cost = [&](const std::vector<std::int64_t>& u) {
+    double c = 0;
+    for (const std::int64_t t : u) c += plan.tasks[static_cast<std::size_t>(t)].cost;
+    return c;
+  };
+  double most = 0;
+  for (const auto& [key, u] : units) most = std::max(most, cost(u));
+  std::set<std::int64_t> ok;
+  for (const auto& [key, u] : units)
+    if (model_kind(plan.tasks[static_cast<std::size_t>(key)].model).cost == ModelCost::none ||
+        cost(u) <= kReservableShare * most)
+      ok.insert(key);
+  return [ok = std::move(ok)](std::int64_t key) { return ok.count(key) > 0; };
 }
 
 // The ETA's fraction of the work done. Tasks of a model with early stopping take less than
@@ -335,7 +359,7 @@ ScreenResult run_screen(const ScreenOptions& opt, Runtime& /*rt: threads are set
   const std::vector<std::int64_t> to_run = order;
   const auto units = share_units(plan, order, cfg.screen.pack, groups);
   const auto controls = share_controls(cfg, plan, transforms, cache, spec, groups, !units.empty(), ph.setup);
-  Coordinator coordinator(groups, order, coordinator_options(opt));
+  Coordinator coordinator(groups, order, coordinator_options(opt, root ? reservable_units(plan, units) : nullptr));
   coordinator.external_stop = [] { return detail::stop_requested(); };
   if (opt.stop_after >= 0) coordinator.stop_after(opt.stop_after);
   log::Progress progress("screen", static_cast<std::int64_t>(to_run.size()), progress_on);

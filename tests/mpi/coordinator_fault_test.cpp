@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <numeric>
@@ -34,6 +35,55 @@ TEST(CoordinatorAnswer, RunNowTakesTheMostExpensiveReservationTheCheapest) {
   EXPECT_EQ(Coordinator::answer(q, false, 2, false), 1);
   EXPECT_EQ(Coordinator::answer(q, false, 2, false), Coordinator::kNoMoreTasks);
   EXPECT_EQ(Coordinator::answer(q, true, 2, false), Coordinator::kNoMoreTasks);
+}
+
+TEST(CoordinatorAnswer, AReservationNeverTakesATaskThatIsNotReservable) {
+  std::deque<std::int64_t> q{7, 3, 9, 1, 4, 2};
+  const auto cheap = [](std::int64_t t) { return t == 2 || t == 4; };  // the two last in the order
+  EXPECT_EQ(Coordinator::answer(q, true, 1, false, cheap), 2);
+  EXPECT_EQ(Coordinator::answer(q, true, 1, false, cheap), 4);
+  // The cheapest left (1) is not reservable: refused, and nothing is taken.
+  EXPECT_EQ(Coordinator::answer(q, true, 1, false, cheap), Coordinator::kRetry);
+  EXPECT_EQ(q.size(), 4u);
+  EXPECT_EQ(Coordinator::answer(q, false, 1, false, cheap), 7);  // run-now requests are unaffected
+  EXPECT_EQ(Coordinator::answer(q, true, 1, false, cheap), Coordinator::kRetry);
+}
+
+TEST(CoordinatorBalance, GroupsRunTheUnreservableTasksMostExpensiveFirst) {
+  // Tasks 0..7 are expensive (not reservable) and handed out in that order; 8..11 are cheap. A
+  // group may hold cheap tasks as reservations, but takes every expensive task by asking for
+  // one to run now, so each group runs the expensive tasks in the queue's order. (Without the
+  // rule a client group, once the cheap tasks were gone, reserved expensive tasks from the back
+  // of the queue and ran them cheapest first: a screen then ends on its most expensive tasks.)
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (n < 2) GTEST_SKIP() << "needs 2 ranks";
+  screen::Groups g(MPI_COMM_WORLD, 1, "test");
+  const int n_tasks = 12, n_expensive = 8;
+  std::vector<std::int64_t> order(n_tasks);
+  std::iota(order.begin(), order.end(), 0);
+  screen::CoordinatorOptions o;
+  o.poll_interval = 0;
+  o.reservable = [&](std::int64_t t) { return t >= n_expensive; };
+  Coordinator c(g, order, o);
+  std::vector<std::int64_t> expensive_here;
+  int ran = 0;
+  c.run([&](std::int64_t t) {
+    ++ran;
+    if (t < n_expensive) {
+      expensive_here.push_back(t);
+      for (int i = 0; i < 10; ++i) {  // "training": 0.1 s, polling
+        c.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    return screen::Outcome::done;
+  });
+  EXPECT_TRUE(std::is_sorted(expensive_here.begin(), expensive_here.end()))
+      << "world rank " << g.world_rank() << " ran expensive tasks out of the queue's order";
+  int total = 0;
+  MPI_Allreduce(&ran, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_EQ(total, n_tasks);
 }
 
 TEST(CoordinatorBalance, ReservationsNeverHoldTheExpensiveTasks) {
