@@ -28,9 +28,9 @@ double model_iterations(const Config& cfg, const std::string& model, std::int64_
         Config c = cfg;
         c.model.name = model;
         const double batches = std::ceil(static_cast<double>(std::max<std::int64_t>(n_train, 1)) / c.batch_size());
-        return static_cast<double>(t.epochs) * batches;
+        return model_kind(model).step_cost * static_cast<double>(t.epochs) * batches;
       }
-      return static_cast<double>(std::max<std::int64_t>(t.iters, 1));
+      return model_kind(model).step_cost * static_cast<double>(std::max<std::int64_t>(t.iters, 1));
     }
     case ModelCost::none:
       break;

@@ -26,6 +26,9 @@ struct ModelKind {
                                    // as a reference, not a method
   bool has_grid = false;           // model.grid (a hyper-parameter grid on the validation split) applies
   ModelCost cost = ModelCost::none;
+  // The time of one of those steps relative to one CellOT network update (the plan's cost is in
+  // CellOT updates, so that the hand-out order, shard balance and ETA weigh models alike).
+  double step_cost = 1.0;
   bool packs = false;              // trains several tasks at once on one group (screen.pack),
                                    // each to the bits it gets alone (models::train_together)
   int default_batch_size = 256;    // training.batch_size when not set

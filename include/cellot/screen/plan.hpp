@@ -66,9 +66,10 @@ struct Plan {
 
 std::string task_key(const std::string& perturbation, const std::string& model, int fold, std::uint64_t seed);
 
-// Optimiser steps a model takes for `n_train` training cells of the larger condition, the
-// cost unit: cellot iters x (inner_iters + 1) network updates; autoencoders epochs x batches
-// per epoch (or iters); identity / observed / mean_shift 1.
+// Optimiser steps a model takes for `n_train` training cells of the larger condition, in the
+// cost unit (one CellOT network update): cellot iters x (inner_iters + 1) network updates;
+// autoencoders epochs x batches per epoch (or iters) x ModelKind::step_cost; identity /
+// observed / mean_shift 1.
 double model_iterations(const Config& cfg, const std::string& model, std::int64_t n_train);
 
 // Builds the plan. `cfg` must be validated; screen.models, screen.seeds, screen.folds and the
