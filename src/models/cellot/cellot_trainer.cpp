@@ -535,10 +535,12 @@ std::vector<CellotPackOutcome> train_cellot_pack(const std::vector<CellotPackMem
   for (std::size_t i = 0; i < k; ++i) {
     const CellotPackMember& m = members[i];
     CELLOT_CHECK(m.shape && m.hp && m.input, "pack member without shape, hyperparameters or input");
+    // The shared workspace's reducer works on one group: a pack trains on one communicator.
+    CELLOT_CHECK(m.ctx.comm == members.front().ctx.comm, "pack members on different communicators");
     try {
       const std::int64_t batch = adapted_batch(*m.hp, *m.input);
-      const std::string key = m.shape->describe() + "|" + std::to_string(m.shape->dim()) + "|" +
-                              std::to_string(batch) + "|" + std::to_string(m.hp->micro_batches);
+      const std::string key = m.shape->describe() + "|" + std::to_string(batch) + "|" +
+                              std::to_string(m.hp->micro_batches);
       auto& step = shared[key];
       if (!step && batch > 0) step = std::make_unique<CellotGroupStep>(*m.shape, batch, m.hp->micro_batches, m.ctx.comm);
       runs[i] = std::make_unique<CellotRun>(*m.shape, *m.hp, *m.input, m.ctx, step.get());

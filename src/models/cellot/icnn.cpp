@@ -149,8 +149,9 @@ template double IcnnShape::add_w_penalty_grad<double>(const double*, double, dou
 
 // ---------------------------------------------------------------------------------------------
 // Kernels. Buffers of U columns (rows padded to ld_) share the column offsets of the layers;
-// column U-1 (the output unit) of the delta buffer is the constant 1 so that grad_x = D A is one product with the
-// stacked A, and the A-gradients of all layers are one product D^T (.) as well.
+// column U-1 (the output unit) of the delta buffer is the constant 1 so that grad_x = D A is
+// one product with the stacked A, and the A-gradients of all layers are one product D^T (.)
+// as well.
 
 namespace {
 // Kernels over n rows of a buffer with leading dimension ld, restrict-qualified so that the loop
