@@ -258,9 +258,11 @@ PY
 
 stage "failing array: merge and report still run and list the missing tasks"
 # 4. Every element stops after one task (exit 1): merge (afterany, --allow-incomplete) and report
-#    run all the same, and the report lists what is missing.
+#    run all the same, and the report lists what is missing. Two seeds (12 tasks), so that each
+#    shard owns two CellOT tasks and so more than one task (the shards are balanced by cost: with
+#    one seed, one shard may own a single CellOT task and nothing else, finish it and succeed).
 submit_out="$("$src/jobs/submit-screen" --config screen.ini --out failing --shards 2 \
-  --launcher "$launcher" --bin "$bin" --extra "--stop-after 1")" || fail "submit-screen (failing)"
+  --launcher "$launcher" --bin "$bin" --extra "--stop-after 1 --screen.seeds 0,1")" || fail "submit-screen (failing)"
 fail_ids=()
 for kind in array merge report; do fail_ids+=("$(awk -v k="$kind" '$1 == k {print $2}' <<<"$submit_out")"); done
 local_slurm_wait 600 "${fail_ids[@]}" || fail "failing-array jobs did not finish"
@@ -269,7 +271,7 @@ local_slurm_wait 600 "${fail_ids[@]}" || fail "failing-array jobs did not finish
 for id in "${fail_ids[1]}" "${fail_ids[2]}"; do
   [ "$(local_slurm_job_state "$id")" = COMPLETED ] || fail "job $id after a failed array ended $(local_slurm_job_state "$id")"
 done
-grep -q "WARNING: [0-9]* of 6 tasks are not done" "$work/failing/report.md" ||
+grep -q "WARNING: [0-9]* of 12 tasks are not done" "$work/failing/report.md" ||
   { cat "$work/failing/report.md" >&2; fail "the report does not warn about the missing tasks"; }
 grep -q "^| .* | not finished | never ran |" "$work/failing/report.md" || fail "the report does not list the missing tasks"
 
