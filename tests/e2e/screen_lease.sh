@@ -105,9 +105,12 @@ grep -q "resume with --resume" first.log || { cat first.log; fail "the first scr
 #    the store after it noticed (the heartbeat, or at the latest the end, reads the lease), leaves
 #    the other job's lease in place; the store opens, and --resume (breaking that lease) ends
 #    with the uninterrupted store. SIGSTOP holds the screen while its lease is rewritten.
-"$bin" "${args[@]}" --store ref.h5 2>/dev/null || fail "the uninterrupted run"
+# Long enough (2,000 iterations per CellOT task) that the stop lands while tasks run: a screen of
+# a second could pass its last lease check before SIGSTOP, and end without having noticed.
+long=("${args[@]}" --training.iters 2000)
+"$bin" "${long[@]}" --store ref.h5 2>/dev/null || fail "the uninterrupted run"
 rm -f s3.h5
-"$bin" "${args[@]}" --store s3.h5 --lease-timeout 2 2>third.log &
+"$bin" "${long[@]}" --store s3.h5 --lease-timeout 2 2>third.log &
 holder=$!
 for _ in $(seq 1200); do [ -e s3.h5 ] && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.05; done
 kill -STOP "$holder"
@@ -124,7 +127,7 @@ grep -q "the lease s3.h5.lease was taken by other-node:4242" third.log || { cat 
 stops_untouched s3 third.log "lost lease"
 [ "$(grep -c '^cellot: error: ' third.log)" -eq 1 ] || { cat third.log; fail "lost lease: not one error line"; }
 "$bin" inspect --store s3.h5 >/dev/null || fail "lost lease: the store does not open"
-"$bin" "${args[@]}" --store s3.h5 --resume --break-lease 2>ok.log || { cat ok.log; fail "lost lease: --resume"; }
+"$bin" "${long[@]}" --store s3.h5 --resume --break-lease 2>ok.log || { cat ok.log; fail "lost lease: --resume"; }
 compare_stores ref.h5 s3.h5 || fail "lost lease + --resume differs from the uninterrupted run"
 # 8. The same on three ranks, with a heartbeat far away (--lease-timeout 600: the next one in
 #    150 s): every writing rank reads the lease before each write, so no rank writes after the
