@@ -102,6 +102,12 @@ if KEEP="$work/kept" BENCH_TABLE="$work/table1.md" bash "$src/bench/table1.sh" "
   grep -qE '^\*\*Wall time [0-9]+ min [0-9]+ s\*\* \(6 tasks, 2 ranks' "$work/table1.md" ||
     fail "table1.sh: no wall-time line: $(cat "$work/table1.md")"
   [ -s "$work/kept/t1.h5" ] && [ -s "$work/kept/screen.log" ] || fail "table1.sh: KEEP did not keep the store and log"
+  # The ETA replay on the kept store and log: the printed ETA's row and one row per weight.
+  "$py" "$src/bench/eta_replay.py" "$work/kept/t1.h5" "$work/kept/screen.log" 1 0.15 >"$work/eta.md" ||
+    fail "eta_replay.py failed"
+  for row in "printed by the screen" "replayed, autoencoder cost x 1" "replayed, autoencoder cost x 0.15"; do
+    grep -qE "^\| $row \| [0-9]+% \| " "$work/eta.md" || fail "eta_replay.py: no row '$row': $(cat "$work/eta.md")"
+  done
 else
   fail "table1.sh failed: $(tail -5 "$work/table1.log")"
 fi
