@@ -186,6 +186,12 @@ std::vector<std::int64_t> cost_order(const Plan& plan) {
   return order;
 }
 
+double unit_cost(const Plan& plan, const std::vector<std::int64_t>& unit) {
+  double c = 0;
+  for (const std::int64_t t : unit) c += plan.tasks.at(static_cast<std::size_t>(t)).cost;
+  return c;
+}
+
 std::vector<std::vector<std::int64_t>> form_packs(const Plan& plan, const std::vector<std::int64_t>& order, int pack) {
   CELLOT_CHECK(pack >= 1, "pack size at least 1");
   std::vector<std::vector<std::int64_t>> units;
@@ -201,12 +207,8 @@ std::vector<std::vector<std::int64_t>> form_packs(const Plan& plan, const std::v
     if (pack > 1 && model_kind(model).packs) open[model] = units.size() - 1;
   }
   // A pack costs what its tasks cost together (one group trains them all): largest first.
-  const auto cost = [&](const std::vector<std::int64_t>& u) {
-    double c = 0;
-    for (const std::int64_t t : u) c += plan.tasks[static_cast<std::size_t>(t)].cost;
-    return c;
-  };
-  std::stable_sort(units.begin(), units.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); });
+  std::stable_sort(units.begin(), units.end(),
+                   [&](const auto& a, const auto& b) { return unit_cost(plan, a) > unit_cost(plan, b); });
   return units;
 }
 

@@ -175,17 +175,12 @@ std::map<std::int64_t, std::vector<std::int64_t>> share_units(const Plan& plan, 
 std::function<bool(std::int64_t)> reservable_units(const Plan& plan,
                                                    const std::map<std::int64_t, std::vector<std::int64_t>>& units) {
   constexpr double kReservableShare = 0.01;
-  const auto cost = [&](const std::vector<std::int64_t>& u) {
-    double c = 0;
-    for (const std::int64_t t : u) c += plan.tasks[static_cast<std::size_t>(t)].cost;
-    return c;
-  };
   double most = 0;
-  for (const auto& [key, u] : units) most = std::max(most, cost(u));
+  for (const auto& [key, u] : units) most = std::max(most, unit_cost(plan, u));
   std::set<std::int64_t> ok;
   for (const auto& [key, u] : units)
     if (model_kind(plan.tasks[static_cast<std::size_t>(key)].model).cost == ModelCost::none ||
-        cost(u) <= kReservableShare * most)
+        unit_cost(plan, u) <= kReservableShare * most)
       ok.insert(key);
   return [ok = std::move(ok)](std::int64_t key) { return ok.count(key) > 0; };
 }

@@ -99,6 +99,8 @@ std::vector<std::int64_t> cost_order(const Plan& plan);
 // other tasks are units of one. Units are ordered by their cost (the sum of their tasks':
 // a group trains a pack's tasks together), most expensive first, ties in the order of their
 // first task; pack 1 gives one unit per task of `order`, in its order.
+// What a unit (a pack, or one task) costs: the sum of its tasks' costs.
+double unit_cost(const Plan& plan, const std::vector<std::int64_t>& unit);
 std::vector<std::vector<std::int64_t>> form_packs(const Plan& plan, const std::vector<std::int64_t>& order, int pack);
 
 // "i/n" (0 <= i < n) -> {i, n}; InputError naming `where` and --shard otherwise.

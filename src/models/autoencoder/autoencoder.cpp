@@ -217,12 +217,14 @@ using nn::blas::gemm;
 
 }  // namespace
 
-// The scratch of one pass: each hidden layer's activation (and, when training, its D), the
-// latent code with room for the decoder's condition columns, the output, and two gradient
-// buffers. One per thread, reused across calls (training calls loss_and_grad from every thread
-// of the rank at once).
+// The scratch of a training pass: the input with its condition columns (in); each hidden
+// layer's activation and D, the latent code with room for the decoder's condition columns, the
+// reconstruction, the latent code's gradient and two gradient buffers (buf); pointers to the
+// hidden layers' activations and D. One per thread, reused across calls (training calls
+// loss_and_grad from every thread of the rank at once).
 struct AeNet::Scratch {
   std::vector<float> in, buf;
+  std::vector<float*> hid, keep;
 };
 
 AeNet::Scratch& AeNet::scratch() {
@@ -308,7 +310,10 @@ double AeNet::loss_and_grad(const float* x, const int* labels, std::int64_t n, c
   // reconstruction, the latent code's gradient and two gradient buffers used in turn.
   const std::int64_t block = n * w, ldz = lat + C;
   s.buf.resize(static_cast<std::size_t>(2 * hidden_n * block + n * ldz + n * d + 3 * n * widest));
-  std::vector<float*> hid(static_cast<std::size_t>(hidden_n)), keep(static_cast<std::size_t>(hidden_n));
+  std::vector<float*>& hid = s.hid;
+  std::vector<float*>& keep = s.keep;
+  hid.resize(static_cast<std::size_t>(hidden_n));
+  keep.resize(static_cast<std::size_t>(hidden_n));
   for (int l = 0; l < hidden_n; ++l) {
     hid[static_cast<std::size_t>(l)] = s.buf.data() + (2 * l) * block;
     keep[static_cast<std::size_t>(l)] = s.buf.data() + (2 * l + 1) * block;
