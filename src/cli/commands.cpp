@@ -56,10 +56,24 @@ void print_usage(std::ostream& os) {
 // system) would be closed again by the library's clean-up inside MPI_Finalize, which crashes or
 // loops: the process then ends without that clean-up. On disk the file is as after a kill, which
 // the store survives (its rows and done flags were flushed; --resume continues).
+// The line goes out in one write: with several ranks on one stderr (mpirun), two ranks that fail
+// together (a lost lease) printed "cellot: error: cellot: error: ..." when each piece of the line
+// was its own write.
+void print_error_line(const std::string& message) {
+  const std::string line = "cellot: error: " + message + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
 int fail(const Runtime& rt, int code, const std::string& message) {
   if (rt.world_size() > 1 && rt.world_rank() != 0 && code == kExitInput)
     std::this_thread::sleep_for(std::chrono::seconds(2));
-  std::cerr << "cellot: error: " << message << std::endl;
+  print_error_line(message);
   if (rt.world_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
   if (io::h5::files_left_open()) {
     std::cout.flush();
@@ -142,7 +156,7 @@ int main(int argc, char** argv, CommandFn (*torch_lookup)(const std::string& nam
       return fail(rt, kExitRuntime, e.what());
     }
   } catch (const std::exception& e) {
-    std::cerr << "cellot: error: " << e.what() << std::endl;
+    print_error_line(e.what());
     return kExitRuntime;
   }
 }

@@ -151,7 +151,9 @@ TEST(Plan, PacksAreConsecutiveTasksOfOnePackingKind) {
       EXPECT_EQ(plan.tasks[static_cast<std::size_t>(t)].model, model);
       seen.push_back(t);
     }
-    if (model == "identity") EXPECT_EQ(u.size(), 1u);
+    if (model == "identity") {
+      EXPECT_EQ(u.size(), 1u);
+    }
   }
   std::sort(seen.begin(), seen.end());
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<std::int64_t>(i));

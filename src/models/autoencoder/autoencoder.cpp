@@ -25,6 +25,7 @@
 #include "cellot/nn/blas.hpp"
 #include "cellot/nn/micro_batches.hpp"
 #include "cellot/nn/threads.hpp"
+#include "../detail/row_kernels.hpp"
 
 namespace cellot::models {
 
@@ -126,19 +127,14 @@ void AeNet::init(Rng& rng) {
 
 namespace {
 
-// Row kernels of one layer over n rows (the layer's outputs have leading dimension ld). On x86
-// with GCC each is cloned for AVX-512 and AVX2 and the CPU's best clone is chosen at load time;
-// the models library is compiled with -ffp-contract=off, so every clone does the same IEEE
-// operations in the same order and gives the same bits (as the ICNN's kernels, cellot/icnn.cpp).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CELLOT_AE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CELLOT_AE_CLONES
-#endif
+// Row kernels of one layer over n rows (the layer's outputs have leading dimension ld), cloned per
+// ISA with the same bits on every clone as the shared ones (models/detail/row_kernels.hpp).
+using detail::column_sums;
+using detail::multiply;
 
 // a[i][j] += b[j].
-CELLOT_AE_CLONES void add_bias(std::int64_t n, std::int64_t m, std::int64_t ld, const float* __restrict b,
-                               float* __restrict a) {
+CELLOT_ROW_CLONES void add_bias(std::int64_t n, std::int64_t m, std::int64_t ld, const float* __restrict b,
+                                float* __restrict a) {
   for (std::int64_t i = 0; i < n; ++i) {
     float* __restrict ar = a + i * ld;
     for (std::int64_t j = 0; j < m; ++j) ar[j] += b[j];
@@ -148,8 +144,8 @@ CELLOT_AE_CLONES void add_bias(std::int64_t n, std::int64_t m, std::int64_t ld, 
 // A hidden layer's activation in place: a = a + b, then D = 1[a > 0] * mask (mask: the dropout
 // scale, 0 or 1/(1-p); nullptr: 1) and h = a D. D (n x m) is kept for the backward pass when
 // `keep` is given. Rows of a, mask and keep have leading dimension m.
-CELLOT_AE_CLONES void relu_dropout(std::int64_t n, std::int64_t m, const float* __restrict b, float* __restrict a,
-                                   const float* __restrict mask, float* __restrict keep) {
+CELLOT_ROW_CLONES void relu_dropout(std::int64_t n, std::int64_t m, const float* __restrict b, float* __restrict a,
+                                    const float* __restrict mask, float* __restrict keep) {
   for (std::int64_t i = 0; i < n; ++i) {
     float* __restrict ar = a + i * m;
     for (std::int64_t j = 0; j < m; ++j) {
@@ -164,8 +160,8 @@ CELLOT_AE_CLONES void relu_dropout(std::int64_t n, std::int64_t m, const float* 
 
 // The reconstruction's loss and its gradient in place: r = (r - x) * g_scale, returning the sum
 // of the squared differences (each square rounded in float, summed in double in row order).
-CELLOT_AE_CLONES double residual(std::int64_t n, std::int64_t d, const float* __restrict x, float g_scale,
-                                 float* __restrict r) {
+CELLOT_ROW_CLONES double residual(std::int64_t n, std::int64_t d, const float* __restrict x, float g_scale,
+                                  float* __restrict r) {
   double sum = 0;
   for (std::int64_t i = 0; i < n * d; ++i) {
     const float diff = r[i] - x[i];
@@ -173,20 +169,6 @@ CELLOT_AE_CLONES double residual(std::int64_t n, std::int64_t d, const float* __
     r[i] = diff * g_scale;
   }
   return sum;
-}
-
-// sum[j] = sum over rows i (in order) of g[i][j].
-CELLOT_AE_CLONES void column_sums(std::int64_t n, std::int64_t m, const float* __restrict g, float* __restrict sum) {
-  for (std::int64_t j = 0; j < m; ++j) sum[j] = 0.f;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float* __restrict gr = g + i * m;
-    for (std::int64_t j = 0; j < m; ++j) sum[j] += gr[j];
-  }
-}
-
-// a[i][j] *= D[i][j] (both n x m).
-CELLOT_AE_CLONES void multiply(std::int64_t n, std::int64_t m, float* __restrict a, const float* __restrict D) {
-  for (std::int64_t i = 0; i < n * m; ++i) a[i] *= D[i];
 }
 
 // Writes the one-hot condition columns [ld - C, ld) of n rows (labels[i], or fixed_label for
@@ -340,12 +322,12 @@ double AeNet::loss_and_grad(const float* x, const int* labels, std::int64_t n, c
       const Layer& L = layers[l];
       const float* lin = l == 0 ? block_in : ins[l - 1];
       gemm(Op::trans, Op::none, L.out, L.in, n, 1.f, g, L.out, lin, L.in, 0.f, grad + L.w_off, L.in);
-      column_sums(n, L.out, g, grad + L.b_off);
+      column_sums(n, L.out, L.out, g, static_cast<const float*>(nullptr), grad + L.b_off);
       if (l > 0) {
         float* next = spare[turn];
         turn = 1 - turn;
         gemm(Op::none, Op::none, n, L.in, L.out, 1.f, g, L.out, p + L.w_off, L.in, 0.f, next, L.in);
-        multiply(n, L.in, next, ds[l - 1]);
+        multiply(n, L.in, L.in, next, ds[l - 1]);
         g = next;
       } else if (g_in) {
         gemm(Op::none, Op::none, n, first_cols, L.out, 1.f, g, L.out, p + L.w_off, L.in, 0.f, g_in, first_cols);

@@ -5,6 +5,7 @@
 
 #include "cellot/core/error.hpp"
 #include "cellot/nn/blas.hpp"
+#include "../detail/row_kernels.hpp"
 
 namespace cellot::models {
 
@@ -160,21 +161,15 @@ namespace {
 // GCC vectorises; a branch per element (the sign is a coin flip) costs more than the arithmetic.
 // 0.8 + 0.2 rounds to exactly 1.
 //
-// On x86 with GCC each kernel is cloned for AVX-512 and AVX2 and the CPU's best clone is chosen
-// at load time (the library itself targets the baseline ISA). Every clone computes the same
-// IEEE operations on each element in the same order - this file is compiled with
-// -ffp-contract=off, so no clone fuses a multiply and an add - and gives the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CELLOT_ICNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CELLOT_ICNN_CLONES
-#endif
+// The clones and the shared kernels (multiply, column_sums): models/detail/row_kernels.hpp.
+using detail::column_sums;
+using detail::multiply;
 
 // The pre-activation is not needed once activated, only its slope: the slope overwrites it in
 // place (hs), which keeps one buffer fewer in cache. c = 2 a s (ld of c: m).
 template <class T>
-CELLOT_ICNN_CLONES void activate_first(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict b,
-                                       T* __restrict hs, T* __restrict z, T* __restrict c) {
+CELLOT_ROW_CLONES void activate_first(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict b,
+                                      T* __restrict hs, T* __restrict z, T* __restrict c) {
   for (std::int64_t i = 0; i < n; ++i) {
     T* __restrict hr = hs + i * ld;
     T* __restrict zr = z + i * ld;
@@ -192,8 +187,8 @@ CELLOT_ICNN_CLONES void activate_first(std::int64_t n, std::int64_t m, std::int6
 }
 
 template <class T>
-CELLOT_ICNN_CLONES void activate(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict b,
-                                 T* __restrict hs, T* __restrict z) {
+CELLOT_ROW_CLONES void activate(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict b,
+                                T* __restrict hs, T* __restrict z) {
   for (std::int64_t i = 0; i < n; ++i) {
     T* __restrict hr = hs + i * ld;
     T* __restrict zr = z + i * ld;
@@ -207,21 +202,10 @@ CELLOT_ICNN_CLONES void activate(std::int64_t n, std::int64_t m, std::int64_t ld
   }
 }
 
-// a *= b row by row (both with leading dimension ld).
-template <class T>
-CELLOT_ICNN_CLONES void multiply(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
-                                 const T* __restrict b) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    T* __restrict ar = a + i * ld;
-    const T* __restrict br = b + i * ld;
-    for (std::int64_t j = 0; j < m; ++j) ar[j] *= br[j];
-  }
-}
-
 // keep = a, then a *= c (a: leading dimension ld; c and keep: m).
 template <class T>
-CELLOT_ICNN_CLONES void multiply_keep(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
-                                      const T* __restrict c, T* __restrict keep) {
+CELLOT_ROW_CLONES void multiply_keep(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
+                                     const T* __restrict c, T* __restrict keep) {
   for (std::int64_t i = 0; i < n; ++i) {
     T* __restrict ar = a + i * ld;
     const T* __restrict cr = c + i * m;
@@ -236,9 +220,9 @@ CELLOT_ICNN_CLONES void multiply_keep(std::int64_t n, std::int64_t m, std::int64
 // The tangent of a pre-activation of layer 0 becomes the tangent of its activation in place (t,
 // s: leading dimension ld; c, dz, lam: m).
 template <class T>
-CELLOT_ICNN_CLONES void tangent_first(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict t,
-                                      const T* __restrict c, const T* __restrict dz, const T* __restrict s,
-                                      T* __restrict lam) {
+CELLOT_ROW_CLONES void tangent_first(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict t,
+                                     const T* __restrict c, const T* __restrict dz, const T* __restrict s,
+                                     T* __restrict lam) {
   for (std::int64_t i = 0; i < n; ++i) {
     T* __restrict tr = t + i * ld;
     const T* __restrict sr = s + i * ld;
@@ -255,26 +239,10 @@ CELLOT_ICNN_CLONES void tangent_first(std::int64_t n, std::int64_t m, std::int64
   }
 }
 
-// sum[j] = sum over rows i (in order) of a[i][j], or of w[i] a[i][j] when w != nullptr.
-template <class T>
-CELLOT_ICNN_CLONES void column_sums(std::int64_t n, std::int64_t m, std::int64_t ld, const T* __restrict a,
-                                    const T* __restrict w, T* __restrict sum) {
-  for (std::int64_t j = 0; j < m; ++j) sum[j] = T(0);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T* __restrict ar = a + i * ld;
-    if (w) {
-      const T wi = w[i];
-      for (std::int64_t j = 0; j < m; ++j) sum[j] += wi * ar[j];
-    } else {
-      for (std::int64_t j = 0; j < m; ++j) sum[j] += ar[j];
-    }
-  }
-}
-
 // a[i][j] *= w[i].
 template <class T>
-CELLOT_ICNN_CLONES void scale_rows(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
-                                   const T* __restrict w) {
+CELLOT_ROW_CLONES void scale_rows(std::int64_t n, std::int64_t m, std::int64_t ld, T* __restrict a,
+                                  const T* __restrict w) {
   for (std::int64_t i = 0; i < n; ++i) {
     T* __restrict ar = a + i * ld;
     const T wi = w[i];
