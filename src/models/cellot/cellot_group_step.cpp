@@ -31,6 +31,23 @@ CellotGroupStep::CellotGroupStep(const IcnnShape& shape, std::int64_t max_batch,
   }
 }
 
+IcnnParams<float> CellotGroupStep::transposed(const float* params,
+                                              std::vector<float, CacheLineAllocator<float>>& buf) const {
+  buf.resize(static_cast<std::size_t>(IcnnKernels<float>::transposed_size(shape_)));
+  IcnnKernels<float>::transpose_products(shape_, params, buf.data());
+  return IcnnParams<float>(params, buf.data());
+}
+
+// Transposing a network's products costs about as much as its forward pass over 15 rows (24,700
+// floats at the paper's shape): a step of fewer than 64 rows (the global batch, so the choice -
+// which may change the last bits at some shapes - depends on the config and the data only) keeps
+// the NT products.
+IcnnParams<float> CellotGroupStep::prepared(const float* params, std::int64_t rows,
+                                            std::vector<float, CacheLineAllocator<float>>& buf) const {
+  constexpr std::int64_t kMinRows = 64;
+  return rows < kMinRows ? IcnnParams<float>(params) : transposed(params, buf);
+}
+
 CellotGroupStep::Result CellotGroupStep::finish(int vote) {
   Result r;
   r.grad = reducer_.reduce(vote, &r.votes);
@@ -43,6 +60,7 @@ CellotGroupStep::Result CellotGroupStep::g_step(const float* f, const float* g, 
   const auto b = static_cast<std::int64_t>(rows.size());
   const float scale = 1.f / static_cast<float>(b);
   const std::int64_t d = shape_.dim(), m = reducer_.n_micro(), first = reducer_.first(), P = shape_.size();
+  const IcnnParams<float> pf = prepared(f, b, tf_), pg = prepared(g, b, tg_);
   nn::parallel_items(reducer_.owned(), [&](std::int64_t item, int worker) {
     Worker& w = workers_.at(static_cast<std::size_t>(worker));
     const std::int64_t k = first + item;
@@ -50,7 +68,7 @@ CellotGroupStep::Result CellotGroupStep::g_step(const float* f, const float* g, 
     CELLOT_CHECK(hi - lo <= cap_, "batch larger than the step was built for");
     gather(x_data, rows, lo, hi, d, w.x);
     float* slot = reducer_.slot(k);
-    slot[P] = static_cast<float>(w.steps->g_step(f, g, w.x.data(), hi - lo, scale, slot));
+    slot[P] = static_cast<float>(w.steps->g_step(pf, pg, w.x.data(), hi - lo, scale, slot));
   });
   return finish(vote);
 }
@@ -61,6 +79,7 @@ CellotGroupStep::Result CellotGroupStep::f_step(const float* f, const float* g, 
   const auto by = static_cast<std::int64_t>(y_rows.size()), bx = static_cast<std::int64_t>(x_rows.size());
   const float sy = 1.f / static_cast<float>(by), sx = 1.f / static_cast<float>(bx);
   const std::int64_t d = shape_.dim(), m = reducer_.n_micro(), first = reducer_.first(), P = shape_.size();
+  const IcnnParams<float> pf = prepared(f, by + bx, tf_), pg = prepared(g, bx, tg_);
   nn::parallel_items(reducer_.owned(), [&](std::int64_t item, int worker) {
     Worker& w = workers_.at(static_cast<std::size_t>(worker));
     const std::int64_t k = first + item;
@@ -70,24 +89,26 @@ CellotGroupStep::Result CellotGroupStep::f_step(const float* f, const float* g, 
     gather(y_data, y_rows, ylo, yhi, d, w.y);
     gather(x_data, x_rows, xlo, xhi, d, w.x);
     float* slot = reducer_.slot(k);
-    slot[P] = static_cast<float>(w.steps->f_step(f, g, w.y.data(), yhi - ylo, w.x.data(), xhi - xlo, sy, sx, slot));
+    slot[P] = static_cast<float>(w.steps->f_step(pf, pg, w.y.data(), yhi - ylo, w.x.data(), xhi - xlo, sy, sx, slot));
   });
   return finish(vote);
 }
 
 void CellotGroupStep::transport(const float* g, const float* x, std::int64_t n, float* out) {
   const std::int64_t d = shape_.dim(), chunks = (n + cap_ - 1) / cap_;
+  const IcnnParams<float> pg = transposed(g, tg_);  // n may differ by rank: always
   nn::parallel_items(chunks, [&](std::int64_t c, int worker) {
     const std::int64_t begin = c * cap_, rows = std::min(cap_, n - begin);
-    workers_.at(static_cast<std::size_t>(worker)).steps->transport(g, x + begin * d, rows, out + begin * d);
+    workers_.at(static_cast<std::size_t>(worker)).steps->transport(pg, x + begin * d, rows, out + begin * d);
   });
 }
 
 void CellotGroupStep::f_values(const float* f, const float* x, std::int64_t n, float* out) {
   const std::int64_t d = shape_.dim(), chunks = (n + cap_ - 1) / cap_;
+  const IcnnParams<float> pf = transposed(f, tf_);
   nn::parallel_items(chunks, [&](std::int64_t c, int worker) {
     const std::int64_t begin = c * cap_, rows = std::min(cap_, n - begin);
-    workers_.at(static_cast<std::size_t>(worker)).steps->f_values(f, x + begin * d, rows, out + begin);
+    workers_.at(static_cast<std::size_t>(worker)).steps->f_values(pf, x + begin * d, rows, out + begin);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "cellot/models/cellot/icnn.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -270,22 +271,74 @@ IcnnKernels<T>::IcnnKernels(const IcnnShape& shape, std::int64_t capacity)
 }
 
 template <class T>
-void IcnnKernels<T>::forward(const T* p, const T* x, std::int64_t ldx, std::int64_t n, T* out) {
+std::int64_t IcnnKernels<T>::transposed_size(const IcnnShape& shape) {
+  std::int64_t size = shape.dim() * padded_row(shape.total_units());
+  for (int k = 0; k + 1 < shape.depth(); ++k) size += shape.units(k) * shape.units(k + 1);
+  return size;
+}
+
+template <class T>
+void IcnnKernels<T>::transpose_products(const IcnnShape& shape, const T* params, T* out) {
+  // o (c x r, leading dimension ldo) = in (r x c, leading dimension c)^T, in 16 x 16 tiles.
+  auto transpose = [](const T* in, std::int64_t r, std::int64_t c, T* o, std::int64_t ldo) {
+    constexpr std::int64_t tile = 16;
+    for (std::int64_t i0 = 0; i0 < r; i0 += tile)
+      for (std::int64_t j0 = 0; j0 < c; j0 += tile) {
+        const std::int64_t i1 = std::min(r, i0 + tile), j1 = std::min(c, j0 + tile);
+        for (std::int64_t i = i0; i < i1; ++i)
+          for (std::int64_t j = j0; j < j1; ++j) o[j * ldo + i] = in[i * c + j];
+      }
+  };
+  const std::int64_t U = shape.total_units(), ld = padded_row(U), d = shape.dim();
+  transpose(params, U, d, out, ld);
+  T* w = out + d * ld;
+  for (int k = 0; k + 1 < shape.depth(); ++k) {
+    const std::int64_t uk = shape.units(k), un = shape.units(k + 1);
+    transpose(params + shape.w_offset(k), un, uk, w, un);
+    w += uk * un;
+  }
+}
+
+template <class T>
+void IcnnKernels<T>::input_product(IcnnParams<T> params, const T* x, std::int64_t ldx, T* H) const {
+  const std::int64_t U = shape_.total_units(), d = shape_.dim();
+  if (params.t)
+    gemm(Op::none, Op::none, n_, U, d, T(1), x, ldx, params.t, ld_, T(0), H, ld_);
+  else
+    gemm(Op::none, Op::trans, n_, U, d, T(1), x, ldx, params.p, d, T(0), H, ld_);
+}
+
+template <class T>
+void IcnnKernels<T>::layer_product(IcnnParams<T> params, int k, const T* Z, T* H) const {
+  const std::int64_t uk = shape_.units(k), un = shape_.units(k + 1);
+  const T* zk = Z + shape_.unit_offset(k);
+  T* hn = H + shape_.unit_offset(k + 1);
+  if (params.t) {
+    const T* wt = params.t + shape_.dim() * ld_;
+    for (int j = 0; j < k; ++j) wt += shape_.units(j) * shape_.units(j + 1);
+    gemm(Op::none, Op::none, n_, un, uk, T(1), zk, ld_, wt, un, T(1), hn, ld_);
+  } else {
+    gemm(Op::none, Op::trans, n_, un, uk, T(1), zk, ld_, params.p + shape_.w_offset(k), uk, T(1), hn, ld_);
+  }
+}
+
+template <class T>
+void IcnnKernels<T>::forward(IcnnParams<T> params, const T* x, std::int64_t ldx, std::int64_t n, T* out) {
   CELLOT_CHECK(n >= 0 && n <= capacity_, "batch larger than the kernel capacity");
   n_ = n;
   x_ = x;
   ldx_ = ldx;
-  const std::int64_t U = shape_.total_units(), ld = ld_, d = shape_.dim();
+  const T* p = params.p;
+  const std::int64_t ld = ld_;
   const int L = shape_.depth();
   const T* b = p + shape_.bias_offset();
   T *H = hs_.data(), *Z = z_.data();
   // Every layer's A_k x at once.
-  gemm(Op::none, Op::trans, n, U, d, T(1), x, ldx, p, d, T(0), H, ld);
+  input_product(params, x, ldx, H);
   activate_first(n, shape_.units(0), ld, b, H, Z, c0_.data());
   for (int l = 1; l < L; ++l) {
-    const std::int64_t ul = shape_.units(l), up = shape_.units(l - 1);
-    const std::int64_t off = shape_.unit_offset(l), poff = shape_.unit_offset(l - 1);
-    gemm(Op::none, Op::trans, n, ul, up, T(1), Z + poff, ld, p + shape_.w_offset(l - 1), up, T(1), H + off, ld);
+    const std::int64_t ul = shape_.units(l), off = shape_.unit_offset(l);
+    layer_product(params, l - 1, Z, H);
     activate(n, ul, ld, b + off, H + off, Z + off);
   }
   if (out) {
@@ -326,19 +379,18 @@ void IcnnKernels<T>::input_gradient(const T* p, T* grad_x, std::int64_t ldg) {
 }
 
 template <class T>
-void IcnnKernels<T>::transport_vjp(const T* p, const T* v, std::int64_t ldv, T* grad) {
+void IcnnKernels<T>::transport_vjp(IcnnParams<T> params, const T* v, std::int64_t ldv, T* grad) {
   const std::int64_t n = n_, U = shape_.total_units(), ld = ld_, d = shape_.dim(), u0 = shape_.units(0);
   const int L = shape_.depth();
   // Tangent of the forward pass in direction v (biases drop out); block l of Zt holds the
   // tangent of h_l until it is activated in place into the tangent of z_{l+1}.
   T *Zt = t_.data(), *D = d_.data();
   const T* S = hs_.data();
-  gemm(Op::none, Op::trans, n, U, d, T(1), v, ldv, p, d, T(0), Zt, ld);
+  input_product(params, v, ldv, Zt);
   tangent_first(n, u0, ld, Zt, c0_.data(), dz1_.data(), S, lam_.data());
   for (int l = 1; l < L; ++l) {
     const std::int64_t ul = shape_.units(l), off = shape_.unit_offset(l);
-    const std::int64_t up = shape_.units(l - 1), poff = shape_.unit_offset(l - 1);
-    gemm(Op::none, Op::trans, n, ul, up, T(1), Zt + poff, ld, p + shape_.w_offset(l - 1), up, T(1), Zt + off, ld);
+    layer_product(params, l - 1, Zt, Zt);
     multiply(n, ul, ld, Zt + off, S + off);
   }
   // A: D^T v for every layer (the output column of D is 1: gA_L = colsum v), plus lam^T x on A_0.

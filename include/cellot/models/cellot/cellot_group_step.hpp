@@ -50,11 +50,18 @@ class CellotGroupStep {
     std::vector<float> x, y;
   };
   Result finish(int vote);
+  // The network's parameters with the transposes of its forward products, written into `buf`
+  // from these parameters now (IcnnParams: the faster NN products); prepared() only when a step
+  // of `rows` rows repays the copy.
+  IcnnParams<float> transposed(const float* params, std::vector<float, CacheLineAllocator<float>>& buf) const;
+  IcnnParams<float> prepared(const float* params, std::int64_t rows,
+                             std::vector<float, CacheLineAllocator<float>>& buf) const;
 
   IcnnShape shape_;
   std::int64_t cap_;
   nn::MicroBatchReducer reducer_;
   std::vector<Worker> workers_;
+  std::vector<float, CacheLineAllocator<float>> tf_, tg_;  // transposes of f's and g's products
 };
 
 }  // namespace cellot::models

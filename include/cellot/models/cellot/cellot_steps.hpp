@@ -19,20 +19,20 @@ class CellotSteps {
 
   // grad_g = scale * d/d(theta_g) sum_i [f(T_i) - <x_i, T_i>] over n rows of x (every entry
   // written); returns scale * sum_i [f(T_i) - <x_i, T_i>].
-  double g_step(const T* pf, const T* pg, const T* x, std::int64_t n, T scale, T* grad_g);
+  double g_step(IcnnParams<T> pf, IcnnParams<T> pg, const T* x, std::int64_t n, T scale, T* grad_g);
   // grad_f = d/d(theta_f) [scale_y sum_j f(y_j) - scale_x sum_i f(T_i)]; returns that value.
   // (The two batches of an f step come from different sets and may differ in size at the end
   // of an epoch, so each has its own 1/batch.)
-  double f_step(const T* pf, const T* pg, const T* y, std::int64_t ny, const T* x, std::int64_t nx, T scale_y,
+  double f_step(IcnnParams<T> pf, IcnnParams<T> pg, const T* y, std::int64_t ny, const T* x, std::int64_t nx, T scale_y,
                 T scale_x, T* grad_f);
-  double f_step(const T* pf, const T* pg, const T* y, std::int64_t ny, const T* x, std::int64_t nx, T scale,
+  double f_step(IcnnParams<T> pf, IcnnParams<T> pg, const T* y, std::int64_t ny, const T* x, std::int64_t nx, T scale,
                 T* grad_f) {
     return f_step(pf, pg, y, ny, x, nx, scale, scale, grad_f);
   }
   // T(x) = grad g(x) for n rows (any n; processed in chunks of max_rows).
-  void transport(const T* pg, const T* x, std::int64_t n, T* out);
+  void transport(IcnnParams<T> pg, const T* x, std::int64_t n, T* out);
   // f values of n rows (any n).
-  void f_values(const T* pf, const T* x, std::int64_t n, T* out);
+  void f_values(IcnnParams<T> pf, const T* x, std::int64_t n, T* out);
 
   std::int64_t max_rows() const { return max_rows_; }
 

@@ -90,6 +90,21 @@ struct CacheLineAllocator {
   bool operator!=(const CacheLineAllocator<O>&) const { return false; }
 };
 
+// A network's flat parameters (p), and optionally the transposes of its forward products (t,
+// written by IcnnKernels::transpose_products from the same p and not changed since). With t the
+// forward and tangent passes multiply by the stored transposes (x A^T as x (A^T), row-major
+// "NN" products) instead of asking BLAS for the transposed operand ("NT"): OpenBLAS's AVX-512
+// kernels run NN products of these shapes ~1.5x faster, and every OpenBLAS kernel family tried
+// sums each entry in the same order either way, so the results are the same bits
+// (icnn_kernels_test, docs/BENCHMARKS.md). A bare pointer converts to {p, nullptr}.
+template <class T>
+struct IcnnParams {
+  IcnnParams(const T* params) : p(params) {}  // NOLINT(google-explicit-constructor): the plain form
+  IcnnParams(const T* params, const T* transposed) : p(params), t(transposed) {}
+  const T* p = nullptr;
+  const T* t = nullptr;
+};
+
 template <class T>
 class IcnnKernels {
  public:
@@ -98,19 +113,27 @@ class IcnnKernels {
   std::int64_t capacity() const { return capacity_; }
   std::int64_t rows() const { return n_; }
 
+  // The transposes of the forward products' operands: A^T (dim x U, rows padded as the kernels'
+  // buffers), then W_k^T (units(k) x units(k+1)) for k < L - 1; transposed_size() entries.
+  static std::int64_t transposed_size(const IcnnShape& shape);
+  static void transpose_products(const IcnnShape& shape, const T* params, T* out);
+
   // Forward pass of n rows of x (leading dimension ldx); out[i] = ICNN(x_i) when out != nullptr.
-  void forward(const T* params, const T* x, std::int64_t ldx, std::int64_t n, T* out = nullptr);
+  void forward(IcnnParams<T> params, const T* x, std::int64_t ldx, std::int64_t n, T* out = nullptr);
   // d out_i / d pre-activations (kept), and grad_x = grad_x ICNN (n x dim, leading dimension
   // ldg) when grad_x != nullptr.
   void input_gradient(const T* params, T* grad_x, std::int64_t ldg);
   // grad = d/dparams sum_i <v_i, grad_x ICNN(x_i)> (writes every entry), via the tangent of the
   // forward pass in direction v.
-  void transport_vjp(const T* params, const T* v, std::int64_t ldv, T* grad);
+  void transport_vjp(IcnnParams<T> params, const T* v, std::int64_t ldv, T* grad);
   // grad = d/dparams sum_i w_i ICNN(x_i) (writes every entry). Consumes the kept deltas.
   void value_vjp(const T* params, const T* w, T* grad);
 
  private:
   static std::int64_t padded_row(std::int64_t units);
+  // H (+)= Z W_k^T for the block of layer k + 1 (beta: 0 or 1), from the stored transpose or by NT.
+  void layer_product(IcnnParams<T> params, int k, const T* Z, T* H) const;
+  void input_product(IcnnParams<T> params, const T* x, std::int64_t ldx, T* H) const;
 
   IcnnShape shape_;
   std::int64_t capacity_, ld_, n_ = 0, ldx_ = 0;
