@@ -110,7 +110,7 @@ void add_config_options(po::options_description& desc, Config& c) {
     ("training.beta2", po::value(&c.training.beta2)->default_value(c.training.beta2), "Adam beta2")
     ("training.g_penalty", po::value(&c.training.g_penalty)->default_value(c.training.g_penalty), "penalty on negative W of g")
     ("training.eval_every", po::value(&c.training.eval_every)->default_value(c.training.eval_every), "validation every N iterations")
-    ("training.patience", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.patience, "training.patience"); }), "early stopping: evaluations without a new best validation value before training stops (0: off; auto: the model's default, cellot 30,000 iterations over eval_every, others off)")
+    ("training.patience", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.patience, "training.patience"); }), "early stopping: evaluations without a new best validation value before training stops (0: off; auto: the model's default, cellot 50,000 iterations over eval_every, others off)")
     ("training.min_iters", po::value<std::string>()->default_value("auto")->notifier([&c](const std::string& s) { parse_optional(s, c.training.min_iters, "training.min_iters"); }), "early stopping: never before this many iterations (auto: the model's default, cellot 20,000)")
     ("training.checkpoint_every", po::value(&c.training.checkpoint_every)->default_value(c.training.checkpoint_every), "checkpoint every N iterations")
     ("training.seed", po::value(&c.training.seed)->default_value(c.training.seed), "seed")

@@ -108,7 +108,7 @@ TEST(EarlyStop, ConfigRefusesNegativeValues) {
   EXPECT_EQ(hp.min_iters, 50);
 }
 
-// Unset (auto), patience and min_iters are the model's: CellOT stops after 30,000 iterations
+// Unset (auto), patience and min_iters are the model's: CellOT stops after 50,000 iterations
 // without a new best (in evaluations, rounded up), never before 20,000; the autoencoders and the
 // baselines train every planned step. Set values win, and `auto` survives the INI round trip.
 TEST(EarlyStop, AutoIsTheModelsDefault) {
@@ -116,20 +116,20 @@ TEST(EarlyStop, AutoIsTheModelsDefault) {
   cfg.training.patience.reset();
   cfg.training.min_iters.reset();
   cfg.training.eval_every = 1000;
-  EXPECT_EQ(cfg.patience(), 30);
+  EXPECT_EQ(cfg.patience(), 50);
   EXPECT_EQ(cfg.min_iters(), 20000);
   cfg.training.eval_every = 7000;
-  EXPECT_EQ(cfg.patience(), 5);  // 30,000 / 7,000 rounded up: never fewer iterations than 30,000
+  EXPECT_EQ(cfg.patience(), 8);  // 50,000 / 7,000 rounded up: never fewer iterations than 50,000
   cfg.training.eval_every = 0;
   EXPECT_EQ(cfg.patience(), 0);  // no evaluations: nothing to stop on
   cfg.training.eval_every = 1000;
   const auto hp = models::CellotHyper::from_config(cfg);
-  EXPECT_EQ(hp.patience, 30);
+  EXPECT_EQ(hp.patience, 50);
   EXPECT_EQ(hp.min_iters, 20000);
   const Config back = parse_ini_text(cfg.to_ini(), "auto.ini");
   EXPECT_FALSE(back.training.patience.has_value());
   EXPECT_FALSE(back.training.min_iters.has_value());
-  EXPECT_EQ(back.patience(), 30);
+  EXPECT_EQ(back.patience(), 50);
   for (const char* other : {"scgen", "cae", "identity"}) {
     Config o = cfg;
     o.model.name = other;
