@@ -112,5 +112,18 @@ else
   fail "table1.sh failed: $(tail -5 "$work/table1.log")"
 fi
 
+# 7. The patience sweep on the scrna preset (tiny): the PCA embedding, the replay's two tables,
+#    and a refused preset.
+if BENCH_TABLE="$work/patience.md" bash "$src/bench/patience_sweep.sh" "$build" 300 0 1,2 100 1 100 scrna \
+  >"$work/patience.log" 2>&1; then
+  [ "$(grep -cE '^\| drug_00[0-3]\\\|cellot\\\|fold0\\\|seed0 \| 300, ' "$work/patience.md")" -eq 4 ] ||
+    fail "patience_sweep.sh scrna: not one row per perturbation: $(cat "$work/patience.md")"
+  grep -qE '^\| 2 \| [0-9.]+% \| [0-4] of 4 \|' "$work/patience.md" || fail "patience_sweep.sh scrna: no summary row"
+  grep -q 'Full runs (scrna data)' "$work/patience.md" || fail "patience_sweep.sh scrna: no run line"
+else
+  fail "patience_sweep.sh scrna failed: $(tail -5 "$work/patience.log")"
+fi
+expect_refusal "unknown preset" "PRESET = 'nosuch'" bash "$src/bench/patience_sweep.sh" "$build" 300 0 1 100 1 100 nosuch
+
 [ "$failed" -eq 0 ] && echo "bench scripts: all checks passed"
 exit "$failed"

@@ -119,7 +119,7 @@ TEST(Config, PaperScreenConfigKeepsModelDefaults) {
   c.model.name = "cellot";
   EXPECT_DOUBLE_EQ(c.lr(), 1e-4);
   EXPECT_EQ(c.batch_size(), 256);
-  EXPECT_EQ(c.patience(), 30);  // CellOT's early stopping (auto) at eval_every 1,000
+  EXPECT_EQ(c.patience(), 50);  // CellOT's early stopping (auto) at eval_every 1,000
   EXPECT_EQ(c.min_iters(), 20000);
   c.model.name = "scgen";
   EXPECT_EQ(c.patience(), 0);  // the autoencoders train every epoch
