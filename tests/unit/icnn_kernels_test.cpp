@@ -223,7 +223,9 @@ void check_transposed_products(const IcnnShape& s, std::int64_t n, std::uint64_t
   const double la = steps.g_step(pf.data(), pg.data(), x.data(), n, T(1) / T(n), a.data());
   const double lb = steps.g_step(f_t, g_t, x.data(), n, T(1) / T(n), b.data());
   agree(a, b, "g step gradient");
-  if (same_bits) EXPECT_EQ(la, lb);
+  if (same_bits) {
+    EXPECT_EQ(la, lb);
+  }
   steps.f_step(pf.data(), pg.data(), y.data(), n, x.data(), n, T(1) / T(n), a.data());
   steps.f_step(f_t, g_t, y.data(), n, x.data(), n, T(1) / T(n), b.data());
   agree(a, b, "f step gradient");

@@ -270,11 +270,16 @@ IcnnKernels<T>::IcnnKernels(const IcnnShape& shape, std::int64_t capacity)
   for (auto* b : {&c0_, &dz1_, &lam_}) b->assign(narrow, T(0));
 }
 
+// W_k^T has W_k's size, so the blocks after A^T follow the flat layout's W offsets; the buffer
+// ends where W_{L-1} (the output row, not transposed) would start.
+template <class T>
+std::int64_t IcnnKernels<T>::transposed_w_offset(const IcnnShape& shape, int k) {
+  return shape.dim() * padded_row(shape.total_units()) + shape.w_offset(k) - shape.w_offset(0);
+}
+
 template <class T>
 std::int64_t IcnnKernels<T>::transposed_size(const IcnnShape& shape) {
-  std::int64_t size = shape.dim() * padded_row(shape.total_units());
-  for (int k = 0; k + 1 < shape.depth(); ++k) size += shape.units(k) * shape.units(k + 1);
-  return size;
+  return transposed_w_offset(shape, shape.depth() - 1);
 }
 
 template <class T>
@@ -289,13 +294,11 @@ void IcnnKernels<T>::transpose_products(const IcnnShape& shape, const T* params,
           for (std::int64_t j = j0; j < j1; ++j) o[j * ldo + i] = in[i * c + j];
       }
   };
-  const std::int64_t U = shape.total_units(), ld = padded_row(U), d = shape.dim();
-  transpose(params, U, d, out, ld);
-  T* w = out + d * ld;
+  const std::int64_t U = shape.total_units();
+  transpose(params, U, shape.dim(), out, padded_row(U));
   for (int k = 0; k + 1 < shape.depth(); ++k) {
     const std::int64_t uk = shape.units(k), un = shape.units(k + 1);
-    transpose(params + shape.w_offset(k), un, uk, w, un);
-    w += uk * un;
+    transpose(params + shape.w_offset(k), un, uk, out + transposed_w_offset(shape, k), un);
   }
 }
 
@@ -314,9 +317,7 @@ void IcnnKernels<T>::layer_product(IcnnParams<T> params, int k, const T* Z, T* H
   const T* zk = Z + shape_.unit_offset(k);
   T* hn = H + shape_.unit_offset(k + 1);
   if (params.t) {
-    const T* wt = params.t + shape_.dim() * ld_;
-    for (int j = 0; j < k; ++j) wt += shape_.units(j) * shape_.units(j + 1);
-    gemm(Op::none, Op::none, n_, un, uk, T(1), zk, ld_, wt, un, T(1), hn, ld_);
+    gemm(Op::none, Op::none, n_, un, uk, T(1), zk, ld_, params.t + transposed_w_offset(shape_, k), un, T(1), hn, ld_);
   } else {
     gemm(Op::none, Op::trans, n_, un, uk, T(1), zk, ld_, params.p + shape_.w_offset(k), uk, T(1), hn, ld_);
   }

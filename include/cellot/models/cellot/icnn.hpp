@@ -131,6 +131,7 @@ class IcnnKernels {
 
  private:
   static std::int64_t padded_row(std::int64_t units);
+  static std::int64_t transposed_w_offset(const IcnnShape& shape, int k);  // W_k^T in transpose_products' out
   // H (+)= Z W_k^T for the block of layer k + 1 (beta: 0 or 1), from the stored transpose or by NT.
   void layer_product(IcnnParams<T> params, int k, const T* Z, T* H) const;
   void input_product(IcnnParams<T> params, const T* x, std::int64_t ldx, T* H) const;
